@@ -1,0 +1,3 @@
+//! The `mlp` command-line tool.
+
+fn main() {}

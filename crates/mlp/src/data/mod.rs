@@ -1,0 +1,110 @@
+//! Data: loading (CSV, IDX, NPY, named data sets, generators), preprocessing and splits.
+//!
+//! Every loader ends in a [`Dataset`]: a row-major `f32` feature matrix plus targets.
+
+/// The targets of a data set.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Targets {
+    /// One class index per sample, in `0..n_classes`.
+    Classes {
+        /// Class index per sample.
+        labels: Vec<usize>,
+        /// Number of classes.
+        n_classes: usize,
+    },
+    /// Real-valued targets, row-major `n_samples x n_outputs`.
+    Values {
+        /// Target values.
+        values: Vec<f32>,
+        /// Number of outputs per sample.
+        n_outputs: usize,
+    },
+    /// Independent 0/1 labels, row-major `n_samples x n_labels`.
+    MultiLabel {
+        /// 0.0 or 1.0 per sample and label.
+        values: Vec<f32>,
+        /// Number of labels per sample.
+        n_labels: usize,
+    },
+}
+
+impl Targets {
+    /// Number of samples these targets describe.
+    pub fn len(&self) -> usize {
+        match self {
+            Targets::Classes { labels, .. } => labels.len(),
+            Targets::Values { values, n_outputs } => values.len() / (*n_outputs).max(1),
+            Targets::MultiLabel { values, n_labels } => values.len() / (*n_labels).max(1),
+        }
+    }
+
+    /// True when there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The targets of the given rows, in the given order.
+    pub fn select(&self, rows: &[usize]) -> Targets {
+        match self {
+            Targets::Classes { labels, n_classes } => Targets::Classes {
+                labels: rows.iter().map(|&r| labels[r]).collect(),
+                n_classes: *n_classes,
+            },
+            Targets::Values { values, n_outputs } => Targets::Values {
+                values: select_rows(values, *n_outputs, rows),
+                n_outputs: *n_outputs,
+            },
+            Targets::MultiLabel { values, n_labels } => Targets::MultiLabel {
+                values: select_rows(values, *n_labels, rows),
+                n_labels: *n_labels,
+            },
+        }
+    }
+}
+
+/// A data set in memory: row-major `f32` features plus targets and optional sample weights.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    /// Features, row-major `n_samples x n_features`.
+    pub features: Vec<f32>,
+    /// Number of feature columns.
+    pub n_features: usize,
+    /// Targets, one entry (or row) per sample.
+    pub targets: Targets,
+    /// Optional per-sample weights (1.0 when absent).
+    pub weights: Option<Vec<f32>>,
+}
+
+impl Dataset {
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.targets.len()
+    }
+
+    /// True when there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The given rows, in the given order, as a new data set.
+    pub fn select(&self, rows: &[usize]) -> Dataset {
+        Dataset {
+            features: select_rows(&self.features, self.n_features, rows),
+            n_features: self.n_features,
+            targets: self.targets.select(rows),
+            weights: self
+                .weights
+                .as_ref()
+                .map(|w| rows.iter().map(|&r| w[r]).collect()),
+        }
+    }
+}
+
+/// Gathers rows of a row-major matrix with `width` columns.
+pub fn select_rows(matrix: &[f32], width: usize, rows: &[usize]) -> Vec<f32> {
+    let mut out = Vec::with_capacity(rows.len() * width);
+    for &r in rows {
+        out.extend_from_slice(&matrix[r * width..(r + 1) * width]);
+    }
+    out
+}
