@@ -6,3 +6,9 @@ pub mod error;
 pub mod rng;
 
 pub use error::{Error, Result};
+pub mod kernels;
+pub mod layers;
+pub mod loss;
+pub mod network;
+pub mod optim;
+pub mod spec;

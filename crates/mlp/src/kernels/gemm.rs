@@ -1,0 +1,261 @@
+//! The engine's one matrix-multiplication entry point.
+//!
+//! `C (m x n) <- alpha * op(A) * op(B) + beta * C`, all matrices row-major and contiguous, where
+//! `op(A)` is `m x k` and `op(B)` is `k x n`. The inner kernel is `matrixmultiply` (pure Rust,
+//! runtime AVX2/FMA detection, fast single-threaded at MLP shapes). Threading is ours: when the
+//! product is large enough to pay for it, the rows (or, for short-and-wide outputs, the columns)
+//! of `C` are split into one contiguous block per thread of the current rayon pool. Each element of
+//! `C` is computed by exactly one thread with the same summation order whatever the split, so the
+//! result is bit-identical for a given thread count.
+//!
+//! ```
+//! use mlp::kernels::{gemm, Transpose};
+//! // [1 2; 3 4] * [5 6; 7 8]^T
+//! let a = [1.0f32, 2.0, 3.0, 4.0];
+//! let b = [5.0f32, 6.0, 7.0, 8.0];
+//! let mut c = [0.0f32; 4];
+//! gemm(Transpose::No, Transpose::Yes, 2, 2, 2, 1.0, &a, &b, 0.0, &mut c);
+//! assert_eq!(c, [17.0, 23.0, 39.0, 53.0]);
+//! ```
+
+use super::Real;
+
+/// Whether an operand is used as stored or transposed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transpose {
+    /// Use the matrix as stored.
+    No,
+    /// Use its transpose.
+    Yes,
+}
+
+/// Below this many multiply-adds a product runs on the calling thread: splitting costs more than
+/// it saves (measured on 2-core Zen 3; see the performance notes in BENCHMARKS.md).
+const PARALLEL_MIN_MACS: usize = 1 << 18;
+
+/// Strides (row, column) of `op(X)` for a row-major stored matrix.
+fn op_strides(t: Transpose, stored_cols: usize) -> (isize, isize) {
+    match t {
+        Transpose::No => (stored_cols as isize, 1),
+        Transpose::Yes => (1, stored_cols as isize),
+    }
+}
+
+struct SendPtr<T>(*mut T);
+// SAFETY: each thread writes a disjoint block of C (see `gemm`).
+unsafe impl<T> Send for SendPtr<T> {}
+unsafe impl<T> Sync for SendPtr<T> {}
+
+/// `C <- alpha * op(A) * op(B) + beta * C` (row-major, contiguous).
+///
+/// `a` holds `op(A)` (`m x k`) as stored: `m x k` when `ta` is [`Transpose::No`], `k x m` when
+/// [`Transpose::Yes`]; likewise `b` for `op(B)` (`k x n`). When `beta` is zero, `C` is overwritten
+/// (NaNs in it do not propagate).
+///
+/// # Panics
+/// When a slice is shorter than its dimensions require (a bug in the caller, not user input).
+#[track_caller]
+#[allow(clippy::too_many_arguments)]
+pub fn gemm<T: Real>(
+    ta: Transpose,
+    tb: Transpose,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: T,
+    a: &[T],
+    b: &[T],
+    beta: T,
+    c: &mut [T],
+) {
+    assert!(a.len() >= m * k, "gemm: A has {} elements, needs {}x{}", a.len(), m, k);
+    assert!(b.len() >= k * n, "gemm: B has {} elements, needs {}x{}", b.len(), k, n);
+    assert!(c.len() >= m * n, "gemm: C has {} elements, needs {}x{}", c.len(), m, n);
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        for x in &mut c[..m * n] {
+            *x = if beta == T::zero() { T::zero() } else { *x * beta };
+        }
+        return;
+    }
+    let (rsa, csa) = op_strides(ta, if ta == Transpose::No { k } else { m });
+    let (rsb, csb) = op_strides(tb, if tb == Transpose::No { n } else { k });
+    let threads = rayon::current_num_threads();
+    let macs = m.saturating_mul(n).saturating_mul(k);
+    let a_ptr = a.as_ptr();
+    let b_ptr = b.as_ptr();
+    let c_ptr = SendPtr(c.as_mut_ptr());
+    // SAFETY (all calls below): the asserts above bound every index the strides reach; blocks
+    // of C handed to different threads are disjoint.
+    if threads <= 1 || macs < PARALLEL_MIN_MACS {
+        unsafe {
+            T::gemm_raw(m, k, n, alpha, a_ptr, rsa, csa, b_ptr, rsb, csb, beta, c_ptr.0, n as isize, 1)
+        };
+        return;
+    }
+    let a_addr = a_ptr as usize;
+    let b_addr = b_ptr as usize;
+    let split_rows = m >= n || m >= 4 * threads;
+    let extent = if split_rows { m } else { n };
+    let parts = threads.min(extent.div_ceil(8)).max(1);
+    let block = extent.div_ceil(parts);
+    let c_ref = &c_ptr;
+    rayon::scope(|s| {
+        for p in 0..parts {
+            let start = p * block;
+            if start >= extent {
+                break;
+            }
+            let len = block.min(extent - start);
+            s.spawn(move |_| {
+                let a_ptr = a_addr as *const T;
+                let b_ptr = b_addr as *const T;
+                unsafe {
+                    if split_rows {
+                        T::gemm_raw(
+                            len,
+                            k,
+                            n,
+                            alpha,
+                            a_ptr.offset(start as isize * rsa),
+                            rsa,
+                            csa,
+                            b_ptr,
+                            rsb,
+                            csb,
+                            beta,
+                            c_ref.0.add(start * n),
+                            n as isize,
+                            1,
+                        )
+                    } else {
+                        T::gemm_raw(
+                            m,
+                            k,
+                            len,
+                            alpha,
+                            a_ptr,
+                            rsa,
+                            csa,
+                            b_ptr.offset(start as isize * csb),
+                            rsb,
+                            csb,
+                            beta,
+                            c_ref.0.add(start),
+                            n as isize,
+                            1,
+                        )
+                    }
+                }
+            });
+        }
+    });
+}
+
+/// Reference twin of [`gemm`]: triple loop with `f64` accumulation. For tests.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_naive<T: Real>(
+    ta: Transpose,
+    tb: Transpose,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: T,
+    a: &[T],
+    b: &[T],
+    beta: T,
+    c: &mut [T],
+) {
+    for i in 0..m {
+        for j in 0..n {
+            let mut acc = 0.0f64;
+            for p in 0..k {
+                let av = if ta == Transpose::No { a[i * k + p] } else { a[p * m + i] };
+                let bv = if tb == Transpose::No { b[p * n + j] } else { b[j * k + p] };
+                acc += av.to_f64_lossless() * bv.to_f64_lossless();
+            }
+            let prev = if beta == T::zero() { 0.0 } else { beta.to_f64_lossless() * c[i * n + j].to_f64_lossless() };
+            c[i * n + j] = T::of(alpha.to_f64_lossless() * acc + prev);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    fn random(n: usize, rng: &mut Rng) -> Vec<f32> {
+        (0..n).map(|_| rng.uniform_range(-1.0, 1.0)).collect()
+    }
+
+    #[test]
+    fn matches_naive_on_awkward_shapes() {
+        let mut rng = Rng::seed_from(1);
+        let shapes = [
+            (0, 3, 4),
+            (3, 0, 4),
+            (3, 4, 0),
+            (1, 1, 1),
+            (1, 7, 13),
+            (13, 1, 7),
+            (63, 2, 10),
+            (17, 31, 29),
+            (128, 257, 65),
+            (300, 20, 300),
+            (8, 700, 64),
+        ];
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("pool");
+        for &(m, n, k) in &shapes {
+            for ta in [Transpose::No, Transpose::Yes] {
+                for tb in [Transpose::No, Transpose::Yes] {
+                    for (alpha, beta) in [(1.0f32, 0.0f32), (2.3, 1.0), (1.0, 2.0)] {
+                        let a = random(m * k, &mut rng);
+                        let b = random(k * n, &mut rng);
+                        let c0 = random(m * n, &mut rng);
+                        let mut want = c0.clone();
+                        gemm_naive(ta, tb, m, n, k, alpha, &a, &b, beta, &mut want);
+                        for threads in [1usize, 2] {
+                            let mut got = c0.clone();
+                            if threads == 1 {
+                                gemm(ta, tb, m, n, k, alpha, &a, &b, beta, &mut got);
+                            } else {
+                                pool.install(|| gemm(ta, tb, m, n, k, alpha, &a, &b, beta, &mut got));
+                            }
+                            for (g, w) in got.iter().zip(&want) {
+                                let tol = 1e-5f32.max(1e-5 * w.abs()) * (k as f32 + 1.0).sqrt();
+                                assert!((g - w).abs() <= tol, "{m}x{n}x{k} {ta:?}{tb:?}: {g} vs {w}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn beta_zero_ignores_nan_in_output() {
+        let a = [1.0f32; 4];
+        let b = [1.0f32; 4];
+        let mut c = [f32::NAN; 4];
+        gemm(Transpose::No, Transpose::No, 2, 2, 2, 1.0, &a, &b, 0.0, &mut c);
+        assert_eq!(c, [2.0; 4]);
+    }
+
+    #[test]
+    fn threaded_result_is_bit_identical_across_runs() {
+        let mut rng = Rng::seed_from(3);
+        let (m, n, k) = (256, 300, 200);
+        let a = random(m * k, &mut rng);
+        let b = random(k * n, &mut rng);
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("pool");
+        let run = || {
+            let mut c = vec![0.0f32; m * n];
+            pool.install(|| gemm(Transpose::No, Transpose::Yes, m, n, k, 1.0, &a, &b, 0.0, &mut c));
+            c
+        };
+        assert_eq!(run(), run());
+    }
+}

@@ -1,0 +1,11 @@
+//! Numeric kernels: the one GEMM entry point and the elementwise passes around it.
+//!
+//! All engine math is written once, generic over [`Real`] (`f32` for training and inference,
+//! `f64` for the finite-difference gradient checks), so the checked code is the shipped code.
+
+pub mod elementwise;
+pub mod gemm;
+mod real;
+
+pub use gemm::{Transpose, gemm, gemm_naive};
+pub use real::Real;

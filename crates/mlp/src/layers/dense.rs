@@ -1,0 +1,142 @@
+//! Fully connected layer with a fused activation.
+//!
+//! Forward: `Y = act(X W^T + b)` with `X: batch x in_features`, `W: out_features x in_features`
+//! (PyTorch's `nn.Linear` layout), `b: out_features`.
+//!
+//! Backward, with `G = dL/dY`: `dZ = G * act'(Z)`; `dW += dZ^T X`; `db += colsum(dZ)`;
+//! `dX = dZ W`. Gradients accumulate into `d_params`; the caller zeroes them once per step.
+
+use super::ParamKind;
+use crate::kernels::elementwise::{self, Activation};
+use crate::kernels::{Real, Transpose, gemm};
+use crate::layers::init::Init;
+use crate::rng::Rng;
+
+/// A dense (fully connected) layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dense {
+    /// Input width.
+    pub in_features: usize,
+    /// Output width.
+    pub out_features: usize,
+    /// Fused activation.
+    pub activation: Activation,
+    /// Whether the layer has a bias.
+    pub bias: bool,
+    /// Weight initializer.
+    pub init: Init,
+}
+
+impl Dense {
+    /// Number of parameters (`out*in + out` with bias).
+    pub fn n_params(&self) -> usize {
+        self.out_features * self.in_features + if self.bias { self.out_features } else { 0 }
+    }
+
+    /// Named parameter tensors: `weight` (`out x in`) and `bias` (`out`).
+    pub fn param_shapes(&self) -> Vec<(&'static str, Vec<usize>, ParamKind)> {
+        let mut v = vec![("weight", vec![self.out_features, self.in_features], ParamKind::Weight)];
+        if self.bias {
+            v.push(("bias", vec![self.out_features], ParamKind::Bias));
+        }
+        v
+    }
+
+    /// Draws the weights; biases start at zero.
+    pub fn init_params(&self, params: &mut [f32], rng: &mut Rng) {
+        let nw = self.out_features * self.in_features;
+        self.init.fill(&mut params[..nw], self.in_features, self.out_features, rng);
+        for b in &mut params[nw..] {
+            *b = 0.0;
+        }
+    }
+
+    /// Size of the per-step auxiliary buffer (pre-activations for GELU/SiLU).
+    pub fn aux_len(&self, batch: usize) -> usize {
+        if self.activation.needs_preactivation() { batch * self.out_features } else { 0 }
+    }
+
+    /// `output = act(input W^T + b)`; saves pre-activations in `aux` when the backward needs them.
+    pub fn forward<T: Real>(
+        &self,
+        params: &[T],
+        input: &[T],
+        batch: usize,
+        output: &mut [T],
+        aux: Option<&mut [T]>,
+    ) {
+        let (w, b) = self.split(params);
+        let out = &mut output[..batch * self.out_features];
+        gemm(
+            Transpose::No,
+            Transpose::Yes,
+            batch,
+            self.out_features,
+            self.in_features,
+            T::one(),
+            input,
+            w,
+            T::zero(),
+            out,
+        );
+        let pre = if self.activation.needs_preactivation() { aux } else { None };
+        elementwise::bias_activation_forward(self.activation, out, self.out_features, b, pre);
+    }
+
+    /// Backward pass. `d_output` is consumed (overwritten with `dZ`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward<T: Real>(
+        &self,
+        params: &[T],
+        input: &[T],
+        output: &[T],
+        aux: &[T],
+        batch: usize,
+        d_output: &mut [T],
+        d_input: Option<&mut [T]>,
+        d_params: &mut [T],
+    ) {
+        let n = batch * self.out_features;
+        let d_z = &mut d_output[..n];
+        let pre = if self.activation.needs_preactivation() { Some(&aux[..n]) } else { None };
+        elementwise::activation_backward(self.activation, d_z, &output[..n], pre);
+        let nw = self.out_features * self.in_features;
+        let (d_w, d_b) = d_params.split_at_mut(nw);
+        gemm(
+            Transpose::Yes,
+            Transpose::No,
+            self.out_features,
+            self.in_features,
+            batch,
+            T::one(),
+            d_z,
+            input,
+            T::one(),
+            d_w,
+        );
+        if self.bias {
+            elementwise::add_column_sums(d_b, d_z, self.out_features);
+        }
+        if let Some(d_x) = d_input {
+            let (w, _) = self.split(params);
+            gemm(
+                Transpose::No,
+                Transpose::No,
+                batch,
+                self.in_features,
+                self.out_features,
+                T::one(),
+                d_z,
+                w,
+                T::zero(),
+                &mut d_x[..batch * self.in_features],
+            );
+        }
+    }
+
+    fn split<'a, T>(&self, params: &'a [T]) -> (&'a [T], Option<&'a [T]>) {
+        let nw = self.out_features * self.in_features;
+        let (w, rest) = params.split_at(nw);
+        (w, if self.bias { Some(&rest[..self.out_features]) } else { None })
+    }
+}

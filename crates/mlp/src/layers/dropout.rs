@@ -1,0 +1,54 @@
+//! Inverted dropout.
+//!
+//! Training: each element is kept with probability `1 - p` and scaled by `1 / (1 - p)`, so
+//! evaluation is the identity (PyTorch's `nn.Dropout`). The mask is saved for the backward pass:
+//! `dX = dY * mask`.
+
+use crate::kernels::Real;
+use crate::rng::Rng;
+
+/// A dropout layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dropout {
+    /// Width of the input (and output).
+    pub features: usize,
+    /// Probability of zeroing an element, in `[0, 1)`.
+    pub p: f32,
+}
+
+impl Dropout {
+    /// Training forward: draws a mask into `mask` and applies it.
+    pub fn forward_train<T: Real>(
+        &self,
+        input: &[T],
+        batch: usize,
+        output: &mut [T],
+        mask: &mut [T],
+        rng: &mut Rng,
+    ) {
+        let n = batch * self.features;
+        let keep = 1.0 - self.p;
+        let scale = T::of(1.0 / keep as f64);
+        // Compare 24-bit uniforms against the keep threshold: one draw per element.
+        let threshold = (keep as f64 * (1u64 << 24) as f64) as u64;
+        for i in 0..n {
+            let kept = (rng.next_u64() >> 40) < threshold;
+            mask[i] = if kept { scale } else { T::zero() };
+            output[i] = input[i] * mask[i];
+        }
+    }
+
+    /// Evaluation forward: the identity.
+    pub fn forward_eval<T: Real>(&self, input: &[T], batch: usize, output: &mut [T]) {
+        let n = batch * self.features;
+        output[..n].copy_from_slice(&input[..n]);
+    }
+
+    /// `d_input = d_output * mask`.
+    pub fn backward<T: Real>(&self, mask: &[T], batch: usize, d_output: &[T], d_input: &mut [T]) {
+        let n = batch * self.features;
+        for i in 0..n {
+            d_input[i] = d_output[i] * mask[i];
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! Weight initializers, seeded.
+//!
+//! `fan_in`/`fan_out` are a dense layer's `in_features`/`out_features`. Gains follow PyTorch's
+//! `torch.nn.init`: He (Kaiming) uses `gain = sqrt(2)` over `fan_in`; Xavier (Glorot) uses
+//! `fan_in + fan_out`; LeCun uses `fan_in` with gain 1.
+
+use crate::rng::Rng;
+use serde::{Deserialize, Serialize};
+
+/// How a weight matrix is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Init {
+    /// `U(-b, b)`, `b = sqrt(6 / fan_in)`.
+    HeUniform,
+    /// `N(0, 2 / fan_in)`.
+    HeNormal,
+    /// `U(-b, b)`, `b = sqrt(6 / (fan_in + fan_out))`.
+    XavierUniform,
+    /// `N(0, 2 / (fan_in + fan_out))`.
+    XavierNormal,
+    /// `U(-b, b)`, `b = sqrt(3 / fan_in)`.
+    LecunUniform,
+    /// `N(0, 1 / fan_in)`.
+    LecunNormal,
+}
+
+impl Init {
+    /// Every initializer.
+    pub const ALL: [Init; 6] = [
+        Init::HeUniform,
+        Init::HeNormal,
+        Init::XavierUniform,
+        Init::XavierNormal,
+        Init::LecunUniform,
+        Init::LecunNormal,
+    ];
+
+    /// The name used in specs and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Init::HeUniform => "he_uniform",
+            Init::HeNormal => "he_normal",
+            Init::XavierUniform => "xavier_uniform",
+            Init::XavierNormal => "xavier_normal",
+            Init::LecunUniform => "lecun_uniform",
+            Init::LecunNormal => "lecun_normal",
+        }
+    }
+
+    /// The initializer that suits an activation: He for the ReLU family, Xavier for saturating
+    /// ones (tanh, sigmoid), LeCun otherwise.
+    pub fn default_for(act: crate::kernels::elementwise::Activation) -> Init {
+        use crate::kernels::elementwise::Activation as A;
+        match act {
+            A::Relu | A::LeakyRelu | A::Elu | A::Gelu | A::Silu | A::Softplus => Init::HeUniform,
+            A::Tanh | A::Sigmoid => Init::XavierUniform,
+            A::Identity => Init::XavierUniform,
+        }
+    }
+
+    /// The variance of the distribution for the given fans.
+    pub fn variance(self, fan_in: usize, fan_out: usize) -> f64 {
+        let fi = fan_in.max(1) as f64;
+        let fo = fan_out.max(1) as f64;
+        match self {
+            Init::HeUniform | Init::HeNormal => 2.0 / fi,
+            Init::XavierUniform | Init::XavierNormal => 2.0 / (fi + fo),
+            Init::LecunUniform | Init::LecunNormal => 1.0 / fi,
+        }
+    }
+
+    /// Fills `weights` (`fan_out x fan_in`) with draws from this distribution.
+    pub fn fill(self, weights: &mut [f32], fan_in: usize, fan_out: usize, rng: &mut Rng) {
+        let std = self.variance(fan_in, fan_out).sqrt();
+        match self {
+            Init::HeUniform | Init::XavierUniform | Init::LecunUniform => {
+                let bound = (3.0f64).sqrt() * std;
+                for w in weights {
+                    *w = rng.uniform_range(-bound as f32, bound as f32);
+                }
+            }
+            Init::HeNormal | Init::XavierNormal | Init::LecunNormal => {
+                for w in weights {
+                    *w = rng.normal() * std as f32;
+                }
+            }
+        }
+    }
+}
+
+impl std::str::FromStr for Init {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> crate::Result<Self> {
+        let norm = s.trim().to_ascii_lowercase().replace('-', "_");
+        let alias = match norm.as_str() {
+            "kaiming_uniform" => "he_uniform",
+            "kaiming_normal" => "he_normal",
+            "glorot_uniform" => "xavier_uniform",
+            "glorot_normal" => "xavier_normal",
+            other => other,
+        };
+        Init::ALL.into_iter().find(|i| i.name() == alias).ok_or_else(|| {
+            let names: Vec<&str> = Init::ALL.iter().map(|i| i.name()).collect();
+            crate::Error::config("init", format!("unknown '{s}'; one of {}", names.join(", ")))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_variance_matches_the_formula() {
+        let (fan_in, fan_out) = (300, 100);
+        for init in Init::ALL {
+            let mut w = vec![0.0f32; fan_in * fan_out];
+            init.fill(&mut w, fan_in, fan_out, &mut Rng::seed_from(5));
+            let n = w.len() as f64;
+            let mean = w.iter().map(|&x| x as f64).sum::<f64>() / n;
+            let var = w.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n;
+            let want = init.variance(fan_in, fan_out);
+            assert!(mean.abs() < 0.05 * want.sqrt(), "{init:?} mean {mean}");
+            assert!((var / want - 1.0).abs() < 0.03, "{init:?}: var {var} want {want}");
+        }
+    }
+
+    #[test]
+    fn same_seed_same_weights() {
+        let mut a = vec![0.0f32; 50];
+        let mut b = vec![0.0f32; 50];
+        Init::HeNormal.fill(&mut a, 10, 5, &mut Rng::seed_from(9));
+        Init::HeNormal.fill(&mut b, 10, 5, &mut Rng::seed_from(9));
+        assert_eq!(a, b);
+    }
+}

@@ -1,0 +1,233 @@
+//! Losses, each computing its value and its gradient with respect to the network outputs in one
+//! pass (softmax + cross-entropy + gradient are fused).
+//!
+//! Reduction: a weighted mean over samples, `L = sum_i w_i l_i / sum_i w_i`, where `w_i` is the
+//! sample weight times, for cross-entropy, the class weight of the sample's label (PyTorch's
+//! `weight=` semantics). Regression losses average over outputs within a sample.
+//!
+//! | loss | outputs per sample | `l_i` |
+//! |---|---|---|
+//! | `mse` | k | `mean_j (y_ij - t_ij)^2` |
+//! | `mae` | k | `mean_j abs(y_ij - t_ij)` |
+//! | `huber` | k | `mean_j 0.5 r^2` if `abs(r) <= delta`, else `delta (abs(r) - 0.5 delta)` |
+//! | `cross_entropy` | classes | `-sum_c q_c log softmax(y)_c`, `q` = one-hot smoothed by `eps`: `(1-eps) onehot + eps/C` |
+//! | `bce` | 1 | `softplus(y) - t y` (binary cross-entropy on a logit; `t` = class 1) |
+//! | `multilabel_bce` | labels | `mean_j softplus(y_j) - t_j y_j` |
+
+use crate::kernels::Real;
+use crate::kernels::elementwise::sigmoid;
+use serde::{Deserialize, Serialize};
+
+/// A training objective.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Loss {
+    /// Mean squared error.
+    Mse,
+    /// Mean absolute error.
+    Mae,
+    /// Huber loss with threshold `delta`.
+    Huber {
+        /// Where the quadratic part turns linear.
+        delta: f32,
+    },
+    /// Softmax cross-entropy with optional label smoothing.
+    CrossEntropy {
+        /// Label smoothing `eps` in `[0, 1)`.
+        #[serde(default)]
+        label_smoothing: f32,
+    },
+    /// Binary cross-entropy on one logit per sample (classes 0/1).
+    Bce,
+    /// Independent binary cross-entropy per output (multi-label).
+    MultilabelBce,
+}
+
+/// Targets of one batch, borrowed.
+#[derive(Debug, Clone, Copy)]
+pub enum BatchTargets<'a> {
+    /// One class index per sample.
+    Classes(&'a [usize]),
+    /// Row-major values, `batch x outputs` (0/1 for multi-label).
+    Values(&'a [f32]),
+}
+
+impl Loss {
+    /// The loss name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Loss::Mse => "mse",
+            Loss::Mae => "mae",
+            Loss::Huber { .. } => "huber",
+            Loss::CrossEntropy { .. } => "cross_entropy",
+            Loss::Bce => "bce",
+            Loss::MultilabelBce => "multilabel_bce",
+        }
+    }
+
+    /// Weighted loss sum and weight sum over a batch, and (when `d_outputs` is given) the
+    /// gradient of the batch mean `sum / weight_sum` with respect to `outputs`.
+    ///
+    /// `outputs` is `batch x width`; `sample_weights` (per sample) and `class_weights` (per
+    /// class, cross-entropy and bce only) default to 1. Returns `(sum_i w_i l_i, sum_i w_i)`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn evaluate<T: Real>(
+        &self,
+        outputs: &[T],
+        batch: usize,
+        width: usize,
+        targets: BatchTargets<'_>,
+        sample_weights: Option<&[f32]>,
+        class_weights: Option<&[f32]>,
+        mut d_outputs: Option<&mut [T]>,
+    ) -> (f64, f64) {
+        let mut weight_sum = 0.0f64;
+        for i in 0..batch {
+            weight_sum += self.sample_weight(i, targets, sample_weights, class_weights);
+        }
+        if batch == 0 || weight_sum <= 0.0 {
+            if let Some(d) = d_outputs {
+                d.iter_mut().for_each(|x| *x = T::zero());
+            }
+            return (0.0, weight_sum.max(0.0));
+        }
+        let inv_total = 1.0 / weight_sum;
+        let mut loss_sum = 0.0f64;
+        for i in 0..batch {
+            let w = self.sample_weight(i, targets, sample_weights, class_weights);
+            let y = &outputs[i * width..(i + 1) * width];
+            let g_scale = T::of(w * inv_total);
+            let d_row = d_outputs.as_deref_mut().map(|d| &mut d[i * width..(i + 1) * width]);
+            let l = match (*self, targets) {
+                (Loss::CrossEntropy { label_smoothing }, BatchTargets::Classes(c)) => {
+                    softmax_cross_entropy(y, c[i], label_smoothing as f64, g_scale, d_row)
+                }
+                (Loss::Bce, BatchTargets::Classes(c)) => {
+                    bce_row(y, &[if c[i] == 1 { 1.0 } else { 0.0 }], g_scale, d_row)
+                }
+                (Loss::Bce | Loss::MultilabelBce, BatchTargets::Values(t)) => {
+                    bce_row(y, &t[i * width..(i + 1) * width], g_scale, d_row)
+                }
+                (Loss::Mse | Loss::Mae | Loss::Huber { .. }, BatchTargets::Values(t)) => {
+                    self.regression_row(y, &t[i * width..(i + 1) * width], g_scale, d_row)
+                }
+                _ => panic!("loss {} does not fit these targets (a bug in the caller)", self.name()),
+            };
+            loss_sum += w * l;
+        }
+        (loss_sum, weight_sum)
+    }
+
+    fn sample_weight(
+        &self,
+        i: usize,
+        targets: BatchTargets<'_>,
+        sample_weights: Option<&[f32]>,
+        class_weights: Option<&[f32]>,
+    ) -> f64 {
+        let sw = sample_weights.map_or(1.0, |w| w[i] as f64);
+        let cw = match (class_weights, targets) {
+            (Some(cw), BatchTargets::Classes(c)) => cw[c[i]] as f64,
+            _ => 1.0,
+        };
+        sw * cw
+    }
+
+    fn regression_row<T: Real>(&self, y: &[T], t: &[f32], g_scale: T, d: Option<&mut [T]>) -> f64 {
+        let k = y.len();
+        let inv_k = T::of(1.0 / k as f64);
+        let mut l = 0.0f64;
+        let mut d = d;
+        for j in 0..k {
+            let r = y[j] - T::of(t[j] as f64);
+            let (lj, gj) = match *self {
+                Loss::Mse => (r * r, T::of(2.0) * r),
+                Loss::Mae => (r.abs(), r.signum() * T::of(if r == T::zero() { 0.0 } else { 1.0 })),
+                Loss::Huber { delta } => {
+                    let delta = T::of(delta as f64);
+                    if r.abs() <= delta {
+                        (T::of(0.5) * r * r, r)
+                    } else {
+                        (delta * (r.abs() - T::of(0.5) * delta), delta * r.signum())
+                    }
+                }
+                _ => (T::zero(), T::zero()),
+            };
+            l += lj.to_f64_lossless();
+            if let Some(d) = d.as_deref_mut() {
+                d[j] = gj * inv_k * g_scale;
+            }
+        }
+        l / k as f64
+    }
+}
+
+/// Fused softmax cross-entropy for one row: returns the loss, writes `g_scale * (p - q)`.
+fn softmax_cross_entropy<T: Real>(
+    y: &[T],
+    class: usize,
+    smoothing: f64,
+    g_scale: T,
+    d: Option<&mut [T]>,
+) -> f64 {
+    let k = y.len();
+    let max = y.iter().fold(T::neg_infinity(), |m, &v| m.max(v));
+    let mut sum = T::zero();
+    for &v in y {
+        sum = sum + (v - max).exp();
+    }
+    let log_z = max + sum.ln();
+    let off = smoothing / k as f64;
+    let on = 1.0 - smoothing + off;
+    let mut l = 0.0f64;
+    for (j, &v) in y.iter().enumerate() {
+        let q = if j == class { on } else { off };
+        if q != 0.0 {
+            l -= q * (v - log_z).to_f64_lossless();
+        }
+    }
+    if let Some(d) = d {
+        for (j, &v) in y.iter().enumerate() {
+            let q = T::of(if j == class { on } else { off });
+            d[j] = ((v - log_z).exp() - q) * g_scale;
+        }
+    }
+    l
+}
+
+/// Binary cross-entropy on logits for one row (mean over its outputs).
+fn bce_row<T: Real>(y: &[T], t: &[f32], g_scale: T, d: Option<&mut [T]>) -> f64 {
+    let k = y.len();
+    let inv_k = T::of(1.0 / k as f64);
+    let mut l = 0.0f64;
+    let mut d = d;
+    for j in 0..k {
+        let z = y[j];
+        let tj = T::of(t[j] as f64);
+        // softplus(z) - t z, stable for large |z|.
+        let sp = z.max(T::zero()) + (-z.abs()).exp().ln_1p();
+        l += (sp - tj * z).to_f64_lossless();
+        if let Some(d) = d.as_deref_mut() {
+            d[j] = (sigmoid(z) - tj) * inv_k * g_scale;
+        }
+    }
+    l / k as f64
+}
+
+/// Softmax of each row of a `rows x width` matrix, in place (stable).
+pub fn softmax_rows(values: &mut [f32], width: usize) {
+    if width == 0 {
+        return;
+    }
+    for row in values.chunks_exact_mut(width) {
+        let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+        let mut sum = 0.0f32;
+        for v in row.iter_mut() {
+            *v = (*v - max).exp();
+            sum += *v;
+        }
+        for v in row.iter_mut() {
+            *v /= sum;
+        }
+    }
+}

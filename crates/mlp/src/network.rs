@@ -1,0 +1,291 @@
+//! The runnable chain of layers over one flat parameter buffer.
+//!
+//! ```text
+//! x -> layer_0.forward -> ... -> layer_L.forward -> logits
+//!      layer_0.backward <- ... <- layer_L.backward <- d_logits   (grads accumulate, flat)
+//! ```
+//! Training passes keep each layer's output (and any auxiliary buffer) in a [`Workspace`] sized
+//! once per batch size; the inference path ping-pongs between two buffers and saves nothing.
+
+use crate::kernels::Real;
+use crate::layers::{Layer, ParamKind};
+use crate::rng::Rng;
+use crate::spec::ModelSpec;
+use crate::{Error, Result};
+use std::ops::Range;
+
+/// Where one named parameter tensor lives in the flat buffer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TensorInfo {
+    /// Name, e.g. `layers.0.weight` (the safetensors key).
+    pub name: String,
+    /// Shape (`out x in` for weights).
+    pub shape: Vec<usize>,
+    /// Range in the flat buffer.
+    pub range: Range<usize>,
+    /// Weight or bias.
+    pub kind: ParamKind,
+}
+
+/// A built network: spec, layers and parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Network {
+    spec: ModelSpec,
+    layers: Vec<Layer>,
+    layer_ranges: Vec<Range<usize>>,
+    tensors: Vec<TensorInfo>,
+    /// All parameters, flat, in layer order (weights `out x in` row-major, then bias).
+    pub params: Vec<f32>,
+}
+
+impl Network {
+    /// Builds a network from validated layers, drawing parameters from `seed`.
+    pub fn new(spec: ModelSpec, layers: Vec<Layer>, seed: u64) -> Result<Self> {
+        let mut layer_ranges = Vec::with_capacity(layers.len());
+        let mut tensors = Vec::new();
+        let mut offset = 0;
+        for (i, layer) in layers.iter().enumerate() {
+            let start = offset;
+            for (suffix, shape, kind) in layer.param_shapes() {
+                let len: usize = shape.iter().product();
+                tensors.push(TensorInfo {
+                    name: format!("layers.{i}.{suffix}"),
+                    shape,
+                    range: offset..offset + len,
+                    kind,
+                });
+                offset += len;
+            }
+            layer_ranges.push(start..offset);
+        }
+        let mut params = vec![0.0f32; offset];
+        let mut rng = Rng::seed_from(seed);
+        for (layer, range) in layers.iter().zip(&layer_ranges) {
+            let mut layer_rng = rng.fork(range.start as u64);
+            layer.init_params(&mut params[range.clone()], &mut layer_rng);
+        }
+        Ok(Network { spec, layers, layer_ranges, tensors, params })
+    }
+
+    /// The spec this network was built from.
+    pub fn spec(&self) -> &ModelSpec {
+        &self.spec
+    }
+
+    /// The layers.
+    pub fn layers(&self) -> &[Layer] {
+        &self.layers
+    }
+
+    /// Named parameter tensors, in buffer order.
+    pub fn tensors(&self) -> &[TensorInfo] {
+        &self.tensors
+    }
+
+    /// Total number of parameters.
+    pub fn n_params(&self) -> usize {
+        self.params.len()
+    }
+
+    /// Input width.
+    pub fn inputs(&self) -> usize {
+        self.spec.inputs
+    }
+
+    /// Output width.
+    pub fn outputs(&self) -> usize {
+        self.layers.last().map_or(self.spec.inputs, |l| l.out_features())
+    }
+
+    /// Largest layer width (input included), which sizes the inference buffers.
+    pub fn max_width(&self) -> usize {
+        self.layers.iter().map(|l| l.out_features()).chain([self.spec.inputs]).max().unwrap_or(0)
+    }
+
+    /// Replaces the parameters, checking the length.
+    pub fn set_params(&mut self, params: Vec<f32>) -> Result<()> {
+        if params.len() != self.params.len() {
+            return Err(Error::shape("set_params", self.params.len(), params.len()));
+        }
+        self.params = params;
+        Ok(())
+    }
+
+    /// Training forward over a batch (`batch x inputs`, row-major); returns the outputs.
+    pub fn forward_train<'w, T: Real>(
+        &self,
+        params: &[T],
+        input: &[T],
+        batch: usize,
+        ws: &'w mut Workspace<T>,
+        rng: &mut Rng,
+    ) -> &'w [T] {
+        ws.ensure(self, batch);
+        for (i, layer) in self.layers.iter().enumerate() {
+            let (before, rest) = ws.outputs.split_at_mut(i);
+            let x: &[T] = if i == 0 { input } else { &before[i - 1] };
+            let p = &params[self.layer_ranges[i].clone()];
+            layer.forward_train(p, x, batch, &mut rest[0], &mut ws.aux[i], rng);
+        }
+        let last = ws.outputs.len() - 1;
+        &ws.outputs[last][..batch * self.outputs()]
+    }
+
+    /// Backward over the batch last passed to [`Network::forward_train`]: reads `d_outputs`
+    /// from [`Workspace::d_outputs_mut`] and leaves `dL/dparams` in [`Workspace::grads`]
+    /// (overwritten, not accumulated across calls). When `d_input` is given it receives `dL/dx`.
+    pub fn backward<T: Real>(
+        &self,
+        params: &[T],
+        input: &[T],
+        batch: usize,
+        ws: &mut Workspace<T>,
+        mut d_input: Option<&mut [T]>,
+    ) {
+        for g in ws.grads.iter_mut() {
+            *g = T::zero();
+        }
+        let n = self.layers.len();
+        for i in (0..n).rev() {
+            let layer = &self.layers[i];
+            let x: &[T] = if i == 0 { input } else { &ws.outputs[i - 1] };
+            let range = self.layer_ranges[i].clone();
+            let (d_out, d_in) = (&mut ws.grad_a, &mut ws.grad_b);
+            let want_input = i > 0 || d_input.is_some();
+            let d_in_slice: Option<&mut [T]> = if !want_input {
+                None
+            } else if i == 0 {
+                d_input.as_deref_mut()
+            } else {
+                Some(&mut d_in[..batch * layer.in_features()])
+            };
+            layer.backward(
+                &params[range.clone()],
+                x,
+                &ws.outputs[i],
+                &ws.aux[i],
+                batch,
+                &mut d_out[..batch * layer.out_features()],
+                d_in_slice,
+                &mut ws.grads[range],
+            );
+            std::mem::swap(&mut ws.grad_a, &mut ws.grad_b);
+        }
+    }
+
+    /// Inference on a batch: `output` (`batch x outputs`) from `input` (`batch x inputs`).
+    /// `scratch` is resized as needed and can be reused across calls.
+    pub fn predict_into<T: Real>(
+        &self,
+        params: &[T],
+        input: &[T],
+        batch: usize,
+        scratch: &mut InferenceScratch<T>,
+        output: &mut [T],
+    ) {
+        let need = batch * self.max_width();
+        if scratch.a.len() < need {
+            scratch.a.resize(need, T::zero());
+            scratch.b.resize(need, T::zero());
+        }
+        let n = self.layers.len();
+        for (i, layer) in self.layers.iter().enumerate() {
+            let p = &params[self.layer_ranges[i].clone()];
+            let x: &[T] = if i == 0 { input } else { &scratch.a };
+            if i + 1 == n {
+                layer.forward_eval(p, x, batch, output);
+            } else {
+                layer.forward_eval(p, x, batch, &mut scratch.b);
+                std::mem::swap(&mut scratch.a, &mut scratch.b);
+            }
+        }
+    }
+
+    /// Inference over many rows in cache-friendly chunks; returns `rows x outputs`.
+    pub fn predict(&self, input: &[f32], rows: usize) -> Vec<f32> {
+        const CHUNK: usize = 512;
+        let (nin, nout) = (self.inputs(), self.outputs());
+        let mut out = vec![0.0f32; rows * nout];
+        let mut scratch = InferenceScratch::default();
+        let mut start = 0;
+        while start < rows {
+            let b = CHUNK.min(rows - start);
+            self.predict_into(
+                &self.params,
+                &input[start * nin..(start + b) * nin],
+                b,
+                &mut scratch,
+                &mut out[start * nout..(start + b) * nout],
+            );
+            start += b;
+        }
+        out
+    }
+}
+
+/// Reusable buffers for [`Network::predict_into`].
+#[derive(Debug, Default, Clone)]
+pub struct InferenceScratch<T> {
+    a: Vec<T>,
+    b: Vec<T>,
+}
+
+/// Per-batch-size buffers for training: every layer's output and saved state, the two gradient
+/// ping-pong buffers, and the flat parameter gradient. Allocated once, reused every step.
+#[derive(Debug, Default, Clone)]
+pub struct Workspace<T> {
+    batch: usize,
+    outputs: Vec<Vec<T>>,
+    aux: Vec<Vec<T>>,
+    grad_a: Vec<T>,
+    grad_b: Vec<T>,
+    /// `dL/dparams` after [`Network::backward`], flat, aligned with [`Network::params`].
+    pub grads: Vec<T>,
+}
+
+impl<T: Real> Workspace<T> {
+    /// An empty workspace; buffers are sized on first use.
+    pub fn new() -> Self {
+        Workspace {
+            batch: 0,
+            outputs: Vec::new(),
+            aux: Vec::new(),
+            grad_a: Vec::new(),
+            grad_b: Vec::new(),
+            grads: Vec::new(),
+        }
+    }
+
+    /// Makes room for `batch` rows (grows only; never shrinks).
+    pub fn ensure(&mut self, net: &Network, batch: usize) {
+        if self.batch >= batch && self.outputs.len() == net.layers.len() {
+            return;
+        }
+        let batch = batch.max(self.batch);
+        self.batch = batch;
+        self.outputs = net.layers.iter().map(|l| vec![T::zero(); batch * l.out_features()]).collect();
+        self.aux = net.layers.iter().map(|l| vec![T::zero(); l.aux_len(batch)]).collect();
+        let w = batch * net.max_width();
+        self.grad_a = vec![T::zero(); w];
+        self.grad_b = vec![T::zero(); w];
+        self.grads = vec![T::zero(); net.n_params()];
+    }
+
+    /// Buffer the loss writes `dL/d_outputs` into (`batch x outputs`) before the backward.
+    pub fn d_outputs_mut(&mut self, net: &Network, batch: usize) -> &mut [T] {
+        self.ensure(net, batch);
+        &mut self.grad_a[..batch * net.outputs()]
+    }
+
+    /// The network outputs of the last training forward.
+    pub fn outputs(&self, net: &Network, batch: usize) -> &[T] {
+        &self.outputs[self.outputs.len() - 1][..batch * net.outputs()]
+    }
+
+    /// Outputs of the last forward and the d_outputs buffer, borrowed together.
+    pub fn outputs_and_d_outputs(&mut self, net: &Network, batch: usize) -> (&[T], &mut [T]) {
+        let last = self.outputs.len() - 1;
+        let n = batch * net.outputs();
+        (&self.outputs[last][..n], &mut self.grad_a[..n])
+    }
+}

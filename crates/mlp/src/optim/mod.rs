@@ -1,0 +1,265 @@
+//! Optimizers: each update is one fused pass over the flat parameter buffer.
+//!
+//! Defaults equal PyTorch's (`torch.optim`) except where noted. Weight decay applies to weight
+//! matrices only, never to biases (scikit-learn's `alpha` convention); frozen tensors are skipped.
+//! `lr` and `weight_decay` are passed per step so schedules can change them.
+
+pub mod adam;
+pub mod clip;
+pub mod lbfgs;
+pub mod rmsprop;
+pub mod schedule;
+pub mod sgd;
+
+use serde::{Deserialize, Serialize};
+use std::ops::Range;
+
+/// A contiguous run of parameters that share their update rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Segment {
+    /// Range in the flat buffer.
+    pub range: Range<usize>,
+    /// Whether weight decay applies.
+    pub decay: bool,
+}
+
+fn d_beta1() -> f32 {
+    0.9
+}
+fn d_beta2() -> f32 {
+    0.999
+}
+fn d_eps() -> f32 {
+    1e-8
+}
+fn d_alpha() -> f32 {
+    0.99
+}
+fn d_momentum() -> f32 {
+    0.9
+}
+fn d_history() -> usize {
+    10
+}
+
+/// Which optimizer, with its hyperparameters (the learning rate and weight decay are separate).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum OptimizerConfig {
+    /// Stochastic gradient descent. Default momentum 0.9 (scikit-learn's; PyTorch's is 0).
+    Sgd {
+        /// Momentum factor.
+        #[serde(default = "d_momentum")]
+        momentum: f32,
+        /// Nesterov momentum.
+        #[serde(default)]
+        nesterov: bool,
+    },
+    /// Adam with L2 weight decay added to the gradient (PyTorch `Adam(weight_decay=...)`).
+    Adam {
+        /// First-moment decay.
+        #[serde(default = "d_beta1")]
+        beta1: f32,
+        /// Second-moment decay.
+        #[serde(default = "d_beta2")]
+        beta2: f32,
+        /// Denominator epsilon.
+        #[serde(default = "d_eps")]
+        eps: f32,
+    },
+    /// AdamW: Adam with decoupled weight decay (Loshchilov & Hutter).
+    Adamw {
+        /// First-moment decay.
+        #[serde(default = "d_beta1")]
+        beta1: f32,
+        /// Second-moment decay.
+        #[serde(default = "d_beta2")]
+        beta2: f32,
+        /// Denominator epsilon.
+        #[serde(default = "d_eps")]
+        eps: f32,
+    },
+    /// RMSprop (PyTorch's form: `v = alpha v + (1-alpha) g^2`, step `g / (sqrt(v) + eps)`).
+    Rmsprop {
+        /// Smoothing constant.
+        #[serde(default = "d_alpha")]
+        alpha: f32,
+        /// Denominator epsilon.
+        #[serde(default = "d_eps")]
+        eps: f32,
+        /// Momentum factor (0 = none).
+        #[serde(default)]
+        momentum: f32,
+    },
+    /// Limited-memory BFGS with a backtracking (Armijo) line search, full batch: each epoch is one
+    /// iteration over the whole training set. For small problems.
+    Lbfgs {
+        /// Number of correction pairs kept.
+        #[serde(default = "d_history")]
+        history: usize,
+    },
+}
+
+impl OptimizerConfig {
+    /// Parses a name with default hyperparameters: sgd, nesterov, adam, adamw, rmsprop, lbfgs.
+    pub fn from_name(name: &str) -> crate::Result<Self> {
+        Ok(match name.trim().to_ascii_lowercase().replace('-', "_").as_str() {
+            "sgd" => OptimizerConfig::Sgd { momentum: d_momentum(), nesterov: false },
+            "nesterov" => OptimizerConfig::Sgd { momentum: d_momentum(), nesterov: true },
+            "adam" => OptimizerConfig::Adam { beta1: d_beta1(), beta2: d_beta2(), eps: d_eps() },
+            "adamw" => OptimizerConfig::Adamw { beta1: d_beta1(), beta2: d_beta2(), eps: d_eps() },
+            "rmsprop" => OptimizerConfig::Rmsprop { alpha: d_alpha(), eps: d_eps(), momentum: 0.0 },
+            "lbfgs" | "l_bfgs" => OptimizerConfig::Lbfgs { history: d_history() },
+            _ => {
+                return Err(crate::Error::config(
+                    "optimizer",
+                    format!("unknown '{name}'; one of sgd, nesterov, adam, adamw, rmsprop, lbfgs"),
+                ));
+            }
+        })
+    }
+
+    /// The optimizer's name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            OptimizerConfig::Sgd { nesterov: true, .. } => "nesterov",
+            OptimizerConfig::Sgd { .. } => "sgd",
+            OptimizerConfig::Adam { .. } => "adam",
+            OptimizerConfig::Adamw { .. } => "adamw",
+            OptimizerConfig::Rmsprop { .. } => "rmsprop",
+            OptimizerConfig::Lbfgs { .. } => "lbfgs",
+        }
+    }
+
+    /// The learning rate used when none is given (scikit-learn's 1e-3 for Adam, 1e-2 for SGD).
+    pub fn default_lr(&self) -> f32 {
+        match self {
+            OptimizerConfig::Sgd { .. } => 1e-2,
+            OptimizerConfig::Rmsprop { .. } => 1e-3,
+            OptimizerConfig::Lbfgs { .. } => 1.0,
+            _ => 1e-3,
+        }
+    }
+
+    /// Checks hyperparameter ranges.
+    pub fn validate(&self) -> crate::Result<()> {
+        let bad = |f: &str, r: &str| Err(crate::Error::config(f, r));
+        match *self {
+            OptimizerConfig::Sgd { momentum, .. } if !(0.0..1.0).contains(&momentum) => {
+                bad("momentum", "must be in [0, 1)")
+            }
+            OptimizerConfig::Adam { beta1, beta2, eps } | OptimizerConfig::Adamw { beta1, beta2, eps }
+                if !(0.0..1.0).contains(&beta1) || !(0.0..1.0).contains(&beta2) || eps <= 0.0 =>
+            {
+                bad("adam", "betas must be in [0, 1) and eps positive")
+            }
+            OptimizerConfig::Rmsprop { alpha, eps, momentum }
+                if !(0.0..1.0).contains(&alpha) || eps <= 0.0 || !(0.0..1.0).contains(&momentum) =>
+            {
+                bad("rmsprop", "alpha and momentum must be in [0, 1) and eps positive")
+            }
+            OptimizerConfig::Lbfgs { history: 0 } => bad("history", "must be at least 1"),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Optimizer state that persists across steps (and into checkpoints).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OptimizerState {
+    /// Number of updates taken.
+    pub step: u64,
+    /// Named per-parameter buffers (e.g. Adam's `m` and `v`), each as long as the parameters.
+    pub buffers: Vec<(String, Vec<f32>)>,
+}
+
+impl OptimizerState {
+    fn buffer_pair(&mut self, a: &str, b: &str, n: usize) -> (&mut [f32], &mut [f32]) {
+        for name in [a, b] {
+            if !self.buffers.iter().any(|(k, v)| k == name && v.len() == n) {
+                self.buffers.retain(|(k, _)| k != name);
+                self.buffers.push((name.to_string(), vec![0.0; n]));
+            }
+        }
+        let ia = self.buffers.iter().position(|(k, _)| k == a).unwrap_or(0);
+        let ib = self.buffers.iter().position(|(k, _)| k == b).unwrap_or(0);
+        debug_assert_ne!(ia, ib);
+        if ia < ib {
+            let (x, y) = self.buffers.split_at_mut(ib);
+            (&mut x[ia].1, &mut y[0].1)
+        } else {
+            let (x, y) = self.buffers.split_at_mut(ia);
+            (&mut y[0].1, &mut x[ib].1)
+        }
+    }
+
+    fn buffer(&mut self, a: &str, n: usize) -> &mut [f32] {
+        if !self.buffers.iter().any(|(k, v)| k == a && v.len() == n) {
+            self.buffers.retain(|(k, _)| k != a);
+            self.buffers.push((a.to_string(), vec![0.0; n]));
+        }
+        let i = self.buffers.iter().position(|(k, _)| k == a).unwrap_or(0);
+        &mut self.buffers[i].1
+    }
+}
+
+/// Applies one first-order update (`Lbfgs` is driven separately by the trainer).
+pub fn step(
+    config: &OptimizerConfig,
+    state: &mut OptimizerState,
+    params: &mut [f32],
+    grads: &[f32],
+    segments: &[Segment],
+    lr: f32,
+    weight_decay: f32,
+) {
+    state.step += 1;
+    let n = params.len();
+    match *config {
+        OptimizerConfig::Sgd { momentum, nesterov } => {
+            let buf = state.buffer("momentum", n);
+            for s in segments {
+                let wd = if s.decay { weight_decay } else { 0.0 };
+                let r = s.range.clone();
+                sgd::update(&mut params[r.clone()], &grads[r.clone()], &mut buf[r], lr, momentum, nesterov, wd);
+            }
+        }
+        OptimizerConfig::Adam { beta1, beta2, eps } | OptimizerConfig::Adamw { beta1, beta2, eps } => {
+            let decoupled = matches!(config, OptimizerConfig::Adamw { .. });
+            let t = state.step;
+            let (m, v) = state.buffer_pair("adam.m", "adam.v", n);
+            let hp = adam::AdamStep::new(lr, beta1, beta2, eps, t);
+            for s in segments {
+                let wd = if s.decay { weight_decay } else { 0.0 };
+                let r = s.range.clone();
+                hp.update(
+                    &mut params[r.clone()],
+                    &grads[r.clone()],
+                    &mut m[r.clone()],
+                    &mut v[r],
+                    wd,
+                    decoupled,
+                );
+            }
+        }
+        OptimizerConfig::Rmsprop { alpha, eps, momentum } => {
+            let (sq, mom) = state.buffer_pair("rmsprop.square_avg", "rmsprop.momentum", n);
+            for s in segments {
+                let wd = if s.decay { weight_decay } else { 0.0 };
+                let r = s.range.clone();
+                rmsprop::update(
+                    &mut params[r.clone()],
+                    &grads[r.clone()],
+                    &mut sq[r.clone()],
+                    &mut mom[r],
+                    lr,
+                    alpha,
+                    eps,
+                    momentum,
+                    wd,
+                );
+            }
+        }
+        OptimizerConfig::Lbfgs { .. } => {}
+    }
+}
