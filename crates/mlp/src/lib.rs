@@ -9,6 +9,8 @@ pub use error::{Error, Result};
 pub mod kernels;
 pub mod layers;
 pub mod loss;
+pub mod metrics;
 pub mod network;
 pub mod optim;
 pub mod spec;
+pub mod train;

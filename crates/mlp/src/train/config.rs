@@ -1,0 +1,135 @@
+//! What a training run does, as data (saved in the model file and in checkpoints).
+
+use crate::loss::Loss;
+use crate::optim::OptimizerConfig;
+use crate::optim::schedule::Schedule;
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// How the validation set is carved out of the training data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValidationSplit {
+    /// No validation set (no early stopping).
+    None,
+    /// A random fraction.
+    Random(f64),
+    /// A fraction drawn per class, keeping class proportions (classification).
+    Stratified(f64),
+    /// The last fraction of rows, in file order (or time order when sorted first).
+    Chronological(f64),
+    /// A separate file (given to the trainer by the caller).
+    File(String),
+}
+
+/// Hyperparameters of a training run. Defaults follow scikit-learn's `MLPClassifier` where they
+/// overlap (Adam, lr 1e-3, L2 1e-4 on weights, batch 200, 200 epochs, patience 10).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    /// Maximum number of passes over the training data.
+    pub epochs: usize,
+    /// Minibatch size (capped at the number of samples).
+    pub batch_size: usize,
+    /// Optimizer and its hyperparameters.
+    pub optimizer: OptimizerConfig,
+    /// Base learning rate (`None`: the optimizer's default).
+    pub lr: Option<f32>,
+    /// Weight decay (L2 for SGD/Adam/RMSprop/L-BFGS, decoupled for AdamW); weights only.
+    pub weight_decay: f32,
+    /// Learning-rate schedule.
+    pub schedule: Schedule,
+    /// Clip the global gradient norm to this value.
+    pub clip_grad_norm: Option<f32>,
+    /// Loss (`None`: chosen from the task).
+    pub loss: Option<Loss>,
+    /// Early stopping: epochs without validation improvement before stopping (`None`: never).
+    pub patience: Option<usize>,
+    /// Smallest decrease of the validation loss that counts as an improvement.
+    pub min_delta: f64,
+    /// Random seed for initialization, shuffling, splits and dropout.
+    pub seed: u64,
+    /// Worker threads (0: all cores). Results are bit-identical for a given seed and count.
+    pub threads: usize,
+    /// Per-class loss weights (classification), e.g. from `--class-weight balanced`.
+    pub class_weights: Option<Vec<f32>>,
+    /// Reshuffle the training data every epoch.
+    pub shuffle: bool,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            epochs: 200,
+            batch_size: 200,
+            optimizer: OptimizerConfig::from_name("adam").unwrap_or(OptimizerConfig::Adam {
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+            }),
+            lr: None,
+            weight_decay: 1e-4,
+            schedule: Schedule::Constant,
+            clip_grad_norm: None,
+            loss: None,
+            patience: Some(10),
+            min_delta: 1e-4,
+            seed: 0,
+            threads: 0,
+            class_weights: None,
+            shuffle: true,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// The learning rate in effect.
+    pub fn base_lr(&self) -> f32 {
+        self.lr.unwrap_or_else(|| self.optimizer.default_lr())
+    }
+
+    /// Checks every field's range.
+    pub fn validate(&self) -> Result<()> {
+        if self.epochs == 0 {
+            return Err(Error::config("epochs", "must be at least 1"));
+        }
+        if self.batch_size == 0 {
+            return Err(Error::config("batch-size", "must be at least 1"));
+        }
+        let lr = self.base_lr();
+        if !(lr.is_finite() && lr > 0.0) {
+            return Err(Error::config(
+                "lr",
+                format!("must be a positive number, got {lr}"),
+            ));
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return Err(Error::config("weight-decay", "must be zero or positive"));
+        }
+        if let Some(c) = self.clip_grad_norm {
+            if !(c.is_finite() && c > 0.0) {
+                return Err(Error::config("clip-grad-norm", "must be positive"));
+            }
+        }
+        if let Some(Loss::CrossEntropy { label_smoothing }) = self.loss {
+            if !(0.0..1.0).contains(&label_smoothing) {
+                return Err(Error::config("label-smoothing", "must be in [0, 1)"));
+            }
+        }
+        if let Some(Loss::Huber { delta }) = self.loss {
+            if !(delta > 0.0) {
+                return Err(Error::config("huber delta", "must be positive"));
+            }
+        }
+        if let Some(w) = &self.class_weights {
+            if w.iter().any(|x| !(x.is_finite() && *x >= 0.0)) {
+                return Err(Error::config(
+                    "class-weight",
+                    "weights must be finite and >= 0",
+                ));
+            }
+        }
+        self.optimizer.validate()?;
+        self.schedule.validate()
+    }
+}

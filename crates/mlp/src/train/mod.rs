@@ -1,0 +1,8 @@
+//! Training: configuration, the epoch loop, early stopping, and the resumable state that
+//! checkpoints carry.
+
+mod config;
+mod trainer;
+
+pub use config::{TrainConfig, ValidationSplit};
+pub use trainer::{EpochRecord, Hooks, NoHooks, Outcome, TrainState, evaluate_loss, train};

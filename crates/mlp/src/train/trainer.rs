@@ -1,0 +1,658 @@
+//! The epoch loop.
+//!
+//! Each step gathers a minibatch into a contiguous buffer, runs the network forward, the fused
+//! loss + gradient, the backward, optional clipping, and one fused optimizer pass. Every random
+//! choice is a pure function of `(seed, epoch, batch)`: the shuffle of epoch `e` and the dropout
+//! masks of batch `b` come from their own derived streams. That is what makes a run resumed from a
+//! checkpoint (even one written mid-epoch, on Ctrl-C) bit-identical to an uninterrupted one.
+
+use super::config::TrainConfig;
+use crate::data::{Dataset, Targets};
+use crate::loss::{BatchTargets, Loss};
+use crate::network::{InferenceScratch, Network, Workspace};
+use crate::optim::lbfgs::Lbfgs;
+use crate::optim::schedule::ScheduleState;
+use crate::optim::{self, OptimizerConfig, OptimizerState, Segment, clip};
+use crate::rng::Rng;
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// One epoch's line in the training history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// Mean training loss over the epoch's batches (weighted).
+    pub train_loss: f64,
+    /// Validation loss, when there is a validation set.
+    pub val_loss: Option<f64>,
+    /// Validation metric: accuracy (classification) or R^2 (regression).
+    pub val_metric: Option<f64>,
+    /// Learning rate at the epoch's last step.
+    pub lr: f32,
+    /// Wall-clock seconds spent on the epoch's training steps.
+    pub seconds: f64,
+}
+
+/// Everything needed to continue a run exactly where it stopped.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TrainState {
+    /// Epochs fully completed.
+    pub epoch: usize,
+    /// First batch of the current epoch still to run (non-zero only after an interruption).
+    pub next_batch: usize,
+    /// Weighted loss sum and weight sum of the current epoch's batches so far.
+    pub partial_loss: (f64, f64),
+    /// Seconds spent in the current epoch so far.
+    pub partial_seconds: f64,
+    /// Optimizer moments.
+    pub optimizer: OptimizerState,
+    /// Learning-rate schedule state.
+    pub schedule: ScheduleState,
+    /// Best validation loss, the epoch it came from, and the weights then.
+    pub best: Option<(f64, usize, Vec<f32>)>,
+    /// Epochs since the best validation loss.
+    pub bad_epochs: usize,
+    /// Per-epoch history.
+    pub history: Vec<EpochRecord>,
+    /// Set once training has finished (epochs exhausted or early stop).
+    pub finished: bool,
+}
+
+/// How a call to [`train`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// All epochs ran.
+    Completed,
+    /// Early stopping triggered; the best weights were restored.
+    EarlyStopped {
+        /// 1-based epoch with the best validation loss.
+        best_epoch: usize,
+    },
+    /// [`Hooks::should_stop`] asked to stop; the state can be resumed.
+    Interrupted,
+}
+
+/// Callbacks from the training loop (progress display, checkpoints, Ctrl-C).
+pub trait Hooks {
+    /// After every batch.
+    fn on_batch(&mut self, _epoch: usize, _batch: usize, _n_batches: usize, _loss: f64) {}
+    /// After every epoch, with the network's current weights and the full state.
+    fn on_epoch_end(
+        &mut self,
+        _record: &EpochRecord,
+        _net: &Network,
+        _state: &TrainState,
+    ) -> Result<()> {
+        Ok(())
+    }
+    /// Polled after every batch; returning true stops training cleanly.
+    fn should_stop(&mut self) -> bool {
+        false
+    }
+}
+
+/// Hooks that do nothing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoHooks;
+impl Hooks for NoHooks {}
+
+fn mix(seed: u64, a: u64, b: u64) -> u64 {
+    let mut r = Rng::seed_from(
+        seed ^ a.wrapping_mul(0xA24B_AED4_963E_E407) ^ b.wrapping_mul(0x9FB2_1C65_1E98_DF25),
+    );
+    r.next_u64()
+}
+
+fn segments(net: &Network) -> Vec<Segment> {
+    net.tensors()
+        .iter()
+        .map(|t| Segment {
+            range: t.range.clone(),
+            decay: t.kind == crate::layers::ParamKind::Weight,
+        })
+        .collect()
+}
+
+/// Checks that a loss can be computed on these targets with this output width.
+pub fn check_loss_fits(loss: &Loss, targets: &Targets, outputs: usize) -> Result<()> {
+    let ok = match (loss, targets) {
+        (Loss::CrossEntropy { .. }, Targets::Classes { n_classes, .. }) => outputs == *n_classes,
+        (Loss::Bce, Targets::Classes { n_classes, .. }) => outputs == 1 && *n_classes <= 2,
+        (Loss::Bce | Loss::MultilabelBce, Targets::MultiLabel { n_labels, .. }) => {
+            outputs == *n_labels
+        }
+        (Loss::Mse | Loss::Mae | Loss::Huber { .. }, Targets::Values { n_outputs, .. }) => {
+            outputs == *n_outputs
+        }
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::config(
+            "loss",
+            format!(
+                "{} does not fit these targets with {} network outputs",
+                loss.name(),
+                outputs
+            ),
+        ))
+    }
+}
+
+fn batch_targets<'a>(
+    targets: &'a Targets,
+    classes: &'a mut Vec<usize>,
+    values: &'a mut Vec<f32>,
+    rows: &[usize],
+) -> BatchTargets<'a> {
+    match targets {
+        Targets::Classes { labels, .. } => {
+            classes.clear();
+            classes.extend(rows.iter().map(|&r| labels[r]));
+            BatchTargets::Classes(classes)
+        }
+        Targets::Values {
+            values: v,
+            n_outputs: w,
+        }
+        | Targets::MultiLabel {
+            values: v,
+            n_labels: w,
+        } => {
+            values.clear();
+            for &r in rows {
+                values.extend_from_slice(&v[r * w..(r + 1) * w]);
+            }
+            BatchTargets::Values(values)
+        }
+    }
+}
+
+/// Trains `net` on `data`, continuing from `state` (use `TrainState::default()` for a new run).
+///
+/// Validation (when `val` is given) runs after every epoch; with `config.patience` set, training
+/// stops after that many epochs without improvement and the best weights are restored.
+///
+/// # Errors
+/// [`Error::InvalidConfig`] for bad hyperparameters or a loss that does not fit the targets;
+/// [`Error::Diverged`] when the loss or gradient becomes non-finite — the network then holds the
+/// weights from before the failing step; any error returned by a hook.
+pub fn train(
+    net: &mut Network,
+    data: &Dataset,
+    val: Option<&Dataset>,
+    config: &TrainConfig,
+    loss: &Loss,
+    state: &mut TrainState,
+    hooks: &mut (dyn Hooks + Send),
+) -> Result<Outcome> {
+    config.validate()?;
+    if data.is_empty() {
+        return Err(Error::InvalidData("the training set is empty".into()));
+    }
+    if data.n_features != net.inputs() {
+        return Err(Error::shape(
+            "train",
+            format!("{} features", net.inputs()),
+            format!("{} features", data.n_features),
+        ));
+    }
+    check_loss_fits(loss, &data.targets, net.outputs())?;
+    if let Some(v) = val {
+        if v.n_features != net.inputs() {
+            return Err(Error::shape("validation", net.inputs(), v.n_features));
+        }
+        check_loss_fits(loss, &v.targets, net.outputs())?;
+    }
+    let threads = if config.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        config.threads
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::config("threads", e.to_string()))?;
+    pool.install(|| {
+        if let OptimizerConfig::Lbfgs { history } = config.optimizer {
+            train_lbfgs(net, data, val, config, loss, state, hooks, history)
+        } else {
+            train_minibatch(net, data, val, config, loss, state, hooks)
+        }
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn train_minibatch(
+    net: &mut Network,
+    data: &Dataset,
+    val: Option<&Dataset>,
+    config: &TrainConfig,
+    loss: &Loss,
+    state: &mut TrainState,
+    hooks: &mut (dyn Hooks + Send),
+) -> Result<Outcome> {
+    let n = data.len();
+    let nf = data.n_features;
+    let batch_size = config.batch_size.min(n);
+    let n_batches = n.div_ceil(batch_size);
+    let segs = segments(net);
+    let base_lr = config.base_lr();
+    let class_weights = config.class_weights.as_deref();
+    let mut ws: Workspace<f32> = Workspace::new();
+    ws.ensure(net, batch_size);
+    let mut x_batch = vec![0.0f32; batch_size * nf];
+    let mut w_batch: Vec<f32> = Vec::with_capacity(batch_size);
+    let mut class_buf = Vec::with_capacity(batch_size);
+    let mut value_buf = Vec::with_capacity(batch_size * net.outputs());
+    let mut grads = vec![0.0f32; net.n_params()];
+
+    while state.epoch < config.epochs && !state.finished {
+        let epoch = state.epoch;
+        let order: Vec<usize> = if config.shuffle {
+            Rng::seed_from(mix(config.seed, 1, epoch as u64)).permutation(n)
+        } else {
+            (0..n).collect()
+        };
+        let started = std::time::Instant::now();
+        let mut lr = base_lr;
+        for b in state.next_batch..n_batches {
+            let rows = &order[b * batch_size..((b + 1) * batch_size).min(n)];
+            let bs = rows.len();
+            for (i, &r) in rows.iter().enumerate() {
+                x_batch[i * nf..(i + 1) * nf].copy_from_slice(&data.features[r * nf..(r + 1) * nf]);
+            }
+            let weights = data.weights.as_ref().map(|w| {
+                w_batch.clear();
+                w_batch.extend(rows.iter().map(|&r| w[r]));
+                &w_batch[..]
+            });
+            let targets = batch_targets(&data.targets, &mut class_buf, &mut value_buf, rows);
+            let mut rng = Rng::seed_from(mix(config.seed, 2 + epoch as u64, b as u64));
+            net.forward_train(&net.params, &x_batch[..bs * nf], bs, &mut ws, &mut rng);
+            let (outputs, d_outputs) = ws.outputs_and_d_outputs(net, bs);
+            let (loss_sum, weight_sum) = loss.evaluate(
+                outputs,
+                bs,
+                net.outputs(),
+                targets,
+                weights,
+                class_weights,
+                Some(d_outputs),
+            );
+            let batch_loss = if weight_sum > 0.0 {
+                loss_sum / weight_sum
+            } else {
+                0.0
+            };
+            if !batch_loss.is_finite() {
+                return Err(Error::Diverged {
+                    epoch: epoch + 1,
+                    batch: b,
+                    loss: batch_loss as f32,
+                });
+            }
+            net.backward(&net.params, &x_batch[..bs * nf], bs, &mut ws, None);
+            grads.copy_from_slice(&ws.grads);
+            let norm = match config.clip_grad_norm {
+                Some(max) => clip::clip_by_global_norm(&mut grads, max),
+                None => clip::global_norm(&grads),
+            };
+            if !norm.is_finite() {
+                return Err(Error::Diverged {
+                    epoch: epoch + 1,
+                    batch: b,
+                    loss: norm as f32,
+                });
+            }
+            lr = config
+                .schedule
+                .lr(base_lr, epoch, b, n_batches, config.epochs, &state.schedule);
+            optim::step(
+                &config.optimizer,
+                &mut state.optimizer,
+                &mut net.params,
+                &grads,
+                &segs,
+                lr,
+                config.weight_decay,
+            );
+            state.partial_loss.0 += loss_sum;
+            state.partial_loss.1 += weight_sum;
+            state.next_batch = b + 1;
+            hooks.on_batch(epoch + 1, b, n_batches, batch_loss);
+            if hooks.should_stop() {
+                state.partial_seconds += started.elapsed().as_secs_f64();
+                if b + 1 < n_batches {
+                    return Ok(Outcome::Interrupted);
+                }
+                // The epoch's last batch: finish the epoch's bookkeeping first, then stop.
+                let outcome = end_epoch(net, val, config, loss, state, hooks, lr, 0.0)?;
+                return Ok(if state.finished {
+                    outcome
+                } else {
+                    Outcome::Interrupted
+                });
+            }
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        let outcome = end_epoch(net, val, config, loss, state, hooks, lr, seconds)?;
+        if state.finished {
+            return Ok(outcome);
+        }
+    }
+    state.finished = true;
+    Ok(Outcome::Completed)
+}
+
+/// Validation, early stopping and history at an epoch's end. Returns the outcome so far.
+#[allow(clippy::too_many_arguments)]
+fn end_epoch(
+    net: &mut Network,
+    val: Option<&Dataset>,
+    config: &TrainConfig,
+    loss: &Loss,
+    state: &mut TrainState,
+    hooks: &mut (dyn Hooks + Send),
+    lr: f32,
+    seconds: f64,
+) -> Result<Outcome> {
+    let epoch = state.epoch;
+    let train_loss = if state.partial_loss.1 > 0.0 {
+        state.partial_loss.0 / state.partial_loss.1
+    } else {
+        0.0
+    };
+    let (val_loss, val_metric) = match val {
+        Some(v) => {
+            let (l, m) = evaluate_loss(net, v, loss, config.class_weights.as_deref());
+            (Some(l), m)
+        }
+        None => (None, None),
+    };
+    let record = EpochRecord {
+        epoch: epoch + 1,
+        train_loss,
+        val_loss,
+        val_metric,
+        lr,
+        seconds: seconds + state.partial_seconds,
+    };
+    state.history.push(record.clone());
+    state.epoch += 1;
+    state.next_batch = 0;
+    state.partial_loss = (0.0, 0.0);
+    state.partial_seconds = 0.0;
+    let monitored = val_loss.unwrap_or(train_loss);
+    config.schedule.end_epoch(monitored, &mut state.schedule);
+    let mut outcome = Outcome::Completed;
+    if let Some(vl) = val_loss {
+        let improved = match &state.best {
+            None => vl.is_finite(),
+            Some((best, _, _)) => vl < best - config.min_delta,
+        };
+        if improved {
+            state.best = Some((vl, epoch + 1, net.params.clone()));
+            state.bad_epochs = 0;
+        } else {
+            state.bad_epochs += 1;
+        }
+        if let Some(patience) = config.patience {
+            if state.bad_epochs >= patience {
+                if let Some((_, best_epoch, params)) = &state.best {
+                    net.params.copy_from_slice(params);
+                    outcome = Outcome::EarlyStopped {
+                        best_epoch: *best_epoch,
+                    };
+                }
+                state.finished = true;
+            }
+        }
+    }
+    if state.epoch >= config.epochs {
+        state.finished = true;
+        // With a validation set and early stopping, end on the best weights seen.
+        if config.patience.is_some() {
+            if let Some((_, best_epoch, params)) = &state.best {
+                if *best_epoch != state.epoch {
+                    net.params.copy_from_slice(params);
+                    outcome = Outcome::EarlyStopped {
+                        best_epoch: *best_epoch,
+                    };
+                }
+            }
+        }
+    }
+    hooks.on_epoch_end(&record, net, state)?;
+    Ok(outcome)
+}
+
+/// Mean loss over a data set and the validation metric (accuracy for classes, mean R^2 for
+/// values, per-label accuracy for multi-label), by batched inference.
+pub fn evaluate_loss(
+    net: &Network,
+    data: &Dataset,
+    loss: &Loss,
+    class_weights: Option<&[f32]>,
+) -> (f64, Option<f64>) {
+    const CHUNK: usize = 1024;
+    let n = data.len();
+    let (nf, no) = (data.n_features, net.outputs());
+    let mut scratch = InferenceScratch::default();
+    let mut out = vec![0.0f32; CHUNK * no];
+    let (mut loss_sum, mut weight_sum) = (0.0, 0.0);
+    let mut correct = 0usize;
+    let mut preds: Vec<f32> = Vec::new();
+    let mut classes = Vec::new();
+    let mut values = Vec::new();
+    let mut start = 0;
+    while start < n {
+        let b = CHUNK.min(n - start);
+        let rows: Vec<usize> = (start..start + b).collect();
+        net.predict_into(
+            &net.params,
+            &data.features[start * nf..(start + b) * nf],
+            b,
+            &mut scratch,
+            &mut out[..b * no],
+        );
+        let weights = data.weights.as_ref().map(|w| &w[start..start + b]);
+        let targets = batch_targets(&data.targets, &mut classes, &mut values, &rows);
+        let (l, w) = loss.evaluate(
+            &out[..b * no],
+            b,
+            no,
+            targets,
+            weights,
+            class_weights,
+            None::<&mut [f32]>,
+        );
+        loss_sum += l;
+        weight_sum += w;
+        match &data.targets {
+            Targets::Classes { labels, .. } => {
+                for i in 0..b {
+                    let row = &out[i * no..(i + 1) * no];
+                    let pred = if no == 1 {
+                        usize::from(row[0] > 0.0)
+                    } else {
+                        argmax(row)
+                    };
+                    correct += usize::from(pred == labels[start + i]);
+                }
+            }
+            Targets::MultiLabel { values: t, .. } => {
+                for (j, &z) in out[..b * no].iter().enumerate() {
+                    correct += usize::from((z > 0.0) == (t[start * no + j] > 0.5));
+                }
+            }
+            Targets::Values { .. } => preds.extend_from_slice(&out[..b * no]),
+        }
+        start += b;
+    }
+    let metric = match &data.targets {
+        Targets::Classes { .. } if n > 0 => Some(correct as f64 / n as f64),
+        Targets::MultiLabel { n_labels, .. } if n > 0 => {
+            Some(correct as f64 / (n * n_labels) as f64)
+        }
+        Targets::Values {
+            values: t,
+            n_outputs,
+        } if n > 0 => Some(mean_r2(t, &preds, *n_outputs)),
+        _ => None,
+    };
+    (
+        if weight_sum > 0.0 {
+            loss_sum / weight_sum
+        } else {
+            0.0
+        },
+        metric,
+    )
+}
+
+fn mean_r2(truth: &[f32], pred: &[f32], k: usize) -> f64 {
+    let n = truth.len() / k.max(1);
+    let mut total = 0.0;
+    for j in 0..k {
+        let mean = (0..n).map(|i| truth[i * k + j] as f64).sum::<f64>() / n as f64;
+        let ss_tot: f64 = (0..n)
+            .map(|i| (truth[i * k + j] as f64 - mean).powi(2))
+            .sum();
+        let ss_res: f64 = (0..n)
+            .map(|i| (truth[i * k + j] as f64 - pred[i * k + j] as f64).powi(2))
+            .sum();
+        total += if ss_tot > 0.0 {
+            1.0 - ss_res / ss_tot
+        } else if ss_res == 0.0 {
+            1.0
+        } else {
+            0.0
+        };
+    }
+    total / k.max(1) as f64
+}
+
+/// Index of the largest value (first on ties).
+pub fn argmax(row: &[f32]) -> usize {
+    let mut best = 0;
+    for (j, &v) in row.iter().enumerate() {
+        if v > row[best] {
+            best = j;
+        }
+    }
+    best
+}
+
+/// Full-batch L-BFGS: each epoch is one iteration over the whole training set.
+#[allow(clippy::too_many_arguments)]
+fn train_lbfgs(
+    net: &mut Network,
+    data: &Dataset,
+    val: Option<&Dataset>,
+    config: &TrainConfig,
+    loss: &Loss,
+    state: &mut TrainState,
+    hooks: &mut (dyn Hooks + Send),
+    history: usize,
+) -> Result<Outcome> {
+    let n = data.len();
+    let nf = data.n_features;
+    let chunk = config.batch_size.clamp(1, 4096).min(n);
+    let segs = segments(net);
+    let mut opt = Lbfgs::new(history);
+    let mut ws: Workspace<f32> = Workspace::new();
+    let class_weights = config.class_weights.as_deref();
+    let shape_net = net.clone();
+    while state.epoch < config.epochs && !state.finished {
+        let epoch = state.epoch;
+        let started = std::time::Instant::now();
+        let dropout_seed = mix(config.seed, 3, epoch as u64);
+        let wd = config.weight_decay;
+        let mut objective = |params: &[f32], grad_out: &mut [f32]| -> f64 {
+            grad_out.iter_mut().for_each(|g| *g = 0.0);
+            let mut parts: Vec<(f64, f64, Vec<f32>)> = Vec::new();
+            let mut start = 0;
+            let mut classes = Vec::new();
+            let mut values = Vec::new();
+            let mut rng = Rng::seed_from(dropout_seed);
+            while start < n {
+                let b = chunk.min(n - start);
+                let rows: Vec<usize> = (start..start + b).collect();
+                let x = &data.features[start * nf..(start + b) * nf];
+                shape_net.forward_train(params, x, b, &mut ws, &mut rng);
+                let weights = data.weights.as_ref().map(|w| &w[start..start + b]);
+                let targets = batch_targets(&data.targets, &mut classes, &mut values, &rows);
+                let (outputs, d_outputs) = ws.outputs_and_d_outputs(&shape_net, b);
+                let (l, w) = loss.evaluate(
+                    outputs,
+                    b,
+                    shape_net.outputs(),
+                    targets,
+                    weights,
+                    class_weights,
+                    Some(d_outputs),
+                );
+                shape_net.backward(params, x, b, &mut ws, None);
+                parts.push((l, w, ws.grads.clone()));
+                start += b;
+            }
+            let total_w: f64 = parts.iter().map(|p| p.1).sum();
+            let mut value = 0.0;
+            for (l, w, g) in &parts {
+                value += l / total_w.max(f64::MIN_POSITIVE);
+                let scale = (w / total_w.max(f64::MIN_POSITIVE)) as f32;
+                for (o, &gi) in grad_out.iter_mut().zip(g) {
+                    *o += scale * gi;
+                }
+            }
+            for s in &segs {
+                if s.decay && wd > 0.0 {
+                    for i in s.range.clone() {
+                        value += 0.5 * wd as f64 * (params[i] as f64).powi(2);
+                        grad_out[i] += wd * params[i];
+                    }
+                }
+            }
+            value
+        };
+        let lr = config.schedule.lr(
+            config.base_lr(),
+            epoch,
+            0,
+            1,
+            config.epochs,
+            &state.schedule,
+        );
+        let value = opt.step(&mut net.params, lr, &mut objective);
+        if !value.is_finite() {
+            return Err(Error::Diverged {
+                epoch: epoch + 1,
+                batch: 0,
+                loss: value as f32,
+            });
+        }
+        state.partial_loss = (value, 1.0);
+        hooks.on_batch(epoch + 1, 0, 1, value);
+        let outcome = end_epoch(
+            net,
+            val,
+            config,
+            loss,
+            state,
+            hooks,
+            lr,
+            started.elapsed().as_secs_f64(),
+        )?;
+        if state.finished {
+            return Ok(outcome);
+        }
+        if hooks.should_stop() {
+            return Ok(Outcome::Interrupted);
+        }
+    }
+    state.finished = true;
+    Ok(Outcome::Completed)
+}
