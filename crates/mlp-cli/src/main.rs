@@ -1,3 +1,62 @@
-//! The `mlp` command-line tool.
+//! The `mlp` command-line tool: train, predict, evaluate and inspect multilayer perceptrons.
+//!
+//! Every failure caused by input prints one line — `error: what (where): how to fix` — and exits
+//! non-zero; nothing a user types or feeds in makes it panic.
 
-fn main() {}
+mod commands;
+mod input;
+mod output;
+mod progress;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Fast multilayer perceptrons: train, predict, evaluate and inspect MLPs on a CPU.
+#[derive(Debug, Parser)]
+#[command(name = "mlp", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Train a model on a CSV, NPY or IDX file or a named data set.
+    Train(Box<commands::train::TrainArgs>),
+    /// Predict with a trained model; writes a CSV.
+    Predict(commands::predict::PredictArgs),
+    /// Evaluate a trained model on labelled data.
+    Eval(commands::eval::EvalArgs),
+    /// Describe a model file.
+    Info(commands::info::InfoArgs),
+    /// Train and evaluate on built-in data: no files needed.
+    Demo(commands::demo::DemoArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Train(a) => commands::train::run(*a),
+        Command::Predict(a) => commands::predict::run(a),
+        Command::Eval(a) => commands::eval::run(a),
+        Command::Info(a) => commands::info::run(a),
+        Command::Demo(a) => commands::demo::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

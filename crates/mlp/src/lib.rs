@@ -3,6 +3,8 @@
 
 pub mod data;
 pub mod error;
+pub mod estimator;
+pub mod io;
 pub mod rng;
 
 pub use error::{Error, Result};
@@ -10,6 +12,7 @@ pub mod kernels;
 pub mod layers;
 pub mod loss;
 pub mod metrics;
+pub mod model;
 pub mod network;
 pub mod optim;
 pub mod spec;

@@ -97,7 +97,9 @@ impl Loss {
             let w = self.sample_weight(i, targets, sample_weights, class_weights);
             let y = &outputs[i * width..(i + 1) * width];
             let g_scale = T::of(w * inv_total);
-            let d_row = d_outputs.as_deref_mut().map(|d| &mut d[i * width..(i + 1) * width]);
+            let d_row = d_outputs
+                .as_deref_mut()
+                .map(|d| &mut d[i * width..(i + 1) * width]);
             let l = match (*self, targets) {
                 (Loss::CrossEntropy { label_smoothing }, BatchTargets::Classes(c)) => {
                     softmax_cross_entropy(y, c[i], label_smoothing as f64, g_scale, d_row)
@@ -111,7 +113,10 @@ impl Loss {
                 (Loss::Mse | Loss::Mae | Loss::Huber { .. }, BatchTargets::Values(t)) => {
                     self.regression_row(y, &t[i * width..(i + 1) * width], g_scale, d_row)
                 }
-                _ => panic!("loss {} does not fit these targets (a bug in the caller)", self.name()),
+                _ => panic!(
+                    "loss {} does not fit these targets (a bug in the caller)",
+                    self.name()
+                ),
             };
             loss_sum += w * l;
         }
@@ -142,7 +147,10 @@ impl Loss {
             let r = y[j] - T::of(t[j] as f64);
             let (lj, gj) = match *self {
                 Loss::Mse => (r * r, T::of(2.0) * r),
-                Loss::Mae => (r.abs(), r.signum() * T::of(if r == T::zero() { 0.0 } else { 1.0 })),
+                Loss::Mae => (
+                    r.abs(),
+                    r.signum() * T::of(if r == T::zero() { 0.0 } else { 1.0 }),
+                ),
                 Loss::Huber { delta } => {
                     let delta = T::of(delta as f64);
                     if r.abs() <= delta {

@@ -64,7 +64,13 @@ impl Network {
             let mut layer_rng = rng.fork(range.start as u64);
             layer.init_params(&mut params[range.clone()], &mut layer_rng);
         }
-        Ok(Network { spec, layers, layer_ranges, tensors, params })
+        Ok(Network {
+            spec,
+            layers,
+            layer_ranges,
+            tensors,
+            params,
+        })
     }
 
     /// The spec this network was built from.
@@ -94,12 +100,19 @@ impl Network {
 
     /// Output width.
     pub fn outputs(&self) -> usize {
-        self.layers.last().map_or(self.spec.inputs, |l| l.out_features())
+        self.layers
+            .last()
+            .map_or(self.spec.inputs, |l| l.out_features())
     }
 
     /// Largest layer width (input included), which sizes the inference buffers.
     pub fn max_width(&self) -> usize {
-        self.layers.iter().map(|l| l.out_features()).chain([self.spec.inputs]).max().unwrap_or(0)
+        self.layers
+            .iter()
+            .map(|l| l.out_features())
+            .chain([self.spec.inputs])
+            .max()
+            .unwrap_or(0)
     }
 
     /// Replaces the parameters, checking the length.
@@ -263,8 +276,16 @@ impl<T: Real> Workspace<T> {
         }
         let batch = batch.max(self.batch);
         self.batch = batch;
-        self.outputs = net.layers.iter().map(|l| vec![T::zero(); batch * l.out_features()]).collect();
-        self.aux = net.layers.iter().map(|l| vec![T::zero(); l.aux_len(batch)]).collect();
+        self.outputs = net
+            .layers
+            .iter()
+            .map(|l| vec![T::zero(); batch * l.out_features()])
+            .collect();
+        self.aux = net
+            .layers
+            .iter()
+            .map(|l| vec![T::zero(); l.aux_len(batch)])
+            .collect();
         let w = batch * net.max_width();
         self.grad_a = vec![T::zero(); w];
         self.grad_b = vec![T::zero(); w];

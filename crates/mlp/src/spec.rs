@@ -71,7 +71,12 @@ impl ModelSpec {
     ) -> Self {
         let mut layers = Vec::new();
         for &units in hidden {
-            layers.push(LayerSpec::Dense { units, activation, init: None, bias: true });
+            layers.push(LayerSpec::Dense {
+                units,
+                activation,
+                init: None,
+                bias: true,
+            });
             if dropout > 0.0 {
                 layers.push(LayerSpec::Dropout { p: dropout });
             }
@@ -108,16 +113,31 @@ impl ModelSpec {
     /// Validates the spec and returns its layers.
     pub fn layers(&self) -> Result<Vec<Layer>> {
         if self.inputs == 0 {
-            return Err(Error::config("inputs", "the network needs at least one input feature"));
+            return Err(Error::config(
+                "inputs",
+                "the network needs at least one input feature",
+            ));
         }
-        if !self.layers.iter().any(|l| matches!(l, LayerSpec::Dense { .. })) {
-            return Err(Error::config("layers", "the network needs at least one dense layer"));
+        if !self
+            .layers
+            .iter()
+            .any(|l| matches!(l, LayerSpec::Dense { .. }))
+        {
+            return Err(Error::config(
+                "layers",
+                "the network needs at least one dense layer",
+            ));
         }
         let mut width = self.inputs;
         let mut layers = Vec::with_capacity(self.layers.len());
         for (i, spec) in self.layers.iter().enumerate() {
             match *spec {
-                LayerSpec::Dense { units, activation, init, bias } => {
+                LayerSpec::Dense {
+                    units,
+                    activation,
+                    init,
+                    bias,
+                } => {
                     if units == 0 {
                         return Err(Error::config(
                             format!("layers[{i}].units"),

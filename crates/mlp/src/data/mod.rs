@@ -2,6 +2,14 @@
 //!
 //! Every loader ends in a [`Dataset`]: a row-major `f32` feature matrix plus targets.
 
+pub mod csv;
+pub mod datasets;
+pub mod generate;
+pub mod idx;
+pub mod npy;
+pub mod preprocess;
+pub mod split;
+
 /// The targets of a data set.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Targets {

@@ -169,7 +169,10 @@ impl std::str::FromStr for Activation {
             .find(|a| a.name() == norm || (norm == "swish" && *a == Activation::Silu))
             .ok_or_else(|| {
                 let names: Vec<&str> = Activation::ALL.iter().map(|a| a.name()).collect();
-                crate::Error::config("activation", format!("unknown '{s}'; one of {}", names.join(", ")))
+                crate::Error::config(
+                    "activation",
+                    format!("unknown '{s}'; one of {}", names.join(", ")),
+                )
             })
     }
 }
@@ -223,7 +226,12 @@ pub fn bias_activation_forward<T: Real>(
 }
 
 /// In place: `d_out *= act'(z)` where `out = act(z)` (and `pre = z` when the activation needs it).
-pub fn activation_backward<T: Real>(act: Activation, d_out: &mut [T], out: &[T], pre: Option<&[T]>) {
+pub fn activation_backward<T: Real>(
+    act: Activation,
+    d_out: &mut [T],
+    out: &[T],
+    pre: Option<&[T]>,
+) {
     match act {
         Activation::Identity => {}
         Activation::Relu => {
@@ -293,7 +301,10 @@ mod tests {
     #[test]
     fn parses_names() {
         assert_eq!("ReLU".parse::<Activation>().ok(), Some(Activation::Relu));
-        assert_eq!("leaky-relu".parse::<Activation>().ok(), Some(Activation::LeakyRelu));
+        assert_eq!(
+            "leaky-relu".parse::<Activation>().ok(),
+            Some(Activation::LeakyRelu)
+        );
         assert!("relu6".parse::<Activation>().is_err());
     }
 }

@@ -68,15 +68,37 @@ pub fn gemm<T: Real>(
     beta: T,
     c: &mut [T],
 ) {
-    assert!(a.len() >= m * k, "gemm: A has {} elements, needs {}x{}", a.len(), m, k);
-    assert!(b.len() >= k * n, "gemm: B has {} elements, needs {}x{}", b.len(), k, n);
-    assert!(c.len() >= m * n, "gemm: C has {} elements, needs {}x{}", c.len(), m, n);
+    assert!(
+        a.len() >= m * k,
+        "gemm: A has {} elements, needs {}x{}",
+        a.len(),
+        m,
+        k
+    );
+    assert!(
+        b.len() >= k * n,
+        "gemm: B has {} elements, needs {}x{}",
+        b.len(),
+        k,
+        n
+    );
+    assert!(
+        c.len() >= m * n,
+        "gemm: C has {} elements, needs {}x{}",
+        c.len(),
+        m,
+        n
+    );
     if m == 0 || n == 0 {
         return;
     }
     if k == 0 {
         for x in &mut c[..m * n] {
-            *x = if beta == T::zero() { T::zero() } else { *x * beta };
+            *x = if beta == T::zero() {
+                T::zero()
+            } else {
+                *x * beta
+            };
         }
         return;
     }
@@ -91,7 +113,9 @@ pub fn gemm<T: Real>(
     // of C handed to different threads are disjoint.
     if threads <= 1 || macs < PARALLEL_MIN_MACS {
         unsafe {
-            T::gemm_raw(m, k, n, alpha, a_ptr, rsa, csa, b_ptr, rsb, csb, beta, c_ptr.0, n as isize, 1)
+            T::gemm_raw(
+                m, k, n, alpha, a_ptr, rsa, csa, b_ptr, rsb, csb, beta, c_ptr.0, n as isize, 1,
+            )
         };
         return;
     }
@@ -172,11 +196,23 @@ pub fn gemm_naive<T: Real>(
         for j in 0..n {
             let mut acc = 0.0f64;
             for p in 0..k {
-                let av = if ta == Transpose::No { a[i * k + p] } else { a[p * m + i] };
-                let bv = if tb == Transpose::No { b[p * n + j] } else { b[j * k + p] };
+                let av = if ta == Transpose::No {
+                    a[i * k + p]
+                } else {
+                    a[p * m + i]
+                };
+                let bv = if tb == Transpose::No {
+                    b[p * n + j]
+                } else {
+                    b[j * k + p]
+                };
                 acc += av.to_f64_lossless() * bv.to_f64_lossless();
             }
-            let prev = if beta == T::zero() { 0.0 } else { beta.to_f64_lossless() * c[i * n + j].to_f64_lossless() };
+            let prev = if beta == T::zero() {
+                0.0
+            } else {
+                beta.to_f64_lossless() * c[i * n + j].to_f64_lossless()
+            };
             c[i * n + j] = T::of(alpha.to_f64_lossless() * acc + prev);
         }
     }
@@ -207,7 +243,10 @@ mod tests {
             (300, 20, 300),
             (8, 700, 64),
         ];
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("pool");
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .expect("pool");
         for &(m, n, k) in &shapes {
             for ta in [Transpose::No, Transpose::Yes] {
                 for tb in [Transpose::No, Transpose::Yes] {
@@ -222,11 +261,16 @@ mod tests {
                             if threads == 1 {
                                 gemm(ta, tb, m, n, k, alpha, &a, &b, beta, &mut got);
                             } else {
-                                pool.install(|| gemm(ta, tb, m, n, k, alpha, &a, &b, beta, &mut got));
+                                pool.install(|| {
+                                    gemm(ta, tb, m, n, k, alpha, &a, &b, beta, &mut got)
+                                });
                             }
                             for (g, w) in got.iter().zip(&want) {
                                 let tol = 1e-5f32.max(1e-5 * w.abs()) * (k as f32 + 1.0).sqrt();
-                                assert!((g - w).abs() <= tol, "{m}x{n}x{k} {ta:?}{tb:?}: {g} vs {w}");
+                                assert!(
+                                    (g - w).abs() <= tol,
+                                    "{m}x{n}x{k} {ta:?}{tb:?}: {g} vs {w}"
+                                );
                             }
                         }
                     }
@@ -240,7 +284,18 @@ mod tests {
         let a = [1.0f32; 4];
         let b = [1.0f32; 4];
         let mut c = [f32::NAN; 4];
-        gemm(Transpose::No, Transpose::No, 2, 2, 2, 1.0, &a, &b, 0.0, &mut c);
+        gemm(
+            Transpose::No,
+            Transpose::No,
+            2,
+            2,
+            2,
+            1.0,
+            &a,
+            &b,
+            0.0,
+            &mut c,
+        );
         assert_eq!(c, [2.0; 4]);
     }
 
@@ -250,10 +305,26 @@ mod tests {
         let (m, n, k) = (256, 300, 200);
         let a = random(m * k, &mut rng);
         let b = random(k * n, &mut rng);
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("pool");
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .expect("pool");
         let run = || {
             let mut c = vec![0.0f32; m * n];
-            pool.install(|| gemm(Transpose::No, Transpose::Yes, m, n, k, 1.0, &a, &b, 0.0, &mut c));
+            pool.install(|| {
+                gemm(
+                    Transpose::No,
+                    Transpose::Yes,
+                    m,
+                    n,
+                    k,
+                    1.0,
+                    &a,
+                    &b,
+                    0.0,
+                    &mut c,
+                )
+            });
             c
         };
         assert_eq!(run(), run());

@@ -3,9 +3,7 @@
 use num_traits::Float;
 
 /// A floating-point scalar the engine can run on: `f32` (production) or `f64` (gradient checks).
-pub trait Real:
-    Float + Default + Send + Sync + std::fmt::Debug + std::iter::Sum + 'static
-{
+pub trait Real: Float + Default + Send + Sync + std::fmt::Debug + std::iter::Sum + 'static {
     /// Converts from `f64` (rounding for `f32`).
     fn of(x: f64) -> Self;
     /// Converts to `f64`.
@@ -58,7 +56,9 @@ impl Real for f32 {
         csc: isize,
     ) {
         // SAFETY: forwarded contract.
-        unsafe { matrixmultiply::sgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) }
+        unsafe {
+            matrixmultiply::sgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc)
+        }
     }
 }
 
@@ -86,6 +86,8 @@ impl Real for f64 {
         csc: isize,
     ) {
         // SAFETY: forwarded contract.
-        unsafe { matrixmultiply::dgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) }
+        unsafe {
+            matrixmultiply::dgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc)
+        }
     }
 }

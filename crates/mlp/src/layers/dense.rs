@@ -35,7 +35,11 @@ impl Dense {
 
     /// Named parameter tensors: `weight` (`out x in`) and `bias` (`out`).
     pub fn param_shapes(&self) -> Vec<(&'static str, Vec<usize>, ParamKind)> {
-        let mut v = vec![("weight", vec![self.out_features, self.in_features], ParamKind::Weight)];
+        let mut v = vec![(
+            "weight",
+            vec![self.out_features, self.in_features],
+            ParamKind::Weight,
+        )];
         if self.bias {
             v.push(("bias", vec![self.out_features], ParamKind::Bias));
         }
@@ -45,7 +49,8 @@ impl Dense {
     /// Draws the weights; biases start at zero.
     pub fn init_params(&self, params: &mut [f32], rng: &mut Rng) {
         let nw = self.out_features * self.in_features;
-        self.init.fill(&mut params[..nw], self.in_features, self.out_features, rng);
+        self.init
+            .fill(&mut params[..nw], self.in_features, self.out_features, rng);
         for b in &mut params[nw..] {
             *b = 0.0;
         }
@@ -53,7 +58,11 @@ impl Dense {
 
     /// Size of the per-step auxiliary buffer (pre-activations for GELU/SiLU).
     pub fn aux_len(&self, batch: usize) -> usize {
-        if self.activation.needs_preactivation() { batch * self.out_features } else { 0 }
+        if self.activation.needs_preactivation() {
+            batch * self.out_features
+        } else {
+            0
+        }
     }
 
     /// `output = act(input W^T + b)`; saves pre-activations in `aux` when the backward needs them.
@@ -79,7 +88,11 @@ impl Dense {
             T::zero(),
             out,
         );
-        let pre = if self.activation.needs_preactivation() { aux } else { None };
+        let pre = if self.activation.needs_preactivation() {
+            aux
+        } else {
+            None
+        };
         elementwise::bias_activation_forward(self.activation, out, self.out_features, b, pre);
     }
 
@@ -98,7 +111,11 @@ impl Dense {
     ) {
         let n = batch * self.out_features;
         let d_z = &mut d_output[..n];
-        let pre = if self.activation.needs_preactivation() { Some(&aux[..n]) } else { None };
+        let pre = if self.activation.needs_preactivation() {
+            Some(&aux[..n])
+        } else {
+            None
+        };
         elementwise::activation_backward(self.activation, d_z, &output[..n], pre);
         let nw = self.out_features * self.in_features;
         let (d_w, d_b) = d_params.split_at_mut(nw);
@@ -137,6 +154,13 @@ impl Dense {
     fn split<'a, T>(&self, params: &'a [T]) -> (&'a [T], Option<&'a [T]>) {
         let nw = self.out_features * self.in_features;
         let (w, rest) = params.split_at(nw);
-        (w, if self.bias { Some(&rest[..self.out_features]) } else { None })
+        (
+            w,
+            if self.bias {
+                Some(&rest[..self.out_features])
+            } else {
+                None
+            },
+        )
     }
 }

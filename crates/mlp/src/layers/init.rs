@@ -100,10 +100,16 @@ impl std::str::FromStr for Init {
             "glorot_normal" => "xavier_normal",
             other => other,
         };
-        Init::ALL.into_iter().find(|i| i.name() == alias).ok_or_else(|| {
-            let names: Vec<&str> = Init::ALL.iter().map(|i| i.name()).collect();
-            crate::Error::config("init", format!("unknown '{s}'; one of {}", names.join(", ")))
-        })
+        Init::ALL
+            .into_iter()
+            .find(|i| i.name() == alias)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Init::ALL.iter().map(|i| i.name()).collect();
+                crate::Error::config(
+                    "init",
+                    format!("unknown '{s}'; one of {}", names.join(", ")),
+                )
+            })
     }
 }
 
@@ -122,7 +128,10 @@ mod tests {
             let var = w.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n;
             let want = init.variance(fan_in, fan_out);
             assert!(mean.abs() < 0.05 * want.sqrt(), "{init:?} mean {mean}");
-            assert!((var / want - 1.0).abs() < 0.03, "{init:?}: var {var} want {want}");
+            assert!(
+                (var / want - 1.0).abs() < 0.03,
+                "{init:?}: var {var} want {want}"
+            );
         }
     }
 

@@ -128,9 +128,9 @@ impl Layer {
         d_params: &mut [T],
     ) {
         match self {
-            Layer::Dense(d) => {
-                d.backward(params, input, output, aux, batch, d_output, d_input, d_params)
-            }
+            Layer::Dense(d) => d.backward(
+                params, input, output, aux, batch, d_output, d_input, d_params,
+            ),
             Layer::Dropout(d) => {
                 if let Some(d_x) = d_input {
                     d.backward(aux, batch, d_output, d_x)

@@ -47,7 +47,11 @@ impl AdamStep {
         let (b1, b2) = (self.beta1, self.beta2);
         let (c1, c2) = (1.0 - b1, 1.0 - b2);
         let l2 = if decoupled { 0.0 } else { weight_decay };
-        let shrink = if decoupled { 1.0 - self.lr * weight_decay } else { 1.0 };
+        let shrink = if decoupled {
+            1.0 - self.lr * weight_decay
+        } else {
+            1.0
+        };
         let n = params.len().min(grads.len()).min(m.len()).min(v.len());
         let (params, grads, m, v) = (&mut params[..n], &grads[..n], &mut m[..n], &mut v[..n]);
         for i in 0..n {
@@ -74,8 +78,18 @@ mod tests {
     fn first_step_is_lr_times_sign() {
         let mut p = [1.0f32, -2.0];
         let (mut m, mut v) = ([0.0f32; 2], [0.0f32; 2]);
-        AdamStep::new(0.1, 0.9, 0.999, 1e-8, 1).update(&mut p, &[0.5, 0.25], &mut m, &mut v, 0.0, false);
-        assert!((p[0] - 0.9).abs() < 1e-6 && (p[1] + 2.1).abs() < 1e-6, "{p:?}");
+        AdamStep::new(0.1, 0.9, 0.999, 1e-8, 1).update(
+            &mut p,
+            &[0.5, 0.25],
+            &mut m,
+            &mut v,
+            0.0,
+            false,
+        );
+        assert!(
+            (p[0] - 0.9).abs() < 1e-6 && (p[1] + 2.1).abs() < 1e-6,
+            "{p:?}"
+        );
     }
 
     #[test]

@@ -2,7 +2,11 @@
 
 /// Global L2 norm of a gradient buffer (accumulated in `f64`).
 pub fn global_norm(grads: &[f32]) -> f64 {
-    grads.iter().map(|&g| (g as f64) * (g as f64)).sum::<f64>().sqrt()
+    grads
+        .iter()
+        .map(|&g| (g as f64) * (g as f64))
+        .sum::<f64>()
+        .sqrt()
 }
 
 /// Scales `grads` so their global norm is at most `max_norm`; returns the norm before clipping.

@@ -20,7 +20,11 @@ pub struct Lbfgs {
 impl Lbfgs {
     /// A fresh optimizer keeping `history` correction pairs.
     pub fn new(history: usize) -> Self {
-        Lbfgs { history: history.max(1), pairs: VecDeque::new(), iterations: 0 }
+        Lbfgs {
+            history: history.max(1),
+            pairs: VecDeque::new(),
+            iterations: 0,
+        }
     }
 
     /// One iteration. `objective(x, grad_out)` returns `f(x)` and writes the gradient. Returns the

@@ -103,20 +103,44 @@ pub enum OptimizerConfig {
 impl OptimizerConfig {
     /// Parses a name with default hyperparameters: sgd, nesterov, adam, adamw, rmsprop, lbfgs.
     pub fn from_name(name: &str) -> crate::Result<Self> {
-        Ok(match name.trim().to_ascii_lowercase().replace('-', "_").as_str() {
-            "sgd" => OptimizerConfig::Sgd { momentum: d_momentum(), nesterov: false },
-            "nesterov" => OptimizerConfig::Sgd { momentum: d_momentum(), nesterov: true },
-            "adam" => OptimizerConfig::Adam { beta1: d_beta1(), beta2: d_beta2(), eps: d_eps() },
-            "adamw" => OptimizerConfig::Adamw { beta1: d_beta1(), beta2: d_beta2(), eps: d_eps() },
-            "rmsprop" => OptimizerConfig::Rmsprop { alpha: d_alpha(), eps: d_eps(), momentum: 0.0 },
-            "lbfgs" | "l_bfgs" => OptimizerConfig::Lbfgs { history: d_history() },
-            _ => {
-                return Err(crate::Error::config(
-                    "optimizer",
-                    format!("unknown '{name}'; one of sgd, nesterov, adam, adamw, rmsprop, lbfgs"),
-                ));
-            }
-        })
+        Ok(
+            match name.trim().to_ascii_lowercase().replace('-', "_").as_str() {
+                "sgd" => OptimizerConfig::Sgd {
+                    momentum: d_momentum(),
+                    nesterov: false,
+                },
+                "nesterov" => OptimizerConfig::Sgd {
+                    momentum: d_momentum(),
+                    nesterov: true,
+                },
+                "adam" => OptimizerConfig::Adam {
+                    beta1: d_beta1(),
+                    beta2: d_beta2(),
+                    eps: d_eps(),
+                },
+                "adamw" => OptimizerConfig::Adamw {
+                    beta1: d_beta1(),
+                    beta2: d_beta2(),
+                    eps: d_eps(),
+                },
+                "rmsprop" => OptimizerConfig::Rmsprop {
+                    alpha: d_alpha(),
+                    eps: d_eps(),
+                    momentum: 0.0,
+                },
+                "lbfgs" | "l_bfgs" => OptimizerConfig::Lbfgs {
+                    history: d_history(),
+                },
+                _ => {
+                    return Err(crate::Error::config(
+                        "optimizer",
+                        format!(
+                            "unknown '{name}'; one of sgd, nesterov, adam, adamw, rmsprop, lbfgs"
+                        ),
+                    ));
+                }
+            },
+        )
     }
 
     /// The optimizer's name.
@@ -148,15 +172,21 @@ impl OptimizerConfig {
             OptimizerConfig::Sgd { momentum, .. } if !(0.0..1.0).contains(&momentum) => {
                 bad("momentum", "must be in [0, 1)")
             }
-            OptimizerConfig::Adam { beta1, beta2, eps } | OptimizerConfig::Adamw { beta1, beta2, eps }
+            OptimizerConfig::Adam { beta1, beta2, eps }
+            | OptimizerConfig::Adamw { beta1, beta2, eps }
                 if !(0.0..1.0).contains(&beta1) || !(0.0..1.0).contains(&beta2) || eps <= 0.0 =>
             {
                 bad("adam", "betas must be in [0, 1) and eps positive")
             }
-            OptimizerConfig::Rmsprop { alpha, eps, momentum }
-                if !(0.0..1.0).contains(&alpha) || eps <= 0.0 || !(0.0..1.0).contains(&momentum) =>
-            {
-                bad("rmsprop", "alpha and momentum must be in [0, 1) and eps positive")
+            OptimizerConfig::Rmsprop {
+                alpha,
+                eps,
+                momentum,
+            } if !(0.0..1.0).contains(&alpha) || eps <= 0.0 || !(0.0..1.0).contains(&momentum) => {
+                bad(
+                    "rmsprop",
+                    "alpha and momentum must be in [0, 1) and eps positive",
+                )
             }
             OptimizerConfig::Lbfgs { history: 0 } => bad("history", "must be at least 1"),
             _ => Ok(()),
@@ -221,10 +251,19 @@ pub fn step(
             for s in segments {
                 let wd = if s.decay { weight_decay } else { 0.0 };
                 let r = s.range.clone();
-                sgd::update(&mut params[r.clone()], &grads[r.clone()], &mut buf[r], lr, momentum, nesterov, wd);
+                sgd::update(
+                    &mut params[r.clone()],
+                    &grads[r.clone()],
+                    &mut buf[r],
+                    lr,
+                    momentum,
+                    nesterov,
+                    wd,
+                );
             }
         }
-        OptimizerConfig::Adam { beta1, beta2, eps } | OptimizerConfig::Adamw { beta1, beta2, eps } => {
+        OptimizerConfig::Adam { beta1, beta2, eps }
+        | OptimizerConfig::Adamw { beta1, beta2, eps } => {
             let decoupled = matches!(config, OptimizerConfig::Adamw { .. });
             let t = state.step;
             let (m, v) = state.buffer_pair("adam.m", "adam.v", n);
@@ -242,7 +281,11 @@ pub fn step(
                 );
             }
         }
-        OptimizerConfig::Rmsprop { alpha, eps, momentum } => {
+        OptimizerConfig::Rmsprop {
+            alpha,
+            eps,
+            momentum,
+        } => {
             let (sq, mom) = state.buffer_pair("rmsprop.square_avg", "rmsprop.momentum", n);
             for s in segments {
                 let wd = if s.decay { weight_decay } else { 0.0 };

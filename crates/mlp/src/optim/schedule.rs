@@ -72,15 +72,19 @@ pub enum Schedule {
 pub struct ScheduleState {
     /// Current multiplier on the base rate.
     pub scale: f32,
-    /// Best validation loss seen.
-    pub best: f64,
+    /// Best validation loss seen (`None` before the first epoch).
+    pub best: Option<f64>,
     /// Epochs since the last improvement.
     pub bad_epochs: usize,
 }
 
 impl Default for ScheduleState {
     fn default() -> Self {
-        ScheduleState { scale: 1.0, best: f64::INFINITY, bad_epochs: 0 }
+        ScheduleState {
+            scale: 1.0,
+            best: None,
+            bad_epochs: 0,
+        }
     }
 }
 
@@ -98,7 +102,10 @@ impl Schedule {
             )
         };
         let num = |i: usize| -> crate::Result<Option<f64>> {
-            parts.get(i).map(|s| s.parse::<f64>().map_err(|_| bad())).transpose()
+            parts
+                .get(i)
+                .map(|s| s.parse::<f64>().map_err(|_| bad()))
+                .transpose()
         };
         let s = match parts[0].to_ascii_lowercase().as_str() {
             "constant" | "none" => Schedule::Constant,
@@ -106,7 +113,9 @@ impl Schedule {
                 step_size: num(1)?.ok_or_else(bad)? as usize,
                 gamma: num(2)?.unwrap_or(0.1) as f32,
             },
-            "exp" | "exponential" => Schedule::Exponential { gamma: num(1)?.ok_or_else(bad)? as f32 },
+            "exp" | "exponential" => Schedule::Exponential {
+                gamma: num(1)?.ok_or_else(bad)? as f32,
+            },
             "cosine" => Schedule::Cosine {
                 warmup_epochs: num(1)?.unwrap_or(0.0) as usize,
                 min_lr: num(2)?.unwrap_or(0.0) as f32,
@@ -135,7 +144,10 @@ impl Schedule {
         if ok {
             Ok(())
         } else {
-            Err(crate::Error::config("schedule", format!("out-of-range parameter in {self:?}")))
+            Err(crate::Error::config(
+                "schedule",
+                format!("out-of-range parameter in {self:?}"),
+            ))
         }
     }
 
@@ -151,9 +163,14 @@ impl Schedule {
     ) -> f32 {
         match *self {
             Schedule::Constant => base,
-            Schedule::Step { step_size, gamma } => base * gamma.powi((epoch / step_size.max(1)) as i32),
+            Schedule::Step { step_size, gamma } => {
+                base * gamma.powi((epoch / step_size.max(1)) as i32)
+            }
             Schedule::Exponential { gamma } => base * gamma.powi(epoch as i32),
-            Schedule::Cosine { warmup_epochs, min_lr } => {
+            Schedule::Cosine {
+                warmup_epochs,
+                min_lr,
+            } => {
                 let spe = steps_per_epoch.max(1);
                 let t = epoch * spe + step;
                 let warm = warmup_epochs * spe;
@@ -172,9 +189,18 @@ impl Schedule {
 
     /// Reports an epoch's validation loss (reduce-on-plateau reacts; others ignore it).
     pub fn end_epoch(&self, val_loss: f64, state: &mut ScheduleState) {
-        if let Schedule::ReduceOnPlateau { factor, patience, threshold, .. } = *self {
-            if val_loss < state.best * (1.0 - threshold) {
-                state.best = val_loss;
+        if let Schedule::ReduceOnPlateau {
+            factor,
+            patience,
+            threshold,
+            ..
+        } = *self
+        {
+            if state
+                .best
+                .is_none_or(|best| val_loss < best * (1.0 - threshold))
+            {
+                state.best = Some(val_loss);
                 state.bad_epochs = 0;
             } else {
                 state.bad_epochs += 1;
@@ -194,13 +220,19 @@ mod tests {
     #[test]
     fn schedules_by_hand() {
         let st = ScheduleState::default();
-        let s = Schedule::Step { step_size: 2, gamma: 0.5 };
+        let s = Schedule::Step {
+            step_size: 2,
+            gamma: 0.5,
+        };
         assert_eq!(s.lr(1.0, 0, 0, 10, 10, &st), 1.0);
         assert_eq!(s.lr(1.0, 3, 0, 10, 10, &st), 0.5);
         assert_eq!(s.lr(1.0, 4, 0, 10, 10, &st), 0.25);
         let e = Schedule::Exponential { gamma: 0.9 };
         assert!((e.lr(1.0, 2, 0, 10, 10, &st) - 0.81).abs() < 1e-6);
-        let c = Schedule::Cosine { warmup_epochs: 1, min_lr: 0.0 };
+        let c = Schedule::Cosine {
+            warmup_epochs: 1,
+            min_lr: 0.0,
+        };
         assert!((c.lr(1.0, 0, 0, 10, 3, &st) - 0.1).abs() < 1e-6);
         assert!((c.lr(1.0, 0, 9, 10, 3, &st) - 1.0).abs() < 1e-6);
         assert!((c.lr(1.0, 1, 0, 10, 3, &st) - 1.0).abs() < 1e-6);
@@ -210,7 +242,12 @@ mod tests {
 
     #[test]
     fn plateau_reduces_after_patience() {
-        let p = Schedule::ReduceOnPlateau { factor: 0.5, patience: 1, min_lr: 0.0, threshold: 0.0 };
+        let p = Schedule::ReduceOnPlateau {
+            factor: 0.5,
+            patience: 1,
+            min_lr: 0.0,
+            threshold: 0.0,
+        };
         let mut st = ScheduleState::default();
         p.end_epoch(1.0, &mut st);
         p.end_epoch(1.0, &mut st);
@@ -222,8 +259,20 @@ mod tests {
 
     #[test]
     fn parses_command_line_forms() {
-        assert_eq!(Schedule::parse("step:5:0.5").ok(), Some(Schedule::Step { step_size: 5, gamma: 0.5 }));
-        assert!(matches!(Schedule::parse("cosine:2"), Ok(Schedule::Cosine { warmup_epochs: 2, .. })));
+        assert_eq!(
+            Schedule::parse("step:5:0.5").ok(),
+            Some(Schedule::Step {
+                step_size: 5,
+                gamma: 0.5
+            })
+        );
+        assert!(matches!(
+            Schedule::parse("cosine:2"),
+            Ok(Schedule::Cosine {
+                warmup_epochs: 2,
+                ..
+            })
+        ));
         assert!(Schedule::parse("step").is_err());
         assert!(Schedule::parse("wobble").is_err());
     }

@@ -5,4 +5,6 @@ mod config;
 mod trainer;
 
 pub use config::{TrainConfig, ValidationSplit};
-pub use trainer::{EpochRecord, Hooks, NoHooks, Outcome, TrainState, evaluate_loss, train};
+pub use trainer::{
+    EpochRecord, Hooks, NoHooks, Outcome, TrainState, argmax, check_loss_fits, evaluate_loss, train,
+};

@@ -399,30 +399,29 @@ fn end_epoch(
         } else {
             state.bad_epochs += 1;
         }
-        if let Some(patience) = config.patience {
-            if state.bad_epochs >= patience {
-                if let Some((_, best_epoch, params)) = &state.best {
-                    net.params.copy_from_slice(params);
-                    outcome = Outcome::EarlyStopped {
-                        best_epoch: *best_epoch,
-                    };
-                }
-                state.finished = true;
+        if let Some(patience) = config.patience
+            && state.bad_epochs >= patience
+        {
+            if let Some((_, best_epoch, params)) = &state.best {
+                net.params.copy_from_slice(params);
+                outcome = Outcome::EarlyStopped {
+                    best_epoch: *best_epoch,
+                };
             }
+            state.finished = true;
         }
     }
     if state.epoch >= config.epochs {
         state.finished = true;
         // With a validation set and early stopping, end on the best weights seen.
-        if config.patience.is_some() {
-            if let Some((_, best_epoch, params)) = &state.best {
-                if *best_epoch != state.epoch {
-                    net.params.copy_from_slice(params);
-                    outcome = Outcome::EarlyStopped {
-                        best_epoch: *best_epoch,
-                    };
-                }
-            }
+        if config.patience.is_some()
+            && let Some((_, best_epoch, params)) = &state.best
+            && *best_epoch != state.epoch
+        {
+            net.params.copy_from_slice(params);
+            outcome = Outcome::EarlyStopped {
+                best_epoch: *best_epoch,
+            };
         }
     }
     hooks.on_epoch_end(&record, net, state)?;

@@ -1,0 +1,36 @@
+//! `mlp eval`: metrics of a trained model on labelled data.
+
+use crate::input::{InferenceDataArgs, load_inference};
+use anyhow::{Result, bail};
+use clap::Args;
+use mlp::model::Model;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Flags of `mlp eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The trained model.
+    #[arg(long, value_name = "MODEL")]
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub input: InferenceDataArgs,
+    /// Print the metrics as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: EvalArgs) -> Result<ExitCode> {
+    let model = Model::load(&args.model)?;
+    let data = load_inference(&args.input, &model, true)?;
+    let Some(labelled) = data.targets else {
+        bail!("the input has no targets to evaluate against");
+    };
+    let eval = model.evaluate(&labelled)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&eval)?);
+    } else {
+        crate::output::print_evaluation(&eval, &model);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,151 @@
+//! `mlp info`: what a model file holds.
+
+use anyhow::Result;
+use clap::Args;
+use mlp::data::preprocess::{FeatureColumn, TargetEncoder};
+use mlp::layers::Layer;
+use mlp::model::{InputSchema, Model};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Flags of `mlp info`.
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// The model file.
+    #[arg(long, value_name = "MODEL")]
+    pub model: PathBuf,
+    /// Print the model description as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: InfoArgs) -> Result<ExitCode> {
+    let model = Model::load(&args.model)?;
+    if args.json {
+        let file = model.to_tensor_file()?;
+        let doc: serde_json::Value =
+            serde_json::from_str(file.metadata.get("mlp").map_or("{}", |s| s.as_str()))?;
+        let tensors: Vec<serde_json::Value> = file
+            .tensors
+            .iter()
+            .map(|(n, s, _)| serde_json::json!({"name": n, "shape": s}))
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({"n_params": model.network.n_params(), "tensors": tensors, "model": doc})
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("model      {}", args.model.display());
+    println!("task       {}", model.task.name());
+    println!("loss       {}", model.loss.name());
+    println!("parameters {}", model.network.n_params());
+    println!("architecture ({} inputs):", model.network.inputs());
+    for (i, layer) in model.network.layers().iter().enumerate() {
+        match layer {
+            Layer::Dense(d) => println!(
+                "  layers.{i}  dense {} -> {}  activation {}  {} params",
+                d.in_features,
+                d.out_features,
+                d.activation,
+                layer.n_params()
+            ),
+            Layer::Dropout(d) => println!("  layers.{i}  dropout p={}", d.p),
+        }
+    }
+    match &model.input {
+        InputSchema::Tabular { preprocessor } => {
+            println!(
+                "input: {} CSV columns -> {} features",
+                preprocessor.columns.len(),
+                preprocessor.n_features
+            );
+            for c in &preprocessor.columns {
+                match c {
+                    FeatureColumn::Numeric { name, fill, .. } => println!(
+                        "  {name}: numeric{}",
+                        fill.map_or(String::new(), |f| format!(", missing -> {f}"))
+                    ),
+                    FeatureColumn::Categorical {
+                        name,
+                        categories,
+                        fill,
+                    } => println!(
+                        "  {name}: categorical, {} categories ({}){}",
+                        categories.len(),
+                        preview(categories),
+                        fill.as_ref()
+                            .map_or(String::new(), |f| format!(", missing -> {f}"))
+                    ),
+                }
+            }
+        }
+        InputSchema::Matrix {
+            feature_names,
+            source,
+            value_scale,
+        } => println!(
+            "input: {} numeric features from {source}{}",
+            feature_names.len(),
+            value_scale.map_or(String::new(), |s| format!(", raw values scaled by {s}"))
+        ),
+    }
+    println!(
+        "standardized features: {}",
+        model.scaler.scale.iter().filter(|&&s| s != 1.0).count()
+    );
+    match &model.target {
+        TargetEncoder::Classes { name, labels } => {
+            println!(
+                "target: '{name}', {} classes ({})",
+                labels.len(),
+                preview(labels)
+            )
+        }
+        TargetEncoder::Standardized { names, mean, scale } => {
+            for ((n, m), s) in names.iter().zip(mean).zip(scale) {
+                println!("target: '{n}' (standardized with mean {m:.6}, scale {s:.6})");
+            }
+        }
+    }
+    if let Some(t) = &model.training {
+        println!(
+            "training: {} epochs on {} samples ({} validation) from {}, {:.1}s, {}",
+            t.history.len(),
+            t.train_samples,
+            t.val_samples,
+            t.data,
+            t.seconds,
+            t.outcome
+        );
+        println!(
+            "  optimizer {} lr {} weight decay {} batch {} seed {}",
+            t.config.optimizer.name(),
+            t.config.base_lr(),
+            t.config.weight_decay,
+            t.config.batch_size,
+            t.config.seed
+        );
+        if let Some(last) = t.history.last() {
+            println!(
+                "  last epoch: train loss {:.4}{}{}",
+                last.train_loss,
+                last.val_loss
+                    .map_or(String::new(), |v| format!(", val loss {v:.4}")),
+                last.val_metric
+                    .map_or(String::new(), |v| format!(", val metric {v:.4}"))
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn preview(items: &[String]) -> String {
+    let shown: Vec<&str> = items.iter().take(6).map(String::as_str).collect();
+    let more = if items.len() > 6 {
+        format!(", ... {} more", items.len() - 6)
+    } else {
+        String::new()
+    };
+    format!("{}{more}", shown.join(", "))
+}

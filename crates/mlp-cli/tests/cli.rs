@@ -1,0 +1,390 @@
+//! End-to-end tests of the `mlp` binary: the main jobs on generated data and on an embedded real
+//! data set, and every kind of bad input (non-zero exit, one clear line, never a panic).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn mlp(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mlp"))
+        .args(args)
+        .output()
+        .expect("run mlp")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = mlp(args);
+    assert!(
+        o.status.success(),
+        "mlp {args:?} failed:\n{}\n{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    stdout(&o)
+}
+
+/// Runs a command that must fail cleanly; returns stderr.
+fn fails(args: &[&str]) -> String {
+    let o = mlp(args);
+    let err = stderr(&o);
+    assert!(
+        !o.status.success(),
+        "mlp {args:?} should fail; stdout:\n{}",
+        stdout(&o)
+    );
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "panic on {args:?}:\n{err}"
+    );
+    assert!(
+        err.trim_start().starts_with("error:"),
+        "no clear error line for {args:?}:\n{err}"
+    );
+    assert_eq!(
+        err.trim().lines().count(),
+        1,
+        "error should be one line for {args:?}:\n{err}"
+    );
+    err
+}
+
+struct TempDir(PathBuf);
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("mlp-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).expect("temp dir");
+        TempDir(p)
+    }
+    fn file(&self, name: &str, contents: &str) -> String {
+        let p = self.0.join(name);
+        std::fs::write(&p, contents).expect("write");
+        p.display().to_string()
+    }
+    fn path(&self, name: &str) -> String {
+        self.0.join(name).display().to_string()
+    }
+}
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A classification CSV: two numeric features, one categorical, label depends on all three.
+fn classification_csv(rows: usize) -> String {
+    let mut s = String::from("x1,x2,color,label\n");
+    let mut state = 12345u64;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 33) as f64) / (1u64 << 31) as f64
+    };
+    for _ in 0..rows {
+        let (a, b) = (next() * 4.0 - 2.0, next() * 4.0 - 2.0);
+        let color = ["red", "green", "blue"][(next() * 3.0) as usize % 3];
+        let shift = match color {
+            "red" => 1.0,
+            "green" => -1.0,
+            _ => 0.0,
+        };
+        let label = if a * a + b + shift > 0.5 { "yes" } else { "no" };
+        s.push_str(&format!("{a:.4},{b:.4},{color},{label}\n"));
+    }
+    s
+}
+
+fn regression_csv(rows: usize) -> String {
+    let mut s = String::from("a;b;target\n");
+    for i in 0..rows {
+        let a = (i as f64 * 0.37).sin() * 3.0;
+        let b = (i as f64 * 0.11).cos() * 2.0;
+        s.push_str(&format!(
+            "{a:.5};{b:.5};{:.5}\n",
+            100.0 + 10.0 * a - 5.0 * b
+        ));
+    }
+    s
+}
+
+#[test]
+fn demo_runs_and_writes_models() {
+    let dir = TempDir::new("demo");
+    let out = ok(&["demo", "--out-dir", &dir.path("models")]);
+    assert!(
+        out.contains("two-moons") && out.contains("iris") && out.contains("accuracy"),
+        "{out}"
+    );
+    assert!(Path::new(&dir.path("models/iris.safetensors")).exists());
+    let json = ok(&["demo", "--out-dir", &dir.path("models"), "--json"]);
+    for line in json.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("json line");
+        assert!(
+            v["test"]["accuracy"].as_f64().expect("accuracy") > 0.85,
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn classification_train_predict_eval_info() {
+    let dir = TempDir::new("cls");
+    let data = dir.file("train.csv", &classification_csv(600));
+    let model = dir.path("m.safetensors");
+    let summary = ok(&[
+        "train", "--data", &data, "--target", "label", "--out", &model, "--hidden", "32,32",
+        "--epochs", "80", "--seed", "1", "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(summary.trim()).expect("json summary");
+    assert_eq!(v["task"], "classification");
+    assert!(
+        v["val_metric"].as_f64().expect("metric") > 0.85,
+        "{summary}"
+    );
+
+    // predict: header = target name, one row per input row, in order; --proba adds columns.
+    let test_rows = classification_csv(50);
+    let test = dir.file(
+        "test.csv",
+        &test_rows
+            .replace(",label", ",label,extra")
+            .replace("yes\n", "yes,1\n")
+            .replace("no\n", "no,0\n"),
+    );
+    let pred = ok(&["predict", "--model", &model, "--data", &test, "--proba"]);
+    let lines: Vec<&str> = pred.lines().collect();
+    assert_eq!(lines[0], "label,proba_no,proba_yes");
+    assert_eq!(lines.len(), 51);
+    let truth: Vec<&str> = test_rows
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(',').next().unwrap_or(""))
+        .collect();
+    let correct = lines[1..]
+        .iter()
+        .zip(&truth)
+        .filter(|(p, t)| p.split(',').next() == Some(**t))
+        .count();
+    assert!(correct >= 42, "{correct}/50 correct");
+    let out_file = dir.path("pred.csv");
+    ok(&[
+        "predict", "--model", &model, "--data", &test, "--out", &out_file,
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(&out_file)
+            .expect("pred file")
+            .lines()
+            .count(),
+        51
+    );
+
+    let eval = ok(&["eval", "--model", &model, "--data", &test, "--json"]);
+    let e: serde_json::Value = serde_json::from_str(eval.trim()).expect("eval json");
+    assert!(e["accuracy"].as_f64().expect("acc") >= 0.84);
+    assert!(e["roc_auc"].as_f64().is_some() && e["confusion_matrix"].is_array());
+    let table = ok(&["eval", "--model", &model, "--data", &test]);
+    assert!(table.contains("balanced accuracy") && table.contains("confusion matrix"));
+
+    let info = ok(&["info", "--model", &model]);
+    assert!(
+        info.contains("dense 5 -> 32") && info.contains("color: categorical, 3 categories"),
+        "{info}"
+    );
+    assert!(info.contains("'label', 2 classes"), "{info}");
+}
+
+#[test]
+fn regression_predictions_are_in_original_units() {
+    let dir = TempDir::new("reg");
+    let data = dir.file("reg.csv", &regression_csv(400));
+    let model = dir.path("r.safetensors");
+    ok(&[
+        "train", "--data", &data, "--target", "target", "--out", &model, "--hidden", "32",
+        "--epochs", "150", "--seed", "3", "--quiet",
+    ]);
+    let pred = ok(&["predict", "--model", &model, "--data", &data]);
+    let mut lines = pred.lines();
+    assert_eq!(lines.next(), Some("target"));
+    let truth: Vec<f64> = regression_csv(400)
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(';').next().unwrap_or("0").parse().unwrap_or(0.0))
+        .collect();
+    let preds: Vec<f64> = lines.map(|l| l.parse().expect("number")).collect();
+    assert_eq!(preds.len(), 400);
+    let mae = preds
+        .iter()
+        .zip(&truth)
+        .map(|(p, t)| (p - t).abs())
+        .sum::<f64>()
+        / 400.0;
+    assert!(mae < 2.0, "mae {mae} (targets span ~80)");
+    let eval = ok(&["eval", "--model", &model, "--data", &data, "--json"]);
+    let e: serde_json::Value = serde_json::from_str(eval.trim()).expect("json");
+    assert!(e["r2"].as_f64().expect("r2") > 0.98, "{eval}");
+}
+
+#[test]
+fn checkpoint_resume_matches_an_uninterrupted_run() {
+    let dir = TempDir::new("ckpt");
+    let data = dir.file("train.csv", &classification_csv(300));
+    let full = dir.path("full.safetensors");
+    let part = dir.path("part.safetensors");
+    let ckpt = dir.path("run.ckpt");
+    let common = [
+        "--target",
+        "label",
+        "--hidden",
+        "16",
+        "--seed",
+        "9",
+        "--threads",
+        "1",
+        "--quiet",
+        "--patience",
+        "0",
+    ];
+    let mut a = vec!["train", "--data", &data, "--out", &full, "--epochs", "6"];
+    a.extend_from_slice(&common);
+    ok(&a);
+    let mut b = vec![
+        "train",
+        "--data",
+        &data,
+        "--out",
+        &part,
+        "--epochs",
+        "3",
+        "--checkpoint",
+        &ckpt,
+    ];
+    b.extend_from_slice(&common);
+    ok(&b);
+    ok(&[
+        "train", "--resume", &ckpt, "--epochs", "6", "--out", &part, "--quiet",
+    ]);
+    let fa = std::fs::read(&full).expect("full");
+    let fb = std::fs::read(&part).expect("part");
+    let ta = mlp::io::TensorFile::from_bytes(&fa, Path::new(&full)).expect("a");
+    let tb = mlp::io::TensorFile::from_bytes(&fb, Path::new(&part)).expect("b");
+    for (name, _, data) in &ta.tensors {
+        assert_eq!(
+            tb.get(name).map(|t| t.1),
+            Some(&data[..]),
+            "tensor {name} differs"
+        );
+    }
+    let info = ok(&["info", "--model", &part]);
+    assert!(info.contains("6 epochs"), "{info}");
+}
+
+#[test]
+fn bad_input_fails_with_one_clear_line() {
+    let dir = TempDir::new("bad");
+    let model = dir.path("m.safetensors");
+    let ragged = dir.file("ragged.csv", "a,b,y\n1,2,0\n3,4\n5,6,1\n");
+    let err = fails(&["train", "--data", &ragged, "--target", "y", "--out", &model]);
+    assert!(
+        err.contains("ragged.csv") && err.contains("line 3"),
+        "{err}"
+    );
+    let nan = dir.file("nan.csv", "a,b,y\n1,2,0\n3,NaN,1\n5,6,1\n7,8,0\n");
+    let err = fails(&["train", "--data", &nan, "--target", "y", "--out", &model]);
+    assert!(
+        err.contains("line 3") && err.contains("'b'") && err.contains("--impute"),
+        "{err}"
+    );
+    let text = dir.file("text.csv", "a,b,y\n1,2,0\n3,4,1\n5,6,1\n7,8,0\n1,hello,1\n");
+    let err = fails(&[
+        "train",
+        "--data",
+        &text,
+        "--target",
+        "y",
+        "--out",
+        &model,
+        "--features",
+        "a,b",
+        "--impute",
+        "mean",
+    ]);
+    assert!(
+        err.contains("line 6") && err.contains("hello") && err.contains("'b'"),
+        "{err}"
+    );
+    let good = dir.file("good.csv", &classification_csv(100));
+    let err = fails(&[
+        "train", "--data", &good, "--target", "nope", "--out", &model,
+    ]);
+    assert!(err.contains("nope") && err.contains("x1"), "{err}");
+    let empty = dir.file("empty.csv", "");
+    let err = fails(&["train", "--data", &empty, "--target", "y", "--out", &model]);
+    assert!(err.contains("empty"), "{err}");
+    let missing = dir.path("does-not-exist.csv");
+    let err = fails(&[
+        "train", "--data", &missing, "--target", "y", "--out", &model,
+    ]);
+    assert!(err.contains("does-not-exist.csv"), "{err}");
+    fails(&[
+        "train", "--data", &good, "--target", "label", "--out", &model, "--lr=-1",
+    ]);
+    fails(&[
+        "train",
+        "--data",
+        &good,
+        "--target",
+        "label",
+        "--out",
+        &model,
+        "--activation",
+        "relu6",
+    ]);
+    fails(&[
+        "train",
+        "--data",
+        &good,
+        "--target",
+        "label",
+        "--out",
+        &model,
+        "--val-fraction",
+        "1.5",
+    ]);
+
+    // Truncated, foreign and missing model files.
+    ok(&[
+        "train", "--data", &good, "--target", "label", "--out", &model, "--epochs", "2", "--quiet",
+    ]);
+    let bytes = std::fs::read(&model).expect("model");
+    let cut = dir.path("cut.safetensors");
+    std::fs::write(&cut, &bytes[..bytes.len() - 10]).expect("cut");
+    let err = fails(&["predict", "--model", &cut, "--data", &good]);
+    assert!(err.contains("cut.safetensors"), "{err}");
+    let junk = dir.file("junk.safetensors", "definitely not a model");
+    fails(&["info", "--model", &junk]);
+    // Prediction input missing a column the model needs.
+    let partial = dir.file("partial.csv", "x1,color\n0.5,red\n");
+    let err = fails(&["predict", "--model", &model, "--data", &partial]);
+    assert!(err.contains("x2"), "{err}");
+    // Evaluation data with an unseen class label.
+    let unseen = dir.file("unseen.csv", "x1,x2,color,label\n0.1,0.2,red,maybe\n");
+    let err = fails(&["eval", "--model", &model, "--data", &unseen]);
+    assert!(err.contains("maybe"), "{err}");
+}
+
+#[test]
+fn usage_errors_exit_non_zero() {
+    let o = mlp(&["train"]);
+    assert!(!o.status.success());
+    let o = mlp(&["frobnicate"]);
+    assert!(!o.status.success());
+    assert!(!stderr(&o).contains("panicked"));
+}

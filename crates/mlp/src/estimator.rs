@@ -1,0 +1,601 @@
+//! The high-level API: describe a model with a builder, `fit` it, then `predict`.
+//!
+//! ```
+//! use mlp::estimator::MlpBuilder;
+//! use mlp::data::generate::two_moons;
+//!
+//! let data = two_moons(400, 0.1, 7).unwrap();
+//! let model = MlpBuilder::classifier()
+//!     .hidden(&[32, 32])
+//!     .epochs(200)
+//!     .batch_size(32)
+//!     .seed(1)
+//!     .fit(&data)
+//!     .unwrap();
+//! let classes = model.predict_classes(&data.features, data.len()).unwrap();
+//! let report = model.evaluate(&data).unwrap();
+//! assert!(report.accuracy().unwrap() > 0.95);
+//! # let _ = classes;
+//! ```
+//!
+//! With `ndarray`: [`MlpBuilder::fit_array`] takes an `ArrayView2<f32>` of features and a slice
+//! of class indices or an `ArrayView2<f32>` of targets.
+
+use crate::data::preprocess::TargetEncoder;
+use crate::data::split;
+use crate::data::{Dataset, Targets};
+use crate::kernels::elementwise::Activation;
+use crate::loss::Loss;
+use crate::metrics::{ClassificationReport, RegressionReport};
+use crate::model::{InputSchema, Model, Scaler, Task, TrainingSummary};
+use crate::optim::OptimizerConfig;
+use crate::optim::schedule::Schedule;
+use crate::rng::Rng;
+use crate::spec::{LayerSpec, ModelSpec};
+use crate::train::{self, Hooks, NoHooks, Outcome, TrainConfig, TrainState, ValidationSplit};
+use crate::{Error, Result};
+
+/// How classes are weighted in the loss.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ClassWeight {
+    /// All classes weigh 1.
+    #[default]
+    None,
+    /// `n_samples / (n_classes * count_c)`, scikit-learn's `"balanced"`.
+    Balanced,
+    /// Given weights, one per class.
+    Manual(Vec<f32>),
+}
+
+/// Builder for an MLP and its training run.
+#[derive(Debug, Clone)]
+pub struct MlpBuilder {
+    task: Option<Task>,
+    hidden: Vec<usize>,
+    activation: Activation,
+    dropout: f32,
+    layers: Option<Vec<LayerSpec>>,
+    loss: Option<Loss>,
+    label_smoothing: f32,
+    class_weight: ClassWeight,
+    validation: ValidationSplit,
+    standardize: bool,
+    /// The training configuration (public for full control).
+    pub config: TrainConfig,
+}
+
+impl Default for MlpBuilder {
+    fn default() -> Self {
+        MlpBuilder {
+            task: None,
+            hidden: vec![100],
+            activation: Activation::Relu,
+            dropout: 0.0,
+            layers: None,
+            loss: None,
+            label_smoothing: 0.0,
+            class_weight: ClassWeight::None,
+            validation: ValidationSplit::Random(0.1),
+            standardize: true,
+            config: TrainConfig::default(),
+        }
+    }
+}
+
+impl MlpBuilder {
+    /// A builder with defaults (task inferred from the targets).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// A classifier (softmax cross-entropy).
+    pub fn classifier() -> Self {
+        MlpBuilder {
+            task: Some(Task::Classification),
+            validation: ValidationSplit::Stratified(0.1),
+            ..Self::default()
+        }
+    }
+    /// A regressor (MSE on standardized targets).
+    pub fn regressor() -> Self {
+        MlpBuilder {
+            task: Some(Task::Regression),
+            ..Self::default()
+        }
+    }
+    /// Sets the task explicitly.
+    pub fn task(mut self, task: Task) -> Self {
+        self.task = Some(task);
+        self
+    }
+    /// Hidden layer widths (default `[100]`, scikit-learn's).
+    pub fn hidden(mut self, widths: &[usize]) -> Self {
+        self.hidden = widths.to_vec();
+        self
+    }
+    /// Hidden activation (default ReLU).
+    pub fn activation(mut self, act: Activation) -> Self {
+        self.activation = act;
+        self
+    }
+    /// Dropout after each hidden layer.
+    pub fn dropout(mut self, p: f32) -> Self {
+        self.dropout = p;
+        self
+    }
+    /// A full layer stack instead of `hidden`/`activation`/`dropout` (the last layer must
+    /// produce as many outputs as the task needs).
+    pub fn layers(mut self, layers: Vec<LayerSpec>) -> Self {
+        self.layers = Some(layers);
+        self
+    }
+    /// The custom layer stack, if one was given.
+    pub fn custom_layers(&self) -> Option<&[LayerSpec]> {
+        self.layers.as_deref()
+    }
+    /// The loss (default: cross-entropy, MSE or multi-label BCE from the task).
+    pub fn loss(mut self, loss: Loss) -> Self {
+        self.loss = Some(loss);
+        self
+    }
+    /// Label smoothing for cross-entropy.
+    pub fn label_smoothing(mut self, eps: f32) -> Self {
+        self.label_smoothing = eps;
+        self
+    }
+    /// Class weighting.
+    pub fn class_weight(mut self, w: ClassWeight) -> Self {
+        self.class_weight = w;
+        self
+    }
+    /// Validation split (default: stratified 10% for classifiers, random 10% otherwise).
+    pub fn validation(mut self, v: ValidationSplit) -> Self {
+        self.validation = v;
+        self
+    }
+    /// Whether to standardize features (default true).
+    pub fn standardize(mut self, yes: bool) -> Self {
+        self.standardize = yes;
+        self
+    }
+    /// Maximum epochs.
+    pub fn epochs(mut self, n: usize) -> Self {
+        self.config.epochs = n;
+        self
+    }
+    /// Minibatch size.
+    pub fn batch_size(mut self, n: usize) -> Self {
+        self.config.batch_size = n;
+        self
+    }
+    /// Learning rate.
+    pub fn lr(mut self, lr: f32) -> Self {
+        self.config.lr = Some(lr);
+        self
+    }
+    /// Optimizer.
+    pub fn optimizer(mut self, opt: OptimizerConfig) -> Self {
+        self.config.optimizer = opt;
+        self
+    }
+    /// Weight decay.
+    pub fn weight_decay(mut self, wd: f32) -> Self {
+        self.config.weight_decay = wd;
+        self
+    }
+    /// Learning-rate schedule.
+    pub fn schedule(mut self, s: Schedule) -> Self {
+        self.config.schedule = s;
+        self
+    }
+    /// Early-stopping patience (`None` disables early stopping).
+    pub fn patience(mut self, p: Option<usize>) -> Self {
+        self.config.patience = p;
+        self
+    }
+    /// Random seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.config.seed = seed;
+        self
+    }
+    /// Worker threads (0 = all cores).
+    pub fn threads(mut self, n: usize) -> Self {
+        self.config.threads = n;
+        self
+    }
+
+    /// Fits on a data set of encoded numeric features (regression targets in original units).
+    pub fn fit(&self, data: &Dataset) -> Result<Model> {
+        let names = (0..data.n_features).map(|i| format!("x{i}")).collect();
+        let input = InputSchema::Matrix {
+            feature_names: names,
+            source: "array".into(),
+            value_scale: None,
+        };
+        let (data, target) = encode_targets(data, self.task)?;
+        let mut session = self.session(&data, None, input, target, &[], "array".into())?;
+        session.run(&mut NoHooks)?;
+        Ok(session.into_model())
+    }
+
+    /// Fits on `ndarray` features and class indices.
+    pub fn fit_array(&self, x: ndarray::ArrayView2<'_, f32>, classes: &[usize]) -> Result<Model> {
+        let n_classes = classes.iter().max().map_or(0, |m| m + 1);
+        let data = Dataset {
+            features: x.iter().copied().collect(),
+            n_features: x.ncols(),
+            targets: Targets::Classes {
+                labels: classes.to_vec(),
+                n_classes,
+            },
+            weights: None,
+        };
+        if classes.len() != x.nrows() {
+            return Err(Error::shape("fit_array", x.nrows(), classes.len()));
+        }
+        self.clone().task(Task::Classification).fit(&data)
+    }
+
+    /// Fits a regressor on `ndarray` features and targets (`rows x outputs`).
+    pub fn fit_array_regression(
+        &self,
+        x: ndarray::ArrayView2<'_, f32>,
+        y: ndarray::ArrayView2<'_, f32>,
+    ) -> Result<Model> {
+        if y.nrows() != x.nrows() {
+            return Err(Error::shape("fit_array_regression", x.nrows(), y.nrows()));
+        }
+        let data = Dataset {
+            features: x.iter().copied().collect(),
+            n_features: x.ncols(),
+            targets: Targets::Values {
+                values: y.iter().copied().collect(),
+                n_outputs: y.ncols(),
+            },
+            weights: None,
+        };
+        self.clone().task(Task::Regression).fit(&data)
+    }
+
+    /// The task these targets imply under this builder.
+    fn task_for(&self, targets: &Targets) -> Task {
+        self.task.unwrap_or(match targets {
+            Targets::Classes { .. } => Task::Classification,
+            Targets::Values { .. } => Task::Regression,
+            Targets::MultiLabel { .. } => Task::MultiLabel,
+        })
+    }
+
+    /// Prepares a training session: splits off validation data (unless `val` is given), fits the
+    /// feature scaler on the training part, builds the network and the loss.
+    ///
+    /// `data` holds encoded features and encoded targets (class indices, or standardized values
+    /// described by `target`); `passthrough` marks encoded columns that are not scaled (one-hot).
+    pub fn session(
+        &self,
+        data: &Dataset,
+        val: Option<&Dataset>,
+        input: InputSchema,
+        target: TargetEncoder,
+        passthrough: &[bool],
+        source: String,
+    ) -> Result<Session> {
+        if data.is_empty() {
+            return Err(Error::InvalidData("no training samples".into()));
+        }
+        for (i, &x) in data.features.iter().enumerate() {
+            if !x.is_finite() {
+                return Err(Error::InvalidData(format!(
+                    "feature {} of sample {} is {x}; clean the data or use --impute",
+                    i % data.n_features.max(1),
+                    i / data.n_features.max(1)
+                )));
+            }
+        }
+        let task = self.task_for(&data.targets);
+        let (mut train_set, mut val_set) = match val {
+            Some(v) => (data.clone(), Some(v.clone())),
+            None => self.split(data)?,
+        };
+        let scaler = if self.standardize {
+            Scaler::fit(&train_set.features, train_set.n_features, passthrough)
+        } else {
+            Scaler::identity(train_set.n_features)
+        };
+        scaler.apply(&mut train_set.features);
+        if let Some(v) = val_set.as_mut() {
+            scaler.apply(&mut v.features);
+        }
+        let mut config = self.config.clone();
+        let loss = self.loss.unwrap_or(match task {
+            Task::Classification => Loss::CrossEntropy {
+                label_smoothing: self.label_smoothing,
+            },
+            Task::Regression => Loss::Mse,
+            Task::MultiLabel => Loss::MultilabelBce,
+        });
+        let outputs = match (&train_set.targets, loss) {
+            (Targets::Classes { .. }, Loss::Bce) => 1,
+            (Targets::Classes { n_classes, .. }, _) => *n_classes,
+            (Targets::Values { n_outputs, .. }, _) => *n_outputs,
+            (Targets::MultiLabel { n_labels, .. }, _) => *n_labels,
+        };
+        if let Targets::Classes { labels, n_classes } = &train_set.targets {
+            config.class_weights = match &self.class_weight {
+                ClassWeight::None => None,
+                ClassWeight::Balanced => Some(balanced_weights(labels, *n_classes)),
+                ClassWeight::Manual(w) => {
+                    if w.len() != *n_classes {
+                        return Err(Error::config(
+                            "class-weight",
+                            format!("{} weights given for {} classes", w.len(), n_classes),
+                        ));
+                    }
+                    Some(w.clone())
+                }
+            };
+        }
+        let spec = match &self.layers {
+            Some(layers) => ModelSpec {
+                inputs: train_set.n_features,
+                layers: layers.clone(),
+            },
+            None => ModelSpec::mlp(
+                train_set.n_features,
+                &self.hidden,
+                outputs,
+                self.activation,
+                self.dropout,
+            ),
+        };
+        if spec.outputs() != outputs {
+            return Err(Error::config(
+                "layers",
+                format!(
+                    "the spec ends with {} outputs; this task needs {outputs}",
+                    spec.outputs()
+                ),
+            ));
+        }
+        config.loss = Some(loss);
+        config.validate()?;
+        let network = spec.build(config.seed)?;
+        let training = TrainingSummary {
+            config: config.clone(),
+            history: Vec::new(),
+            outcome: "not started".into(),
+            train_samples: train_set.len(),
+            val_samples: val_set.as_ref().map_or(0, |v| v.len()),
+            data: source,
+            seconds: 0.0,
+        };
+        let model = Model {
+            network,
+            task,
+            input,
+            scaler,
+            target,
+            loss,
+            training: Some(training),
+        };
+        Ok(Session {
+            model,
+            train: train_set,
+            val: val_set,
+            config,
+            state: TrainState::default(),
+        })
+    }
+
+    fn split(&self, data: &Dataset) -> Result<(Dataset, Option<Dataset>)> {
+        let mut rng = Rng::seed_from(self.config.seed ^ 0x5EED_5B11_7000_0001);
+        let (tr, va) = match &self.validation {
+            ValidationSplit::None | ValidationSplit::File(_) => return Ok((data.clone(), None)),
+            ValidationSplit::Random(f) => split::random_split(data.len(), *f, &mut rng)?,
+            ValidationSplit::Stratified(f) => match &data.targets {
+                Targets::Classes { labels, n_classes } => {
+                    split::stratified_split(labels, *n_classes, *f, &mut rng)?
+                }
+                _ => split::random_split(data.len(), *f, &mut rng)?,
+            },
+            ValidationSplit::Chronological(f) => split::chronological_split(data.len(), *f)?,
+        };
+        if va.is_empty() {
+            return Ok((data.clone(), None));
+        }
+        if tr.is_empty() {
+            return Err(Error::InvalidData(
+                "the validation split leaves no training samples".into(),
+            ));
+        }
+        Ok((data.select(&tr), Some(data.select(&va))))
+    }
+}
+
+/// `n / (k * count_c)` per class (0 for absent classes).
+pub fn balanced_weights(labels: &[usize], n_classes: usize) -> Vec<f32> {
+    let mut counts = vec![0usize; n_classes];
+    for &l in labels {
+        counts[l] += 1;
+    }
+    let n = labels.len() as f64;
+    counts
+        .iter()
+        .map(|&c| {
+            if c == 0 {
+                0.0
+            } else {
+                (n / (n_classes as f64 * c as f64)) as f32
+            }
+        })
+        .collect()
+}
+
+/// Encodes raw targets: regression values are standardized (the encoder maps them back).
+pub fn encode_targets(data: &Dataset, task: Option<Task>) -> Result<(Dataset, TargetEncoder)> {
+    match &data.targets {
+        Targets::Classes { n_classes, .. } => {
+            if task == Some(Task::Regression) {
+                return Err(Error::config(
+                    "task",
+                    "regression needs numeric targets, got class labels",
+                ));
+            }
+            let labels = (0..*n_classes).map(|c| c.to_string()).collect();
+            Ok((
+                data.clone(),
+                TargetEncoder::Classes {
+                    name: "class".into(),
+                    labels,
+                },
+            ))
+        }
+        Targets::Values { values, n_outputs } => {
+            let k = *n_outputs;
+            let n = values.len() / k.max(1);
+            let mut mean = vec![0.0f64; k];
+            let mut scale = vec![0.0f64; k];
+            for row in values.chunks_exact(k) {
+                for j in 0..k {
+                    mean[j] += row[j] as f64 / n.max(1) as f64;
+                }
+            }
+            for row in values.chunks_exact(k) {
+                for j in 0..k {
+                    scale[j] += (row[j] as f64 - mean[j]).powi(2) / n.max(1) as f64;
+                }
+            }
+            let scale: Vec<f64> = scale
+                .into_iter()
+                .map(|v| if v > 1e-24 { v.sqrt() } else { 1.0 })
+                .collect();
+            let mut out = data.clone();
+            if let Targets::Values { values, .. } = &mut out.targets {
+                for row in values.chunks_exact_mut(k) {
+                    for j in 0..k {
+                        row[j] = ((row[j] as f64 - mean[j]) / scale[j]) as f32;
+                    }
+                }
+            }
+            let names = (0..k).map(|j| format!("y{j}")).collect();
+            Ok((out, TargetEncoder::Standardized { names, mean, scale }))
+        }
+        Targets::MultiLabel { n_labels, .. } => {
+            let labels = (0..*n_labels).map(|c| c.to_string()).collect();
+            Ok((
+                data.clone(),
+                TargetEncoder::Classes {
+                    name: "labels".into(),
+                    labels,
+                },
+            ))
+        }
+    }
+}
+
+/// A training run in progress: the model (current weights), scaled data, and resumable state.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The model being trained.
+    pub model: Model,
+    /// Scaled training data.
+    pub train: Dataset,
+    /// Scaled validation data.
+    pub val: Option<Dataset>,
+    /// Effective training configuration.
+    pub config: TrainConfig,
+    /// Resumable state.
+    pub state: TrainState,
+}
+
+impl Session {
+    /// Trains until done, early-stopped, interrupted, or diverged. The model's history and
+    /// outcome are updated in every case; on divergence the model keeps the last good weights.
+    pub fn run(&mut self, hooks: &mut (dyn Hooks + Send)) -> Result<Outcome> {
+        let started = std::time::Instant::now();
+        let result = train::train(
+            &mut self.model.network,
+            &self.train,
+            self.val.as_ref(),
+            &self.config,
+            &self.model.loss,
+            &mut self.state,
+            hooks,
+        );
+        if let Some(t) = self.model.training.as_mut() {
+            t.history = self.state.history.clone();
+            t.seconds += started.elapsed().as_secs_f64();
+            t.outcome = match &result {
+                Ok(Outcome::Completed) => "completed".into(),
+                Ok(Outcome::EarlyStopped { best_epoch }) => {
+                    format!("early stopped; best epoch {best_epoch}")
+                }
+                Ok(Outcome::Interrupted) => "interrupted".into(),
+                Err(Error::Diverged { epoch, .. }) => format!("diverged at epoch {epoch}"),
+                Err(_) => "failed".into(),
+            };
+        }
+        result
+    }
+
+    /// The trained model.
+    pub fn into_model(self) -> Model {
+        self.model
+    }
+}
+
+/// Evaluation results for either task.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+pub enum Evaluation {
+    /// Classification metrics.
+    Classification(ClassificationReport),
+    /// Regression metrics (in the target's original units).
+    Regression(RegressionReport),
+}
+
+impl Evaluation {
+    /// Accuracy, for classification.
+    pub fn accuracy(&self) -> Option<f64> {
+        match self {
+            Evaluation::Classification(r) => Some(r.accuracy),
+            Evaluation::Regression(_) => None,
+        }
+    }
+}
+
+impl Model {
+    /// Metrics on a data set of encoded features with encoded targets (class indices, or
+    /// standardized values as produced by this model's target encoder).
+    pub fn evaluate(&self, data: &Dataset) -> Result<Evaluation> {
+        let n = data.len();
+        match (&data.targets, self.task) {
+            (Targets::Classes { labels, .. }, Task::Classification) => {
+                let proba = self.predict_proba(&data.features, n)?;
+                let k = self.n_classes();
+                let pred: Vec<usize> = proba.chunks_exact(k.max(1)).map(train::argmax).collect();
+                Ok(Evaluation::Classification(ClassificationReport::compute(
+                    labels,
+                    &pred,
+                    Some(&proba),
+                    k,
+                )))
+            }
+            (Targets::Values { values, n_outputs }, Task::Regression) => {
+                let pred = self.predict_values(&data.features, n)?;
+                let mut truth = values.clone();
+                self.target.decode_values(&mut truth);
+                Ok(Evaluation::Regression(RegressionReport::compute(
+                    &truth, &pred, *n_outputs,
+                )))
+            }
+            _ => Err(Error::config(
+                "task",
+                format!(
+                    "the data's targets do not fit this {} model",
+                    self.task.name()
+                ),
+            )),
+        }
+    }
+}

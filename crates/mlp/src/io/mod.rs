@@ -1,0 +1,6 @@
+//! Files: the safetensors container the model and checkpoint files use, written atomically.
+
+pub mod checkpoint;
+pub mod tensor_file;
+
+pub use tensor_file::{TensorFile, atomic_write};

@@ -1,0 +1,396 @@
+//! A trained model that predicts from raw input: the network plus everything around it
+//! (input encoding and scaling, class labels or target scaling, training history), saved as one
+//! self-describing safetensors file.
+//!
+//! # File format (version 1)
+//! - Tensors `layers.{i}.weight` (`out x in`, as PyTorch's `nn.Linear`) and `layers.{i}.bias`,
+//!   numbered by position in the spec's layer list (dropout layers take a number but no tensors).
+//! - Tensors `input.mean` and `input.scale`: the network sees `x' = (x - mean) / scale`, where `x`
+//!   is the encoded feature vector (numeric columns as they are, then one-hot blocks).
+//! - `__metadata__`: `format = "mlp"`, `format_version = "1"`, and `mlp`: a JSON document with the
+//!   spec, task, input schema (column names, encoders, imputation values), target encoding (class
+//!   labels, or target mean/scale), loss, and the training summary with its per-epoch history.
+
+use crate::data::preprocess::{Preprocessor, TargetEncoder};
+use crate::io::TensorFile;
+use crate::loss::{Loss, softmax_rows};
+use crate::network::Network;
+use crate::spec::ModelSpec;
+use crate::train::{EpochRecord, TrainConfig};
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The current model-file format version.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// What the model predicts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Task {
+    /// One class per sample.
+    Classification,
+    /// Real values.
+    Regression,
+    /// Independent yes/no labels.
+    MultiLabel,
+}
+
+impl Task {
+    /// The task's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Task::Classification => "classification",
+            Task::Regression => "regression",
+            Task::MultiLabel => "multi_label",
+        }
+    }
+}
+
+/// How raw input becomes the encoded feature vector.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum InputSchema {
+    /// CSV columns: numeric columns, one-hot categories, imputation.
+    Tabular {
+        /// The fitted encoder.
+        preprocessor: Preprocessor,
+    },
+    /// A numeric matrix (IDX images, NPY arrays, generated data).
+    Matrix {
+        /// Names of the features (e.g. `pixel0..pixel783`).
+        feature_names: Vec<String>,
+        /// Where the training data came from (e.g. `fashion-mnist`, `npy`).
+        source: String,
+        /// Raw values were multiplied by this before scaling (1/255 for images).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        value_scale: Option<f32>,
+    },
+}
+
+impl InputSchema {
+    /// Names of the encoded features, in network-input order.
+    pub fn feature_names(&self) -> Vec<String> {
+        match self {
+            InputSchema::Tabular { preprocessor } => preprocessor.feature_names.clone(),
+            InputSchema::Matrix { feature_names, .. } => feature_names.clone(),
+        }
+    }
+}
+
+/// Per-feature standardization `x' = (x - mean) / scale`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Scaler {
+    /// Per-feature mean.
+    pub mean: Vec<f32>,
+    /// Per-feature scale (never zero).
+    pub scale: Vec<f32>,
+}
+
+impl Scaler {
+    /// The identity for `n` features.
+    pub fn identity(n: usize) -> Self {
+        Scaler {
+            mean: vec![0.0; n],
+            scale: vec![1.0; n],
+        }
+    }
+
+    /// Fits mean and population standard deviation per column of a row-major matrix, leaving
+    /// columns listed in `passthrough` (e.g. one-hot blocks) unscaled. Zero-variance columns get
+    /// scale 1.
+    pub fn fit(features: &[f32], width: usize, passthrough: &[bool]) -> Self {
+        let rows = features.len().checked_div(width).unwrap_or(0);
+        let mut mean = vec![0.0f64; width];
+        let mut sq = vec![0.0f64; width];
+        for row in features.chunks_exact(width.max(1)).take(rows) {
+            for (j, &x) in row.iter().enumerate() {
+                mean[j] += x as f64;
+            }
+        }
+        let n = rows.max(1) as f64;
+        mean.iter_mut().for_each(|m| *m /= n);
+        for row in features.chunks_exact(width.max(1)).take(rows) {
+            for (j, &x) in row.iter().enumerate() {
+                sq[j] += (x as f64 - mean[j]).powi(2);
+            }
+        }
+        let mut s = Scaler::identity(width);
+        for j in 0..width {
+            if passthrough.get(j).copied().unwrap_or(false) {
+                continue;
+            }
+            let std = (sq[j] / n).sqrt();
+            s.mean[j] = mean[j] as f32;
+            s.scale[j] = if std > 1e-12 { std as f32 } else { 1.0 };
+        }
+        s
+    }
+
+    /// Applies the scaling in place to a row-major matrix.
+    pub fn apply(&self, features: &mut [f32]) {
+        let w = self.mean.len();
+        if w == 0 {
+            return;
+        }
+        for row in features.chunks_exact_mut(w) {
+            for ((x, &m), &s) in row.iter_mut().zip(&self.mean).zip(&self.scale) {
+                *x = (*x - m) / s;
+            }
+        }
+    }
+}
+
+/// What training did, kept in the model file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingSummary {
+    /// The configuration used.
+    pub config: TrainConfig,
+    /// Per-epoch history.
+    pub history: Vec<EpochRecord>,
+    /// How training ended (`completed`, `early_stopped at epoch N`, `interrupted`, `diverged`).
+    pub outcome: String,
+    /// Samples used for training.
+    pub train_samples: usize,
+    /// Samples used for validation.
+    pub val_samples: usize,
+    /// Where the data came from.
+    pub data: String,
+    /// Seconds spent training.
+    pub seconds: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ModelDoc {
+    spec: ModelSpec,
+    task: Task,
+    input: InputSchema,
+    target: TargetEncoder,
+    loss: Loss,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    training: Option<TrainingSummary>,
+}
+
+/// A trained, self-describing model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    /// The network and its weights.
+    pub network: Network,
+    /// What it predicts.
+    pub task: Task,
+    /// How raw input is encoded.
+    pub input: InputSchema,
+    /// Standardization of the encoded features.
+    pub scaler: Scaler,
+    /// Class labels or regression target scaling.
+    pub target: TargetEncoder,
+    /// The training loss.
+    pub loss: Loss,
+    /// Training summary and history.
+    pub training: Option<TrainingSummary>,
+}
+
+impl Model {
+    /// Network outputs for already-encoded, unscaled features (`rows x n_features`).
+    pub fn forward(&self, features: &[f32], rows: usize) -> Result<Vec<f32>> {
+        let n = self.network.inputs();
+        if features.len() != rows * n {
+            return Err(Error::shape(
+                "predict",
+                format!("{rows} x {n} features"),
+                format!("{} values", features.len()),
+            ));
+        }
+        let mut x = features.to_vec();
+        self.scaler.apply(&mut x);
+        Ok(self.network.predict(&x, rows))
+    }
+
+    /// Class probabilities (`rows x classes`) for classification; per-label probabilities for
+    /// multi-label; an error for regression.
+    pub fn predict_proba(&self, features: &[f32], rows: usize) -> Result<Vec<f32>> {
+        let mut out = self.forward(features, rows)?;
+        match (self.task, self.loss) {
+            (Task::Classification, Loss::Bce) => Ok(out
+                .iter()
+                .flat_map(|&z| {
+                    let p = crate::kernels::elementwise::sigmoid(z);
+                    [1.0 - p, p]
+                })
+                .collect()),
+            (Task::Classification, _) => {
+                softmax_rows(&mut out, self.network.outputs());
+                Ok(out)
+            }
+            (Task::MultiLabel, _) => Ok(out
+                .into_iter()
+                .map(crate::kernels::elementwise::sigmoid)
+                .collect()),
+            (Task::Regression, _) => Err(Error::config(
+                "proba",
+                "a regression model has no class probabilities",
+            )),
+        }
+    }
+
+    /// Predicted class indices (classification) — index into [`Model::class_labels`].
+    pub fn predict_classes(&self, features: &[f32], rows: usize) -> Result<Vec<usize>> {
+        if self.task != Task::Classification {
+            return Err(Error::config(
+                "task",
+                "class predictions need a classification model",
+            ));
+        }
+        let proba = self.predict_proba(features, rows)?;
+        let k = self.n_classes();
+        Ok(proba
+            .chunks_exact(k.max(1))
+            .map(crate::train::argmax)
+            .collect())
+    }
+
+    /// Predicted values in the target's original units (regression), `rows x outputs`.
+    pub fn predict_values(&self, features: &[f32], rows: usize) -> Result<Vec<f32>> {
+        if self.task != Task::Regression {
+            return Err(Error::config(
+                "task",
+                "value predictions need a regression model",
+            ));
+        }
+        let mut out = self.forward(features, rows)?;
+        self.target.decode_values(&mut out);
+        Ok(out)
+    }
+
+    /// Class labels, in index order (empty for regression).
+    pub fn class_labels(&self) -> Vec<String> {
+        match &self.target {
+            TargetEncoder::Classes { labels, .. } => labels.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Number of classes (classification) or outputs.
+    pub fn n_classes(&self) -> usize {
+        match &self.target {
+            TargetEncoder::Classes { labels, .. } => labels.len(),
+            _ => self.network.outputs(),
+        }
+    }
+
+    /// Number of encoded input features.
+    pub fn n_features(&self) -> usize {
+        self.network.inputs()
+    }
+
+    /// The model as a tensor file (weights, scaling, JSON metadata).
+    pub fn to_tensor_file(&self) -> Result<TensorFile> {
+        let mut file = TensorFile::default();
+        for t in self.network.tensors() {
+            file.push(
+                t.name.clone(),
+                t.shape.clone(),
+                self.network.params[t.range.clone()].to_vec(),
+            );
+        }
+        let n = self.network.inputs();
+        file.push("input.mean", vec![n], self.scaler.mean.clone());
+        file.push("input.scale", vec![n], self.scaler.scale.clone());
+        let doc = ModelDoc {
+            spec: self.network.spec().clone(),
+            task: self.task,
+            input: self.input.clone(),
+            target: self.target.clone(),
+            loss: self.loss,
+            training: self.training.clone(),
+        };
+        let json = serde_json::to_string(&doc)
+            .map_err(|e| Error::InvalidData(format!("cannot encode model metadata: {e}")))?;
+        file.metadata.insert("format".into(), "mlp".into());
+        file.metadata
+            .insert("format_version".into(), FORMAT_VERSION.to_string());
+        file.metadata.insert("mlp".into(), json);
+        Ok(file)
+    }
+
+    /// Rebuilds a model from a tensor file; `path` is used in error messages.
+    pub fn from_tensor_file(file: &TensorFile, path: &Path) -> Result<Self> {
+        let bad = |msg: String| Error::format(path, msg);
+        match file.metadata.get("format").map(String::as_str) {
+            Some("mlp") => {}
+            _ => return Err(bad("not an mlp model file (no format=mlp in the safetensors metadata); it may come from another tool".into())),
+        }
+        let version: u32 = file
+            .metadata
+            .get("format_version")
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| bad("missing format_version".into()))?;
+        if version > FORMAT_VERSION {
+            return Err(bad(format!(
+                "format version {version} is newer than this mlp understands ({FORMAT_VERSION}); upgrade mlp"
+            )));
+        }
+        let json = file
+            .metadata
+            .get("mlp")
+            .ok_or_else(|| bad("missing the 'mlp' metadata entry".into()))?;
+        let doc: ModelDoc =
+            serde_json::from_str(json).map_err(|e| bad(format!("corrupt model metadata: {e}")))?;
+        let mut network = doc
+            .spec
+            .build(0)
+            .map_err(|e| bad(format!("invalid architecture: {e}")))?;
+        let mut params = vec![0.0f32; network.n_params()];
+        for t in network.tensors() {
+            let (shape, data) = file
+                .get(&t.name)
+                .ok_or_else(|| bad(format!("missing tensor '{}'", t.name)))?;
+            if shape != t.shape.as_slice() {
+                return Err(bad(format!(
+                    "tensor '{}' has shape {:?}, the architecture needs {:?}",
+                    t.name, shape, t.shape
+                )));
+            }
+            params[t.range.clone()].copy_from_slice(data);
+        }
+        network.set_params(params)?;
+        let n = network.inputs();
+        let vec_tensor = |name: &str| -> Result<Vec<f32>> {
+            let (shape, data) = file
+                .get(name)
+                .ok_or_else(|| bad(format!("missing tensor '{name}'")))?;
+            if shape != [n] {
+                return Err(bad(format!(
+                    "tensor '{name}' has shape {shape:?}, expected [{n}]"
+                )));
+            }
+            Ok(data.to_vec())
+        };
+        let scaler = Scaler {
+            mean: vec_tensor("input.mean")?,
+            scale: vec_tensor("input.scale")?,
+        };
+        if scaler.scale.iter().any(|&s| s == 0.0 || !s.is_finite()) {
+            return Err(bad("input.scale has a zero or non-finite entry".into()));
+        }
+        Ok(Model {
+            network,
+            task: doc.task,
+            input: doc.input,
+            scaler,
+            target: doc.target,
+            loss: doc.loss,
+            training: doc.training,
+        })
+    }
+
+    /// Saves atomically to `path`.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        self.to_tensor_file()?.write(path)
+    }
+
+    /// Loads from `path`, with a clear error for a missing, truncated, corrupt or foreign file.
+    pub fn load(path: &Path) -> Result<Self> {
+        Self::from_tensor_file(&TensorFile::read(path)?, path)
+    }
+}

@@ -1,0 +1,298 @@
+//! End-to-end training behaviour: learning, determinism, exact resume, early stopping,
+//! divergence handling, L-BFGS, weights, and the model file round trip.
+
+use mlp::data::generate::{linear_regression, two_moons};
+use mlp::data::{Dataset, Targets};
+use mlp::estimator::{ClassWeight, MlpBuilder, encode_targets};
+use mlp::io::checkpoint;
+use mlp::model::{InputSchema, Model};
+use mlp::optim::OptimizerConfig;
+use mlp::train::{Hooks, NoHooks, Outcome, TrainState, ValidationSplit};
+
+fn moons() -> Dataset {
+    two_moons(600, 0.15, 3).expect("moons")
+}
+
+fn session_for(b: &MlpBuilder, data: &Dataset) -> mlp::estimator::Session {
+    let (data, target) = encode_targets(data, None).expect("encode");
+    let input = InputSchema::Matrix {
+        feature_names: vec!["a".into(), "b".into()],
+        source: "test".into(),
+        value_scale: None,
+    };
+    b.session(&data, None, input, target, &[], "test".into())
+        .expect("session")
+}
+
+#[test]
+fn learns_two_moons_and_round_trips_through_the_file() {
+    let data = moons();
+    let model = MlpBuilder::classifier()
+        .hidden(&[32, 32])
+        .epochs(150)
+        .batch_size(32)
+        .seed(1)
+        .threads(1)
+        .fit(&data)
+        .expect("fit");
+    let acc = model
+        .evaluate(&data)
+        .expect("eval")
+        .accuracy()
+        .expect("acc");
+    assert!(acc > 0.97, "accuracy {acc}");
+    let dir = std::env::temp_dir().join(format!("mlp-train-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("m.safetensors");
+    model.save(&path).expect("save");
+    let loaded = Model::load(&path).expect("load");
+    assert_eq!(loaded.network.params, model.network.params);
+    let p1 = model.predict_proba(&data.features, data.len()).expect("p1");
+    let p2 = loaded
+        .predict_proba(&data.features, data.len())
+        .expect("p2");
+    assert_eq!(p1, p2);
+    // A truncated file is a clear error naming the file.
+    let bytes = std::fs::read(&path).expect("read");
+    let cut = dir.join("cut.safetensors");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).expect("write");
+    let err = Model::load(&cut).expect_err("truncated").to_string();
+    assert!(err.contains("cut.safetensors"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn same_seed_and_threads_give_bit_identical_weights() {
+    let data = moons();
+    for threads in [1, 2] {
+        let b = MlpBuilder::classifier()
+            .hidden(&[64, 64])
+            .dropout(0.1)
+            .epochs(5)
+            .batch_size(64)
+            .seed(7)
+            .threads(threads);
+        let a = b.fit(&data).expect("a");
+        let c = b.fit(&data).expect("c");
+        assert_eq!(a.network.params, c.network.params, "threads={threads}");
+    }
+    let a = MlpBuilder::classifier()
+        .hidden(&[16])
+        .epochs(3)
+        .seed(1)
+        .threads(1)
+        .fit(&data)
+        .expect("a");
+    let c = MlpBuilder::classifier()
+        .hidden(&[16])
+        .epochs(3)
+        .seed(2)
+        .threads(1)
+        .fit(&data)
+        .expect("c");
+    assert_ne!(a.network.params, c.network.params);
+}
+
+/// Stops after a given number of batches, as Ctrl-C would.
+struct StopAfter {
+    batches: usize,
+    seen: usize,
+}
+impl Hooks for StopAfter {
+    fn on_batch(&mut self, _: usize, _: usize, _: usize, _: f64) {
+        self.seen += 1;
+    }
+    fn should_stop(&mut self) -> bool {
+        self.seen >= self.batches
+    }
+}
+
+#[test]
+fn interrupted_and_resumed_run_equals_uninterrupted_run() {
+    let data = moons();
+    let b = MlpBuilder::classifier()
+        .hidden(&[16, 16])
+        .dropout(0.2)
+        .epochs(6)
+        .batch_size(50)
+        .seed(5)
+        .threads(2)
+        .schedule(mlp::optim::schedule::Schedule::Cosine {
+            warmup_epochs: 1,
+            min_lr: 0.0,
+        });
+    let mut full = session_for(&b, &data);
+    full.run(&mut NoHooks).expect("full");
+
+    let dir = std::env::temp_dir().join(format!("mlp-resume-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let ckpt = dir.join("ckpt.safetensors");
+    let mut first = session_for(&b, &data);
+    // 600 samples, 10% validation -> 540 train -> 11 batches per epoch; stop mid-epoch 3.
+    let outcome = first
+        .run(&mut StopAfter {
+            batches: 25,
+            seen: 0,
+        })
+        .expect("first");
+    assert_eq!(outcome, Outcome::Interrupted);
+    checkpoint::save(
+        &ckpt,
+        &first.model,
+        &first.state,
+        &serde_json::json!({"note": "test"}),
+    )
+    .expect("save");
+    let (model, state, resume) = checkpoint::load(&ckpt).expect("load");
+    assert_eq!(resume["note"], "test");
+    assert_eq!(state, first.state);
+    let mut second = session_for(&b, &data);
+    second.model.network.params = model.network.params;
+    second.state = state;
+    second.run(&mut NoHooks).expect("second");
+    assert_eq!(second.model.network.params, full.model.network.params);
+    assert_eq!(second.state.history.len(), full.state.history.len());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn early_stopping_restores_the_best_weights() {
+    let data = moons();
+    // A large model, no weight decay, many epochs on little data: validation loss turns up.
+    let b = MlpBuilder::classifier()
+        .hidden(&[128, 128])
+        .epochs(400)
+        .batch_size(16)
+        .lr(0.01)
+        .weight_decay(0.0)
+        .patience(Some(5))
+        .seed(2)
+        .threads(1);
+    let mut s = session_for(&b, &data);
+    let outcome = s.run(&mut NoHooks).expect("run");
+    let Outcome::EarlyStopped { best_epoch } = outcome else {
+        panic!("expected early stop, got {outcome:?}")
+    };
+    assert!(s.state.history.len() < 400);
+    let (best_loss, epoch, params) = s.state.best.clone().expect("best");
+    assert_eq!(epoch, best_epoch);
+    assert_eq!(s.model.network.params, params);
+    let recorded = s.state.history[best_epoch - 1].val_loss.expect("val loss");
+    assert_eq!(recorded, best_loss);
+    assert!(
+        s.state
+            .history
+            .iter()
+            .all(|r| r.val_loss.expect("val") >= best_loss)
+    );
+}
+
+#[test]
+fn divergence_stops_with_an_error_and_finite_weights() {
+    let data = linear_regression(200, 5, 0.1, 1).expect("gen");
+    let b = MlpBuilder::regressor()
+        .hidden(&[32])
+        .epochs(50)
+        .lr(1e6)
+        .optimizer(OptimizerConfig::from_name("sgd").expect("sgd"))
+        .validation(ValidationSplit::None)
+        .seed(0)
+        .threads(1);
+    let (enc, target) = encode_targets(&data, None).expect("enc");
+    let input = InputSchema::Matrix {
+        feature_names: (0..5).map(|i| format!("x{i}")).collect(),
+        source: "t".into(),
+        value_scale: None,
+    };
+    let mut s = b
+        .session(&enc, None, input, target, &[], "t".into())
+        .expect("session");
+    let err = s.run(&mut NoHooks).expect_err("must diverge");
+    assert!(matches!(err, mlp::Error::Diverged { .. }), "{err}");
+    assert!(err.to_string().contains("last good weights"));
+    assert!(s.model.network.params.iter().all(|p| p.is_finite()));
+}
+
+#[test]
+fn lbfgs_fits_a_small_regression() {
+    let data = linear_regression(300, 4, 0.01, 2).expect("gen");
+    let model = MlpBuilder::regressor()
+        .hidden(&[16])
+        .activation(mlp::kernels::elementwise::Activation::Tanh)
+        .optimizer(OptimizerConfig::from_name("lbfgs").expect("lbfgs"))
+        .epochs(200)
+        .patience(None)
+        .validation(ValidationSplit::None)
+        .seed(3)
+        .threads(1)
+        .fit(&data)
+        .expect("fit");
+    let (enc, _) = encode_targets(&data, None).expect("enc");
+    let eval = model.evaluate(&enc).expect("eval");
+    let mlp::estimator::Evaluation::Regression(r) = eval else {
+        panic!("regression")
+    };
+    assert!(r.r2 > 0.99, "r2 {}", r.r2);
+}
+
+#[test]
+fn class_and_sample_weights_shift_the_decision() {
+    // Imbalanced, overlapping classes: balanced weights raise recall on the rare class.
+    let mut data = two_moons(1000, 0.45, 9).expect("gen");
+    let Targets::Classes { labels, .. } = &data.targets else {
+        panic!()
+    };
+    let keep: Vec<usize> = (0..data.len())
+        .filter(|&i| labels[i] == 0 || i % 8 == 0)
+        .collect();
+    data = data.select(&keep);
+    let Targets::Classes { labels, .. } = data.targets.clone() else {
+        panic!()
+    };
+    let recall1 = |m: &Model| {
+        let pred = m.predict_classes(&data.features, data.len()).expect("pred");
+        let (mut hit, mut total) = (0, 0);
+        for (p, t) in pred.iter().zip(&labels) {
+            if *t == 1 {
+                total += 1;
+                hit += usize::from(*p == 1);
+            }
+        }
+        hit as f64 / total as f64
+    };
+    let base = MlpBuilder::classifier()
+        .hidden(&[8])
+        .epochs(40)
+        .seed(4)
+        .threads(1)
+        .validation(ValidationSplit::None);
+    let plain = base.clone().fit(&data).expect("plain");
+    let balanced = base
+        .clone()
+        .class_weight(ClassWeight::Balanced)
+        .fit(&data)
+        .expect("balanced");
+    assert!(
+        recall1(&balanced) > recall1(&plain) + 0.05,
+        "{} vs {}",
+        recall1(&balanced),
+        recall1(&plain)
+    );
+    // Sample weights of 8 on the rare class act like balanced class weights.
+    let mut weighted = data.clone();
+    weighted.weights = Some(
+        labels
+            .iter()
+            .map(|&l| if l == 1 { 8.0 } else { 1.0 })
+            .collect(),
+    );
+    let w = base.fit(&weighted).expect("weighted");
+    assert!(recall1(&w) > recall1(&plain) + 0.05);
+}
+
+#[test]
+fn state_default_is_a_fresh_run() {
+    let s = TrainState::default();
+    assert_eq!(s.epoch, 0);
+    assert!(s.best.is_none());
+}
