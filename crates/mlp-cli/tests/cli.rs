@@ -140,8 +140,22 @@ fn classification_train_predict_eval_info() {
     let data = dir.file("train.csv", &classification_csv(600));
     let model = dir.path("m.safetensors");
     let summary = ok(&[
-        "train", "--data", &data, "--target", "label", "--out", &model, "--hidden", "32,32",
-        "--epochs", "80", "--seed", "1", "--json",
+        "train",
+        "--data",
+        &data,
+        "--target",
+        "label",
+        "--out",
+        &model,
+        "--hidden",
+        "32,32",
+        "--epochs",
+        "80",
+        "--seed",
+        "1",
+        "--val-fraction",
+        "0.2",
+        "--json",
     ]);
     let v: serde_json::Value = serde_json::from_str(summary.trim()).expect("json summary");
     assert_eq!(v["task"], "classification");

@@ -531,6 +531,7 @@ impl Session {
                     format!("early stopped; best epoch {best_epoch}")
                 }
                 Ok(Outcome::Interrupted) => "interrupted".into(),
+                Ok(Outcome::Converged) => "converged (training loss stopped improving)".into(),
                 Err(Error::Diverged { epoch, .. }) => format!("diverged at epoch {epoch}"),
                 Err(_) => "failed".into(),
             };

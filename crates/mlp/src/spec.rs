@@ -35,7 +35,7 @@ pub enum LayerSpec {
         /// Fused activation (default identity).
         #[serde(default)]
         activation: Activation,
-        /// Initializer (default: He for ReLU-like, Xavier for tanh/sigmoid/identity).
+        /// Initializer (default: Xavier uniform, as scikit-learn and Keras).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         init: Option<Init>,
         /// Whether to add a bias (default true).

@@ -42,7 +42,7 @@ pub struct TrainArgs {
     #[arg(long, default_value = "relu")]
     pub activation: String,
     /// Weight initializer: he_uniform, he_normal, xavier_uniform, xavier_normal, lecun_uniform,
-    /// lecun_normal (default: he for ReLU-like activations, xavier for tanh/sigmoid).
+    /// lecun_normal (default: xavier_uniform, as scikit-learn and Keras).
     #[arg(long)]
     pub init: Option<String>,
     /// Dropout probability after each hidden layer.
@@ -83,9 +83,11 @@ pub struct TrainArgs {
     /// Class weights: balanced, or one weight per class (comma-separated, in label order).
     #[arg(long, value_name = "WEIGHTS")]
     pub class_weight: Option<String>,
-    /// Fraction of the training data held out for validation and early stopping.
-    #[arg(long, default_value_t = 0.1)]
-    pub val_fraction: f64,
+    /// Fraction of the training data held out for validation and early stopping. Default: 0.1
+    /// from 5000 training rows up; below that, all rows train and training stops when the training
+    /// loss stops improving (a small held-out set costs more accuracy than it saves).
+    #[arg(long)]
+    pub val_fraction: Option<f64>,
     /// How to split off validation data: random, stratified (default for classification) or
     /// chronological (last rows, or latest by --time-column).
     #[arg(long, value_name = "HOW", value_parser = ["random", "stratified", "chronological"])]
@@ -131,6 +133,9 @@ pub struct TrainArgs {
     #[arg(long)]
     pub json: bool,
 }
+
+/// Training sets at least this large hold out a validation fraction by default.
+const AUTO_VALIDATION_MIN_ROWS: usize = 5000;
 
 /// Contents of a `--config` file.
 #[derive(Debug, Default, Deserialize)]
@@ -182,7 +187,7 @@ impl TrainArgs {
     }
 
     /// The builder these flags describe.
-    fn builder(&self, task: Task) -> Result<MlpBuilder> {
+    fn builder(&self, task: Task, n_rows: usize) -> Result<MlpBuilder> {
         let activation: Activation = self.activation.parse()?;
         let mut optimizer = OptimizerConfig::from_name(&self.optimizer)?;
         if let Some(m) = self.momentum {
@@ -258,13 +263,17 @@ impl TrainArgs {
                 })?)
             });
         }
-        if !(0.0..1.0).contains(&self.val_fraction) {
-            bail!(
-                "--val-fraction must be in [0, 1), got {}",
-                self.val_fraction
-            );
+        let f = self
+            .val_fraction
+            .unwrap_or(if n_rows >= AUTO_VALIDATION_MIN_ROWS {
+                0.1
+            } else {
+                0.0
+            });
+        if !(0.0..1.0).contains(&f) {
+            bail!("--val-fraction must be in [0, 1), got {f}");
         }
-        let f = self.val_fraction;
+        let f = if self.val_data.is_some() { 0.0 } else { f };
         let split = match (self.split.as_deref(), task) {
             _ if f == 0.0 => ValidationSplit::None,
             (Some("random"), _) => ValidationSplit::Random(f),
@@ -339,7 +348,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         (mlp::data::Targets::Values { n_outputs, .. }, _) => *n_outputs,
         (mlp::data::Targets::MultiLabel { n_labels, .. }, _) => *n_labels,
     };
-    let mut builder = with_output_layer(args.builder(task)?, outputs);
+    let mut builder = with_output_layer(args.builder(task, data.train.len())?, outputs);
     // Images are scaled to [0, 1] on load; per-pixel standardization is for tabular columns.
     if matches!(
         data.input,

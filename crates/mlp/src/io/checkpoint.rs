@@ -25,6 +25,8 @@ struct CheckpointDoc {
     schedule: ScheduleState,
     best: Option<(f64, usize)>,
     bad_epochs: usize,
+    #[serde(default)]
+    best_train_loss: Option<f64>,
     history: Vec<EpochRecord>,
     finished: bool,
     resume: serde_json::Value,
@@ -59,6 +61,7 @@ pub fn save(
         schedule: state.schedule.clone(),
         best: state.best.as_ref().map(|(l, e, _)| (*l, *e)),
         bad_epochs: state.bad_epochs,
+        best_train_loss: state.best_train_loss,
         history: state.history.clone(),
         finished: state.finished,
         resume: resume.clone(),
@@ -120,6 +123,7 @@ pub fn load(path: &Path) -> Result<(Model, TrainState, serde_json::Value)> {
         schedule: doc.schedule,
         best,
         bad_epochs: doc.bad_epochs,
+        best_train_loss: doc.best_train_loss,
         history: doc.history,
         finished: doc.finished,
     };

@@ -51,8 +51,11 @@ pub struct TrainState {
     pub schedule: ScheduleState,
     /// Best validation loss, the epoch it came from, and the weights then.
     pub best: Option<(f64, usize, Vec<f32>)>,
-    /// Epochs since the best validation loss.
+    /// Epochs since the best validation loss (or, without validation data, since the training
+    /// loss last improved by `min_delta`).
     pub bad_epochs: usize,
+    /// Lowest training loss so far (used for stopping when there is no validation set).
+    pub best_train_loss: Option<f64>,
     /// Per-epoch history.
     pub history: Vec<EpochRecord>,
     /// Set once training has finished (epochs exhausted or early stop).
@@ -69,6 +72,8 @@ pub enum Outcome {
         /// 1-based epoch with the best validation loss.
         best_epoch: usize,
     },
+    /// No validation set, and the training loss stopped improving (the final weights are kept).
+    Converged,
     /// [`Hooks::should_stop`] asked to stop; the state can be resumed.
     Interrupted,
 }
@@ -408,6 +413,24 @@ fn end_epoch(
                     best_epoch: *best_epoch,
                 };
             }
+            state.finished = true;
+        }
+    } else if let Some(patience) = config.patience {
+        // No validation set: stop once the training loss has not improved by `min_delta` for
+        // `patience` epochs (scikit-learn's convergence rule); the final weights are kept.
+        if state
+            .best_train_loss
+            .is_none_or(|best| train_loss < best - config.min_delta)
+        {
+            state.bad_epochs = 0;
+        } else {
+            state.bad_epochs += 1;
+        }
+        if state.best_train_loss.is_none_or(|best| train_loss < best) {
+            state.best_train_loss = Some(train_loss);
+        }
+        if state.bad_epochs >= patience {
+            outcome = Outcome::Converged;
             state.finished = true;
         }
     }
