@@ -296,12 +296,15 @@ pub fn load_inference(
         (InputSchema::Tabular { preprocessor }, _) => {
             let table = read_csv(path, delimiter)?;
             if need_targets {
-                let data = apply_tabular(
+                let mut data = apply_tabular(
                     preprocessor,
                     &model.target,
                     &table,
                     args.weight_column.as_deref(),
                 )?;
+                if model.task == mlp::model::Task::MultiLabel {
+                    to_multilabel(&mut data, &model.target)?;
+                }
                 Ok(InferenceData {
                     features: data.features.clone(),
                     rows: data.len(),
@@ -419,4 +422,37 @@ pub fn read_config<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     } else {
         toml::from_str(&text).with_context(|| format!("{}: invalid TOML config", path.display()))
     }
+}
+
+/// Turns 0/1 value targets into multi-label targets (for `--loss multilabel_bce`), undoing any
+/// standardization first; the returned encoder keeps the label column names with identity scaling.
+pub fn to_multilabel(data: &mut Dataset, enc: &TargetEncoder) -> Result<TargetEncoder> {
+    let TargetEncoder::Standardized { names, .. } = enc else {
+        bail!("multi-label training needs one 0/1 target column per label (--target a,b,c)");
+    };
+    let Targets::Values { values, n_outputs } = &data.targets else {
+        bail!("multi-label training needs numeric 0/1 target columns");
+    };
+    let mut raw = values.clone();
+    enc.decode_values(&mut raw);
+    for (i, v) in raw.iter_mut().enumerate() {
+        let r = v.round();
+        if (*v - r).abs() > 1e-4 || !(r == 0.0 || r == 1.0) {
+            bail!(
+                "multi-label targets must be 0 or 1; column '{}' of sample {} holds {v}",
+                names.get(i % n_outputs.max(&1)).map_or("?", |s| s.as_str()),
+                i / n_outputs.max(&1) + 1
+            );
+        }
+        *v = r;
+    }
+    data.targets = Targets::MultiLabel {
+        values: raw,
+        n_labels: *n_outputs,
+    };
+    Ok(TargetEncoder::Standardized {
+        names: names.clone(),
+        mean: vec![0.0; names.len()],
+        scale: vec![1.0; names.len()],
+    })
 }

@@ -51,6 +51,18 @@ pub fn print_evaluation(eval: &Evaluation, model: &Model) {
                 }
             }
         }
+        Evaluation::MultiLabel(r) => {
+            println!("samples          {} ({} labels)", r.n_samples, r.n_labels);
+            println!("subset accuracy  {:.4}", r.subset_accuracy);
+            println!("hamming loss     {:.4}", r.hamming_loss);
+            println!(
+                "f1 (macro)       {:.4}   (micro) {:.4}",
+                r.f1_macro, r.f1_micro
+            );
+            if let Some(a) = r.roc_auc_macro {
+                println!("roc auc (macro)  {a:.4}");
+            }
+        }
         Evaluation::Regression(r) => {
             println!("samples    {}", r.n_samples);
             println!("mse        {:.6}", r.mse);

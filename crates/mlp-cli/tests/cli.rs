@@ -402,3 +402,204 @@ fn usage_errors_exit_non_zero() {
     assert!(!o.status.success());
     assert!(!stderr(&o).contains("panicked"));
 }
+
+#[test]
+fn multilabel_training_and_evaluation() {
+    let dir = TempDir::new("multilabel");
+    let mut csv = String::from("a,b,pos_a,pos_b,both\n");
+    for i in 0..400 {
+        let a = ((i * 37) % 100) as f64 / 50.0 - 1.0;
+        let b = ((i * 61) % 100) as f64 / 50.0 - 1.0;
+        let (pa, pb) = (u8::from(a > 0.0), u8::from(b > 0.0));
+        csv.push_str(&format!("{a},{b},{pa},{pb},{}\n", pa & pb));
+    }
+    let data = dir.file("ml.csv", &csv);
+    let model = dir.path("ml.safetensors");
+    ok(&[
+        "train",
+        "--data",
+        &data,
+        "--target",
+        "pos_a,pos_b,both",
+        "--loss",
+        "multilabel_bce",
+        "--out",
+        &model,
+        "--hidden",
+        "16",
+        "--epochs",
+        "200",
+        "--batch-size",
+        "32",
+        "--quiet",
+    ]);
+    let eval = ok(&["eval", "--model", &model, "--data", &data, "--json"]);
+    let e: serde_json::Value = serde_json::from_str(eval.trim()).expect("json");
+    assert!(
+        e["subset_accuracy"].as_f64().expect("subset") > 0.9,
+        "{eval}"
+    );
+    let pred = ok(&["predict", "--model", &model, "--data", &data]);
+    assert_eq!(pred.lines().next(), Some("pos_a,pos_b,both"));
+    assert_eq!(pred.lines().count(), 401);
+    let bad = dir.file("bad.csv", "a,b,y1,y2\n0.1,0.2,1,2\n0.3,0.4,0,1\n");
+    let err = fails(&[
+        "train",
+        "--data",
+        &bad,
+        "--target",
+        "y1,y2",
+        "--loss",
+        "multilabel_bce",
+        "--out",
+        &model,
+    ]);
+    assert!(err.contains("0 or 1") && err.contains("y2"), "{err}");
+}
+
+#[test]
+fn npy_and_idx_inputs() {
+    let dir = TempDir::new("formats");
+    // NPY: 300 x 3 features, class = sign of the sum.
+    let n = 300;
+    let x: Vec<f32> = (0..n * 3)
+        .map(|i| (((i * 7919) % 200) as f32 / 100.0) - 1.0)
+        .collect();
+    let y: Vec<f32> = (0..n)
+        .map(|r| f32::from(u8::from(x[r * 3] + x[r * 3 + 1] + x[r * 3 + 2] > 0.0)))
+        .collect();
+    let xp = dir.path("x.npy");
+    let yp = dir.path("y.npy");
+    mlp::data::npy::write_npy_f32(Path::new(&xp), &[n, 3], &x).expect("x");
+    mlp::data::npy::write_npy_f32(Path::new(&yp), &[n], &y).expect("y");
+    let model = dir.path("npy.safetensors");
+    ok(&[
+        "train", "--data", &xp, "--target", &yp, "--out", &model, "--hidden", "16", "--epochs",
+        "100", "--quiet",
+    ]);
+    let e: serde_json::Value = serde_json::from_str(
+        ok(&[
+            "eval", "--model", &model, "--data", &xp, "--target", &yp, "--json",
+        ])
+        .trim(),
+    )
+    .expect("json");
+    assert!(e["accuracy"].as_f64().expect("acc") > 0.9, "{e}");
+    assert_eq!(
+        ok(&["predict", "--model", &model, "--data", &xp])
+            .lines()
+            .count(),
+        n + 1
+    );
+    // A CSV for a matrix model is refused with a hint.
+    let csv = dir.file("x.csv", "a,b,c\n1,2,3\n");
+    let err = fails(&["predict", "--model", &model, "--data", &csv]);
+    assert!(err.contains(".npy"), "{err}");
+
+    // IDX: 4x4 images, label 1 when the left half is brighter.
+    let images = dir.path("img-idx3-ubyte.gz");
+    let labels = dir.path("lab-idx1-ubyte");
+    let mut pix = Vec::new();
+    let mut lab = Vec::new();
+    for i in 0..400usize {
+        let left = i % 2 == 0;
+        for p in 0..16usize {
+            let bright = (p % 4 < 2) == left;
+            pix.push(if bright {
+                150 + ((i * 13 + p * 7) % 100) as u8
+            } else {
+                ((i * 11 + p * 5) % 100) as u8
+            });
+        }
+        lab.push(u8::from(left));
+    }
+    mlp::data::idx::write_idx(Path::new(&images), &[400, 4, 4], &pix, true).expect("images");
+    mlp::data::idx::write_idx(Path::new(&labels), &[400], &lab, false).expect("labels");
+    let model = dir.path("idx.safetensors");
+    ok(&[
+        "train", "--data", &images, "--target", &labels, "--out", &model, "--hidden", "8",
+        "--epochs", "50", "--quiet",
+    ]);
+    let e: serde_json::Value = serde_json::from_str(
+        ok(&[
+            "eval", "--model", &model, "--data", &images, "--target", &labels, "--json",
+        ])
+        .trim(),
+    )
+    .expect("json");
+    assert!(e["accuracy"].as_f64().expect("acc") > 0.95, "{e}");
+    let info = ok(&["info", "--model", &model]);
+    assert!(info.contains("16 numeric features from idx"), "{info}");
+    // A truncated IDX file is a clear error.
+    let bytes = std::fs::read(&labels).expect("labels");
+    let cut = dir.path("cut-idx1-ubyte");
+    std::fs::write(&cut, &bytes[..bytes.len() - 5]).expect("cut");
+    let err = fails(&[
+        "train", "--data", &images, "--target", &cut, "--out", &model,
+    ]);
+    assert!(
+        err.contains("cut-idx1-ubyte") && err.contains("truncated"),
+        "{err}"
+    );
+}
+
+#[test]
+fn ctrl_c_saves_and_the_run_resumes() {
+    let dir = TempDir::new("sigint");
+    let data = dir.file("big.csv", &classification_csv(20000));
+    let model = dir.path("m.safetensors");
+    let ckpt = dir.path("run.ckpt");
+    let child = Command::new(env!("CARGO_BIN_EXE_mlp"))
+        .args([
+            "train",
+            "--data",
+            &data,
+            "--target",
+            "label",
+            "--out",
+            &model,
+            "--checkpoint",
+            &ckpt,
+        ])
+        .args([
+            "--hidden",
+            "256,256",
+            "--epochs",
+            "10000",
+            "--batch-size",
+            "8",
+            "--threads",
+            "1",
+            "--quiet",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let started = std::time::Instant::now();
+    while !Path::new(&ckpt).exists() {
+        assert!(started.elapsed().as_secs() < 120, "no checkpoint written");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("interrupted") && err.contains("--resume"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"));
+    let (_, state, _) = mlp::io::checkpoint::load(Path::new(&ckpt)).expect("checkpoint loads");
+    assert!(state.epoch >= 1);
+    mlp::model::Model::load(Path::new(&model)).expect("model loads");
+    let target = (state.epoch + 1).to_string();
+    ok(&["train", "--resume", &ckpt, "--epochs", &target, "--quiet"]);
+    let (_, done, _) = mlp::io::checkpoint::load(Path::new(&ckpt)).expect("checkpoint");
+    assert_eq!(done.epoch, state.epoch + 1);
+    assert!(done.finished);
+}

@@ -26,7 +26,7 @@ use crate::data::split;
 use crate::data::{Dataset, Targets};
 use crate::kernels::elementwise::Activation;
 use crate::loss::Loss;
-use crate::metrics::{ClassificationReport, RegressionReport};
+use crate::metrics::{ClassificationReport, MultiLabelReport, RegressionReport};
 use crate::model::{InputSchema, Model, Scaler, Task, TrainingSummary};
 use crate::optim::OptimizerConfig;
 use crate::optim::schedule::Schedule;
@@ -553,6 +553,8 @@ pub enum Evaluation {
     Classification(ClassificationReport),
     /// Regression metrics (in the target's original units).
     Regression(RegressionReport),
+    /// Multi-label metrics.
+    MultiLabel(MultiLabelReport),
 }
 
 impl Evaluation {
@@ -560,7 +562,7 @@ impl Evaluation {
     pub fn accuracy(&self) -> Option<f64> {
         match self {
             Evaluation::Classification(r) => Some(r.accuracy),
-            Evaluation::Regression(_) => None,
+            Evaluation::Regression(_) | Evaluation::MultiLabel(_) => None,
         }
     }
 }
@@ -588,6 +590,12 @@ impl Model {
                 self.target.decode_values(&mut truth);
                 Ok(Evaluation::Regression(RegressionReport::compute(
                     &truth, &pred, *n_outputs,
+                )))
+            }
+            (Targets::MultiLabel { values, n_labels }, Task::MultiLabel) => {
+                let proba = self.predict_proba(&data.features, n)?;
+                Ok(Evaluation::MultiLabel(MultiLabelReport::compute(
+                    values, &proba, *n_labels,
                 )))
             }
             _ => Err(Error::config(

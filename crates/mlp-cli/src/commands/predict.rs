@@ -94,7 +94,7 @@ pub fn write_predictions(
                 let _ = writeln!(out, "{}", cells.join(","));
             }
         }
-        (Task::MultiLabel, TargetEncoder::Classes { labels, .. }) => {
+        (Task::MultiLabel, TargetEncoder::Standardized { names: labels, .. }) => {
             let p = model.predict_proba(features, rows)?;
             let header: Vec<String> = labels.iter().map(|n| quote(n)).collect();
             let _ = writeln!(out, "{}", header.join(","));

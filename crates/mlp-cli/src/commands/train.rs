@@ -336,7 +336,14 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     };
     let out = args.out.clone().context("--out MODEL is required")?;
     let kind = args.target_kind()?;
-    let data = input::load_training(&args.data, kind)?;
+    let mut data = input::load_training(&args.data, kind)?;
+    if args
+        .loss
+        .as_deref()
+        .is_some_and(|l| l.eq_ignore_ascii_case("multilabel_bce"))
+    {
+        data.target = input::to_multilabel(&mut data.train, &data.target)?;
+    }
     let task = match &data.train.targets {
         mlp::data::Targets::Classes { .. } => Task::Classification,
         mlp::data::Targets::Values { .. } => Task::Regression,

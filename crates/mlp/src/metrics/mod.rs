@@ -30,12 +30,14 @@
 //! ```
 
 pub mod classification;
+pub mod multilabel;
 pub mod regression;
 
 pub use classification::{
     Average, ClassificationReport, PrecisionRecallF1, accuracy, balanced_accuracy,
     confusion_matrix, log_loss, precision_recall_f1, roc_auc_binary, roc_auc_ovr_macro,
 };
+pub use multilabel::MultiLabelReport;
 pub use regression::{RegressionReport, mae, mape, max_error, mse, r2, rmse, smape};
 
 /// Panics unless two inputs that must pair up element by element have the same length.
