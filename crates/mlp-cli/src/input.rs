@@ -417,10 +417,29 @@ pub fn read_config<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
     if is_json {
-        serde_json::from_str(&text)
-            .with_context(|| format!("{}: invalid JSON config", path.display()))
+        serde_json::from_str(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "{}, line {}, column {}: invalid config: {e}",
+                path.display(),
+                e.line(),
+                e.column()
+            )
+        })
     } else {
-        toml::from_str(&text).with_context(|| format!("{}: invalid TOML config", path.display()))
+        toml::from_str(&text).map_err(|e| {
+            let (line, column) = e.span().map_or((0, 0), |span| {
+                let before = &text[..span.start.min(text.len())];
+                (
+                    before.matches('\n').count() + 1,
+                    before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1,
+                )
+            });
+            anyhow::anyhow!(
+                "{}, line {line}, column {column}: invalid config: {}",
+                path.display(),
+                e.message().trim()
+            )
+        })
     }
 }
 

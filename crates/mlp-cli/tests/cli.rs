@@ -603,3 +603,176 @@ fn ctrl_c_saves_and_the_run_resumes() {
     assert_eq!(done.epoch, state.epoch + 1);
     assert!(done.finished);
 }
+
+#[test]
+fn config_file_time_column_and_weight_column() {
+    let dir = TempDir::new("config");
+    let data = dir.file("train.csv", &classification_csv(400));
+    let config = dir.file(
+        "spec.toml",
+        "layers = [\n  { type = \"dense\", units = 24, activation = \"tanh\" },\n  { type = \"dropout\", p = 0.1 },\n  { type = \"dense\", units = 12, activation = \"gelu\", init = \"he_normal\" },\n]\n\n[train]\nepochs = 30\nbatch_size = 32\nseed = 4\noptimizer = { type = \"adamw\" }\nlr = 0.003\nschedule = { type = \"cosine\", warmup_epochs = 2 }\n",
+    );
+    let model = dir.path("c.safetensors");
+    ok(&[
+        "train", "--data", &data, "--target", "label", "--out", &model, "--config", &config,
+        "--quiet",
+    ]);
+    let info = ok(&["info", "--model", &model]);
+    assert!(
+        info.contains("dense 5 -> 24  activation tanh") && info.contains("dropout p=0.1"),
+        "{info}"
+    );
+    assert!(
+        info.contains("dense 12 -> 2  activation identity") && info.contains("optimizer adamw"),
+        "{info}"
+    );
+    assert!(info.contains("training: 30 epochs"), "{info}");
+    let bad = dir.file(
+        "bad.toml",
+        "layers = [{ type = \"dense\", units = 4, colour = \"red\" }]\n",
+    );
+    let err = fails(&[
+        "train", "--data", &data, "--target", "label", "--out", &model, "--config", &bad,
+    ]);
+    assert!(err.contains("bad.toml") && err.contains("colour"), "{err}");
+
+    // Chronological split by a date column; per-sample weights from a column.
+    let mut csv = String::from("date,x,w,y\n");
+    for i in 0..200 {
+        let day = 200 - i; // file order is reverse time order
+        csv.push_str(&format!(
+            "2024-{:02}-{:02},{},{},{}\n",
+            1 + day / 28,
+            1 + day % 28,
+            i as f64 / 100.0,
+            1 + i % 3,
+            i % 2
+        ));
+    }
+    let ts = dir.file("ts.csv", &csv);
+    let out = ok(&[
+        "train",
+        "--data",
+        &ts,
+        "--target",
+        "y",
+        "--ignore",
+        "date",
+        "--weight-column",
+        "w",
+        "--split",
+        "chronological",
+        "--time-column",
+        "date",
+        "--val-fraction",
+        "0.25",
+        "--epochs",
+        "3",
+        "--out",
+        &model,
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    assert_eq!(v["val_samples"], 50);
+    let info = ok(&["info", "--model", &model]);
+    assert!(
+        info.contains("input: 1 CSV columns"),
+        "weight and date columns are not features: {info}"
+    );
+    let badw = dir.file("badw.csv", "x,w,y\n1,1,0\n2,-1,1\n3,1,0\n");
+    let err = fails(&[
+        "train",
+        "--data",
+        &badw,
+        "--target",
+        "y",
+        "--weight-column",
+        "w",
+        "--out",
+        &model,
+    ]);
+    assert!(err.contains("line 3") && err.contains("'w'"), "{err}");
+}
+
+#[test]
+fn named_data_set_from_mlp_data_dir() {
+    let dir = TempDir::new("named");
+    let fm = dir.0.join("fashion-mnist");
+    std::fs::create_dir_all(&fm).expect("dir");
+    for (split, n) in [("train", 300usize), ("t10k", 100)] {
+        let mut pix = Vec::with_capacity(n * 784);
+        let mut lab = Vec::with_capacity(n);
+        for i in 0..n {
+            let class = (i % 10) as u8;
+            for p in 0..784usize {
+                pix.push(if p / 78 == class as usize {
+                    200
+                } else {
+                    ((i + p) % 40) as u8
+                });
+            }
+            lab.push(class);
+        }
+        mlp::data::idx::write_idx(
+            &fm.join(format!("{split}-images-idx3-ubyte.gz")),
+            &[n, 28, 28],
+            &pix,
+            true,
+        )
+        .expect("img");
+        mlp::data::idx::write_idx(
+            &fm.join(format!("{split}-labels-idx1-ubyte.gz")),
+            &[n],
+            &lab,
+            true,
+        )
+        .expect("lab");
+    }
+    let model = dir.path("fm.safetensors");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_mlp"))
+            .args(args)
+            .env("MLP_DATA_DIR", &dir.0)
+            .output()
+            .expect("run")
+    };
+    let o = run(&[
+        "train",
+        "--dataset",
+        "fashion-mnist",
+        "--hidden",
+        "32",
+        "--epochs",
+        "20",
+        "--out",
+        &model,
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).expect("json");
+    assert!(
+        v["test"]["accuracy"].as_f64().expect("test acc") > 0.9,
+        "{v}"
+    );
+    let o = run(&[
+        "predict",
+        "--model",
+        &model,
+        "--dataset",
+        "fashion-mnist",
+        "--split",
+        "test",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let pred = stdout(&o);
+    assert_eq!(pred.lines().next(), Some("label"));
+    assert_eq!(pred.lines().nth(2), Some("Trouser"));
+    // Absent data set: the error says how to get it.
+    let o = Command::new(env!("CARGO_BIN_EXE_mlp"))
+        .args(["train", "--dataset", "mnist", "--out", &model])
+        .env("MLP_DATA_DIR", dir.0.join("nowhere"))
+        .output()
+        .expect("run");
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("MLP_DATA_DIR"), "{}", stderr(&o));
+}

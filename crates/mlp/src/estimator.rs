@@ -608,3 +608,54 @@ impl Model {
         }
     }
 }
+
+/// `ndarray` entry points: features as `ArrayView2<f32>` (`rows x features`, any layout).
+///
+/// ```
+/// use mlp::estimator::MlpBuilder;
+/// use ndarray::Array2;
+/// let x = Array2::from_shape_fn((200, 2), |(i, j)| ((i * 7 + j * 3) % 20) as f32 / 10.0 - 1.0);
+/// let y: Vec<usize> = x.rows().into_iter().map(|r| usize::from(r[0] + r[1] > 0.0)).collect();
+/// let model = MlpBuilder::new().hidden(&[16]).epochs(100).batch_size(20).seed(0)
+///     .fit_array(x.view(), &y).unwrap();
+/// let proba = model.predict_proba_array(x.view()).unwrap();
+/// assert_eq!(proba.dim(), (200, 2));
+/// let classes = model.predict_classes_array(x.view()).unwrap();
+/// let acc = classes.iter().zip(&y).filter(|(a, b)| a == b).count() as f64 / 200.0;
+/// assert!(acc > 0.9);
+/// ```
+impl Model {
+    fn rows_of(x: ndarray::ArrayView2<'_, f32>) -> (Vec<f32>, usize) {
+        (x.iter().copied().collect(), x.nrows())
+    }
+
+    /// Class (or label) probabilities as `rows x classes`.
+    pub fn predict_proba_array(
+        &self,
+        x: ndarray::ArrayView2<'_, f32>,
+    ) -> Result<ndarray::Array2<f32>> {
+        let (flat, rows) = Self::rows_of(x);
+        let p = self.predict_proba(&flat, rows)?;
+        let k = p.len().checked_div(rows).unwrap_or(0);
+        ndarray::Array2::from_shape_vec((rows, k), p)
+            .map_err(|e| Error::shape("predict_proba_array", rows, e))
+    }
+
+    /// Predicted class indices.
+    pub fn predict_classes_array(&self, x: ndarray::ArrayView2<'_, f32>) -> Result<Vec<usize>> {
+        let (flat, rows) = Self::rows_of(x);
+        self.predict_classes(&flat, rows)
+    }
+
+    /// Predicted values in original units as `rows x outputs` (regression).
+    pub fn predict_values_array(
+        &self,
+        x: ndarray::ArrayView2<'_, f32>,
+    ) -> Result<ndarray::Array2<f32>> {
+        let (flat, rows) = Self::rows_of(x);
+        let v = self.predict_values(&flat, rows)?;
+        let k = v.len().checked_div(rows).unwrap_or(0);
+        ndarray::Array2::from_shape_vec((rows, k), v)
+            .map_err(|e| Error::shape("predict_values_array", rows, e))
+    }
+}
