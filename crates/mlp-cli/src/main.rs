@@ -31,6 +31,8 @@ enum Command {
     Info(commands::info::InfoArgs),
     /// Train and evaluate on built-in data: no files needed.
     Demo(commands::demo::DemoArgs),
+    /// Run the fixed performance workloads (W1-W4) and print JSON lines.
+    Bench(commands::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         Command::Eval(a) => commands::eval::run(a),
         Command::Info(a) => commands::info::run(a),
         Command::Demo(a) => commands::demo::run(a),
+        Command::Bench(a) => commands::bench::run(a),
     };
     match result {
         Ok(code) => code,

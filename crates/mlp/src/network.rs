@@ -214,26 +214,46 @@ impl Network {
         }
     }
 
-    /// Inference over many rows in cache-friendly chunks; returns `rows x outputs`.
+    /// Inference over many rows; returns `rows x outputs`.
+    ///
+    /// Rows are cut into blocks of [`PREDICT_BLOCK`] that run through all layers while their
+    /// activations stay in cache; with more than one thread in the current rayon pool, each thread
+    /// takes whole blocks (single-threaded GEMMs, weights shared and hot). A row's result does not
+    /// depend on the blocking, so this equals row-by-row inference exactly.
     pub fn predict(&self, input: &[f32], rows: usize) -> Vec<f32> {
-        const CHUNK: usize = 512;
-        let (nin, nout) = (self.inputs(), self.outputs());
-        let mut out = vec![0.0f32; rows * nout];
-        let mut scratch = InferenceScratch::default();
-        let mut start = 0;
-        while start < rows {
-            let b = CHUNK.min(rows - start);
-            self.predict_into(
-                &self.params,
-                &input[start * nin..(start + b) * nin],
-                b,
-                &mut scratch,
-                &mut out[start * nout..(start + b) * nout],
-            );
-            start += b;
-        }
+        let mut out = vec![0.0f32; rows * self.outputs()];
+        self.predict_batch(&self.params, input, rows, &mut out);
         out
     }
+
+    /// [`Network::predict`] into a caller-provided buffer (`rows x outputs`).
+    pub fn predict_batch(&self, params: &[f32], input: &[f32], rows: usize, output: &mut [f32]) {
+        use rayon::prelude::*;
+        let (nin, nout) = (self.inputs(), self.outputs());
+        let blocks_in = input[..rows * nin].par_chunks(PREDICT_BLOCK * nin);
+        let blocks_out = output[..rows * nout].par_chunks_mut(PREDICT_BLOCK * nout);
+        let run = |(x, y): (&[f32], &mut [f32])| {
+            let b = x.len() / nin.max(1);
+            crate::kernels::serial(|| {
+                SCRATCH.with(|s| self.predict_into(params, x, b, &mut s.borrow_mut(), y));
+            });
+        };
+        if rayon::current_num_threads() > 1 && rows > PREDICT_BLOCK {
+            blocks_in.zip(blocks_out).for_each(run);
+        } else {
+            input[..rows * nin]
+                .chunks(PREDICT_BLOCK * nin)
+                .zip(output[..rows * nout].chunks_mut(PREDICT_BLOCK * nout))
+                .for_each(run);
+        }
+    }
+}
+
+/// Rows per block in [`Network::predict_batch`].
+pub const PREDICT_BLOCK: usize = 256;
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<InferenceScratch<f32>> = std::cell::RefCell::new(InferenceScratch::default());
 }
 
 /// Reusable buffers for [`Network::predict_into`].

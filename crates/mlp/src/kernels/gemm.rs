@@ -41,6 +41,19 @@ fn op_strides(t: Transpose, stored_cols: usize) -> (isize, isize) {
     }
 }
 
+thread_local! {
+    static SERIAL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with every [`gemm`] on this thread kept single-threaded: for callers that already
+/// split work across threads (each owning a block of rows), where nested splitting only costs.
+pub fn serial<R>(f: impl FnOnce() -> R) -> R {
+    let before = SERIAL.with(|s| s.replace(true));
+    let result = f();
+    SERIAL.with(|s| s.set(before));
+    result
+}
+
 struct SendPtr<T>(*mut T);
 // SAFETY: each thread writes a disjoint block of C (see `gemm`).
 unsafe impl<T> Send for SendPtr<T> {}
@@ -102,9 +115,27 @@ pub fn gemm<T: Real>(
         }
         return;
     }
+    if m == 1 && tb == Transpose::Yes {
+        // One row times a row-major `n x k` matrix transposed: n contiguous dot products. This is
+        // single-sample inference (x W^T); packing W for a GEMM would cost more than the product.
+        let c = &mut c[..n];
+        for (j, cj) in c.iter_mut().enumerate() {
+            let d = T::dot(&a[..k], &b[j * k..(j + 1) * k]);
+            *cj = if beta == T::zero() {
+                alpha * d
+            } else {
+                alpha * d + beta * *cj
+            };
+        }
+        return;
+    }
     let (rsa, csa) = op_strides(ta, if ta == Transpose::No { k } else { m });
     let (rsb, csb) = op_strides(tb, if tb == Transpose::No { n } else { k });
-    let threads = rayon::current_num_threads();
+    let threads = if SERIAL.with(|s| s.get()) {
+        1
+    } else {
+        rayon::current_num_threads()
+    };
     let macs = m.saturating_mul(n).saturating_mul(k);
     let a_ptr = a.as_ptr();
     let b_ptr = b.as_ptr();
@@ -274,6 +305,50 @@ mod tests {
                             }
                         }
                     }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn single_row_path_matches_naive() {
+        let mut rng = Rng::seed_from(8);
+        for &(n, k) in &[(1usize, 1usize), (3, 7), (10, 128), (17, 33), (256, 784)] {
+            let a = random(k, &mut rng);
+            let b = random(n * k, &mut rng);
+            for (alpha, beta) in [(1.0f32, 0.0f32), (0.5, 2.0)] {
+                let c0 = random(n, &mut rng);
+                let mut want = c0.clone();
+                gemm_naive(
+                    Transpose::No,
+                    Transpose::Yes,
+                    1,
+                    n,
+                    k,
+                    alpha,
+                    &a,
+                    &b,
+                    beta,
+                    &mut want,
+                );
+                let mut got = c0.clone();
+                gemm(
+                    Transpose::No,
+                    Transpose::Yes,
+                    1,
+                    n,
+                    k,
+                    alpha,
+                    &a,
+                    &b,
+                    beta,
+                    &mut got,
+                );
+                for (g, w) in got.iter().zip(&want) {
+                    assert!(
+                        (g - w).abs() <= 1e-5 * (1.0 + w.abs()) * (k as f32).sqrt(),
+                        "{n}x{k}: {g} vs {w}"
+                    );
                 }
             }
         }

@@ -7,5 +7,5 @@ pub mod elementwise;
 pub mod gemm;
 mod real;
 
-pub use gemm::{Transpose, gemm, gemm_naive};
+pub use gemm::{Transpose, gemm, gemm_naive, serial};
 pub use real::Real;

@@ -1,0 +1,334 @@
+//! `mlp bench`: the fixed performance workloads, printing one JSON line each with the same field
+//! names as the peer scripts (`../shared/bench/peers`), so `bench/run.sh` can put them side by side.
+//!
+//! - W1: Fashion-MNIST, 784-256-128-10 ReLU, softmax cross-entropy, Adam lr 1e-3, batch 128,
+//!   reshuffled every epoch; time per epoch (shuffle + all steps, no evaluation), test accuracy.
+//! - W2: 8-64-64-1 tanh, MSE, Adam lr 1e-3, batch 32, 200k samples of the SplitMix64 set.
+//! - W3: inference with the W1 model: single-sample latency (median, p99 over 10k calls) and
+//!   throughput at batch 1 and batch 10000.
+//! - W4: 784-2048-2048-10, batch 256, one epoch's worth of steps: achieved GFLOP/s against the
+//!   GEMM rate measured in the same process for the same shapes.
+
+use anyhow::{Result, bail};
+use clap::Args;
+use mlp::data::datasets::{NamedDataset, Split, load_named};
+use mlp::data::generate::w2_data;
+use mlp::data::{Dataset, Targets};
+use mlp::kernels::elementwise::Activation;
+use mlp::kernels::{Transpose, gemm};
+use mlp::loss::Loss;
+use mlp::network::{InferenceScratch, Network};
+use mlp::optim::OptimizerConfig;
+use mlp::spec::ModelSpec;
+use mlp::train::{NoHooks, TrainConfig, TrainState, evaluate_loss, train};
+use serde_json::json;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Flags of `mlp bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Workloads to run: w1, w2, w3, w4 (comma-separated; default all).
+    #[arg(value_delimiter = ',', default_value = "w1,w2,w3,w4")]
+    pub workloads: Vec<String>,
+    /// Epochs for W1 (default 5) and W2 (default 3).
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Worker threads.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// Random seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let n = s.len();
+    if n == 0 {
+        0.0
+    } else if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        0.5 * (s[n / 2 - 1] + s[n / 2])
+    }
+}
+
+/// Peak resident set size of this process in MiB (Linux; `None` elsewhere).
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some((kib / 1024.0 * 10.0).round() / 10.0)
+}
+
+fn round(x: f64, digits: i32) -> f64 {
+    let m = 10f64.powi(digits);
+    (x * m).round() / m
+}
+
+fn config(epochs: usize, batch: usize, threads: usize, seed: u64) -> TrainConfig {
+    TrainConfig {
+        epochs,
+        batch_size: batch,
+        optimizer: OptimizerConfig::Adam {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+        },
+        lr: Some(1e-3),
+        weight_decay: 0.0,
+        patience: None,
+        seed,
+        threads,
+        ..TrainConfig::default()
+    }
+}
+
+fn flops_per_epoch(net: &Network, n: usize) -> f64 {
+    6.0 * net.n_params() as f64 * n as f64
+}
+
+/// Trains W1 and returns the trained network with its JSON line.
+fn w1(args: &BenchArgs) -> Result<(Network, Dataset, serde_json::Value)> {
+    let train_set = load_named(NamedDataset::FashionMnist, Split::Train, true)?;
+    let test = load_named(NamedDataset::FashionMnist, Split::Test, true)?;
+    let epochs = args.epochs.unwrap_or(5);
+    let mut net = ModelSpec::mlp(784, &[256, 128], 10, Activation::Relu, 0.0).build(args.seed)?;
+    let loss = Loss::CrossEntropy {
+        label_smoothing: 0.0,
+    };
+    let cfg = config(epochs, 128, args.threads, args.seed);
+    let mut state = TrainState::default();
+    train(
+        &mut net,
+        &train_set,
+        None,
+        &cfg,
+        &loss,
+        &mut state,
+        &mut NoHooks,
+    )?;
+    let times: Vec<f64> = state.history.iter().map(|r| r.seconds).collect();
+    let (_, acc) = evaluate_loss(&net, &test, &loss, None);
+    let med = median(&times);
+    let n = train_set.len();
+    let flops = flops_per_epoch(&net, n);
+    let line = json!({
+        "peer": "mlp", "workload": "W1", "threads": args.threads, "epochs": epochs,
+        "epoch_s": times.iter().map(|t| round(*t, 3)).collect::<Vec<_>>(),
+        "median_s_per_epoch": round(med, 3), "samples_per_s": round(n as f64 / med, 1),
+        "train_loss": state.history.iter().map(|r| round(r.train_loss, 4)).collect::<Vec<_>>(),
+        "test_acc": acc.map(|a| round(a, 4)), "params": net.n_params(),
+        "gflop_per_epoch": round(flops / 1e9, 2), "achieved_gflops": round(flops / med / 1e9, 2),
+        "peak_rss_mib": peak_rss_mib(),
+    });
+    Ok((net, test, line))
+}
+
+fn w2(args: &BenchArgs) -> Result<serde_json::Value> {
+    let (train_set, test) = w2_data(200_000, 10_000, 42);
+    let epochs = args.epochs.unwrap_or(3);
+    let mut net = ModelSpec::mlp(8, &[64, 64], 1, Activation::Tanh, 0.0).build(args.seed)?;
+    let cfg = config(epochs, 32, args.threads, args.seed);
+    let mut state = TrainState::default();
+    train(
+        &mut net,
+        &train_set,
+        None,
+        &cfg,
+        &Loss::Mse,
+        &mut state,
+        &mut NoHooks,
+    )?;
+    let times: Vec<f64> = state.history.iter().map(|r| r.seconds).collect();
+    let (test_mse, _) = evaluate_loss(&net, &test, &Loss::Mse, None);
+    let med = median(&times);
+    let n = train_set.len();
+    Ok(json!({
+        "peer": "mlp", "workload": "W2", "act": "tanh", "threads": args.threads, "epochs": epochs,
+        "epoch_s": times.iter().map(|t| round(*t, 3)).collect::<Vec<_>>(),
+        "median_s_per_epoch": round(med, 3), "samples_per_s": round(n as f64 / med, 1),
+        "steps_per_s": round(n as f64 / 32.0 / med, 1),
+        "train_mse": state.history.iter().map(|r| round(r.train_loss, 4)).collect::<Vec<_>>(),
+        "test_mse": round(test_mse, 5), "peak_rss_mib": peak_rss_mib(),
+    }))
+}
+
+fn w3(args: &BenchArgs, net: &Network, test: &Dataset) -> Result<serde_json::Value> {
+    let n = test.len();
+    let (nin, nout) = (net.inputs(), net.outputs());
+    let x = &test.features;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads)
+        .build()?;
+    let mut scratch = InferenceScratch::default();
+    let mut out = vec![0.0f32; nout];
+    // Single sample: the lean path on the calling thread.
+    for i in 0..200 {
+        net.predict_into(
+            &net.params,
+            &x[i * nin..(i + 1) * nin],
+            1,
+            &mut scratch,
+            &mut out,
+        );
+    }
+    let mut lat = Vec::with_capacity(10_000);
+    for i in 0..10_000 {
+        let r = i % n;
+        let t0 = Instant::now();
+        net.predict_into(
+            &net.params,
+            &x[r * nin..(r + 1) * nin],
+            1,
+            &mut scratch,
+            &mut out,
+        );
+        lat.push(t0.elapsed().as_nanos() as f64);
+        std::hint::black_box(&out);
+    }
+    let mut thr1 = Vec::new();
+    for _ in 0..3 {
+        let t0 = Instant::now();
+        for r in 0..n {
+            net.predict_into(
+                &net.params,
+                &x[r * nin..(r + 1) * nin],
+                1,
+                &mut scratch,
+                &mut out,
+            );
+        }
+        thr1.push(n as f64 / t0.elapsed().as_secs_f64());
+    }
+    let mut big = vec![0.0f32; n * nout];
+    let mut thrb = Vec::new();
+    pool.install(|| -> Result<()> {
+        for rep in 0..8 {
+            let t0 = Instant::now();
+            net.predict_batch(&net.params, x, n, &mut big);
+            if rep > 0 {
+                thrb.push(n as f64 / t0.elapsed().as_secs_f64());
+            }
+        }
+        Ok(())
+    })?;
+    let Targets::Classes { labels, .. } = &test.targets else {
+        bail!("W3 needs class labels")
+    };
+    let correct = big
+        .chunks_exact(nout)
+        .zip(labels)
+        .filter(|(row, l)| mlp::train::argmax(row) == **l)
+        .count();
+    let mut sorted = lat.clone();
+    sorted.sort_by(f64::total_cmp);
+    Ok(json!({
+        "peer": "mlp", "workload": "W3", "threads": args.threads,
+        "latency_1_us_median": round(median(&lat) / 1e3, 2),
+        "latency_1_us_p99": round(sorted[(0.99 * sorted.len() as f64) as usize] / 1e3, 2),
+        "throughput_batch1_per_s": median(&thr1).round(),
+        "throughput_batch10000_per_s": median(&thrb).round(),
+        "test_acc": round(correct as f64 / n as f64, 4), "peak_rss_mib": peak_rss_mib(),
+    }))
+}
+
+/// GFLOP/s of our GEMM entry point on one shape (best of several runs).
+fn gemm_rate(ta: Transpose, tb: Transpose, m: usize, n: usize, k: usize) -> f64 {
+    let a = vec![0.5f32; m * k];
+    let b = vec![0.25f32; k * n];
+    let mut c = vec![0.0f32; m * n];
+    let mut best = f64::INFINITY;
+    for _ in 0..5 {
+        let t0 = Instant::now();
+        let reps = 3;
+        for _ in 0..reps {
+            gemm(ta, tb, m, n, k, 1.0, &a, &b, 0.0, &mut c);
+        }
+        best = best.min(t0.elapsed().as_secs_f64() / reps as f64);
+    }
+    std::hint::black_box(&c);
+    2.0 * (m * n * k) as f64 / best / 1e9
+}
+
+fn w4(args: &BenchArgs) -> Result<serde_json::Value> {
+    let train_set = load_named(NamedDataset::FashionMnist, Split::Train, true)?;
+    let mut net = ModelSpec::mlp(784, &[2048, 2048], 10, Activation::Relu, 0.0).build(args.seed)?;
+    let cfg = config(1, 256, args.threads, args.seed);
+    let mut state = TrainState::default();
+    let t0 = Instant::now();
+    train(
+        &mut net,
+        &train_set,
+        None,
+        &cfg,
+        &Loss::CrossEntropy {
+            label_smoothing: 0.0,
+        },
+        &mut state,
+        &mut NoHooks,
+    )?;
+    let seconds = state
+        .history
+        .first()
+        .map_or(t0.elapsed().as_secs_f64(), |r| r.seconds);
+    let flops = flops_per_epoch(&net, train_set.len());
+    let achieved = flops / seconds / 1e9;
+    // The GEMMs of one step, measured alone with the same threads (forward, weight grad, input grad).
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads)
+        .build()?;
+    let shapes = [
+        (Transpose::No, Transpose::Yes, 256, 2048, 784),
+        (Transpose::No, Transpose::Yes, 256, 2048, 2048),
+        (Transpose::Yes, Transpose::No, 2048, 784, 256),
+        (Transpose::Yes, Transpose::No, 2048, 2048, 256),
+        (Transpose::No, Transpose::No, 256, 2048, 2048),
+    ];
+    let rates: Vec<f64> = pool.install(|| {
+        shapes
+            .iter()
+            .map(|&(ta, tb, m, n, k)| gemm_rate(ta, tb, m, n, k))
+            .collect()
+    });
+    let best = rates.iter().copied().fold(0.0, f64::max);
+    Ok(json!({
+        "peer": "mlp", "workload": "W4", "threads": args.threads, "epoch_s": round(seconds, 3),
+        "params": net.n_params(), "gflop_per_epoch": round(flops / 1e9, 2),
+        "achieved_gflops": round(achieved, 2),
+        "gemm_gflops_by_shape": rates.iter().map(|r| round(*r, 1)).collect::<Vec<_>>(),
+        "best_gemm_gflops": round(best, 1), "fraction_of_gemm": round(achieved / best, 3),
+        "peak_rss_mib": peak_rss_mib(),
+    }))
+}
+
+pub fn run(args: BenchArgs) -> Result<ExitCode> {
+    let mut trained: Option<(Network, Dataset)> = None;
+    for w in &args.workloads {
+        let line = match w.to_ascii_lowercase().as_str() {
+            "w1" => {
+                let (net, test, line) = w1(&args)?;
+                trained = Some((net, test));
+                line
+            }
+            "w2" => w2(&args)?,
+            "w3" => {
+                if trained.is_none() {
+                    let (net, test, _) = w1(&args)?;
+                    trained = Some((net, test));
+                }
+                let (net, test) = trained
+                    .as_ref()
+                    .map(|(n, t)| (n, t))
+                    .ok_or_else(|| anyhow::anyhow!("no W1 model"))?;
+                w3(&args, net, test)?
+            }
+            "w4" => w4(&args)?,
+            other => bail!("unknown workload '{other}'; one of w1, w2, w3, w4"),
+        };
+        println!("{line}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
