@@ -217,6 +217,8 @@ pub fn bias_activation_forward<T: Real>(
                 *x = x.max(T::zero());
             }
         }
+        Activation::Tanh => T::tanh_in_place(out),
+        Activation::Sigmoid => T::sigmoid_in_place(out),
         _ => {
             for x in out.iter_mut() {
                 *x = act.apply(*x);
@@ -239,6 +241,16 @@ pub fn activation_backward<T: Real>(
                 if y <= T::zero() {
                     *d = T::zero();
                 }
+            }
+        }
+        Activation::Tanh => {
+            for (d, &y) in d_out.iter_mut().zip(out) {
+                *d = *d * (T::one() - y * y);
+            }
+        }
+        Activation::Sigmoid => {
+            for (d, &y) in d_out.iter_mut().zip(out) {
+                *d = *d * (y * (T::one() - y));
             }
         }
         _ if act.needs_preactivation() => {

@@ -4,6 +4,7 @@
 //! `f64` for the finite-difference gradient checks), so the checked code is the shipped code.
 
 pub mod elementwise;
+pub mod fast_math;
 pub mod gemm;
 mod real;
 

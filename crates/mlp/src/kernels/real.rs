@@ -8,6 +8,18 @@ pub trait Real: Float + Default + Send + Sync + std::fmt::Debug + std::iter::Sum
     fn of(x: f64) -> Self;
     /// Converts to `f64`.
     fn to_f64_lossless(self) -> f64;
+    /// `x = tanh(x)` over a slice (vectorized for `f32`).
+    fn tanh_in_place(xs: &mut [Self]) {
+        for x in xs {
+            *x = x.tanh();
+        }
+    }
+    /// `x = sigmoid(x)` over a slice (vectorized for `f32`).
+    fn sigmoid_in_place(xs: &mut [Self]) {
+        for x in xs {
+            *x = crate::kernels::elementwise::sigmoid(*x);
+        }
+    }
     /// Dot product of two equal-length slices (32 interleaved partial sums; the summation order
     /// is fixed, so results are identical on every CPU).
     fn dot(a: &[Self], b: &[Self]) -> Self {
@@ -109,6 +121,12 @@ unsafe fn dot_f32_avx2(a: &[f32], b: &[f32]) -> f32 {
 impl Real for f32 {
     fn of(x: f64) -> Self {
         x as f32
+    }
+    fn tanh_in_place(xs: &mut [f32]) {
+        super::fast_math::tanh_slice(xs)
+    }
+    fn sigmoid_in_place(xs: &mut [f32]) {
+        super::fast_math::sigmoid_slice(xs)
     }
     fn dot(a: &[f32], b: &[f32]) -> f32 {
         #[cfg(target_arch = "x86_64")]

@@ -14,6 +14,9 @@ pub mod sgd;
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
 
+/// Parameters per task when an update is split across threads.
+const PARALLEL_CHUNK: usize = 1 << 15;
+
 /// A contiguous run of parameters that share their update rule.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Segment {
@@ -271,14 +274,19 @@ pub fn step(
             for s in segments {
                 let wd = if s.decay { weight_decay } else { 0.0 };
                 let r = s.range.clone();
-                hp.update(
-                    &mut params[r.clone()],
-                    &grads[r.clone()],
-                    &mut m[r.clone()],
-                    &mut v[r],
-                    wd,
-                    decoupled,
-                );
+                let (p, g) = (&mut params[r.clone()], &grads[r.clone()]);
+                let (m, v) = (&mut m[r.clone()], &mut v[r]);
+                if rayon::current_num_threads() > 1 && p.len() > PARALLEL_CHUNK {
+                    // Elementwise and independent: splitting across threads changes no result.
+                    use rayon::prelude::*;
+                    p.par_chunks_mut(PARALLEL_CHUNK)
+                        .zip(g.par_chunks(PARALLEL_CHUNK))
+                        .zip(m.par_chunks_mut(PARALLEL_CHUNK))
+                        .zip(v.par_chunks_mut(PARALLEL_CHUNK))
+                        .for_each(|(((p, g), m), v)| hp.update(p, g, m, v, wd, decoupled));
+                } else {
+                    hp.update(p, g, m, v, wd, decoupled);
+                }
             }
         }
         OptimizerConfig::Rmsprop {

@@ -252,7 +252,6 @@ fn train_minibatch(
     let mut w_batch: Vec<f32> = Vec::with_capacity(batch_size);
     let mut class_buf = Vec::with_capacity(batch_size);
     let mut value_buf = Vec::with_capacity(batch_size * net.outputs());
-    let mut grads = vec![0.0f32; net.n_params()];
 
     while state.epoch < config.epochs && !state.finished {
         let epoch = state.epoch;
@@ -300,10 +299,10 @@ fn train_minibatch(
                 });
             }
             net.backward(&net.params, &x_batch[..bs * nf], bs, &mut ws, None);
-            grads.copy_from_slice(&ws.grads);
+            let grads = &mut ws.grads;
             let norm = match config.clip_grad_norm {
-                Some(max) => clip::clip_by_global_norm(&mut grads, max),
-                None => clip::global_norm(&grads),
+                Some(max) => clip::clip_by_global_norm(grads, max),
+                None => clip::global_norm(grads),
             };
             if !norm.is_finite() {
                 return Err(Error::Diverged {
@@ -319,7 +318,7 @@ fn train_minibatch(
                 &config.optimizer,
                 &mut state.optimizer,
                 &mut net.params,
-                &grads,
+                &ws.grads,
                 &segs,
                 lr,
                 config.weight_decay,

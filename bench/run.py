@@ -1,0 +1,258 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark: `mlp bench` and the peers (PyTorch, scikit-learn, FANN, onnxruntime)
+run alternately on the fixed workloads W1-W4 of the performance issue, several repetitions in one
+invocation; medians per (peer, workload), ratios pair by pair; writes BENCHMARKS.md.
+
+Usage:
+  python3 bench/run.py [--reps 3] [--threads 2] [--workloads w1,w2,w3,w4] [--install]
+                       [--peers-dir ../shared/bench/peers] [--out BENCHMARKS.md] [--no-peers]
+
+--install installs what the peers need: pip (torch scikit-learn numpy onnx onnxruntime onnxscript
+threadpoolctl) and apt (dataset-fashion-mnist libfann-dev zlib1g-dev), then builds the FANN peer.
+Peers that are not installed are skipped and listed as such. Timings are never part of the tests.
+"""
+import argparse, datetime, json, os, platform, shutil, statistics, subprocess, sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CACHE = "/tmp/mlp_peers"
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, shell=isinstance(cmd, str), text=True, capture_output=True, **kw)
+
+
+def install(peers_dir):
+    sh([sys.executable, "-m", "pip", "install", "-q", "torch", "scikit-learn", "numpy", "onnx", "onnxruntime",
+        "onnxscript", "threadpoolctl"])
+    sh("apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist libfann-dev zlib1g-dev")
+    sh(["sh", os.path.join(peers_dir, "build_fann.sh")])
+
+
+def have_module(name):
+    return sh([sys.executable, "-c", f"import {name}"]).returncode == 0
+
+
+def run_json(cmd, label, results, timeout=1800):
+    """Runs a command that prints JSON lines; records them under the label."""
+    print(f"  {label}: {' '.join(cmd)}", flush=True)
+    try:
+        p = sh(cmd, timeout=timeout, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    except subprocess.TimeoutExpired:
+        print(f"    timed out", flush=True)
+        return
+    if p.returncode != 0:
+        print(f"    failed ({p.returncode}): {p.stderr.strip().splitlines()[-1:] }", flush=True)
+        return
+    for line in p.stdout.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            d = json.loads(line)
+            d["label"] = label
+            results.append(d)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--workloads", default="w1,w2,w3,w4")
+    ap.add_argument("--install", action="store_true")
+    ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--peers-dir", default=os.path.join(ROOT, "..", "shared", "bench", "peers"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
+    a = ap.parse_args()
+    peers_dir = os.path.abspath(a.peers_dir)
+    os.makedirs(CACHE, exist_ok=True)
+    if a.install:
+        install(peers_dir)
+    subprocess.run(["cargo", "build", "--release", "-q"], cwd=ROOT, check=True)
+    mlp = os.path.join(ROOT, "target", "release", "mlp")
+    T = str(a.threads)
+    py = sys.executable
+    P = lambda f: os.path.join(peers_dir, f)
+    torch_ok = not a.no_peers and have_module("torch")
+    sk_ok = not a.no_peers and have_module("sklearn")
+    ort_ok = torch_ok and have_module("onnxruntime")
+    fann = os.path.join(CACHE, "fann_bench")
+    fann_ok = not a.no_peers and os.path.exists(fann)
+    workloads = a.workloads.split(",")
+    results = []
+    for rep in range(a.reps):
+        print(f"repetition {rep + 1}/{a.reps}", flush=True)
+        if "w1" in workloads or "w3" in workloads:
+            run_json([mlp, "bench", "w1,w3" if "w3" in workloads else "w1", "--threads", T, "--seed", str(rep)], "mlp", results)
+            if torch_ok:
+                run_json([py, P("torch_w1.py"), "--epochs", "5", "--threads", T, "--fused-adam", "--seed", str(rep),
+                          "--save", f"{CACHE}/torch_w1.pt"], "torch-eager-fusedadam", results)
+                run_json([py, P("torch_w1.py"), "--epochs", "5", "--threads", T, "--seed", str(rep)], "torch-eager", results)
+            if sk_ok:
+                run_json([py, P("sklearn_w1.py"), "--epochs", "5", "--threads", T, "--save", f"{CACHE}/sklearn_w1.pkl"],
+                         "sklearn", results)
+            if fann_ok and rep == 0:
+                run_json([fann, "w1", "incremental", "1", f"{CACHE}/fann_w1.net"], "fann-incremental", results)
+        if "w3" in workloads:
+            for peer, ok in (("torch", torch_ok), ("ort", ort_ok), ("sklearn", sk_ok)):
+                if ok:
+                    run_json([py, P("infer_w3.py"), "--peer", peer, "--threads", T], peer, results)
+            if fann_ok and os.path.exists(f"{CACHE}/fann_w1.net"):
+                run_json([fann, "w3", f"{CACHE}/fann_w1.net"], "fann", results)
+        if "w2" in workloads:
+            run_json([mlp, "bench", "w2", "--threads", T, "--seed", str(rep)], "mlp", results)
+            if torch_ok:
+                run_json([py, P("torch_w2.py"), "--epochs", "3", "--threads", T, "--act", "tanh"], "torch-eager", results)
+                run_json([py, P("torch_w2.py"), "--epochs", "3", "--threads", "1", "--act", "tanh"], "torch-eager-1thread", results)
+            if sk_ok:
+                run_json([py, P("sklearn_w2.py"), "--epochs", "3", "--threads", T, "--act", "tanh"], "sklearn", results)
+            if fann_ok:
+                run_json([fann, "w2", "incremental", "3"], "fann-incremental", results)
+                run_json([fann, "w2", "rprop", "3"], "fann-rprop", results)
+        if "w4" in workloads:
+            run_json([mlp, "bench", "w4", "--threads", T, "--seed", str(rep)], "mlp", results)
+    write_report(a, results, peers_dir)
+
+
+def med(results, workload, label, key):
+    vals = [r[key] for r in results if r.get("workload") == workload and r["label"] == label
+            and isinstance(r.get(key), (int, float))]
+    return statistics.median(vals) if vals else None
+
+
+def fmt(x, digits=3):
+    if x is None:
+        return "—"
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    return f"{x:.{digits}g}" if abs(x) < 1 else f"{x:.{digits}f}".rstrip("0").rstrip(".")
+
+
+def versions():
+    v = {"mlp": sh(["cargo", "pkgid", "-p", "mlp"], cwd=ROOT).stdout.strip().split("#")[-1],
+         "rustc": sh(["rustc", "--version"]).stdout.strip(), "python": platform.python_version()}
+    for mod in ("torch", "sklearn", "onnxruntime", "numpy"):
+        p = sh([sys.executable, "-c", f"import {mod}; print({mod}.__version__)"])
+        if p.returncode == 0:
+            v[mod] = p.stdout.strip()
+    if shutil.which("dpkg-query"):
+        p = sh(["dpkg-query", "-W", "-f=${Version}", "libfann-dev"])
+        if p.returncode == 0 and p.stdout:
+            v["fann"] = p.stdout.strip()
+    return v
+
+
+def machine():
+    model = ""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+        flags = open("/proc/cpuinfo").read()
+        simd = [f for f in ("avx512f", "avx2", "fma") if f" {f}" in flags]
+    except OSError:
+        simd = []
+    return f"{model}, {os.cpu_count()} cores, {'/'.join(simd)}"
+
+
+def write_report(a, results, peers_dir):
+    labels = sorted({r["label"] for r in results})
+    L = []
+    L.append("# Benchmarks\n")
+    L.append(f"Generated {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC by\n")
+    L.append(f"```\npython3 bench/run.py --reps {a.reps} --threads {a.threads} --workloads {a.workloads}\n```\n")
+    L.append(f"Machine: {machine()}. Threads: {a.threads}. Repetitions: {a.reps} (medians shown); peers run "
+             f"alternately with ours in the same invocation, from `{os.path.relpath(peers_dir, ROOT)}`.\n")
+    L.append("Versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()) + ".\n")
+    # W1
+    L.append("## W1: Fashion-MNIST 784-256-128-10, Adam, batch 128, 5 epochs\n")
+    L.append("| peer | s/epoch | samples/s | GFLOP/s | test acc | peak RSS MiB | mlp speed-up |")
+    L.append("|---|---|---|---|---|---|---|")
+    ours = med(results, "W1", "mlp", "samples_per_s")
+    for lab in labels:
+        s = med(results, "W1", lab, "median_s_per_epoch")
+        if s is None:
+            continue
+        sps = med(results, "W1", lab, "samples_per_s")
+        ratio = (ours / sps) if ours and sps else None
+        L.append(f"| {lab} | {fmt(s)} | {fmt(sps)} | {fmt(med(results, 'W1', lab, 'achieved_gflops'))} | "
+                 f"{fmt(med(results, 'W1', lab, 'test_acc'), 4)} | {fmt(med(results, 'W1', lab, 'peak_rss_mib'))} | "
+                 f"{'—' if lab == 'mlp' or ratio is None else f'{ratio:.2f}x'} |")
+    L.append("")
+    # W2
+    L.append("## W2: 8-64-64-1 tanh regression, Adam, batch 32, 200k samples, 3 epochs\n")
+    L.append("| peer | s/epoch | steps/s | test MSE | mlp speed-up |")
+    L.append("|---|---|---|---|---|")
+    ours2 = med(results, "W2", "mlp", "median_s_per_epoch")
+    for lab in labels:
+        s = med(results, "W2", lab, "median_s_per_epoch")
+        if s is None:
+            continue
+        L.append(f"| {lab} | {fmt(s)} | {fmt(med(results, 'W2', lab, 'steps_per_s'))} | "
+                 f"{fmt(med(results, 'W2', lab, 'test_mse'), 4)} | "
+                 f"{'—' if lab == 'mlp' or not ours2 else f'{s / ours2:.1f}x'} |")
+    L.append("")
+    # W3
+    L.append("## W3: inference with the W1 model\n")
+    L.append("| peer | latency median µs | latency p99 µs | batch-1 /s | batch-10000 /s | mlp latency ratio | mlp throughput ratio |")
+    L.append("|---|---|---|---|---|---|---|")
+    lat = med(results, "W3", "mlp", "latency_1_us_median")
+    thr = med(results, "W3", "mlp", "throughput_batch10000_per_s")
+    for lab in labels:
+        l = med(results, "W3", lab, "latency_1_us_median")
+        if l is None:
+            continue
+        t = med(results, "W3", lab, "throughput_batch10000_per_s")
+        L.append(f"| {lab} | {fmt(l)} | {fmt(med(results, 'W3', lab, 'latency_1_us_p99'))} | "
+                 f"{fmt(med(results, 'W3', lab, 'throughput_batch1_per_s'))} | {fmt(t)} | "
+                 f"{'—' if lab == 'mlp' or not lat else f'{lat / l:.2f}'} | "
+                 f"{'—' if lab == 'mlp' or not (thr and t) else f'{thr / t:.2f}x'} |")
+    L.append("")
+    # W4
+    L.append("## W4: 784-2048-2048-10, batch 256, one epoch of steps\n")
+    L.append("| peer | s/epoch | achieved GFLOP/s | best GEMM GFLOP/s (same shapes, same threads) | fraction |")
+    L.append("|---|---|---|---|---|")
+    s4 = med(results, "W4", "mlp", "epoch_s")
+    if s4 is not None:
+        L.append(f"| mlp | {fmt(s4)} | {fmt(med(results, 'W4', 'mlp', 'achieved_gflops'))} | "
+                 f"{fmt(med(results, 'W4', 'mlp', 'best_gemm_gflops'))} | {fmt(med(results, 'W4', 'mlp', 'fraction_of_gemm'))} |")
+    L.append("")
+    # Targets
+    L.append("## Targets\n")
+    def target(name, ok, detail):
+        L.append(f"- {name}: {'met' if ok else ('not measured' if ok is None else 'MISSED')} ({detail})")
+    fa = med(results, "W1", "torch-eager-fusedadam", "samples_per_s")
+    target("W1 >= 2x PyTorch fused-Adam samples/s", None if not (fa and ours) else ours / fa >= 2,
+           f"{ours / fa:.2f}x" if fa and ours else "PyTorch not run")
+    tw2 = med(results, "W2", "torch-eager", "median_s_per_epoch")
+    fw2 = min([x for x in (med(results, "W2", "fann-incremental", "median_s_per_epoch"),
+                           med(results, "W2", "fann-rprop", "median_s_per_epoch")) if x] or [None]) if fann_any(results) else None
+    target("W2 >= 10x PyTorch per epoch", None if not (tw2 and ours2) else tw2 / ours2 >= 10,
+           f"{tw2 / ours2:.1f}x" if tw2 and ours2 else "PyTorch not run")
+    target("W2 >= 3x FANN per epoch", None if not (fw2 and ours2) else fw2 / ours2 >= 3,
+           f"{fw2 / ours2:.1f}x" if fw2 and ours2 else "FANN not run")
+    ol = med(results, "W3", "ort", "latency_1_us_median")
+    ot = med(results, "W3", "ort", "throughput_batch10000_per_s")
+    target("W3 latency <= 0.5x onnxruntime", None if not (ol and lat) else lat / ol <= 0.5,
+           f"{lat / ol:.2f}x" if ol and lat else "onnxruntime not run")
+    target("W3 batch-10000 throughput >= 1.5x onnxruntime", None if not (ot and thr) else thr / ot >= 1.5,
+           f"{thr / ot:.2f}x" if ot and thr else "onnxruntime not run")
+    f4 = med(results, "W4", "mlp", "fraction_of_gemm")
+    target("W4 >= 75% of the best GEMM rate", None if f4 is None else f4 >= 0.75, f"{f4:.0%}" if f4 else "not run")
+    rss = med(results, "W1", "mlp", "peak_rss_mib")
+    target("W1 peak memory <= dataset f32 size + 64 MiB (~219 + 64 MiB)", None if rss is None else rss <= 219.0 + 64,
+           f"{rss} MiB" if rss else "not run")
+    L.append("")
+    L.append("## Raw results\n")
+    L.append("<details><summary>JSON lines</summary>\n\n```")
+    L.extend(json.dumps(r) for r in results)
+    L.append("```\n</details>\n")
+    with open(a.out, "w") as f:
+        f.write("\n".join(L) + "\n")
+    print(f"wrote {a.out}")
+
+
+def fann_any(results):
+    return any(r["label"].startswith("fann") for r in results)
+
+
+if __name__ == "__main__":
+    main()
