@@ -208,12 +208,13 @@ def write_report(a, results, peers_dir):
     L.append("")
     # W4
     L.append("## W4: 784-2048-2048-10, batch 256, one epoch of steps\n")
-    L.append("| peer | s/epoch | achieved GFLOP/s | best GEMM GFLOP/s (same shapes, same threads) | fraction |")
-    L.append("|---|---|---|---|---|")
+    L.append("| peer | s/epoch | achieved GFLOP/s | best GEMM GFLOP/s (same shapes, same threads) | fraction of best | GEMM-only s/epoch | fraction of GEMM bound |")
+    L.append("|---|---|---|---|---|---|---|")
     s4 = med(results, "W4", "mlp", "epoch_s")
     if s4 is not None:
         L.append(f"| mlp | {fmt(s4)} | {fmt(med(results, 'W4', 'mlp', 'achieved_gflops'))} | "
-                 f"{fmt(med(results, 'W4', 'mlp', 'best_gemm_gflops'))} | {fmt(med(results, 'W4', 'mlp', 'fraction_of_gemm'))} |")
+                 f"{fmt(med(results, 'W4', 'mlp', 'best_gemm_gflops'))} | {fmt(med(results, 'W4', 'mlp', 'fraction_of_gemm'))} | "
+                 f"{fmt(med(results, 'W4', 'mlp', 'gemm_only_epoch_s'))} | {fmt(med(results, 'W4', 'mlp', 'fraction_of_gemm_bound'))} |")
     L.append("")
     # Targets
     L.append("## Targets\n")
@@ -236,7 +237,11 @@ def write_report(a, results, peers_dir):
     target("W3 batch-10000 throughput >= 1.5x onnxruntime", None if not (ot and thr) else thr / ot >= 1.5,
            f"{thr / ot:.2f}x" if ot and thr else "onnxruntime not run")
     f4 = med(results, "W4", "mlp", "fraction_of_gemm")
-    target("W4 >= 75% of the best GEMM rate", None if f4 is None else f4 >= 0.75, f"{f4:.0%}" if f4 else "not run")
+    target("W4 >= 75% of the best GEMM rate (fastest single shape)", None if f4 is None else f4 >= 0.75,
+           f"{f4:.0%}" if f4 else "not run")
+    fb = med(results, "W4", "mlp", "fraction_of_gemm_bound")
+    L.append(f"  (against the time the step's own GEMM shapes take alone at their measured rates: "
+             f"{fb:.0%})" if fb else "")
     rss = med(results, "W1", "mlp", "peak_rss_mib")
     target("W1 peak memory <= dataset f32 size + 64 MiB (~219 + 64 MiB)", None if rss is None else rss <= 219.0 + 64,
            f"{rss} MiB" if rss else "not run")

@@ -250,7 +250,7 @@ impl Network {
 }
 
 /// Rows per block in [`Network::predict_batch`].
-pub const PREDICT_BLOCK: usize = 256;
+pub const PREDICT_BLOCK: usize = 512;
 
 thread_local! {
     static SCRATCH: std::cell::RefCell<InferenceScratch<f32>> = std::cell::RefCell::new(InferenceScratch::default());

@@ -43,6 +43,17 @@ pub fn run(args: PredictArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Shortest round-trip text of a value, in scientific notation when tiny or huge (so a CSV cell
+/// never holds 40 digits of zeros).
+fn num(x: f32) -> String {
+    let a = x.abs();
+    if a == 0.0 || (1e-4..1e9).contains(&a) || !x.is_finite() {
+        x.to_string()
+    } else {
+        format!("{x:e}")
+    }
+}
+
 fn quote(field: &str) -> String {
     if field.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", field.replace('"', "\"\""))
@@ -75,7 +86,7 @@ pub fn write_predictions(
                 out.push_str(&quote(&labels[c]));
                 if proba {
                     for v in row {
-                        let _ = write!(out, ",{v}");
+                        let _ = write!(out, ",{}", num(*v));
                     }
                 }
                 out.push('\n');
@@ -90,7 +101,7 @@ pub fn write_predictions(
             let header: Vec<String> = names.iter().map(|n| quote(n)).collect();
             let _ = writeln!(out, "{}", header.join(","));
             for row in v.chunks_exact(k) {
-                let cells: Vec<String> = row.iter().map(|x| x.to_string()).collect();
+                let cells: Vec<String> = row.iter().map(|x| num(*x)).collect();
                 let _ = writeln!(out, "{}", cells.join(","));
             }
         }
@@ -103,7 +114,7 @@ pub fn write_predictions(
                     .iter()
                     .map(|&x| {
                         if proba {
-                            x.to_string()
+                            num(x)
                         } else {
                             u8::from(x > 0.5).to_string()
                         }

@@ -3,9 +3,22 @@
 /// Global L2 norm of a gradient buffer. The sum of squares runs in `f32` on the SIMD dot-product
 /// kernel (relative error ~1e-6, plenty for clipping); a norm beyond `f32` range comes out
 /// infinite, which the trainer treats as divergence.
+///
+/// Large buffers are summed in fixed chunks on the current rayon pool and the chunk sums added in
+/// order, so the result does not depend on scheduling.
 pub fn global_norm(grads: &[f32]) -> f64 {
     use crate::kernels::Real;
-    (<f32 as Real>::dot(grads, grads) as f64).sqrt()
+    const CHUNK: usize = 1 << 16;
+    if grads.len() > CHUNK && rayon::current_num_threads() > 1 {
+        use rayon::prelude::*;
+        let parts: Vec<f64> = grads
+            .par_chunks(CHUNK)
+            .map(|c| <f32 as Real>::dot(c, c) as f64)
+            .collect();
+        parts.iter().sum::<f64>().sqrt()
+    } else {
+        (<f32 as Real>::dot(grads, grads) as f64).sqrt()
+    }
 }
 
 /// Scales `grads` so their global norm is at most `max_norm`; returns the norm before clipping.
