@@ -246,6 +246,9 @@ def write_report(a, results, peers_dir):
     target("W1 peak memory <= dataset f32 size + 64 MiB (~219 + 64 MiB)", None if rss is None else rss <= 219.0 + 64,
            f"{rss} MiB" if rss else "not run")
     L.append("")
+    analysis = os.path.join(ROOT, "bench", "ANALYSIS.md")
+    if os.path.exists(analysis):
+        L.append(open(analysis).read())
     L.append("## Raw results\n")
     L.append("<details><summary>JSON lines</summary>\n\n```")
     L.extend(json.dumps(r) for r in results)
