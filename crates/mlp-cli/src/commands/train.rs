@@ -42,7 +42,7 @@ pub struct TrainArgs {
     #[arg(long, default_value = "relu")]
     pub activation: String,
     /// Weight initializer: he_uniform, he_normal, xavier_uniform, xavier_normal, lecun_uniform,
-    /// lecun_normal (default: xavier_uniform, as scikit-learn and Keras).
+    /// lecun_normal, torch_default (default: xavier_uniform, as scikit-learn and Keras).
     #[arg(long)]
     pub init: Option<String>,
     /// Dropout probability after each hidden layer.

@@ -46,14 +46,13 @@ impl Dense {
         v
     }
 
-    /// Draws the weights; biases start at zero.
+    /// Draws the weights and biases (biases start at zero except with [`Init::TorchDefault`]).
     pub fn init_params(&self, params: &mut [f32], rng: &mut Rng) {
         let nw = self.out_features * self.in_features;
         self.init
             .fill(&mut params[..nw], self.in_features, self.out_features, rng);
-        for b in &mut params[nw..] {
-            *b = 0.0;
-        }
+        self.init
+            .fill_bias(&mut params[nw..], self.in_features, rng);
     }
 
     /// Size of the per-step auxiliary buffer (pre-activations for GELU/SiLU).

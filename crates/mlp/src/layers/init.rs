@@ -23,17 +23,21 @@ pub enum Init {
     LecunUniform,
     /// `N(0, 1 / fan_in)`.
     LecunNormal,
+    /// PyTorch's `nn.Linear` default: weights and biases `U(-b, b)`, `b = 1 / sqrt(fan_in)`
+    /// (`kaiming_uniform_(a=sqrt(5))`).
+    TorchDefault,
 }
 
 impl Init {
     /// Every initializer.
-    pub const ALL: [Init; 6] = [
+    pub const ALL: [Init; 7] = [
         Init::HeUniform,
         Init::HeNormal,
         Init::XavierUniform,
         Init::XavierNormal,
         Init::LecunUniform,
         Init::LecunNormal,
+        Init::TorchDefault,
     ];
 
     /// The name used in specs and on the command line.
@@ -45,6 +49,7 @@ impl Init {
             Init::XavierNormal => "xavier_normal",
             Init::LecunUniform => "lecun_uniform",
             Init::LecunNormal => "lecun_normal",
+            Init::TorchDefault => "torch_default",
         }
     }
 
@@ -66,6 +71,21 @@ impl Init {
             Init::HeUniform | Init::HeNormal => 2.0 / fi,
             Init::XavierUniform | Init::XavierNormal => 2.0 / (fi + fo),
             Init::LecunUniform | Init::LecunNormal => 1.0 / fi,
+            Init::TorchDefault => 1.0 / (3.0 * fi),
+        }
+    }
+
+    /// Fills a bias vector: zeros, except [`Init::TorchDefault`], which draws `U(-b, b)`,
+    /// `b = 1 / sqrt(fan_in)` as PyTorch does.
+    pub fn fill_bias(self, bias: &mut [f32], fan_in: usize, rng: &mut Rng) {
+        match self {
+            Init::TorchDefault => {
+                let bound = 1.0 / (fan_in.max(1) as f32).sqrt();
+                for b in bias {
+                    *b = rng.uniform_range(-bound, bound);
+                }
+            }
+            _ => bias.iter_mut().for_each(|b| *b = 0.0),
         }
     }
 
@@ -73,7 +93,7 @@ impl Init {
     pub fn fill(self, weights: &mut [f32], fan_in: usize, fan_out: usize, rng: &mut Rng) {
         let std = self.variance(fan_in, fan_out).sqrt();
         match self {
-            Init::HeUniform | Init::XavierUniform | Init::LecunUniform => {
+            Init::HeUniform | Init::XavierUniform | Init::LecunUniform | Init::TorchDefault => {
                 let bound = (3.0f64).sqrt() * std;
                 for w in weights {
                     *w = rng.uniform_range(-bound as f32, bound as f32);
@@ -132,6 +152,19 @@ mod tests {
                 "{init:?}: var {var} want {want}"
             );
         }
+    }
+
+    #[test]
+    fn torch_default_draws_biases_within_the_bound() {
+        let mut b = vec![0.0f32; 1000];
+        Init::TorchDefault.fill_bias(&mut b, 100, &mut Rng::seed_from(1));
+        assert!(b.iter().all(|x| x.abs() <= 0.1) && b.iter().any(|x| x.abs() > 0.09));
+        let mut z = vec![1.0f32; 10];
+        Init::HeUniform.fill_bias(&mut z, 100, &mut Rng::seed_from(1));
+        assert!(z.iter().all(|&x| x == 0.0));
+        let mut w = vec![0.0f32; 1000];
+        Init::TorchDefault.fill(&mut w, 100, 10, &mut Rng::seed_from(2));
+        assert!(w.iter().all(|x| x.abs() <= 0.1 + 1e-7));
     }
 
     #[test]
