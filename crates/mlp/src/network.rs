@@ -176,7 +176,7 @@ impl Network {
                 &params[range.clone()],
                 x,
                 &ws.outputs[i],
-                &ws.aux[i],
+                &mut ws.aux[i],
                 batch,
                 &mut d_out[..batch * layer.out_features()],
                 d_in_slice,

@@ -15,13 +15,29 @@
 //! ```
 
 use crate::kernels::elementwise::Activation;
-use crate::layers::{Dense, Dropout, Init, Layer};
+use crate::layers::{Chain, Dense, Dropout, Glu, Init, Layer, LayerNorm, Recurrent, Residual};
 use crate::network::Network;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 fn yes() -> bool {
     true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+fn d_eps() -> f32 {
+    1e-5
+}
+
+fn d_gate() -> Activation {
+    Activation::Sigmoid
+}
+
+fn d_dt() -> f32 {
+    1.0
 }
 
 /// One layer of the spec.
@@ -41,11 +57,51 @@ pub enum LayerSpec {
         /// Whether to add a bias (default true).
         #[serde(default = "yes")]
         bias: bool,
+        /// Whether the optimizer updates the layer (default true; false keeps it at its random
+        /// initialization, e.g. the fixed lift of an hourglass network).
+        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        trainable: bool,
     },
     /// Inverted dropout with drop probability `p`.
     Dropout {
         /// Probability of zeroing each element, in `[0, 1)`.
         p: f32,
+    },
+    /// Layer normalization with learnable gain and shift.
+    LayerNorm {
+        /// Added to the variance (default 1e-5).
+        #[serde(default = "d_eps")]
+        eps: f32,
+    },
+    /// Gated linear unit: `W3 (gate(W1 x) * W2 x)`; gate sigmoid = GLU, relu = ReGLU,
+    /// gelu = GEGLU, silu = SwiGLU.
+    Glu {
+        /// Width of the gated product.
+        hidden: usize,
+        /// Output width.
+        units: usize,
+        /// Gate activation (default sigmoid).
+        #[serde(default = "d_gate")]
+        gate: Activation,
+        /// Initializer (default Xavier uniform).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        init: Option<Init>,
+    },
+    /// Residual block `x + F(x)`, `F` the inner layers (which must return to the input width).
+    Residual {
+        /// The residual branch.
+        layers: Vec<LayerSpec>,
+    },
+    /// SCORE recurrent depth: the inner block `F` (width-preserving, weights shared) applied
+    /// `steps` times as `h <- (1 - dt) h + dt F(h)`.
+    Recurrent {
+        /// The shared block.
+        layers: Vec<LayerSpec>,
+        /// Number of applications `T` (at least 1).
+        steps: usize,
+        /// Step size in `(0, 1]` (default 1: plain weight-tied recurrence).
+        #[serde(default = "d_dt")]
+        dt: f32,
     },
 }
 
@@ -71,41 +127,26 @@ impl ModelSpec {
     ) -> Self {
         let mut layers = Vec::new();
         for &units in hidden {
-            layers.push(LayerSpec::Dense {
-                units,
-                activation,
-                init: None,
-                bias: true,
-            });
+            layers.push(LayerSpec::dense(units, activation));
             if dropout > 0.0 {
                 layers.push(LayerSpec::Dropout { p: dropout });
             }
         }
-        layers.push(LayerSpec::Dense {
-            units: outputs,
-            activation: Activation::Identity,
-            init: None,
-            bias: true,
-        });
+        layers.push(LayerSpec::dense(outputs, Activation::Identity));
         ModelSpec { inputs, layers }
     }
 
-    /// Output width of the network.
+    /// Output width of the network (the input width when the spec is invalid or empty).
     pub fn outputs(&self) -> usize {
-        let mut width = self.inputs;
-        for l in &self.layers {
-            if let LayerSpec::Dense { units, .. } = l {
-                width = *units;
-            }
-        }
-        width
+        width_after(&self.layers, self.inputs)
     }
 
     /// Validates the spec and builds the layers (parameters drawn from `seed`).
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] for zero widths, a dropout probability outside `[0, 1)`, or a
-    /// spec with no dense layer.
+    /// [`Error::InvalidConfig`] for zero widths, a dropout probability outside `[0, 1)`, a
+    /// residual or recurrent block that does not return to its input width, or a spec without
+    /// parameters.
     pub fn build(&self, seed: u64) -> Result<Network> {
         Network::new(self.clone(), self.layers()?, seed)
     }
@@ -118,52 +159,155 @@ impl ModelSpec {
                 "the network needs at least one input feature",
             ));
         }
-        if !self
-            .layers
-            .iter()
-            .any(|l| matches!(l, LayerSpec::Dense { .. }))
-        {
+        let layers = build_layers(&self.layers, self.inputs, "layers")?.0;
+        if layers.iter().all(|l| l.n_params() == 0) {
             return Err(Error::config(
                 "layers",
-                "the network needs at least one dense layer",
+                "the network needs at least one layer with parameters",
             ));
-        }
-        let mut width = self.inputs;
-        let mut layers = Vec::with_capacity(self.layers.len());
-        for (i, spec) in self.layers.iter().enumerate() {
-            match *spec {
-                LayerSpec::Dense {
-                    units,
-                    activation,
-                    init,
-                    bias,
-                } => {
-                    if units == 0 {
-                        return Err(Error::config(
-                            format!("layers[{i}].units"),
-                            "a dense layer needs at least one unit",
-                        ));
-                    }
-                    layers.push(Layer::Dense(Dense {
-                        in_features: width,
-                        out_features: units,
-                        activation,
-                        bias,
-                        init: init.unwrap_or_else(|| Init::default_for(activation)),
-                    }));
-                    width = units;
-                }
-                LayerSpec::Dropout { p } => {
-                    if !(0.0..1.0).contains(&p) {
-                        return Err(Error::config(
-                            format!("layers[{i}].p"),
-                            format!("dropout probability must be in [0, 1), got {p}"),
-                        ));
-                    }
-                    layers.push(Layer::Dropout(Dropout { features: width, p }));
-                }
-            }
         }
         Ok(layers)
     }
+}
+
+impl LayerSpec {
+    /// A trainable dense layer with bias and the default initializer.
+    pub fn dense(units: usize, activation: Activation) -> Self {
+        LayerSpec::Dense {
+            units,
+            activation,
+            init: None,
+            bias: true,
+            trainable: true,
+        }
+    }
+}
+
+/// Width after a stack of layer specs, starting from `width`.
+fn width_after(specs: &[LayerSpec], mut width: usize) -> usize {
+    for l in specs {
+        match l {
+            LayerSpec::Dense { units, .. } | LayerSpec::Glu { units, .. } => width = *units,
+            _ => {}
+        }
+    }
+    width
+}
+
+/// Builds layers from specs starting at width `width`; `path` names the list in errors.
+fn build_layers(specs: &[LayerSpec], mut width: usize, path: &str) -> Result<(Vec<Layer>, usize)> {
+    let mut layers = Vec::with_capacity(specs.len());
+    for (i, spec) in specs.iter().enumerate() {
+        let here = format!("{path}[{i}]");
+        match spec {
+            &LayerSpec::Dense {
+                units,
+                activation,
+                init,
+                bias,
+                trainable,
+            } => {
+                if units == 0 {
+                    return Err(Error::config(
+                        format!("{here}.units"),
+                        "a dense layer needs at least one unit",
+                    ));
+                }
+                layers.push(Layer::Dense(Dense {
+                    in_features: width,
+                    out_features: units,
+                    activation,
+                    bias,
+                    init: init.unwrap_or_else(|| Init::default_for(activation)),
+                    trainable,
+                }));
+                width = units;
+            }
+            &LayerSpec::Dropout { p } => {
+                if !(0.0..1.0).contains(&p) {
+                    return Err(Error::config(
+                        format!("{here}.p"),
+                        format!("dropout probability must be in [0, 1), got {p}"),
+                    ));
+                }
+                layers.push(Layer::Dropout(Dropout { features: width, p }));
+            }
+            &LayerSpec::LayerNorm { eps } => {
+                if !(eps > 0.0 && eps.is_finite()) {
+                    return Err(Error::config(
+                        format!("{here}.eps"),
+                        "must be a small positive number",
+                    ));
+                }
+                layers.push(Layer::LayerNorm(LayerNorm {
+                    features: width,
+                    eps,
+                }));
+            }
+            &LayerSpec::Glu {
+                hidden,
+                units,
+                gate,
+                init,
+            } => {
+                if hidden == 0 || units == 0 {
+                    return Err(Error::config(
+                        here.clone(),
+                        "a glu layer needs hidden and units of at least 1",
+                    ));
+                }
+                layers.push(Layer::Glu(Glu {
+                    in_features: width,
+                    hidden,
+                    out_features: units,
+                    gate,
+                    init: init.unwrap_or(Init::XavierUniform),
+                }));
+                width = units;
+            }
+            LayerSpec::Residual { layers: inner } => {
+                let block = build_block(inner, width, &format!("{here}.layers"))?;
+                layers.push(Layer::Residual(Residual { branch: block }));
+            }
+            LayerSpec::Recurrent {
+                layers: inner,
+                steps,
+                dt,
+            } => {
+                if *steps == 0 {
+                    return Err(Error::config(format!("{here}.steps"), "must be at least 1"));
+                }
+                if !(*dt > 0.0 && *dt <= 1.0) {
+                    return Err(Error::config(
+                        format!("{here}.dt"),
+                        format!("must be in (0, 1], got {dt}"),
+                    ));
+                }
+                let block = build_block(inner, width, &format!("{here}.layers"))?;
+                layers.push(Layer::Recurrent(Recurrent {
+                    block,
+                    steps: *steps,
+                    dt: *dt,
+                }));
+            }
+        }
+    }
+    Ok((layers, width))
+}
+
+/// A width-preserving inner chain for residual and recurrent blocks.
+fn build_block(specs: &[LayerSpec], width: usize, path: &str) -> Result<Chain> {
+    if specs.is_empty() {
+        return Err(Error::config(path, "a block needs at least one layer"));
+    }
+    let (inner, out) = build_layers(specs, width, path)?;
+    if out != width {
+        return Err(Error::config(
+            path,
+            format!(
+                "the block maps width {width} to {out}; it must return to {width} (end with units = {width})"
+            ),
+        ));
+    }
+    Ok(Chain { layers: inner })
 }

@@ -11,69 +11,170 @@ use mlp::network::{Network, Workspace};
 use mlp::rng::Rng;
 use mlp::spec::{LayerSpec, ModelSpec};
 
+fn dense(units: usize, activation: Activation) -> LayerSpec {
+    LayerSpec::dense(units, activation)
+}
+
 /// One spec per layer kind and configuration worth checking.
 fn layer_cases() -> Vec<(String, ModelSpec)> {
     let mut cases = Vec::new();
-    // Registry guard: every Layer variant must be listed here.
+    // Registry guard: every Layer variant must be listed here (and given a case below).
     let witness = |l: &Layer| match l {
         Layer::Dense(_) => "dense",
         Layer::Dropout(_) => "dropout",
+        Layer::LayerNorm(_) => "layer_norm",
+        Layer::Glu(_) => "glu",
+        Layer::Residual(_) => "residual",
+        Layer::Recurrent(_) => "recurrent",
     };
     let _ = witness;
+    let spec = |inputs: usize, layers: Vec<LayerSpec>| ModelSpec { inputs, layers };
     for act in Activation::ALL {
         cases.push((
             format!("dense+{act}"),
-            ModelSpec {
-                inputs: 5,
-                layers: vec![
+            spec(
+                5,
+                vec![
                     LayerSpec::Dense {
                         units: 4,
                         activation: act,
                         init: Some(Init::XavierNormal),
                         bias: true,
+                        trainable: true,
                     },
-                    LayerSpec::Dense {
-                        units: 3,
-                        activation: Activation::Identity,
-                        init: None,
-                        bias: true,
-                    },
+                    dense(3, Activation::Identity),
                 ],
-            },
+            ),
         ));
     }
     cases.push((
         "dense-no-bias".into(),
-        ModelSpec {
-            inputs: 3,
-            layers: vec![LayerSpec::Dense {
+        spec(
+            3,
+            vec![LayerSpec::Dense {
                 units: 2,
                 activation: Activation::Tanh,
                 init: None,
                 bias: false,
+                trainable: true,
             }],
-        },
+        ),
     ));
     cases.push((
         "dropout".into(),
-        ModelSpec {
-            inputs: 4,
-            layers: vec![
-                LayerSpec::Dense {
-                    units: 6,
-                    activation: Activation::Sigmoid,
-                    init: None,
-                    bias: true,
-                },
+        spec(
+            4,
+            vec![
+                dense(6, Activation::Sigmoid),
                 LayerSpec::Dropout { p: 0.4 },
-                LayerSpec::Dense {
-                    units: 2,
-                    activation: Activation::Identity,
-                    init: None,
-                    bias: true,
-                },
+                dense(2, Activation::Identity),
             ],
-        },
+        ),
+    ));
+    cases.push((
+        "layer_norm".into(),
+        spec(
+            5,
+            vec![
+                dense(6, Activation::Tanh),
+                LayerSpec::LayerNorm { eps: 1e-5 },
+                dense(2, Activation::Identity),
+            ],
+        ),
+    ));
+    for gate in [
+        Activation::Sigmoid,
+        Activation::Relu,
+        Activation::Gelu,
+        Activation::Silu,
+    ] {
+        cases.push((
+            format!("glu+{gate}"),
+            spec(
+                4,
+                vec![LayerSpec::Glu {
+                    hidden: 5,
+                    units: 3,
+                    gate,
+                    init: None,
+                }],
+            ),
+        ));
+    }
+    cases.push((
+        "residual (pre-norm inverted bottleneck)".into(),
+        spec(
+            4,
+            vec![
+                dense(5, Activation::Identity),
+                LayerSpec::Residual {
+                    layers: vec![
+                        LayerSpec::LayerNorm { eps: 1e-5 },
+                        dense(12, Activation::Gelu),
+                        dense(5, Activation::Identity),
+                    ],
+                },
+                dense(2, Activation::Identity),
+            ],
+        ),
+    ));
+    cases.push((
+        "recurrent SCORE T=4 dt=0.25".into(),
+        spec(
+            3,
+            vec![
+                dense(4, Activation::Tanh),
+                LayerSpec::Recurrent {
+                    layers: vec![dense(4, Activation::Tanh)],
+                    steps: 4,
+                    dt: 0.25,
+                },
+                dense(2, Activation::Identity),
+            ],
+        ),
+    ));
+    cases.push((
+        "recurrent T=5 dt=1 with a norm and dropout inside".into(),
+        spec(
+            3,
+            vec![
+                dense(4, Activation::Identity),
+                LayerSpec::Recurrent {
+                    layers: vec![
+                        LayerSpec::LayerNorm { eps: 1e-5 },
+                        dense(6, Activation::Silu),
+                        LayerSpec::Dropout { p: 0.2 },
+                        dense(4, Activation::Identity),
+                    ],
+                    steps: 5,
+                    dt: 1.0,
+                },
+                dense(2, Activation::Identity),
+            ],
+        ),
+    ));
+    cases.push((
+        "hourglass (frozen lift, residual in the wide space)".into(),
+        spec(
+            3,
+            vec![
+                LayerSpec::Dense {
+                    units: 8,
+                    activation: Activation::Identity,
+                    init: Some(Init::LecunNormal),
+                    bias: false,
+                    trainable: false,
+                },
+                LayerSpec::Residual {
+                    layers: vec![
+                        LayerSpec::LayerNorm { eps: 1e-5 },
+                        dense(3, Activation::Relu),
+                        dense(8, Activation::Identity),
+                    ],
+                },
+                dense(2, Activation::Identity),
+            ],
+        ),
     ));
     cases
 }
@@ -125,7 +226,20 @@ fn every_layer_matches_central_differences() {
             .collect();
         let (_, grads, d_x) = objective(&net, &params, &x, batch, &proj, 99);
         let h = 1e-6;
+        let frozen: Vec<bool> = {
+            let mut f = vec![false; params.len()];
+            for t in net.tensors() {
+                if t.kind == mlp::layers::ParamKind::Frozen {
+                    f[t.range.clone()].iter_mut().for_each(|x| *x = true);
+                }
+            }
+            f
+        };
         for i in 0..params.len() {
+            if frozen[i] {
+                assert_eq!(grads[i], 0.0, "{name}: frozen parameter {i} got a gradient");
+                continue;
+            }
             let mut p = params.clone();
             p[i] += h;
             let up = objective(&net, &p, &x, batch, &proj, 99).0;

@@ -42,16 +42,7 @@ pub fn run(args: InfoArgs) -> Result<ExitCode> {
     println!("parameters {}", model.network.n_params());
     println!("architecture ({} inputs):", model.network.inputs());
     for (i, layer) in model.network.layers().iter().enumerate() {
-        match layer {
-            Layer::Dense(d) => println!(
-                "  layers.{i}  dense {} -> {}  activation {}  {} params",
-                d.in_features,
-                d.out_features,
-                d.activation,
-                layer.n_params()
-            ),
-            Layer::Dropout(d) => println!("  layers.{i}  dropout p={}", d.p),
-        }
+        describe(layer, &format!("layers.{i}"), 1);
     }
     match &model.input {
         InputSchema::Tabular { preprocessor } => {
@@ -138,6 +129,50 @@ pub fn run(args: InfoArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One line per layer, blocks followed by their inner layers, indented.
+fn describe(layer: &Layer, name: &str, depth: usize) {
+    let pad = "  ".repeat(depth);
+    let n = layer.n_params();
+    match layer {
+        Layer::Dense(d) => println!(
+            "{pad}{name}  dense {} -> {}  activation {}  {n} params{}",
+            d.in_features,
+            d.out_features,
+            d.activation,
+            if d.trainable { "" } else { " (frozen)" }
+        ),
+        Layer::Dropout(d) => println!("{pad}{name}  dropout p={}", d.p),
+        Layer::LayerNorm(l) => println!(
+            "{pad}{name}  layer_norm {}  eps {}  {n} params",
+            l.features, l.eps
+        ),
+        Layer::Glu(g) => println!(
+            "{pad}{name}  glu {} -> {} (hidden {}, gate {})  {n} params",
+            g.in_features, g.out_features, g.hidden, g.gate
+        ),
+        Layer::Residual(r) => {
+            println!(
+                "{pad}{name}  residual x + F(x), width {}  {n} params",
+                r.branch.in_features()
+            );
+            for (j, inner) in r.branch.layers.iter().enumerate() {
+                describe(inner, &format!("{name}.block.{j}"), depth + 1);
+            }
+        }
+        Layer::Recurrent(r) => {
+            println!(
+                "{pad}{name}  recurrent h <- (1 - dt) h + dt F(h), steps {}, dt {}, width {}  {n} params (shared)",
+                r.steps,
+                r.dt,
+                r.block.in_features()
+            );
+            for (j, inner) in r.block.layers.iter().enumerate() {
+                describe(inner, &format!("{name}.block.{j}"), depth + 1);
+            }
+        }
+    }
 }
 
 fn preview(items: &[String]) -> String {

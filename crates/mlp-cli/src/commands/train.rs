@@ -234,6 +234,7 @@ impl TrainArgs {
                     activation,
                     init: Some(init),
                     bias: true,
+                    trainable: true,
                 });
                 if self.dropout > 0.0 {
                     layers.push(LayerSpec::Dropout { p: self.dropout });
@@ -300,12 +301,7 @@ impl TrainArgs {
 fn with_output_layer(mut b: MlpBuilder, outputs: usize) -> MlpBuilder {
     if let Some(layers) = b.custom_layers() {
         let mut layers = layers.to_vec();
-        layers.push(LayerSpec::Dense {
-            units: outputs,
-            activation: Activation::Identity,
-            init: None,
-            bias: true,
-        });
+        layers.push(LayerSpec::dense(outputs, Activation::Identity));
         b = b.layers(layers);
     }
     b

@@ -25,6 +25,8 @@ pub struct Dense {
     pub bias: bool,
     /// Weight initializer.
     pub init: Init,
+    /// Whether the optimizer updates this layer (false: a fixed layer, e.g. a random lift).
+    pub trainable: bool,
 }
 
 impl Dense {
@@ -33,15 +35,21 @@ impl Dense {
         self.out_features * self.in_features + if self.bias { self.out_features } else { 0 }
     }
 
-    /// Named parameter tensors: `weight` (`out x in`) and `bias` (`out`).
-    pub fn param_shapes(&self) -> Vec<(&'static str, Vec<usize>, ParamKind)> {
+    /// Named parameter tensors: `weight` (`out x in`) and `bias` (`out`); frozen when not
+    /// trainable.
+    pub fn param_shapes(&self) -> Vec<(String, Vec<usize>, ParamKind)> {
+        let (w, b) = if self.trainable {
+            (ParamKind::Weight, ParamKind::Bias)
+        } else {
+            (ParamKind::Frozen, ParamKind::Frozen)
+        };
         let mut v = vec![(
-            "weight",
+            "weight".to_string(),
             vec![self.out_features, self.in_features],
-            ParamKind::Weight,
+            w,
         )];
         if self.bias {
-            v.push(("bias", vec![self.out_features], ParamKind::Bias));
+            v.push(("bias".to_string(), vec![self.out_features], b));
         }
         v
     }
@@ -95,7 +103,8 @@ impl Dense {
         elementwise::bias_activation_forward(self.activation, out, self.out_features, b, pre);
     }
 
-    /// Backward pass. `d_output` is consumed (overwritten with `dZ`).
+    /// Backward pass. `d_output` is consumed (overwritten with `dZ`). A frozen layer computes
+    /// only `dX` (its parameter gradients stay zero).
     #[allow(clippy::too_many_arguments)]
     pub fn backward<T: Real>(
         &self,
@@ -117,21 +126,23 @@ impl Dense {
         };
         elementwise::activation_backward(self.activation, d_z, &output[..n], pre);
         let nw = self.out_features * self.in_features;
-        let (d_w, d_b) = d_params.split_at_mut(nw);
-        gemm(
-            Transpose::Yes,
-            Transpose::No,
-            self.out_features,
-            self.in_features,
-            batch,
-            T::one(),
-            d_z,
-            input,
-            T::one(),
-            d_w,
-        );
-        if self.bias {
-            elementwise::add_column_sums(d_b, d_z, self.out_features);
+        if self.trainable {
+            let (d_w, d_b) = d_params.split_at_mut(nw);
+            gemm(
+                Transpose::Yes,
+                Transpose::No,
+                self.out_features,
+                self.in_features,
+                batch,
+                T::one(),
+                d_z,
+                input,
+                T::one(),
+                d_w,
+            );
+            if self.bias {
+                elementwise::add_column_sums(d_b, d_z, self.out_features);
+            }
         }
         if let Some(d_x) = d_input {
             let (w, _) = self.split(params);

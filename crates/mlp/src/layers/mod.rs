@@ -1,16 +1,23 @@
-//! Layers: each knows its forward and backward, and its parameters' names and shapes.
+//! Layers and blocks: each knows its forward and backward, and its parameters' names and shapes.
 //!
 //! Parameters never live inside a layer: every layer reads its slice of the network's one flat
 //! parameter buffer and accumulates into the matching slice of the flat gradient buffer, so an
-//! optimizer step is a single pass over contiguous memory.
+//! optimizer step is a single pass over contiguous memory. Blocks ([`Residual`], [`Recurrent`])
+//! hold a [`Chain`] of inner layers whose slices are concatenated inside the block's slice.
 
+pub mod chain;
 pub mod dense;
 pub mod dropout;
+pub mod glu;
 pub mod init;
+pub mod layer_norm;
 
+pub use chain::{Chain, Recurrent, Residual};
 pub use dense::Dense;
 pub use dropout::Dropout;
+pub use glu::Glu;
 pub use init::Init;
+pub use layer_norm::LayerNorm;
 
 use crate::kernels::Real;
 use crate::rng::Rng;
@@ -21,17 +28,28 @@ use crate::rng::Rng;
 pub enum ParamKind {
     /// A weight matrix: subject to weight decay.
     Weight,
-    /// A bias vector: not decayed (as in scikit-learn's `alpha`, which penalizes weights only).
+    /// A bias or normalization gain/shift: not decayed (scikit-learn's `alpha` convention).
     Bias,
+    /// Never updated by the optimizer (e.g. the fixed random lift of an hourglass network); saved
+    /// with the model like any other tensor.
+    Frozen,
 }
 
-/// One layer of a network (a closed set: every kind is gradient-checked in `tests`).
+/// One layer or block of a network (a closed set: every kind is gradient-checked in `tests`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Layer {
     /// Fully connected layer with fused activation.
     Dense(Dense),
     /// Inverted dropout.
     Dropout(Dropout),
+    /// Layer normalization.
+    LayerNorm(LayerNorm),
+    /// Gated linear unit (GLU, ReGLU, GEGLU, SwiGLU).
+    Glu(Glu),
+    /// `x + F(x)`.
+    Residual(Residual),
+    /// SCORE recurrent depth: `h <- (1 - dt) h + dt F(h)`, `steps` times, `F` shared.
+    Recurrent(Recurrent),
 }
 
 impl Layer {
@@ -40,6 +58,10 @@ impl Layer {
         match self {
             Layer::Dense(d) => d.in_features,
             Layer::Dropout(d) => d.features,
+            Layer::LayerNorm(n) => n.features,
+            Layer::Glu(g) => g.in_features,
+            Layer::Residual(r) => r.branch.in_features(),
+            Layer::Recurrent(r) => r.block.in_features(),
         }
     }
 
@@ -48,14 +70,22 @@ impl Layer {
         match self {
             Layer::Dense(d) => d.out_features,
             Layer::Dropout(d) => d.features,
+            Layer::LayerNorm(n) => n.features,
+            Layer::Glu(g) => g.out_features,
+            Layer::Residual(r) => r.branch.out_features(),
+            Layer::Recurrent(r) => r.block.out_features(),
         }
     }
 
-    /// Number of parameters.
+    /// Number of parameters (frozen ones included).
     pub fn n_params(&self) -> usize {
         match self {
             Layer::Dense(d) => d.n_params(),
             Layer::Dropout(_) => 0,
+            Layer::LayerNorm(n) => n.n_params(),
+            Layer::Glu(g) => g.n_params(),
+            Layer::Residual(r) => r.branch.n_params(),
+            Layer::Recurrent(r) => r.block.n_params(),
         }
     }
 
@@ -64,29 +94,47 @@ impl Layer {
         match self {
             Layer::Dense(_) => "dense",
             Layer::Dropout(_) => "dropout",
+            Layer::LayerNorm(_) => "layer_norm",
+            Layer::Glu(_) => "glu",
+            Layer::Residual(_) => "residual",
+            Layer::Recurrent(_) => "recurrent",
         }
     }
 
-    /// Named parameter tensors in buffer order: (suffix, shape, kind).
-    pub fn param_shapes(&self) -> Vec<(&'static str, Vec<usize>, ParamKind)> {
+    /// Named parameter tensors in buffer order: (name, shape, kind). Blocks name their inner
+    /// tensors `block.{j}.{name}`.
+    pub fn param_shapes(&self) -> Vec<(String, Vec<usize>, ParamKind)> {
         match self {
             Layer::Dense(d) => d.param_shapes(),
             Layer::Dropout(_) => Vec::new(),
+            Layer::LayerNorm(n) => n.param_shapes(),
+            Layer::Glu(g) => g.param_shapes(),
+            Layer::Residual(r) => r.branch.param_shapes("block."),
+            Layer::Recurrent(r) => r.block.param_shapes("block."),
         }
     }
 
     /// Initializes this layer's parameter slice.
     pub fn init_params(&self, params: &mut [f32], rng: &mut Rng) {
-        if let Layer::Dense(d) = self {
-            d.init_params(params, rng)
+        match self {
+            Layer::Dense(d) => d.init_params(params, rng),
+            Layer::Dropout(_) => {}
+            Layer::LayerNorm(n) => n.init_params(params),
+            Layer::Glu(g) => g.init_params(params, rng),
+            Layer::Residual(r) => r.branch.init_params(params, rng),
+            Layer::Recurrent(r) => r.block.init_params(params, rng),
         }
     }
 
-    /// Length of the auxiliary buffer the training forward saves for the backward.
+    /// Length of the buffer the training forward fills for the backward (and blocks' scratch).
     pub fn aux_len(&self, batch: usize) -> usize {
         match self {
             Layer::Dense(d) => d.aux_len(batch),
             Layer::Dropout(d) => batch * d.features,
+            Layer::LayerNorm(n) => n.aux_len(batch),
+            Layer::Glu(g) => g.aux_len(batch),
+            Layer::Residual(r) => r.aux_len(batch),
+            Layer::Recurrent(r) => r.aux_len(batch),
         }
     }
 
@@ -103,25 +151,37 @@ impl Layer {
         match self {
             Layer::Dense(d) => d.forward(params, input, batch, output, Some(aux)),
             Layer::Dropout(d) => d.forward_train(input, batch, output, aux, rng),
+            Layer::LayerNorm(n) => n.forward(params, input, batch, output, Some(aux)),
+            Layer::Glu(g) => g.forward(params, input, batch, output, aux),
+            Layer::Residual(r) => r.forward_train(params, input, batch, output, aux, rng),
+            Layer::Recurrent(r) => r.forward_train(params, input, batch, output, aux, rng),
         }
     }
 
-    /// Inference forward: saves nothing.
+    /// Inference forward (saves nothing; blocks allocate their own scratch).
     pub fn forward_eval<T: Real>(&self, params: &[T], input: &[T], batch: usize, output: &mut [T]) {
         match self {
             Layer::Dense(d) => d.forward(params, input, batch, output, None),
             Layer::Dropout(d) => d.forward_eval(input, batch, output),
+            Layer::LayerNorm(n) => n.forward(params, input, batch, output, None),
+            Layer::Glu(g) => {
+                let mut work = vec![T::zero(); g.aux_len(batch)];
+                g.forward(params, input, batch, output, &mut work)
+            }
+            Layer::Residual(r) => r.forward_eval(params, input, batch, output),
+            Layer::Recurrent(r) => r.forward_eval(params, input, batch, output),
         }
     }
 
     /// Backward: consumes `d_output`, writes `d_input` (when asked) and accumulates `d_params`.
+    /// `aux` is the buffer the matching training forward filled (blocks also use it as scratch).
     #[allow(clippy::too_many_arguments)]
     pub fn backward<T: Real>(
         &self,
         params: &[T],
         input: &[T],
         output: &[T],
-        aux: &[T],
+        aux: &mut [T],
         batch: usize,
         d_output: &mut [T],
         d_input: Option<&mut [T]>,
@@ -136,6 +196,12 @@ impl Layer {
                     d.backward(aux, batch, d_output, d_x)
                 }
             }
+            Layer::LayerNorm(n) => n.backward(params, aux, batch, d_output, d_input, d_params),
+            Layer::Glu(g) => g.backward(params, input, aux, batch, d_output, d_input, d_params),
+            Layer::Residual(r) => {
+                r.backward(params, input, aux, batch, d_output, d_input, d_params)
+            }
+            Layer::Recurrent(r) => r.backward(params, aux, batch, d_output, d_input, d_params),
         }
     }
 }

@@ -112,6 +112,7 @@ fn mix(seed: u64, a: u64, b: u64) -> u64 {
 fn segments(net: &Network) -> Vec<Segment> {
     net.tensors()
         .iter()
+        .filter(|t| t.kind != crate::layers::ParamKind::Frozen)
         .map(|t| Segment {
             range: t.range.clone(),
             decay: t.kind == crate::layers::ParamKind::Weight,

@@ -1,0 +1,398 @@
+//! Composite blocks: a [`Chain`] of layers run in sequence inside one block's workspace, and the
+//! two blocks built on it — [`Residual`] (`y = x + F(x)`) and [`Recurrent`] (SCORE: one shared
+//! block applied `steps` times, `h <- (1 - dt) h + dt F(h)`).
+//!
+//! A block's whole internal state (each inner layer's output and saved buffers, per iteration
+//! for `Recurrent`, plus gradient scratch) lives in the block's auxiliary buffer, so the network
+//! workspace stays one allocation per batch size.
+
+use super::{Layer, ParamKind};
+use crate::kernels::Real;
+use crate::rng::Rng;
+
+/// Layers applied in order, sharing one parameter slice (inner layers' slices concatenated).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chain {
+    /// The inner layers.
+    pub layers: Vec<Layer>,
+}
+
+impl Chain {
+    /// Input width.
+    pub fn in_features(&self) -> usize {
+        self.layers.first().map_or(0, Layer::in_features)
+    }
+
+    /// Output width.
+    pub fn out_features(&self) -> usize {
+        self.layers.last().map_or(0, Layer::out_features)
+    }
+
+    /// Widest activation inside (input included).
+    pub fn max_width(&self) -> usize {
+        self.layers
+            .iter()
+            .map(Layer::out_features)
+            .chain([self.in_features()])
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Parameters of all inner layers.
+    pub fn n_params(&self) -> usize {
+        self.layers.iter().map(Layer::n_params).sum()
+    }
+
+    /// Inner tensors named `{prefix}{j}.{name}`.
+    pub fn param_shapes(&self, prefix: &str) -> Vec<(String, Vec<usize>, ParamKind)> {
+        let mut v = Vec::new();
+        for (j, l) in self.layers.iter().enumerate() {
+            for (name, shape, kind) in l.param_shapes() {
+                v.push((format!("{prefix}{j}.{name}"), shape, kind));
+            }
+        }
+        v
+    }
+
+    /// Initializes every inner layer.
+    pub fn init_params(&self, params: &mut [f32], rng: &mut Rng) {
+        let mut off = 0;
+        for l in &self.layers {
+            let n = l.n_params();
+            let mut r = rng.fork(off as u64);
+            l.init_params(&mut params[off..off + n], &mut r);
+            off += n;
+        }
+    }
+
+    /// Length of the saved state of one forward pass.
+    pub fn cache_len(&self, batch: usize) -> usize {
+        self.layers
+            .iter()
+            .map(|l| batch * l.out_features() + l.aux_len(batch))
+            .sum()
+    }
+
+    /// Length of the gradient scratch the backward needs.
+    pub fn scratch_len(&self, batch: usize) -> usize {
+        2 * batch * self.max_width()
+    }
+
+    /// Training forward; the output is [`Chain::output`] of the same cache.
+    pub fn forward_train<T: Real>(
+        &self,
+        params: &[T],
+        input: &[T],
+        batch: usize,
+        cache: &mut [T],
+        rng: &mut Rng,
+    ) {
+        let mut rest = cache;
+        let mut prev: Option<&[T]> = None;
+        let mut off = 0;
+        for l in &self.layers {
+            let n_out = batch * l.out_features();
+            let (out, tail) = rest.split_at_mut(n_out);
+            let (aux, tail) = tail.split_at_mut(l.aux_len(batch));
+            rest = tail;
+            let np = l.n_params();
+            l.forward_train(
+                &params[off..off + np],
+                prev.unwrap_or(input),
+                batch,
+                out,
+                aux,
+                rng,
+            );
+            off += np;
+            prev = Some(out);
+        }
+    }
+
+    /// The chain's output inside a cache written by [`Chain::forward_train`].
+    pub fn output<'c, T>(&self, cache: &'c [T], batch: usize) -> &'c [T] {
+        let mut off = 0;
+        let mut last = 0..0;
+        for l in &self.layers {
+            let n_out = batch * l.out_features();
+            last = off..off + n_out;
+            off += n_out + l.aux_len(batch);
+        }
+        &cache[last]
+    }
+
+    /// Inference forward through two scratch buffers (allocated here: composite blocks trade one
+    /// allocation per call for a simpler inference path).
+    pub fn forward_eval<T: Real>(&self, params: &[T], input: &[T], batch: usize, output: &mut [T]) {
+        let w = batch * self.max_width();
+        let (mut a, mut b) = (vec![T::zero(); w], vec![T::zero(); w]);
+        let n = self.layers.len();
+        let mut off = 0;
+        for (j, l) in self.layers.iter().enumerate() {
+            let np = l.n_params();
+            let p = &params[off..off + np];
+            off += np;
+            let x: &[T] = if j == 0 { input } else { &a };
+            if j + 1 == n {
+                l.forward_eval(p, x, batch, output);
+            } else {
+                l.forward_eval(p, x, batch, &mut b);
+                std::mem::swap(&mut a, &mut b);
+            }
+        }
+    }
+
+    /// Backward through the chain: reads `d_output`, accumulates inner parameter gradients, and
+    /// writes `dL/dinput` when asked. `scratch` has [`Chain::scratch_len`] elements.
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward<T: Real>(
+        &self,
+        params: &[T],
+        input: &[T],
+        batch: usize,
+        cache: &mut [T],
+        d_output: &[T],
+        mut d_input: Option<&mut [T]>,
+        d_params: &mut [T],
+        scratch: &mut [T],
+    ) {
+        let n = self.layers.len();
+        let half = batch * self.max_width();
+        let (mut da, mut db) = scratch.split_at_mut(half);
+        let n_last = batch * self.out_features();
+        da[..n_last].copy_from_slice(&d_output[..n_last]);
+        // Offsets of each layer's (output, aux) region and of its parameters.
+        let mut cache_off = vec![0usize; n + 1];
+        let mut param_off = vec![0usize; n + 1];
+        for (j, l) in self.layers.iter().enumerate() {
+            cache_off[j + 1] = cache_off[j] + batch * l.out_features() + l.aux_len(batch);
+            param_off[j + 1] = param_off[j] + l.n_params();
+        }
+        for j in (0..n).rev() {
+            let l = &self.layers[j];
+            let (before, here) = cache.split_at_mut(cache_off[j]);
+            let n_out = batch * l.out_features();
+            let (out, rest) = here.split_at_mut(n_out);
+            let aux = &mut rest[..l.aux_len(batch)];
+            let x: &[T] = if j == 0 {
+                input
+            } else {
+                let prev = &self.layers[j - 1];
+                &before[cache_off[j - 1]..cache_off[j - 1] + batch * prev.out_features()]
+            };
+            let want_input = j > 0 || d_input.is_some();
+            let d_in: Option<&mut [T]> = if !want_input {
+                None
+            } else if j == 0 {
+                d_input.as_deref_mut()
+            } else {
+                Some(&mut db[..batch * l.in_features()])
+            };
+            l.backward(
+                &params[param_off[j]..param_off[j + 1]],
+                x,
+                out,
+                aux,
+                batch,
+                &mut da[..n_out],
+                d_in,
+                &mut d_params[param_off[j]..param_off[j + 1]],
+            );
+            std::mem::swap(&mut da, &mut db);
+        }
+    }
+}
+
+/// A residual block `y = x + F(x)`; `F` must map the width back to itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Residual {
+    /// The residual branch `F`.
+    pub branch: Chain,
+}
+
+impl Residual {
+    /// Branch cache plus gradient scratch.
+    pub fn aux_len(&self, batch: usize) -> usize {
+        self.branch.cache_len(batch) + self.branch.scratch_len(batch)
+    }
+
+    /// Training forward.
+    pub fn forward_train<T: Real>(
+        &self,
+        params: &[T],
+        input: &[T],
+        batch: usize,
+        output: &mut [T],
+        aux: &mut [T],
+        rng: &mut Rng,
+    ) {
+        let c = self.branch.cache_len(batch);
+        let cache = &mut aux[..c];
+        self.branch.forward_train(params, input, batch, cache, rng);
+        let f = self.branch.output(cache, batch);
+        let n = batch * self.branch.out_features();
+        for ((y, &x), &fx) in output[..n].iter_mut().zip(input).zip(f) {
+            *y = x + fx;
+        }
+    }
+
+    /// Inference forward.
+    pub fn forward_eval<T: Real>(&self, params: &[T], input: &[T], batch: usize, output: &mut [T]) {
+        let n = batch * self.branch.out_features();
+        self.branch
+            .forward_eval(params, input, batch, &mut output[..n]);
+        for (y, &x) in output[..n].iter_mut().zip(input) {
+            *y = *y + x;
+        }
+    }
+
+    /// Backward: `dx = dy + dF/dx^T dy`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward<T: Real>(
+        &self,
+        params: &[T],
+        input: &[T],
+        aux: &mut [T],
+        batch: usize,
+        d_output: &[T],
+        d_input: Option<&mut [T]>,
+        d_params: &mut [T],
+    ) {
+        let c = self.branch.cache_len(batch);
+        let (cache, scratch) = aux.split_at_mut(c);
+        let n = batch * self.branch.out_features();
+        match d_input {
+            Some(dx) => {
+                self.branch.backward(
+                    params,
+                    input,
+                    batch,
+                    cache,
+                    d_output,
+                    Some(&mut *dx),
+                    d_params,
+                    scratch,
+                );
+                for (d, &g) in dx[..n].iter_mut().zip(&d_output[..n]) {
+                    *d = *d + g;
+                }
+            }
+            None => self.branch.backward(
+                params, input, batch, cache, d_output, None, d_params, scratch,
+            ),
+        }
+    }
+}
+
+/// Contractive recurrent depth (SCORE): one shared block `F` applied `steps` times with
+/// `h <- (1 - dt) h + dt F(h)` (explicit Euler on `dh/ds = F(h) - h`). Backpropagation runs
+/// through every iteration; the shared parameters' gradients add up over iterations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recurrent {
+    /// The shared block `F` (width-preserving).
+    pub block: Chain,
+    /// Number of applications `T`.
+    pub steps: usize,
+    /// Step size `dt` in `(0, 1]`.
+    pub dt: f32,
+}
+
+impl Recurrent {
+    fn slot(&self, batch: usize) -> usize {
+        batch * self.block.in_features() + self.block.cache_len(batch)
+    }
+
+    /// Per iteration: its input `h_t` and the block's cache; then the block's gradient scratch
+    /// and three `batch x width` gradient buffers.
+    pub fn aux_len(&self, batch: usize) -> usize {
+        let d = batch * self.block.in_features();
+        self.steps * self.slot(batch) + self.block.scratch_len(batch) + 3 * d
+    }
+
+    /// Training forward, saving every iteration.
+    pub fn forward_train<T: Real>(
+        &self,
+        params: &[T],
+        input: &[T],
+        batch: usize,
+        output: &mut [T],
+        aux: &mut [T],
+        rng: &mut Rng,
+    ) {
+        let d = batch * self.block.in_features();
+        let dt = T::of(self.dt as f64);
+        let keep = T::one() - dt;
+        let slot = self.slot(batch);
+        output[..d].copy_from_slice(&input[..d]);
+        for t in 0..self.steps {
+            let (h, cache) = aux[t * slot..(t + 1) * slot].split_at_mut(d);
+            h.copy_from_slice(&output[..d]);
+            self.block.forward_train(params, h, batch, cache, rng);
+            let f = self.block.output(cache, batch);
+            for ((y, &ht), &ft) in output[..d].iter_mut().zip(h.iter()).zip(f) {
+                *y = keep * ht + dt * ft;
+            }
+        }
+    }
+
+    /// Inference forward.
+    pub fn forward_eval<T: Real>(&self, params: &[T], input: &[T], batch: usize, output: &mut [T]) {
+        let d = batch * self.block.in_features();
+        let dt = T::of(self.dt as f64);
+        let keep = T::one() - dt;
+        let mut f = vec![T::zero(); d];
+        output[..d].copy_from_slice(&input[..d]);
+        for _ in 0..self.steps {
+            self.block.forward_eval(params, &output[..d], batch, &mut f);
+            for (y, &ft) in output[..d].iter_mut().zip(&f) {
+                *y = keep * *y + dt * ft;
+            }
+        }
+    }
+
+    /// Backward through all iterations, last to first:
+    /// `dh_t = (1 - dt) dh_{t+1} + J_F(h_t)^T (dt dh_{t+1})`, with the shared parameters'
+    /// gradients accumulating over iterations.
+    pub fn backward<T: Real>(
+        &self,
+        params: &[T],
+        aux: &mut [T],
+        batch: usize,
+        d_output: &[T],
+        d_input: Option<&mut [T]>,
+        d_params: &mut [T],
+    ) {
+        let d = batch * self.block.in_features();
+        let dt = T::of(self.dt as f64);
+        let keep = T::one() - dt;
+        let slot = self.slot(batch);
+        let (slots, rest) = aux.split_at_mut(self.steps * slot);
+        let (scratch, rest) = rest.split_at_mut(self.block.scratch_len(batch));
+        let (d_h, rest) = rest.split_at_mut(d);
+        let (d_f, rest) = rest.split_at_mut(d);
+        let d_through = &mut rest[..d];
+        d_h.copy_from_slice(&d_output[..d]);
+        for t in (0..self.steps).rev() {
+            let (h, cache) = slots[t * slot..(t + 1) * slot].split_at_mut(d);
+            for (g, &dh) in d_f.iter_mut().zip(d_h.iter()) {
+                *g = dt * dh;
+            }
+            self.block.backward(
+                params,
+                h,
+                batch,
+                cache,
+                d_f,
+                Some(&mut *d_through),
+                d_params,
+                scratch,
+            );
+            for (dh, &j) in d_h.iter_mut().zip(d_through.iter()) {
+                *dh = keep * *dh + j;
+            }
+        }
+        if let Some(dx) = d_input {
+            dx[..d].copy_from_slice(d_h);
+        }
+    }
+}

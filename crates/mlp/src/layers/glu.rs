@@ -1,0 +1,266 @@
+//! Gated linear unit layer (Dauphin et al.; Shazeer's GLU variants; "Activator", 2024).
+//!
+//! `y = W3 (act(W1 x + b1) * (W2 x + b2)) + b3` with `W1, W2: hidden x in`, `W3: out x hidden`.
+//! The gate activation names the variant: sigmoid (GLU), relu (ReGLU), gelu (GEGLU), silu
+//! (SwiGLU).
+//!
+//! Backward, with `a = W1 x + b1`, `g = act(a)`, `u = W2 x + b2`, `p = g * u`:
+//! `dp = dy W3`; `dg = dp * u`; `du = dp * g`; `da = dg * act'(a)`;
+//! `dW3 += dy^T p`, `dW1 += da^T x`, `dW2 += du^T x`; `dx = da W1 + du W2`.
+
+use super::ParamKind;
+use crate::kernels::elementwise::{self, Activation};
+use crate::kernels::{Real, Transpose, gemm};
+use crate::layers::init::Init;
+use crate::rng::Rng;
+
+/// A GLU-family layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Glu {
+    /// Input width.
+    pub in_features: usize,
+    /// Width of the gated hidden product.
+    pub hidden: usize,
+    /// Output width.
+    pub out_features: usize,
+    /// Gate activation.
+    pub gate: Activation,
+    /// Initializer for the three matrices.
+    pub init: Init,
+}
+
+impl Glu {
+    fn sizes(&self) -> (usize, usize, usize) {
+        let w12 = self.hidden * self.in_features;
+        (w12, self.hidden, self.out_features * self.hidden)
+    }
+
+    /// Total parameters.
+    pub fn n_params(&self) -> usize {
+        let (w12, h, w3) = self.sizes();
+        2 * (w12 + h) + w3 + self.out_features
+    }
+
+    /// `gate.weight`, `gate.bias`, `value.weight`, `value.bias`, `out.weight`, `out.bias`.
+    pub fn param_shapes(&self) -> Vec<(String, Vec<usize>, ParamKind)> {
+        let (i, h, o) = (self.in_features, self.hidden, self.out_features);
+        vec![
+            ("gate.weight".into(), vec![h, i], ParamKind::Weight),
+            ("gate.bias".into(), vec![h], ParamKind::Bias),
+            ("value.weight".into(), vec![h, i], ParamKind::Weight),
+            ("value.bias".into(), vec![h], ParamKind::Bias),
+            ("out.weight".into(), vec![o, h], ParamKind::Weight),
+            ("out.bias".into(), vec![o], ParamKind::Bias),
+        ]
+    }
+
+    /// Draws the three matrices; biases start at zero.
+    pub fn init_params(&self, params: &mut [f32], rng: &mut Rng) {
+        let (w12, h, w3) = self.sizes();
+        let (i, o) = (self.in_features, self.out_features);
+        let (gw, rest) = params.split_at_mut(w12);
+        let (gb, rest) = rest.split_at_mut(h);
+        let (vw, rest) = rest.split_at_mut(w12);
+        let (vb, rest) = rest.split_at_mut(h);
+        let (ow, ob) = rest.split_at_mut(w3);
+        self.init.fill(gw, i, h, rng);
+        self.init.fill(vw, i, h, rng);
+        self.init.fill(ow, h, o, rng);
+        for b in gb.iter_mut().chain(vb.iter_mut()).chain(ob.iter_mut()) {
+            *b = 0.0;
+        }
+    }
+
+    /// `a`, `g`, `u`, `p` (each `batch x hidden`) and a `batch x hidden` scratch.
+    pub fn aux_len(&self, batch: usize) -> usize {
+        5 * batch * self.hidden
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn split<'a, T>(&self, p: &'a [T]) -> (&'a [T], &'a [T], &'a [T], &'a [T], &'a [T], &'a [T]) {
+        let (w12, h, w3) = self.sizes();
+        let (gw, r) = p.split_at(w12);
+        let (gb, r) = r.split_at(h);
+        let (vw, r) = r.split_at(w12);
+        let (vb, r) = r.split_at(h);
+        let (ow, r) = r.split_at(w3);
+        (gw, gb, vw, vb, ow, &r[..self.out_features])
+    }
+
+    /// Forward into `output`; `work` (`aux_len`) receives `a`, `g`, `u`, `p`.
+    pub fn forward<T: Real>(
+        &self,
+        params: &[T],
+        input: &[T],
+        batch: usize,
+        output: &mut [T],
+        work: &mut [T],
+    ) {
+        let (i, h, o) = (self.in_features, self.hidden, self.out_features);
+        let (gw, gb, vw, vb, ow, ob) = self.split(params);
+        let n = batch * h;
+        let (a, rest) = work.split_at_mut(n);
+        let (g, rest) = rest.split_at_mut(n);
+        let (u, rest) = rest.split_at_mut(n);
+        let p = &mut rest[..n];
+        gemm(
+            Transpose::No,
+            Transpose::Yes,
+            batch,
+            h,
+            i,
+            T::one(),
+            input,
+            gw,
+            T::zero(),
+            a,
+        );
+        elementwise::bias_activation_forward(Activation::Identity, a, h, Some(gb), None);
+        g.copy_from_slice(a);
+        elementwise::bias_activation_forward(self.gate, g, h, None, None);
+        gemm(
+            Transpose::No,
+            Transpose::Yes,
+            batch,
+            h,
+            i,
+            T::one(),
+            input,
+            vw,
+            T::zero(),
+            u,
+        );
+        elementwise::bias_activation_forward(Activation::Identity, u, h, Some(vb), None);
+        for ((pj, &gj), &uj) in p.iter_mut().zip(g.iter()).zip(u.iter()) {
+            *pj = gj * uj;
+        }
+        let out = &mut output[..batch * o];
+        gemm(
+            Transpose::No,
+            Transpose::Yes,
+            batch,
+            o,
+            h,
+            T::one(),
+            p,
+            ow,
+            T::zero(),
+            out,
+        );
+        elementwise::bias_activation_forward(Activation::Identity, out, o, Some(ob), None);
+    }
+
+    /// Backward from the saved `a`, `g`, `u`, `p`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward<T: Real>(
+        &self,
+        params: &[T],
+        input: &[T],
+        work: &mut [T],
+        batch: usize,
+        d_output: &[T],
+        d_input: Option<&mut [T]>,
+        d_params: &mut [T],
+    ) {
+        let (i, h, o) = (self.in_features, self.hidden, self.out_features);
+        let (gw, _, vw, _, ow, _) = self.split(params);
+        let (w12, _, w3) = self.sizes();
+        let n = batch * h;
+        let (a, rest) = work.split_at_mut(n);
+        let (g, rest) = rest.split_at_mut(n);
+        let (u, rest) = rest.split_at_mut(n);
+        let (p, rest) = rest.split_at_mut(n);
+        let dp = &mut rest[..n];
+        let dy = &d_output[..batch * o];
+        let (d_gw, r) = d_params.split_at_mut(w12);
+        let (d_gb, r) = r.split_at_mut(h);
+        let (d_vw, r) = r.split_at_mut(w12);
+        let (d_vb, r) = r.split_at_mut(h);
+        let (d_ow, d_ob) = r.split_at_mut(w3);
+        gemm(
+            Transpose::Yes,
+            Transpose::No,
+            o,
+            h,
+            batch,
+            T::one(),
+            dy,
+            p,
+            T::one(),
+            d_ow,
+        );
+        elementwise::add_column_sums(&mut d_ob[..o], dy, o);
+        gemm(
+            Transpose::No,
+            Transpose::No,
+            batch,
+            h,
+            o,
+            T::one(),
+            dy,
+            ow,
+            T::zero(),
+            dp,
+        );
+        // Reuse `p` for du = dp * g and `dp` for da = dp * u * act'(a).
+        for j in 0..n {
+            let d = dp[j];
+            p[j] = d * g[j];
+            dp[j] = d * u[j] * self.gate.derivative(a[j], g[j]);
+        }
+        let (du, da) = (&*p, &*dp);
+        gemm(
+            Transpose::Yes,
+            Transpose::No,
+            h,
+            i,
+            batch,
+            T::one(),
+            da,
+            input,
+            T::one(),
+            d_gw,
+        );
+        elementwise::add_column_sums(d_gb, da, h);
+        gemm(
+            Transpose::Yes,
+            Transpose::No,
+            h,
+            i,
+            batch,
+            T::one(),
+            du,
+            input,
+            T::one(),
+            d_vw,
+        );
+        elementwise::add_column_sums(d_vb, du, h);
+        if let Some(dx) = d_input {
+            let dx = &mut dx[..batch * i];
+            gemm(
+                Transpose::No,
+                Transpose::No,
+                batch,
+                i,
+                h,
+                T::one(),
+                da,
+                gw,
+                T::zero(),
+                dx,
+            );
+            gemm(
+                Transpose::No,
+                Transpose::No,
+                batch,
+                i,
+                h,
+                T::one(),
+                du,
+                vw,
+                T::one(),
+                dx,
+            );
+        }
+    }
+}

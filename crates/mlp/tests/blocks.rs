@@ -1,0 +1,338 @@
+//! Properties of the architecture blocks beyond their gradients (which `gradcheck.rs` covers):
+//! SCORE's recurrence, the hourglass network's frozen lift, GLU identities, and the model-file
+//! round trip of every block.
+
+use mlp::data::generate::two_moons;
+use mlp::estimator::MlpBuilder;
+use mlp::kernels::elementwise::Activation;
+use mlp::layers::{Init, Layer, ParamKind};
+use mlp::model::Model;
+use mlp::network::Network;
+use mlp::spec::{LayerSpec, ModelSpec};
+use mlp::train::ValidationSplit;
+
+fn dense(units: usize, activation: Activation) -> LayerSpec {
+    LayerSpec::dense(units, activation)
+}
+
+fn score_spec(steps: usize, dt: f32) -> ModelSpec {
+    ModelSpec {
+        inputs: 6,
+        layers: vec![LayerSpec::Recurrent {
+            layers: vec![dense(6, Activation::Tanh)],
+            steps,
+            dt,
+        }],
+    }
+}
+
+fn eval(net: &Network, x: &[f32], rows: usize) -> Vec<f32> {
+    net.predict(x, rows)
+}
+
+#[test]
+fn score_parameter_count_does_not_depend_on_steps() {
+    let counts: Vec<usize> = [1, 4, 16]
+        .iter()
+        .map(|&t| score_spec(t, 0.5).build(0).expect("build").n_params())
+        .collect();
+    assert_eq!(counts, vec![6 * 6 + 6; 3]);
+}
+
+#[test]
+fn score_with_dt_one_is_weight_tied_recurrence() {
+    let net = score_spec(3, 1.0).build(1).expect("build");
+    let plain = ModelSpec {
+        inputs: 6,
+        layers: vec![dense(6, Activation::Tanh)],
+    }
+    .build(1)
+    .expect("plain");
+    let mut tied = plain.clone();
+    tied.params.copy_from_slice(&net.params);
+    let x: Vec<f32> = (0..12).map(|i| (i as f32 - 6.0) / 4.0).collect();
+    let mut h = x.clone();
+    for _ in 0..3 {
+        h = eval(&tied, &h, 2);
+    }
+    let y = eval(&net, &x, 2);
+    for (a, b) in y.iter().zip(&h) {
+        assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+    }
+}
+
+#[test]
+fn score_step_contracts_when_the_block_does() {
+    // F(h) = tanh(W h + b) is L-Lipschitz with L <= ||W||_2 <= ||W||_F; scale W so L < 1.
+    let dt = 0.3f32;
+    let mut one_step = score_spec(1, dt).build(3).expect("build");
+    let frob = one_step.params[..36]
+        .iter()
+        .map(|w| w * w)
+        .sum::<f32>()
+        .sqrt();
+    let scale = 0.8 / frob;
+    one_step.params[..36].iter_mut().for_each(|w| *w *= scale);
+    let lip = 0.8f32;
+    let bound = 1.0 - dt + dt * lip;
+    let mut rng = mlp::rng::Rng::seed_from(11);
+    for _ in 0..200 {
+        let a: Vec<f32> = (0..6).map(|_| 3.0 * rng.normal()).collect();
+        let b: Vec<f32> = (0..6).map(|_| 3.0 * rng.normal()).collect();
+        let (ya, yb) = (eval(&one_step, &a, 1), eval(&one_step, &b, 1));
+        let d_in = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y).powi(2))
+            .sum::<f32>()
+            .sqrt();
+        let d_out = ya
+            .iter()
+            .zip(&yb)
+            .map(|(x, y)| (x - y).powi(2))
+            .sum::<f32>()
+            .sqrt();
+        assert!(
+            d_out <= bound * d_in * (1.0 + 1e-5) + 1e-6,
+            "{d_out} > {bound} * {d_in}"
+        );
+    }
+}
+
+fn hourglass_layers(d_z: usize, d_h: usize, blocks: usize) -> Vec<LayerSpec> {
+    let mut layers = vec![LayerSpec::Dense {
+        units: d_z,
+        activation: Activation::Identity,
+        init: Some(Init::LecunNormal),
+        bias: false,
+        trainable: false,
+    }];
+    for _ in 0..blocks {
+        layers.push(LayerSpec::Residual {
+            layers: vec![
+                LayerSpec::LayerNorm { eps: 1e-5 },
+                dense(d_h, Activation::Relu),
+                dense(d_z, Activation::Identity),
+            ],
+        });
+    }
+    layers
+}
+
+#[test]
+fn hourglass_parameter_count_and_frozen_lift() {
+    let (d_x, d_z, d_h, blocks, d_y) = (2, 32, 8, 3, 2);
+    let mut layers = hourglass_layers(d_z, d_h, blocks);
+    layers.push(dense(d_y, Activation::Identity));
+    let net = ModelSpec {
+        inputs: d_x,
+        layers: layers.clone(),
+    }
+    .build(0)
+    .expect("build");
+    let trainable: usize = net
+        .tensors()
+        .iter()
+        .filter(|t| t.kind != ParamKind::Frozen)
+        .map(|t| t.range.len())
+        .sum();
+    // L (2 d_z d_h + d_h + d_z) + d_y d_z + d_y, + 2 d_z per block for the affine LayerNorm.
+    let formula = blocks * (2 * d_z * d_h + d_h + d_z) + d_y * d_z + d_y + blocks * 2 * d_z;
+    assert_eq!(trainable, formula);
+    assert_eq!(net.n_params(), formula + d_z * d_x);
+
+    // Training never moves the lift, bit for bit.
+    let data = two_moons(300, 0.1, 1).expect("data");
+    let b = MlpBuilder::classifier()
+        .layers(layers)
+        .epochs(5)
+        .batch_size(32)
+        .weight_decay(0.1)
+        .seed(0)
+        .threads(1)
+        .validation(ValidationSplit::None)
+        .standardize(false);
+    let model = b.clone().epochs(1).patience(None).fit(&data).expect("fit");
+    let lift_before = lift(&model);
+    let trained = b.fit(&data).expect("fit");
+    assert_eq!(lift(&trained), lift_before, "the frozen lift changed");
+    let head = trained
+        .network
+        .tensors()
+        .iter()
+        .find(|t| t.kind == ParamKind::Weight)
+        .expect("weight")
+        .range
+        .clone();
+    assert_ne!(
+        trained.network.params[head.clone()],
+        model.network.params[head]
+    );
+}
+
+fn lift(m: &Model) -> Vec<u32> {
+    let t = &m.network.tensors()[0];
+    assert_eq!(t.name, "layers.0.weight");
+    m.network.params[t.range.clone()]
+        .iter()
+        .map(|x| x.to_bits())
+        .collect()
+}
+
+#[test]
+fn glu_identities_with_a_zero_gate_matrix() {
+    let spec = |gate| ModelSpec {
+        inputs: 3,
+        layers: vec![LayerSpec::Glu {
+            hidden: 4,
+            units: 2,
+            gate,
+            init: None,
+        }],
+    };
+    for (gate, factor) in [
+        (Activation::Sigmoid, 0.5f32),
+        (Activation::Silu, 0.0),
+        (Activation::Relu, 0.0),
+        (Activation::Gelu, 0.0),
+    ] {
+        let mut net = spec(gate).build(5).expect("build");
+        let tensors = net.tensors().to_vec();
+        let range = |name: &str| {
+            tensors
+                .iter()
+                .find(|t| t.name == name)
+                .expect(name)
+                .range
+                .clone()
+        };
+        // Gate weights and bias zero; give the output bias a value to see it pass through.
+        for r in [range("layers.0.gate.weight"), range("layers.0.gate.bias")] {
+            net.params[r].iter_mut().for_each(|w| *w = 0.0);
+        }
+        net.params[range("layers.0.out.bias")].copy_from_slice(&[0.25, -0.5]);
+        let x = [0.3f32, -1.2, 2.0];
+        let y = net.predict(&x, 1);
+        // Expected: W3 (factor * (W2 x + b2)) + b3.
+        let (w2, b2, w3) = (
+            &net.params[range("layers.0.value.weight")],
+            &net.params[range("layers.0.value.bias")],
+            &net.params[range("layers.0.out.weight")],
+        );
+        let u: Vec<f32> = (0..4)
+            .map(|h| (0..3).map(|i| w2[h * 3 + i] * x[i]).sum::<f32>() + b2[h])
+            .collect();
+        for o in 0..2 {
+            let want = (0..4).map(|h| w3[o * 4 + h] * factor * u[h]).sum::<f32>() + [0.25, -0.5][o];
+            assert!((y[o] - want).abs() < 1e-6, "{gate}: {} vs {want}", y[o]);
+        }
+    }
+}
+
+#[test]
+fn every_block_survives_the_model_file() {
+    let layers = vec![
+        dense(16, Activation::Gelu),
+        LayerSpec::Residual {
+            layers: vec![
+                LayerSpec::LayerNorm { eps: 1e-5 },
+                dense(32, Activation::Gelu),
+                dense(16, Activation::Identity),
+            ],
+        },
+        LayerSpec::Recurrent {
+            layers: vec![dense(16, Activation::Tanh)],
+            steps: 4,
+            dt: 0.25,
+        },
+        LayerSpec::Glu {
+            hidden: 8,
+            units: 8,
+            gate: Activation::Silu,
+            init: None,
+        },
+        LayerSpec::Dropout { p: 0.1 },
+        dense(2, Activation::Identity),
+    ];
+    let data = two_moons(200, 0.1, 2).expect("data");
+    let model = MlpBuilder::classifier()
+        .layers(layers)
+        .epochs(3)
+        .batch_size(32)
+        .seed(1)
+        .threads(1)
+        .fit(&data)
+        .expect("fit");
+    let dir = std::env::temp_dir().join(format!("mlp-blocks-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("blocks.safetensors");
+    model.save(&path).expect("save");
+    let loaded = Model::load(&path).expect("load");
+    assert_eq!(loaded.network, model.network);
+    assert_eq!(
+        loaded.predict_proba(&data.features, data.len()).expect("p"),
+        model.predict_proba(&data.features, data.len()).expect("p")
+    );
+    let kinds: Vec<&str> = loaded.network.layers().iter().map(Layer::kind).collect();
+    assert_eq!(
+        kinds,
+        ["dense", "residual", "recurrent", "glu", "dropout", "dense"]
+    );
+    let names: Vec<String> = loaded
+        .network
+        .tensors()
+        .iter()
+        .map(|t| t.name.clone())
+        .collect();
+    assert!(
+        names.contains(&"layers.1.block.0.weight".to_string()),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"layers.3.gate.weight".to_string()),
+        "{names:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn blocks_that_change_width_are_rejected() {
+    let bad = ModelSpec {
+        inputs: 4,
+        layers: vec![
+            LayerSpec::Residual {
+                layers: vec![dense(3, Activation::Relu)],
+            },
+            dense(2, Activation::Identity),
+        ],
+    };
+    let err = bad.build(0).expect_err("must fail").to_string();
+    assert!(
+        err.contains("layers[0].layers") && err.contains("return to 4"),
+        "{err}"
+    );
+    let bad = ModelSpec {
+        inputs: 4,
+        layers: vec![
+            LayerSpec::Recurrent {
+                layers: vec![dense(4, Activation::Relu)],
+                steps: 0,
+                dt: 0.5,
+            },
+            dense(2, Activation::Identity),
+        ],
+    };
+    assert!(bad.build(0).is_err());
+    let bad = ModelSpec {
+        inputs: 4,
+        layers: vec![
+            LayerSpec::Recurrent {
+                layers: vec![dense(4, Activation::Relu)],
+                steps: 2,
+                dt: 1.5,
+            },
+            dense(2, Activation::Identity),
+        ],
+    };
+    assert!(bad.build(0).is_err());
+}
