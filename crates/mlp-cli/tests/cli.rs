@@ -776,3 +776,62 @@ fn named_data_set_from_mlp_data_dir() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("MLP_DATA_DIR"), "{}", stderr(&o));
 }
+
+#[test]
+fn architecture_shorthands_train_and_describe_themselves() {
+    let dir = TempDir::new("arch");
+    let data = dir.file("train.csv", &classification_csv(300));
+    let model = dir.path("a.safetensors");
+    for (arch, marker) in [
+        ("resmlp", "residual x + F(x), width 16"),
+        ("hourglass", "(frozen)"),
+        (
+            "score",
+            "recurrent h <- (1 - dt) h + dt F(h), steps 3, dt 0.5",
+        ),
+        ("glu", "glu 16 -> 16 (hidden 32, gate silu)"),
+    ] {
+        ok(&[
+            "train",
+            "--data",
+            &data,
+            "--target",
+            "label",
+            "--out",
+            &model,
+            "--arch",
+            arch,
+            "--hidden",
+            "16",
+            "--depth",
+            "2",
+            "--expansion",
+            "2",
+            "--steps",
+            "3",
+            "--dt",
+            "0.5",
+            "--activation",
+            "silu",
+            "--epochs",
+            "5",
+            "--quiet",
+        ]);
+        let info = ok(&["info", "--model", &model]);
+        assert!(info.contains(marker), "{arch}: {info}");
+        let pred = ok(&["predict", "--model", &model, "--data", &data]);
+        assert_eq!(pred.lines().count(), 301);
+    }
+    let err = fails(&[
+        "train",
+        "--data",
+        &data,
+        "--target",
+        "label",
+        "--out",
+        &model,
+        "--arch",
+        "transformer",
+    ]);
+    assert!(err.contains("resmlp"), "{err}");
+}

@@ -1,6 +1,7 @@
 //! # mlp: a fast, complete multilayer-perceptron engine
 #![warn(missing_docs)]
 
+pub mod architectures;
 pub mod data;
 pub mod error;
 pub mod estimator;

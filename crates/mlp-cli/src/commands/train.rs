@@ -4,6 +4,7 @@ use crate::input::{self, DataArgs};
 use crate::progress::CliHooks;
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use mlp::architectures::{Arch, ArchConfig};
 use mlp::data::preprocess::TargetKind;
 use mlp::data::split::parse_time_column;
 use mlp::estimator::{ClassWeight, MlpBuilder, Session};
@@ -45,9 +46,30 @@ pub struct TrainArgs {
     /// lecun_normal, torch_default (default: xavier_uniform, as scikit-learn and Keras).
     #[arg(long)]
     pub init: Option<String>,
-    /// Dropout probability after each hidden layer.
+    /// Dropout probability after each hidden layer (inside each block for block architectures).
     #[arg(long, default_value_t = 0.0)]
     pub dropout: f32,
+    /// Architecture: mlp (dense stack), resmlp (pre-norm residual), hourglass (frozen lift,
+    /// wide-narrow-wide residual blocks), score (shared block applied --steps times), glu
+    /// (residual GLU blocks; the gate is --activation). Block architectures use the first
+    /// --hidden width.
+    #[arg(long, default_value = "mlp")]
+    pub arch: String,
+    /// Number of blocks (resmlp, hourglass, glu).
+    #[arg(long, default_value_t = 4)]
+    pub depth: usize,
+    /// Expansion of the hidden layer inside blocks (resmlp, score, glu).
+    #[arg(long, default_value_t = 4)]
+    pub expansion: usize,
+    /// Bottleneck width of hourglass blocks (default: a quarter of the width).
+    #[arg(long)]
+    pub bottleneck: Option<usize>,
+    /// Iterations of the shared score block.
+    #[arg(long, default_value_t = 4)]
+    pub steps: usize,
+    /// Step size of the score recurrence, in (0, 1].
+    #[arg(long, default_value_t = 0.25)]
+    pub dt: f32,
     /// Maximum number of epochs.
     #[arg(long, default_value_t = 200)]
     pub epochs: usize,
@@ -225,22 +247,21 @@ impl TrainArgs {
         if self.hidden.contains(&0) {
             bail!("--hidden: layer widths must be at least 1");
         }
-        if let Some(init) = &self.init {
-            let init: mlp::layers::Init = init.parse()?;
-            let mut layers = Vec::new();
-            for &units in &self.hidden {
-                layers.push(LayerSpec::Dense {
-                    units,
-                    activation,
-                    init: Some(init),
-                    bias: true,
-                    trainable: true,
-                });
-                if self.dropout > 0.0 {
-                    layers.push(LayerSpec::Dropout { p: self.dropout });
-                }
-            }
-            b = b.layers(layers);
+        let arch: Arch = self.arch.parse()?;
+        if arch != Arch::Mlp || self.init.is_some() {
+            let cfg = ArchConfig {
+                arch,
+                widths: self.hidden.clone(),
+                depth: self.depth,
+                expansion: self.expansion,
+                bottleneck: self.bottleneck,
+                steps: self.steps,
+                dt: self.dt,
+                activation,
+                dropout: self.dropout,
+                init: self.init.as_deref().map(str::parse).transpose()?,
+            };
+            b = b.layers(cfg.hidden_stack()?);
         }
         if let Some(lr) = self.lr {
             b = b.lr(lr);

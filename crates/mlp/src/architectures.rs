@@ -1,0 +1,207 @@
+//! Named architectures from the MLP literature, as layer specs (the hidden stack; the caller
+//! appends the output layer). Each is plain [`LayerSpec`] data, so a spec file can reproduce or
+//! modify any of them.
+//!
+//! | name | stack |
+//! |---|---|
+//! | `mlp` | `dense(w_i, act)` for each width, optional dropout after each |
+//! | `resmlp` | `dense(w)`, then `depth` x `x + W2 act(W1 LN(x))` (hidden `expansion * w`), then `LN` ("Scaling MLPs", 2023) |
+//! | `hourglass` | frozen random lift `x -> w` (no bias), then `depth` x `z + W_up act(W_down LN(z))` through a `bottleneck` ("Rethinking the shape convention of an MLP", 2025) |
+//! | `score` | `dense(w, act)`, then one shared block `F = [LN, dense(expansion * w, act), dense(w)]` applied `steps` times as `h <- (1 - dt) h + dt F(h)` (SCORE, 2026) |
+//! | `glu` | `dense(w)`, then `depth` x `x + GLU(LN(x))` with hidden `expansion * w`; the gate is the activation (sigmoid: GLU, relu: ReGLU, gelu: GEGLU, silu: SwiGLU) |
+//!
+//! ```
+//! use mlp::architectures::{Arch, ArchConfig};
+//! let cfg = ArchConfig { arch: Arch::ResMlp, widths: vec![64], depth: 2, ..ArchConfig::default() };
+//! let mut layers = cfg.hidden_stack().unwrap();
+//! layers.push(mlp::spec::LayerSpec::dense(10, mlp::kernels::elementwise::Activation::Identity));
+//! let net = mlp::spec::ModelSpec { inputs: 784, layers }.build(0).unwrap();
+//! // embed 784*64+64, 2 blocks of (LN 128 + 64*256+256 + 256*64+64), final LN 128, head 64*10+10
+//! assert_eq!(net.n_params(), 50240 + 2 * (128 + 16640 + 16448) + 128 + 650);
+//! ```
+
+use crate::kernels::elementwise::Activation;
+use crate::layers::Init;
+use crate::spec::LayerSpec;
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// A named architecture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Arch {
+    /// Plain stack of dense layers.
+    #[default]
+    Mlp,
+    /// Pre-norm inverted-bottleneck residual MLP.
+    ResMlp,
+    /// Wide-narrow-wide residual blocks after a fixed random lift.
+    Hourglass,
+    /// Contractive recurrent depth with one shared block.
+    Score,
+    /// Residual GLU blocks.
+    Glu,
+}
+
+impl std::str::FromStr for Arch {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(
+            match s.trim().to_ascii_lowercase().replace('-', "_").as_str() {
+                "mlp" => Arch::Mlp,
+                "resmlp" | "res_mlp" | "residual" => Arch::ResMlp,
+                "hourglass" => Arch::Hourglass,
+                "score" => Arch::Score,
+                "glu" => Arch::Glu,
+                other => {
+                    return Err(Error::config(
+                        "arch",
+                        format!("unknown '{other}'; one of mlp, resmlp, hourglass, score, glu"),
+                    ));
+                }
+            },
+        )
+    }
+}
+
+/// The knobs of the named architectures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArchConfig {
+    /// Which architecture.
+    pub arch: Arch,
+    /// Hidden widths (`mlp`: every layer; the others use the first as the block width).
+    pub widths: Vec<usize>,
+    /// Number of blocks (`resmlp`, `hourglass`, `glu`).
+    pub depth: usize,
+    /// Hidden expansion factor inside blocks (`resmlp`, `score`, `glu`).
+    pub expansion: usize,
+    /// Bottleneck width of `hourglass` blocks (default a quarter of the width).
+    pub bottleneck: Option<usize>,
+    /// Iterations of the shared `score` block.
+    pub steps: usize,
+    /// Step size of `score`.
+    pub dt: f32,
+    /// Activation (the gate for `glu`).
+    pub activation: Activation,
+    /// Dropout after each hidden layer (`mlp`) or inside each block's hidden layer.
+    pub dropout: f32,
+    /// Initializer for trainable dense layers (default per layer).
+    pub init: Option<Init>,
+}
+
+impl Default for ArchConfig {
+    fn default() -> Self {
+        ArchConfig {
+            arch: Arch::Mlp,
+            widths: vec![100],
+            depth: 4,
+            expansion: 4,
+            bottleneck: None,
+            steps: 4,
+            dt: 0.25,
+            activation: Activation::Gelu,
+            dropout: 0.0,
+            init: None,
+        }
+    }
+}
+
+impl ArchConfig {
+    fn dense(&self, units: usize, activation: Activation) -> LayerSpec {
+        LayerSpec::Dense {
+            units,
+            activation,
+            init: self.init,
+            bias: true,
+            trainable: true,
+        }
+    }
+
+    fn dropout(&self, layers: &mut Vec<LayerSpec>) {
+        if self.dropout > 0.0 {
+            layers.push(LayerSpec::Dropout { p: self.dropout });
+        }
+    }
+
+    /// The hidden stack (without the output layer).
+    pub fn hidden_stack(&self) -> Result<Vec<LayerSpec>> {
+        let w = *self
+            .widths
+            .first()
+            .ok_or_else(|| Error::config("hidden", "give at least one width"))?;
+        if self.widths.contains(&0) || self.expansion == 0 {
+            return Err(Error::config(
+                "hidden",
+                "widths and the expansion must be at least 1",
+            ));
+        }
+        let act = self.activation;
+        let norm = || LayerSpec::LayerNorm { eps: 1e-5 };
+        let mut layers = Vec::new();
+        match self.arch {
+            Arch::Mlp => {
+                for &units in &self.widths {
+                    layers.push(self.dense(units, act));
+                    self.dropout(&mut layers);
+                }
+            }
+            Arch::ResMlp => {
+                layers.push(self.dense(w, Activation::Identity));
+                for _ in 0..self.depth {
+                    let mut branch = vec![norm(), self.dense(self.expansion * w, act)];
+                    self.dropout(&mut branch);
+                    branch.push(self.dense(w, Activation::Identity));
+                    layers.push(LayerSpec::Residual { layers: branch });
+                }
+                layers.push(norm());
+            }
+            Arch::Hourglass => {
+                let h = self.bottleneck.unwrap_or((w / 4).max(1));
+                layers.push(LayerSpec::Dense {
+                    units: w,
+                    activation: Activation::Identity,
+                    init: Some(Init::LecunNormal),
+                    bias: false,
+                    trainable: false,
+                });
+                for _ in 0..self.depth {
+                    let mut branch = vec![norm(), self.dense(h, act)];
+                    self.dropout(&mut branch);
+                    branch.push(self.dense(w, Activation::Identity));
+                    layers.push(LayerSpec::Residual { layers: branch });
+                }
+                layers.push(norm());
+            }
+            Arch::Score => {
+                layers.push(self.dense(w, act));
+                let mut block = vec![norm(), self.dense(self.expansion * w, act)];
+                self.dropout(&mut block);
+                block.push(self.dense(w, Activation::Identity));
+                layers.push(LayerSpec::Recurrent {
+                    layers: block,
+                    steps: self.steps,
+                    dt: self.dt,
+                });
+                layers.push(norm());
+            }
+            Arch::Glu => {
+                layers.push(self.dense(w, Activation::Identity));
+                for _ in 0..self.depth {
+                    let mut branch = vec![
+                        norm(),
+                        LayerSpec::Glu {
+                            hidden: self.expansion * w,
+                            units: w,
+                            gate: act,
+                            init: self.init,
+                        },
+                    ];
+                    self.dropout(&mut branch);
+                    layers.push(LayerSpec::Residual { layers: branch });
+                }
+                layers.push(norm());
+            }
+        }
+        Ok(layers)
+    }
+}
