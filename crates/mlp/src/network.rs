@@ -186,6 +186,22 @@ impl Network {
         }
     }
 
+    /// After a training step: updates the buffers (batch normalization's running statistics)
+    /// from the last [`Network::forward_train`] on `batch` rows.
+    pub fn update_buffers(&mut self, ws: &Workspace<f32>, batch: usize) {
+        for (i, layer) in self.layers.iter().enumerate() {
+            if layer.has_buffers() {
+                let range = self.layer_ranges[i].clone();
+                layer.update_buffers(&mut self.params[range], &ws.aux[i], batch);
+            }
+        }
+    }
+
+    /// Whether any layer keeps data-driven buffers (see [`Network::update_buffers`]).
+    pub fn has_buffers(&self) -> bool {
+        self.layers.iter().any(Layer::has_buffers)
+    }
+
     /// Inference on a batch: `output` (`batch x outputs`) from `input` (`batch x inputs`).
     /// `scratch` is resized as needed and can be reused across calls.
     pub fn predict_into<T: Real>(

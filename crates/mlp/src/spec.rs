@@ -15,7 +15,9 @@
 //! ```
 
 use crate::kernels::elementwise::Activation;
-use crate::layers::{Chain, Dense, Dropout, Glu, Init, Layer, LayerNorm, Recurrent, Residual};
+use crate::layers::{
+    BatchNorm, Chain, Dense, Dropout, Glu, Init, Layer, LayerNorm, Recurrent, Residual,
+};
 use crate::network::Network;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -30,6 +32,10 @@ fn is_true(b: &bool) -> bool {
 
 fn d_eps() -> f32 {
     1e-5
+}
+
+fn d_momentum() -> f32 {
+    0.1
 }
 
 fn d_gate() -> Activation {
@@ -72,6 +78,15 @@ pub enum LayerSpec {
         /// Added to the variance (default 1e-5).
         #[serde(default = "d_eps")]
         eps: f32,
+    },
+    /// Batch normalization with running statistics (PyTorch's `BatchNorm1d`).
+    BatchNorm {
+        /// Added to the variance (default 1e-5).
+        #[serde(default = "d_eps")]
+        eps: f32,
+        /// Weight of each new batch in the running statistics (default 0.1).
+        #[serde(default = "d_momentum")]
+        momentum: f32,
     },
     /// Gated linear unit: `W3 (gate(W1 x) * W2 x)`; gate sigmoid = GLU, relu = ReGLU,
     /// gelu = GEGLU, silu = SwiGLU.
@@ -242,6 +257,25 @@ fn build_layers(specs: &[LayerSpec], mut width: usize, path: &str) -> Result<(Ve
                 layers.push(Layer::LayerNorm(LayerNorm {
                     features: width,
                     eps,
+                }));
+            }
+            &LayerSpec::BatchNorm { eps, momentum } => {
+                if !(eps > 0.0 && eps.is_finite()) {
+                    return Err(Error::config(
+                        format!("{here}.eps"),
+                        "must be a small positive number",
+                    ));
+                }
+                if !(0.0..=1.0).contains(&momentum) {
+                    return Err(Error::config(
+                        format!("{here}.momentum"),
+                        "must be in [0, 1]",
+                    ));
+                }
+                layers.push(Layer::BatchNorm(BatchNorm {
+                    features: width,
+                    eps,
+                    momentum,
                 }));
             }
             &LayerSpec::Glu {

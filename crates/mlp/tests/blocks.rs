@@ -336,3 +336,129 @@ fn blocks_that_change_width_are_rejected() {
     };
     assert!(bad.build(0).is_err());
 }
+
+#[test]
+fn batch_norm_running_statistics_and_modes() {
+    use mlp::network::Workspace;
+    let spec = ModelSpec {
+        inputs: 3,
+        layers: vec![LayerSpec::BatchNorm {
+            eps: 1e-5,
+            momentum: 1.0,
+        }],
+    };
+    let mut net = spec.build(0).expect("build");
+    let x = [
+        1.0f32, 10.0, -2.0, 3.0, 20.0, -2.0, 5.0, 30.0, -2.0, 7.0, 40.0, -2.0,
+    ];
+    let mut ws: Workspace<f32> = Workspace::new();
+    let y = net
+        .forward_train(
+            &net.params.clone(),
+            &x,
+            4,
+            &mut ws,
+            &mut mlp::rng::Rng::seed_from(0),
+        )
+        .to_vec();
+    // Training output: each column standardized with the batch's biased variance.
+    let col0: Vec<f32> = (0..4).map(|r| y[r * 3]).collect();
+    let mean0 = col0.iter().sum::<f32>() / 4.0;
+    let var0 = col0.iter().map(|v| (v - mean0).powi(2)).sum::<f32>() / 4.0;
+    assert!(
+        mean0.abs() < 1e-6 && (var0 - 1.0).abs() < 1e-3,
+        "{mean0} {var0}"
+    );
+    net.update_buffers(&ws, 4);
+    let t = |name: &str| {
+        net.tensors()
+            .iter()
+            .find(|t| t.name == name)
+            .expect(name)
+            .range
+            .clone()
+    };
+    let rm = net.params[t("layers.0.running_mean")].to_vec();
+    let rv = net.params[t("layers.0.running_var")].to_vec();
+    // momentum 1: the running statistics become the batch's (variance unbiased, n / (n - 1)).
+    assert_eq!(rm, vec![4.0, 25.0, -2.0]);
+    assert!(
+        (rv[0] - 20.0 / 3.0).abs() < 1e-5 && (rv[1] - 500.0 / 3.0).abs() < 1e-3 && rv[2] == 0.0,
+        "{rv:?}"
+    );
+    // Evaluation uses the running statistics: a row equal to the running mean maps to beta = 0.
+    let out = net.predict(&[4.0, 25.0, -2.0], 1);
+    assert!(out.iter().all(|v| v.abs() < 1e-6), "{out:?}");
+    // Momentum 0.1 moves 10% of the way from the initial (0, 1).
+    let spec = ModelSpec {
+        inputs: 3,
+        layers: vec![LayerSpec::BatchNorm {
+            eps: 1e-5,
+            momentum: 0.1,
+        }],
+    };
+    let mut net = spec.build(0).expect("build");
+    net.forward_train(
+        &net.params.clone(),
+        &x,
+        4,
+        &mut ws,
+        &mut mlp::rng::Rng::seed_from(0),
+    );
+    net.update_buffers(&ws, 4);
+    let rm = net.params[t("layers.0.running_mean")].to_vec();
+    assert!((rm[1] - 2.5).abs() < 1e-6, "{rm:?}");
+}
+
+#[test]
+fn batch_norm_statistics_are_trained_and_saved() {
+    let layers = vec![
+        dense(16, Activation::Identity),
+        LayerSpec::BatchNorm {
+            eps: 1e-5,
+            momentum: 0.1,
+        },
+        dense(16, Activation::Relu),
+        dense(2, Activation::Identity),
+    ];
+    let data = two_moons(400, 0.1, 3).expect("data");
+    let model = MlpBuilder::classifier()
+        .layers(layers)
+        .epochs(100)
+        .batch_size(32)
+        .seed(2)
+        .threads(1)
+        .fit(&data)
+        .expect("fit");
+    let acc = model
+        .evaluate(&data)
+        .expect("eval")
+        .accuracy()
+        .expect("acc");
+    assert!(acc > 0.95, "accuracy {acc}");
+    let rv = model
+        .network
+        .tensors()
+        .iter()
+        .find(|t| t.name == "layers.1.running_var")
+        .expect("rv")
+        .range
+        .clone();
+    assert!(
+        model.network.params[rv.clone()]
+            .iter()
+            .any(|&v| (v - 1.0).abs() > 0.01),
+        "running variance never moved"
+    );
+    let dir = std::env::temp_dir().join(format!("mlp-bn-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("bn.safetensors");
+    model.save(&path).expect("save");
+    let loaded = Model::load(&path).expect("load");
+    assert_eq!(loaded.network.params[rv.clone()], model.network.params[rv]);
+    assert_eq!(
+        loaded.predict_proba(&data.features, data.len()).expect("p"),
+        model.predict_proba(&data.features, data.len()).expect("p")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -23,6 +23,7 @@ fn layer_cases() -> Vec<(String, ModelSpec)> {
         Layer::Dense(_) => "dense",
         Layer::Dropout(_) => "dropout",
         Layer::LayerNorm(_) => "layer_norm",
+        Layer::BatchNorm(_) => "batch_norm",
         Layer::Glu(_) => "glu",
         Layer::Residual(_) => "residual",
         Layer::Recurrent(_) => "recurrent",

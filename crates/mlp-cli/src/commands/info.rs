@@ -148,6 +148,10 @@ fn describe(layer: &Layer, name: &str, depth: usize) {
             "{pad}{name}  layer_norm {}  eps {}  {n} params",
             l.features, l.eps
         ),
+        Layer::BatchNorm(b) => println!(
+            "{pad}{name}  batch_norm {}  eps {}  momentum {}  {n} params (running statistics included)",
+            b.features, b.eps, b.momentum
+        ),
         Layer::Glu(g) => println!(
             "{pad}{name}  glu {} -> {} (hidden {}, gate {})  {n} params",
             g.in_features, g.out_features, g.hidden, g.gate

@@ -121,6 +121,23 @@ impl Chain {
         &cache[last]
     }
 
+    /// Updates inner buffers from a cache written by [`Chain::forward_train`].
+    pub fn update_buffers(&self, params: &mut [f32], cache: &[f32], batch: usize) {
+        let (mut c, mut p) = (0, 0);
+        for l in &self.layers {
+            let n_out = batch * l.out_features();
+            let n_aux = l.aux_len(batch);
+            let np = l.n_params();
+            l.update_buffers(
+                &mut params[p..p + np],
+                &cache[c + n_out..c + n_out + n_aux],
+                batch,
+            );
+            c += n_out + n_aux;
+            p += np;
+        }
+    }
+
     /// Inference forward through two scratch buffers (allocated here: composite blocks trade one
     /// allocation per call for a simpler inference path).
     pub fn forward_eval<T: Real>(&self, params: &[T], input: &[T], batch: usize, output: &mut [T]) {
@@ -332,6 +349,16 @@ impl Recurrent {
             for ((y, &ht), &ft) in output[..d].iter_mut().zip(h.iter()).zip(f) {
                 *y = keep * ht + dt * ft;
             }
+        }
+    }
+
+    /// Updates the shared block's buffers from every iteration, in order.
+    pub fn update_buffers(&self, params: &mut [f32], aux: &[f32], batch: usize) {
+        let d = batch * self.block.in_features();
+        let slot = self.slot(batch);
+        for t in 0..self.steps {
+            self.block
+                .update_buffers(params, &aux[t * slot + d..(t + 1) * slot], batch);
         }
     }
 

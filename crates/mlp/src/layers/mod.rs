@@ -5,6 +5,7 @@
 //! optimizer step is a single pass over contiguous memory. Blocks ([`Residual`], [`Recurrent`])
 //! hold a [`Chain`] of inner layers whose slices are concatenated inside the block's slice.
 
+pub mod batch_norm;
 pub mod chain;
 pub mod dense;
 pub mod dropout;
@@ -12,6 +13,7 @@ pub mod glu;
 pub mod init;
 pub mod layer_norm;
 
+pub use batch_norm::BatchNorm;
 pub use chain::{Chain, Recurrent, Residual};
 pub use dense::Dense;
 pub use dropout::Dropout;
@@ -44,6 +46,8 @@ pub enum Layer {
     Dropout(Dropout),
     /// Layer normalization.
     LayerNorm(LayerNorm),
+    /// Batch normalization (running statistics; train and eval modes differ).
+    BatchNorm(BatchNorm),
     /// Gated linear unit (GLU, ReGLU, GEGLU, SwiGLU).
     Glu(Glu),
     /// `x + F(x)`.
@@ -59,6 +63,7 @@ impl Layer {
             Layer::Dense(d) => d.in_features,
             Layer::Dropout(d) => d.features,
             Layer::LayerNorm(n) => n.features,
+            Layer::BatchNorm(n) => n.features,
             Layer::Glu(g) => g.in_features,
             Layer::Residual(r) => r.branch.in_features(),
             Layer::Recurrent(r) => r.block.in_features(),
@@ -71,6 +76,7 @@ impl Layer {
             Layer::Dense(d) => d.out_features,
             Layer::Dropout(d) => d.features,
             Layer::LayerNorm(n) => n.features,
+            Layer::BatchNorm(n) => n.features,
             Layer::Glu(g) => g.out_features,
             Layer::Residual(r) => r.branch.out_features(),
             Layer::Recurrent(r) => r.block.out_features(),
@@ -83,6 +89,7 @@ impl Layer {
             Layer::Dense(d) => d.n_params(),
             Layer::Dropout(_) => 0,
             Layer::LayerNorm(n) => n.n_params(),
+            Layer::BatchNorm(n) => n.n_params(),
             Layer::Glu(g) => g.n_params(),
             Layer::Residual(r) => r.branch.n_params(),
             Layer::Recurrent(r) => r.block.n_params(),
@@ -95,6 +102,7 @@ impl Layer {
             Layer::Dense(_) => "dense",
             Layer::Dropout(_) => "dropout",
             Layer::LayerNorm(_) => "layer_norm",
+            Layer::BatchNorm(_) => "batch_norm",
             Layer::Glu(_) => "glu",
             Layer::Residual(_) => "residual",
             Layer::Recurrent(_) => "recurrent",
@@ -108,6 +116,7 @@ impl Layer {
             Layer::Dense(d) => d.param_shapes(),
             Layer::Dropout(_) => Vec::new(),
             Layer::LayerNorm(n) => n.param_shapes(),
+            Layer::BatchNorm(n) => n.param_shapes(),
             Layer::Glu(g) => g.param_shapes(),
             Layer::Residual(r) => r.branch.param_shapes("block."),
             Layer::Recurrent(r) => r.block.param_shapes("block."),
@@ -120,6 +129,7 @@ impl Layer {
             Layer::Dense(d) => d.init_params(params, rng),
             Layer::Dropout(_) => {}
             Layer::LayerNorm(n) => n.init_params(params),
+            Layer::BatchNorm(n) => n.init_params(params),
             Layer::Glu(g) => g.init_params(params, rng),
             Layer::Residual(r) => r.branch.init_params(params, rng),
             Layer::Recurrent(r) => r.block.init_params(params, rng),
@@ -132,6 +142,7 @@ impl Layer {
             Layer::Dense(d) => d.aux_len(batch),
             Layer::Dropout(d) => batch * d.features,
             Layer::LayerNorm(n) => n.aux_len(batch),
+            Layer::BatchNorm(n) => n.aux_len(batch),
             Layer::Glu(g) => g.aux_len(batch),
             Layer::Residual(r) => r.aux_len(batch),
             Layer::Recurrent(r) => r.aux_len(batch),
@@ -152,6 +163,7 @@ impl Layer {
             Layer::Dense(d) => d.forward(params, input, batch, output, Some(aux)),
             Layer::Dropout(d) => d.forward_train(input, batch, output, aux, rng),
             Layer::LayerNorm(n) => n.forward(params, input, batch, output, Some(aux)),
+            Layer::BatchNorm(n) => n.forward_train(params, input, batch, output, aux),
             Layer::Glu(g) => g.forward(params, input, batch, output, aux),
             Layer::Residual(r) => r.forward_train(params, input, batch, output, aux, rng),
             Layer::Recurrent(r) => r.forward_train(params, input, batch, output, aux, rng),
@@ -164,6 +176,7 @@ impl Layer {
             Layer::Dense(d) => d.forward(params, input, batch, output, None),
             Layer::Dropout(d) => d.forward_eval(input, batch, output),
             Layer::LayerNorm(n) => n.forward(params, input, batch, output, None),
+            Layer::BatchNorm(n) => n.forward_eval(params, input, batch, output),
             Layer::Glu(g) => {
                 let mut work = vec![T::zero(); g.aux_len(batch)];
                 g.forward(params, input, batch, output, &mut work)
@@ -197,11 +210,34 @@ impl Layer {
                 }
             }
             Layer::LayerNorm(n) => n.backward(params, aux, batch, d_output, d_input, d_params),
+            Layer::BatchNorm(n) => n.backward(params, aux, batch, d_output, d_input, d_params),
             Layer::Glu(g) => g.backward(params, input, aux, batch, d_output, d_input, d_params),
             Layer::Residual(r) => {
                 r.backward(params, input, aux, batch, d_output, d_input, d_params)
             }
             Layer::Recurrent(r) => r.backward(params, aux, batch, d_output, d_input, d_params),
+        }
+    }
+
+    /// After a training step: updates buffers that follow the data rather than the gradient
+    /// (batch normalization's running statistics) from what the last training forward saved in
+    /// `aux`. Blocks recurse into their inner layers (in forward order, every iteration).
+    pub fn update_buffers(&self, params: &mut [f32], aux: &[f32], batch: usize) {
+        match self {
+            Layer::BatchNorm(n) => n.update_running(params, aux, batch),
+            Layer::Residual(r) => r.branch.update_buffers(params, aux, batch),
+            Layer::Recurrent(r) => r.update_buffers(params, aux, batch),
+            Layer::Dense(_) | Layer::Dropout(_) | Layer::LayerNorm(_) | Layer::Glu(_) => {}
+        }
+    }
+
+    /// Whether this layer (or one inside it) keeps buffers updated by [`Layer::update_buffers`].
+    pub fn has_buffers(&self) -> bool {
+        match self {
+            Layer::BatchNorm(_) => true,
+            Layer::Residual(r) => r.branch.layers.iter().any(Layer::has_buffers),
+            Layer::Recurrent(r) => r.block.layers.iter().any(Layer::has_buffers),
+            Layer::Dense(_) | Layer::Dropout(_) | Layer::LayerNorm(_) | Layer::Glu(_) => false,
         }
     }
 }

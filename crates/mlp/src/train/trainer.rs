@@ -245,6 +245,7 @@ fn train_minibatch(
     let batch_size = config.batch_size.min(n);
     let n_batches = n.div_ceil(batch_size);
     let segs = segments(net);
+    let has_buffers = net.has_buffers();
     let base_lr = config.base_lr();
     let class_weights = config.class_weights.as_deref();
     let mut ws: Workspace<f32> = Workspace::new();
@@ -324,6 +325,9 @@ fn train_minibatch(
                 lr,
                 config.weight_decay,
             );
+            if has_buffers {
+                net.update_buffers(&ws, bs);
+            }
             state.partial_loss.0 += loss_sum;
             state.partial_loss.1 += weight_sum;
             state.next_batch = b + 1;
