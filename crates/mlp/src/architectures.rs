@@ -81,6 +81,8 @@ pub struct ArchConfig {
     pub steps: usize,
     /// Step size of `score`.
     pub dt: f32,
+    /// Integration rule of `score`.
+    pub integrator: crate::layers::Integrator,
     /// Activation (the gate for `glu`).
     pub activation: Activation,
     /// Dropout after each hidden layer (`mlp`) or inside each block's hidden layer.
@@ -99,6 +101,7 @@ impl Default for ArchConfig {
             bottleneck: None,
             steps: 4,
             dt: 0.25,
+            integrator: crate::layers::Integrator::Euler,
             activation: Activation::Gelu,
             dropout: 0.0,
             init: None,
@@ -181,6 +184,7 @@ impl ArchConfig {
                     layers: block,
                     steps: self.steps,
                     dt: self.dt,
+                    integrator: self.integrator,
                 });
                 layers.push(norm());
             }

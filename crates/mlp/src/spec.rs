@@ -16,7 +16,7 @@
 
 use crate::kernels::elementwise::Activation;
 use crate::layers::{
-    BatchNorm, Chain, Dense, Dropout, Glu, Init, Layer, LayerNorm, Recurrent, Residual,
+    BatchNorm, Chain, Dense, Dropout, Glu, Init, Integrator, Layer, LayerNorm, Recurrent, Residual,
 };
 use crate::network::Network;
 use crate::{Error, Result};
@@ -117,6 +117,9 @@ pub enum LayerSpec {
         /// Step size in `(0, 1]` (default 1: plain weight-tied recurrence).
         #[serde(default = "d_dt")]
         dt: f32,
+        /// Integration rule: `euler` (default) or `rk2`.
+        #[serde(default)]
+        integrator: Integrator,
     },
 }
 
@@ -307,6 +310,7 @@ fn build_layers(specs: &[LayerSpec], mut width: usize, path: &str) -> Result<(Ve
                 layers: inner,
                 steps,
                 dt,
+                integrator,
             } => {
                 if *steps == 0 {
                     return Err(Error::config(format!("{here}.steps"), "must be at least 1"));
@@ -322,6 +326,7 @@ fn build_layers(specs: &[LayerSpec], mut width: usize, path: &str) -> Result<(Ve
                     block,
                     steps: *steps,
                     dt: *dt,
+                    integrator: *integrator,
                 }));
             }
         }

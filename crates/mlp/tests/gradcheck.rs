@@ -129,6 +129,7 @@ fn layer_cases() -> Vec<(String, ModelSpec)> {
                     layers: vec![dense(4, Activation::Tanh)],
                     steps: 4,
                     dt: 0.25,
+                    integrator: Default::default(),
                 },
                 dense(2, Activation::Identity),
             ],
@@ -149,6 +150,27 @@ fn layer_cases() -> Vec<(String, ModelSpec)> {
                     ],
                     steps: 5,
                     dt: 1.0,
+                    integrator: Default::default(),
+                },
+                dense(2, Activation::Identity),
+            ],
+        ),
+    ));
+    cases.push((
+        "recurrent RK2 T=3 dt=0.4".into(),
+        spec(
+            3,
+            vec![
+                dense(4, Activation::Tanh),
+                LayerSpec::Recurrent {
+                    layers: vec![
+                        LayerSpec::LayerNorm { eps: 1e-5 },
+                        dense(5, Activation::Gelu),
+                        dense(4, Activation::Identity),
+                    ],
+                    steps: 3,
+                    dt: 0.4,
+                    integrator: mlp::layers::Integrator::Rk2,
                 },
                 dense(2, Activation::Identity),
             ],

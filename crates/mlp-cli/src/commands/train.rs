@@ -70,6 +70,9 @@ pub struct TrainArgs {
     /// Step size of the score recurrence, in (0, 1].
     #[arg(long, default_value_t = 0.25)]
     pub dt: f32,
+    /// Integration rule of the score recurrence: euler or rk2.
+    #[arg(long, default_value = "euler", value_parser = ["euler", "rk2"])]
+    pub integrator: String,
     /// Maximum number of epochs.
     #[arg(long, default_value_t = 200)]
     pub epochs: usize,
@@ -257,6 +260,11 @@ impl TrainArgs {
                 bottleneck: self.bottleneck,
                 steps: self.steps,
                 dt: self.dt,
+                integrator: if self.integrator == "rk2" {
+                    mlp::layers::Integrator::Rk2
+                } else {
+                    mlp::layers::Integrator::Euler
+                },
                 activation,
                 dropout: self.dropout,
                 init: self.init.as_deref().map(str::parse).transpose()?,

@@ -301,8 +301,29 @@ impl Residual {
     }
 }
 
-/// Contractive recurrent depth (SCORE): one shared block `F` applied `steps` times with
-/// `h <- (1 - dt) h + dt F(h)` (explicit Euler on `dh/ds = F(h) - h`). Backpropagation runs
+/// How a [`Recurrent`] block integrates `dh/ds = F(h) - h` over one step of size `dt`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Integrator {
+    /// Explicit Euler: `h <- (1 - dt) h + dt F(h)` (one evaluation of `F`).
+    #[default]
+    Euler,
+    /// Explicit midpoint (RK2): `m = (1 - dt/2) h + dt/2 F(h)`, `h <- h + dt (F(m) - m)`
+    /// (two evaluations of `F`).
+    Rk2,
+}
+
+impl Integrator {
+    fn evaluations(self) -> usize {
+        match self {
+            Integrator::Euler => 1,
+            Integrator::Rk2 => 2,
+        }
+    }
+}
+
+/// Contractive recurrent depth (SCORE): one shared block `F` applied `steps` times, integrating
+/// `dh/ds = F(h) - h` with step `dt` (Euler: `h <- (1 - dt) h + dt F(h)`). Backpropagation runs
 /// through every iteration; the shared parameters' gradients add up over iterations.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recurrent {
@@ -312,21 +333,28 @@ pub struct Recurrent {
     pub steps: usize,
     /// Step size `dt` in `(0, 1]`.
     pub dt: f32,
+    /// The integration rule.
+    pub integrator: Integrator,
 }
 
 impl Recurrent {
-    fn slot(&self, batch: usize) -> usize {
+    /// One evaluation of `F`: its input and its cache.
+    fn eval_slot(&self, batch: usize) -> usize {
         batch * self.block.in_features() + self.block.cache_len(batch)
     }
 
-    /// Per iteration: its input `h_t` and the block's cache; then the block's gradient scratch
-    /// and three `batch x width` gradient buffers.
-    pub fn aux_len(&self, batch: usize) -> usize {
-        let d = batch * self.block.in_features();
-        self.steps * self.slot(batch) + self.block.scratch_len(batch) + 3 * d
+    fn n_evals(&self) -> usize {
+        self.steps * self.integrator.evaluations()
     }
 
-    /// Training forward, saving every iteration.
+    /// Per evaluation of `F`: its input and cache; then the block's gradient scratch and three
+    /// `batch x width` gradient buffers.
+    pub fn aux_len(&self, batch: usize) -> usize {
+        let d = batch * self.block.in_features();
+        self.n_evals() * self.eval_slot(batch) + self.block.scratch_len(batch) + 3 * d
+    }
+
+    /// Training forward, saving every evaluation.
     pub fn forward_train<T: Real>(
         &self,
         params: &[T],
@@ -338,27 +366,51 @@ impl Recurrent {
     ) {
         let d = batch * self.block.in_features();
         let dt = T::of(self.dt as f64);
-        let keep = T::one() - dt;
-        let slot = self.slot(batch);
+        let slot = self.eval_slot(batch);
+        let evals = self.integrator.evaluations();
         output[..d].copy_from_slice(&input[..d]);
         for t in 0..self.steps {
-            let (h, cache) = aux[t * slot..(t + 1) * slot].split_at_mut(d);
-            h.copy_from_slice(&output[..d]);
-            self.block.forward_train(params, h, batch, cache, rng);
-            let f = self.block.output(cache, batch);
-            for ((y, &ht), &ft) in output[..d].iter_mut().zip(h.iter()).zip(f) {
-                *y = keep * ht + dt * ft;
+            match self.integrator {
+                Integrator::Euler => {
+                    let (h, cache) = aux[t * slot..(t + 1) * slot].split_at_mut(d);
+                    h.copy_from_slice(&output[..d]);
+                    self.block.forward_train(params, h, batch, cache, rng);
+                    let f = self.block.output(cache, batch);
+                    for ((y, &ht), &ft) in output[..d].iter_mut().zip(h.iter()).zip(f) {
+                        *y = (T::one() - dt) * ht + dt * ft;
+                    }
+                }
+                Integrator::Rk2 => {
+                    let base = t * evals * slot;
+                    let (first, second) = aux[base..base + 2 * slot].split_at_mut(slot);
+                    let (h, cache1) = first.split_at_mut(d);
+                    h.copy_from_slice(&output[..d]);
+                    self.block.forward_train(params, h, batch, cache1, rng);
+                    let f1 = self.block.output(cache1, batch);
+                    let half = dt * T::of(0.5);
+                    let (m, cache2) = second.split_at_mut(d);
+                    for ((mi, &hi), &fi) in m.iter_mut().zip(h.iter()).zip(f1) {
+                        *mi = (T::one() - half) * hi + half * fi;
+                    }
+                    self.block.forward_train(params, m, batch, cache2, rng);
+                    let f2 = self.block.output(cache2, batch);
+                    for (((y, &hi), &mi), &fi) in
+                        output[..d].iter_mut().zip(h.iter()).zip(m.iter()).zip(f2)
+                    {
+                        *y = hi + dt * (fi - mi);
+                    }
+                }
             }
         }
     }
 
-    /// Updates the shared block's buffers from every iteration, in order.
+    /// Updates the shared block's buffers from every evaluation, in order.
     pub fn update_buffers(&self, params: &mut [f32], aux: &[f32], batch: usize) {
         let d = batch * self.block.in_features();
-        let slot = self.slot(batch);
-        for t in 0..self.steps {
+        let slot = self.eval_slot(batch);
+        for e in 0..self.n_evals() {
             self.block
-                .update_buffers(params, &aux[t * slot + d..(t + 1) * slot], batch);
+                .update_buffers(params, &aux[e * slot + d..(e + 1) * slot], batch);
         }
     }
 
@@ -366,20 +418,35 @@ impl Recurrent {
     pub fn forward_eval<T: Real>(&self, params: &[T], input: &[T], batch: usize, output: &mut [T]) {
         let d = batch * self.block.in_features();
         let dt = T::of(self.dt as f64);
-        let keep = T::one() - dt;
         let mut f = vec![T::zero(); d];
+        let mut m = vec![T::zero(); d];
         output[..d].copy_from_slice(&input[..d]);
         for _ in 0..self.steps {
             self.block.forward_eval(params, &output[..d], batch, &mut f);
-            for (y, &ft) in output[..d].iter_mut().zip(&f) {
-                *y = keep * *y + dt * ft;
+            match self.integrator {
+                Integrator::Euler => {
+                    for (y, &ft) in output[..d].iter_mut().zip(&f) {
+                        *y = (T::one() - dt) * *y + dt * ft;
+                    }
+                }
+                Integrator::Rk2 => {
+                    let half = dt * T::of(0.5);
+                    for ((mi, &hi), &fi) in m.iter_mut().zip(output[..d].iter()).zip(&f) {
+                        *mi = (T::one() - half) * hi + half * fi;
+                    }
+                    self.block.forward_eval(params, &m, batch, &mut f);
+                    for ((y, &mi), &fi) in output[..d].iter_mut().zip(&m).zip(&f) {
+                        *y = *y + dt * (fi - mi);
+                    }
+                }
             }
         }
     }
 
-    /// Backward through all iterations, last to first:
-    /// `dh_t = (1 - dt) dh_{t+1} + J_F(h_t)^T (dt dh_{t+1})`, with the shared parameters'
-    /// gradients accumulating over iterations.
+    /// Backward through all iterations, last to first. Euler:
+    /// `dh_t = (1 - dt) dh_{t+1} + J_F(h_t)^T (dt dh_{t+1})`. RK2, with `g = dh_{t+1}`:
+    /// `dm = dt (J_F(m)^T g - g)`, `dh_t = g + (1 - dt/2) dm + J_F(h_t)^T (dt/2 dm)`.
+    /// The shared parameters' gradients accumulate over every evaluation.
     pub fn backward<T: Real>(
         &self,
         params: &[T],
@@ -391,31 +458,79 @@ impl Recurrent {
     ) {
         let d = batch * self.block.in_features();
         let dt = T::of(self.dt as f64);
-        let keep = T::one() - dt;
-        let slot = self.slot(batch);
-        let (slots, rest) = aux.split_at_mut(self.steps * slot);
+        let slot = self.eval_slot(batch);
+        let evals = self.integrator.evaluations();
+        let (slots, rest) = aux.split_at_mut(self.n_evals() * slot);
         let (scratch, rest) = rest.split_at_mut(self.block.scratch_len(batch));
         let (d_h, rest) = rest.split_at_mut(d);
         let (d_f, rest) = rest.split_at_mut(d);
         let d_through = &mut rest[..d];
         d_h.copy_from_slice(&d_output[..d]);
         for t in (0..self.steps).rev() {
-            let (h, cache) = slots[t * slot..(t + 1) * slot].split_at_mut(d);
-            for (g, &dh) in d_f.iter_mut().zip(d_h.iter()) {
-                *g = dt * dh;
-            }
-            self.block.backward(
-                params,
-                h,
-                batch,
-                cache,
-                d_f,
-                Some(&mut *d_through),
-                d_params,
-                scratch,
-            );
-            for (dh, &j) in d_h.iter_mut().zip(d_through.iter()) {
-                *dh = keep * *dh + j;
+            match self.integrator {
+                Integrator::Euler => {
+                    let (h, cache) = slots[t * slot..(t + 1) * slot].split_at_mut(d);
+                    for (g, &dh) in d_f.iter_mut().zip(d_h.iter()) {
+                        *g = dt * dh;
+                    }
+                    self.block.backward(
+                        params,
+                        h,
+                        batch,
+                        cache,
+                        d_f,
+                        Some(&mut *d_through),
+                        d_params,
+                        scratch,
+                    );
+                    for (dh, &j) in d_h.iter_mut().zip(d_through.iter()) {
+                        *dh = (T::one() - dt) * *dh + j;
+                    }
+                }
+                Integrator::Rk2 => {
+                    let base = t * evals * slot;
+                    let (first, second) = slots[base..base + 2 * slot].split_at_mut(slot);
+                    let (h, cache1) = first.split_at_mut(d);
+                    let (m, cache2) = second.split_at_mut(d);
+                    // Through F(m): d_f = dt g; dm = J^T d_f - dt g.
+                    for (f, &g) in d_f.iter_mut().zip(d_h.iter()) {
+                        *f = dt * g;
+                    }
+                    self.block.backward(
+                        params,
+                        m,
+                        batch,
+                        cache2,
+                        d_f,
+                        Some(&mut *d_through),
+                        d_params,
+                        scratch,
+                    );
+                    let half = dt * T::of(0.5);
+                    // d_f <- dm; then through F(h) with half * dm.
+                    for ((f, &j), &g) in d_f.iter_mut().zip(d_through.iter()).zip(d_h.iter()) {
+                        *f = j - dt * g;
+                    }
+                    for (dh, &dm) in d_h.iter_mut().zip(d_f.iter()) {
+                        *dh = *dh + (T::one() - half) * dm;
+                    }
+                    for f in d_f.iter_mut() {
+                        *f = half * *f;
+                    }
+                    self.block.backward(
+                        params,
+                        h,
+                        batch,
+                        cache1,
+                        d_f,
+                        Some(&mut *d_through),
+                        d_params,
+                        scratch,
+                    );
+                    for (dh, &j) in d_h.iter_mut().zip(d_through.iter()) {
+                        *dh = *dh + j;
+                    }
+                }
             }
         }
         if let Some(dx) = d_input {

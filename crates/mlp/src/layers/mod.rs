@@ -14,7 +14,7 @@ pub mod init;
 pub mod layer_norm;
 
 pub use batch_norm::BatchNorm;
-pub use chain::{Chain, Recurrent, Residual};
+pub use chain::{Chain, Integrator, Recurrent, Residual};
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use glu::Glu;
