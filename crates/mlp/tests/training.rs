@@ -296,3 +296,33 @@ fn state_default_is_a_fresh_run() {
     assert_eq!(s.epoch, 0);
     assert!(s.best.is_none());
 }
+
+#[test]
+fn every_first_order_optimizer_learns_two_moons() {
+    let data = moons();
+    for name in ["sgd", "nesterov", "adam", "adamw", "lamb", "rmsprop"] {
+        let lr = match name {
+            "sgd" | "nesterov" => 0.1,
+            "lamb" => 0.01,
+            _ => 0.003,
+        };
+        let model = MlpBuilder::classifier()
+            .hidden(&[32, 32])
+            .optimizer(OptimizerConfig::from_name(name).expect("optimizer"))
+            .lr(lr)
+            .epochs(150)
+            .batch_size(32)
+            .patience(None)
+            .validation(ValidationSplit::None)
+            .seed(1)
+            .threads(1)
+            .fit(&data)
+            .expect("fit");
+        let acc = model
+            .evaluate(&data)
+            .expect("eval")
+            .accuracy()
+            .expect("acc");
+        assert!(acc > 0.97, "{name}: accuracy {acc}");
+    }
+}

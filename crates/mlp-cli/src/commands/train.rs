@@ -79,7 +79,7 @@ pub struct TrainArgs {
     /// Minibatch size.
     #[arg(long, default_value_t = 200)]
     pub batch_size: usize,
-    /// sgd, nesterov, adam, adamw, rmsprop or lbfgs (full batch).
+    /// sgd, nesterov, adam, adamw, lamb, rmsprop or lbfgs (full batch).
     #[arg(long, default_value = "adam")]
     pub optimizer: String,
     /// Momentum for sgd/nesterov/rmsprop.

@@ -6,6 +6,7 @@
 
 pub mod adam;
 pub mod clip;
+pub mod lamb;
 pub mod lbfgs;
 pub mod rmsprop;
 pub mod schedule;
@@ -34,6 +35,9 @@ fn d_beta2() -> f32 {
 }
 fn d_eps() -> f32 {
     1e-8
+}
+fn d_lamb_eps() -> f32 {
+    1e-6
 }
 fn d_alpha() -> f32 {
     0.99
@@ -82,6 +86,19 @@ pub enum OptimizerConfig {
         #[serde(default = "d_eps")]
         eps: f32,
     },
+    /// LAMB: Adam's direction scaled per tensor by the trust ratio `||w|| / ||update||`
+    /// (decoupled weight decay inside the update), for large batches.
+    Lamb {
+        /// First-moment decay.
+        #[serde(default = "d_beta1")]
+        beta1: f32,
+        /// Second-moment decay.
+        #[serde(default = "d_beta2")]
+        beta2: f32,
+        /// Denominator epsilon (LAMB's usual 1e-6).
+        #[serde(default = "d_lamb_eps")]
+        eps: f32,
+    },
     /// RMSprop (PyTorch's form: `v = alpha v + (1-alpha) g^2`, step `g / (sqrt(v) + eps)`).
     Rmsprop {
         /// Smoothing constant.
@@ -126,6 +143,11 @@ impl OptimizerConfig {
                     beta2: d_beta2(),
                     eps: d_eps(),
                 },
+                "lamb" => OptimizerConfig::Lamb {
+                    beta1: d_beta1(),
+                    beta2: d_beta2(),
+                    eps: d_lamb_eps(),
+                },
                 "rmsprop" => OptimizerConfig::Rmsprop {
                     alpha: d_alpha(),
                     eps: d_eps(),
@@ -138,7 +160,7 @@ impl OptimizerConfig {
                     return Err(crate::Error::config(
                         "optimizer",
                         format!(
-                            "unknown '{name}'; one of sgd, nesterov, adam, adamw, rmsprop, lbfgs"
+                            "unknown '{name}'; one of sgd, nesterov, adam, adamw, lamb, rmsprop, lbfgs"
                         ),
                     ));
                 }
@@ -153,6 +175,7 @@ impl OptimizerConfig {
             OptimizerConfig::Sgd { .. } => "sgd",
             OptimizerConfig::Adam { .. } => "adam",
             OptimizerConfig::Adamw { .. } => "adamw",
+            OptimizerConfig::Lamb { .. } => "lamb",
             OptimizerConfig::Rmsprop { .. } => "rmsprop",
             OptimizerConfig::Lbfgs { .. } => "lbfgs",
         }
@@ -190,6 +213,11 @@ impl OptimizerConfig {
                     "rmsprop",
                     "alpha and momentum must be in [0, 1) and eps positive",
                 )
+            }
+            OptimizerConfig::Lamb { beta1, beta2, eps }
+                if !(0.0..1.0).contains(&beta1) || !(0.0..1.0).contains(&beta2) || eps <= 0.0 =>
+            {
+                bad("lamb", "betas must be in [0, 1) and eps positive")
             }
             OptimizerConfig::Lbfgs { history: 0 } => bad("history", "must be at least 1"),
             _ => Ok(()),
@@ -308,6 +336,26 @@ pub fn step(
                     eps,
                     momentum,
                     wd,
+                );
+            }
+        }
+        OptimizerConfig::Lamb { beta1, beta2, eps } => {
+            let t = state.step;
+            let (m, v) = state.buffer_pair("lamb.m", "lamb.v", n);
+            for s in segments {
+                let wd = if s.decay { weight_decay } else { 0.0 };
+                let r = s.range.clone();
+                lamb::update(
+                    &mut params[r.clone()],
+                    &grads[r.clone()],
+                    &mut m[r.clone()],
+                    &mut v[r],
+                    lr,
+                    beta1,
+                    beta2,
+                    eps,
+                    wd,
+                    t,
                 );
             }
         }
