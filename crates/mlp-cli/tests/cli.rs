@@ -767,6 +767,54 @@ fn named_data_set_from_mlp_data_dir() {
     let pred = stdout(&o);
     assert_eq!(pred.lines().next(), Some("label"));
     assert_eq!(pred.lines().nth(2), Some("Trouser"));
+    // Augmentation and MixUp train reproducibly.
+    let m1 = dir.path("aug1.safetensors");
+    let m2 = dir.path("aug2.safetensors");
+    for m in [&m1, &m2] {
+        let o = run(&[
+            "train",
+            "--dataset",
+            "fashion-mnist",
+            "--hidden",
+            "32",
+            "--epochs",
+            "3",
+            "--augment",
+            "shift:2,flip",
+            "--mixup",
+            "0.2",
+            "--label-smoothing",
+            "0.1",
+            "--threads",
+            "2",
+            "--out",
+            m,
+            "--quiet",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let t1 = mlp::io::TensorFile::read(Path::new(&m1)).expect("m1");
+    let t2 = mlp::io::TensorFile::read(Path::new(&m2)).expect("m2");
+    for (name, _, data) in &t1.tensors {
+        assert!(
+            t2.get(name).map(|t| t.1) == Some(&data[..]),
+            "tensor {name} differs between identical runs"
+        );
+    }
+    let o = run(&[
+        "train",
+        "--dataset",
+        "fashion-mnist",
+        "--augment",
+        "rotate",
+        "--out",
+        &m1,
+    ]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("shift:N"),
+        "{}",
+        stderr(&o)
+    );
     // Absent data set: the error says how to get it.
     let o = Command::new(env!("CARGO_BIN_EXE_mlp"))
         .args(["train", "--dataset", "mnist", "--out", &model])

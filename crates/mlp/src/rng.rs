@@ -70,6 +70,34 @@ impl Rng {
         ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
     }
 
+    /// Gamma(`shape`, 1) sample (Marsaglia & Tsang; shapes below 1 via `G(a+1) U^(1/a)`).
+    pub fn gamma(&mut self, shape: f64) -> f64 {
+        if shape < 1.0 {
+            let u = 1.0 - self.uniform_f64();
+            return self.gamma(shape + 1.0) * u.powf(1.0 / shape);
+        }
+        let d = shape - 1.0 / 3.0;
+        let c = 1.0 / (9.0 * d).sqrt();
+        loop {
+            let x = self.normal() as f64;
+            let v = (1.0 + c * x).powi(3);
+            if v <= 0.0 {
+                continue;
+            }
+            let u = 1.0 - self.uniform_f64();
+            if u.ln() < 0.5 * x * x + d - d * v + d * v.ln() {
+                return d * v;
+            }
+        }
+    }
+
+    /// Beta(`a`, `b`) sample, as `X / (X + Y)` with `X ~ Gamma(a)`, `Y ~ Gamma(b)`.
+    pub fn beta(&mut self, a: f64, b: f64) -> f64 {
+        let x = self.gamma(a);
+        let y = self.gamma(b);
+        if x + y > 0.0 { x / (x + y) } else { 0.5 }
+    }
+
     /// Uniform integer in `0..n` (Lemire's multiply-shift; `n` must be positive).
     pub fn below(&mut self, n: usize) -> usize {
         debug_assert!(n > 0);
@@ -89,5 +117,39 @@ impl Rng {
         let mut p: Vec<usize> = (0..n).collect();
         self.shuffle(&mut p);
         p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gamma_and_beta_moments() {
+        let mut r = Rng::seed_from(1);
+        for shape in [0.4, 1.0, 2.5] {
+            let n = 40_000;
+            let xs: Vec<f64> = (0..n).map(|_| r.gamma(shape)).collect();
+            let mean = xs.iter().sum::<f64>() / n as f64;
+            let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
+            assert!(
+                (mean / shape - 1.0).abs() < 0.03,
+                "gamma({shape}) mean {mean}"
+            );
+            assert!((var / shape - 1.0).abs() < 0.06, "gamma({shape}) var {var}");
+        }
+        for a in [0.2, 1.0, 4.0] {
+            let n = 40_000;
+            let xs: Vec<f64> = (0..n).map(|_| r.beta(a, a)).collect();
+            let mean = xs.iter().sum::<f64>() / n as f64;
+            let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
+            let want = 1.0 / (4.0 * (2.0 * a + 1.0));
+            assert!((mean - 0.5).abs() < 0.01, "beta({a}) mean {mean}");
+            assert!(
+                (var / want - 1.0).abs() < 0.05,
+                "beta({a}) var {var} want {want}"
+            );
+            assert!(xs.iter().all(|x| (0.0..=1.0).contains(x)));
+        }
     }
 }

@@ -105,6 +105,14 @@ pub struct TrainArgs {
     /// Label smoothing for cross-entropy.
     #[arg(long, default_value_t = 0.0)]
     pub label_smoothing: f32,
+    /// MixUp: blend random pairs of training samples and their targets with lam ~ Beta(ALPHA,
+    /// ALPHA) (0.2 is common).
+    #[arg(long, value_name = "ALPHA")]
+    pub mixup: Option<f32>,
+    /// Image augmentation on the fly, for square images (IDX or --dataset): `shift:N` (random
+    /// translation up to N pixels) and/or `flip` (horizontal mirror), comma-separated.
+    #[arg(long, value_name = "SPEC")]
+    pub augment: Option<String>,
     /// Class weights: balanced, or one weight per class (comma-separated, in label order).
     #[arg(long, value_name = "WEIGHTS")]
     pub class_weight: Option<String>,
@@ -275,6 +283,7 @@ impl TrainArgs {
             b = b.lr(lr);
         }
         b.config.clip_grad_norm = self.clip_grad_norm;
+        b.config.mixup = self.mixup;
         if let Some(l) = &self.loss {
             let mut loss = parse_loss(l)?;
             if let Loss::CrossEntropy { label_smoothing } = &mut loss {
@@ -390,6 +399,23 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         }
     ) {
         builder = builder.standardize(false);
+    }
+    if let Some(spec) = &args.augment {
+        let is_image = matches!(
+            data.input,
+            mlp::model::InputSchema::Matrix {
+                value_scale: Some(_),
+                ..
+            }
+        );
+        let side = (data.train.n_features as f64).sqrt().round() as usize;
+        if !is_image || side * side != data.train.n_features {
+            bail!(
+                "--augment needs square images (IDX data or --dataset); this data has {} features",
+                data.train.n_features
+            );
+        }
+        builder.config.augment = Some(mlp::train::augment::ImageAugment::parse(spec, side, side)?);
     }
 
     // Chronological by a time column: order rows by time first.

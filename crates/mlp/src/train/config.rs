@@ -57,6 +57,12 @@ pub struct TrainConfig {
     pub class_weights: Option<Vec<f32>>,
     /// Reshuffle the training data every epoch.
     pub shuffle: bool,
+    /// MixUp with `lam ~ Beta(alpha, alpha)` per batch (`None`: off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mixup: Option<f32>,
+    /// Random image shifts/flips applied to each training batch (`None`: off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub augment: Option<super::augment::ImageAugment>,
 }
 
 impl Default for TrainConfig {
@@ -80,6 +86,8 @@ impl Default for TrainConfig {
             threads: 0,
             class_weights: None,
             shuffle: true,
+            mixup: None,
+            augment: None,
         }
     }
 }
@@ -129,6 +137,14 @@ impl TrainConfig {
             return Err(Error::config(
                 "class-weight",
                 "weights must be finite and >= 0",
+            ));
+        }
+        if let Some(a) = self.mixup
+            && !(a.is_finite() && a > 0.0)
+        {
+            return Err(Error::config(
+                "mixup",
+                "alpha must be positive (0.2-0.4 is usual)",
             ));
         }
         self.optimizer.validate()?;

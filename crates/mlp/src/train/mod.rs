@@ -1,6 +1,7 @@
 //! Training: configuration, the epoch loop, early stopping, and the resumable state that
 //! checkpoints carry.
 
+pub mod augment;
 mod config;
 mod trainer;
 

@@ -6,6 +6,7 @@
 //! masks of batch `b` come from their own derived streams. That is what makes a run resumed from a
 //! checkpoint (even one written mid-epoch, on Ctrl-C) bit-identical to an uninterrupted one.
 
+use super::augment;
 use super::config::TrainConfig;
 use crate::data::{Dataset, Targets};
 use crate::loss::{BatchTargets, Loss};
@@ -246,6 +247,8 @@ fn train_minibatch(
     let n_batches = n.div_ceil(batch_size);
     let segs = segments(net);
     let has_buffers = net.has_buffers();
+    let mut aug_tmp: Vec<f32> = Vec::new();
+    let mut mix_d: Vec<f32> = Vec::new();
     let base_lr = config.base_lr();
     let class_weights = config.class_weights.as_deref();
     let mut ws: Workspace<f32> = Workspace::new();
@@ -277,17 +280,47 @@ fn train_minibatch(
             });
             let targets = batch_targets(&data.targets, &mut class_buf, &mut value_buf, rows);
             let mut rng = Rng::seed_from(mix(config.seed, 2 + epoch as u64, b as u64));
+            if let Some(aug) = &config.augment {
+                let mut aug_rng = rng.fork(0xA06);
+                aug.apply(&mut x_batch[..bs * nf], bs, &mut aug_rng, &mut aug_tmp);
+            }
+            let mixing = config.mixup.map(|alpha| {
+                let mut mix_rng = rng.fork(0x313);
+                augment::mixup(&mut x_batch, nf, bs, alpha, &mut mix_rng, &mut aug_tmp)
+            });
             net.forward_train(&net.params, &x_batch[..bs * nf], bs, &mut ws, &mut rng);
             let (outputs, d_outputs) = ws.outputs_and_d_outputs(net, bs);
-            let (loss_sum, weight_sum) = loss.evaluate(
+            let (mut loss_sum, weight_sum) = loss.evaluate(
                 outputs,
                 bs,
                 net.outputs(),
                 targets,
                 weights,
                 class_weights,
-                Some(d_outputs),
+                Some(&mut *d_outputs),
             );
+            if let Some((lam, perm)) = &mixing {
+                // The loss is linear in the target: lam L(y) + (1 - lam) L(y_perm).
+                let (mut pc, mut pv) = (Vec::new(), Vec::new());
+                let permuted_rows: Vec<usize> = perm.iter().map(|&j| rows[j]).collect();
+                let targets_b = batch_targets(&data.targets, &mut pc, &mut pv, &permuted_rows);
+                let weights_b: Option<Vec<f32>> =
+                    weights.map(|w| perm.iter().map(|&j| w[j]).collect());
+                mix_d.resize(d_outputs.len(), 0.0);
+                let (loss_b, _) = loss.evaluate(
+                    outputs,
+                    bs,
+                    net.outputs(),
+                    targets_b,
+                    weights_b.as_deref(),
+                    class_weights,
+                    Some(&mut mix_d[..]),
+                );
+                for (d, &db) in d_outputs.iter_mut().zip(&mix_d) {
+                    *d = lam * *d + (1.0 - lam) * db;
+                }
+                loss_sum = *lam as f64 * loss_sum + (1.0 - *lam as f64) * loss_b;
+            }
             let batch_loss = if weight_sum > 0.0 {
                 loss_sum / weight_sum
             } else {
