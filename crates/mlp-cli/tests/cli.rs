@@ -883,3 +883,32 @@ fn architecture_shorthands_train_and_describe_themselves() {
     ]);
     assert!(err.contains("resmlp"), "{err}");
 }
+
+/// The TOML example in docs/spec-format.md is a working config.
+#[test]
+fn documented_spec_example_trains() {
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/spec-format.md"
+    ))
+    .expect("doc");
+    let start = doc.find("```toml\n").expect("toml block") + "```toml\n".len();
+    let end = start + doc[start..].find("```").expect("end of block");
+    let dir = TempDir::new("docspec");
+    let config = dir.file(
+        "spec.toml",
+        &doc[start..end].replace("epochs = 30", "epochs = 2"),
+    );
+    let data = dir.file("train.csv", &classification_csv(200));
+    let model = dir.path("m.safetensors");
+    ok(&[
+        "train", "--data", &data, "--target", "label", "--out", &model, "--config", &config,
+        "--quiet",
+    ]);
+    let info = ok(&["info", "--model", &model]);
+    assert!(
+        info.contains("layers.1.block.1  dense 256 -> 1024  activation gelu"),
+        "{info}"
+    );
+    assert!(info.contains("optimizer adamw"), "{info}");
+}
