@@ -838,6 +838,10 @@ fn architecture_shorthands_train_and_describe_themselves() {
             "recurrent h <- (1 - dt) h + dt F(h), steps 3, dt 0.5",
         ),
         ("glu", "glu 16 -> 16 (hidden 32, gate silu)"),
+        (
+            "kan",
+            "kan 5 -> 16  basis bspline (8 functions) + silu base",
+        ),
     ] {
         ok(&[
             "train",

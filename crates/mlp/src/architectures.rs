@@ -8,6 +8,7 @@
 //! | `resmlp` | `dense(w)`, then `depth` x `x + W2 act(W1 LN(x))` (hidden `expansion * w`), then `LN` ("Scaling MLPs", 2023) |
 //! | `hourglass` | frozen random lift `x -> w` (no bias), then `depth` x `z + W_up act(W_down LN(z))` through a `bottleneck` ("Rethinking the shape convention of an MLP", 2025) |
 //! | `score` | `dense(w, act)`, then one shared block `F = [LN, dense(expansion * w, act), dense(w)]` applied `steps` times as `h <- (1 - dt) h + dt F(h)` (SCORE, 2026) |
+//! | `kan` | one Kolmogorov-Arnold layer per width (basis: B-spline, Chebyshev, Fourier or RBF) |
 //! | `glu` | `dense(w)`, then `depth` x `x + GLU(LN(x))` with hidden `expansion * w`; the gate is the activation (sigmoid: GLU, relu: ReGLU, gelu: GEGLU, silu: SwiGLU) |
 //!
 //! ```
@@ -41,6 +42,8 @@ pub enum Arch {
     Score,
     /// Residual GLU blocks.
     Glu,
+    /// Kolmogorov-Arnold layers (one per width) in the configured basis.
+    Kan,
 }
 
 impl std::str::FromStr for Arch {
@@ -53,10 +56,13 @@ impl std::str::FromStr for Arch {
                 "hourglass" => Arch::Hourglass,
                 "score" => Arch::Score,
                 "glu" => Arch::Glu,
+                "kan" => Arch::Kan,
                 other => {
                     return Err(Error::config(
                         "arch",
-                        format!("unknown '{other}'; one of mlp, resmlp, hourglass, score, glu"),
+                        format!(
+                            "unknown '{other}'; one of mlp, resmlp, hourglass, score, glu, kan"
+                        ),
                     ));
                 }
             },
@@ -89,6 +95,8 @@ pub struct ArchConfig {
     pub dropout: f32,
     /// Initializer for trainable dense layers (default per layer).
     pub init: Option<Init>,
+    /// Basis of `kan` layers.
+    pub kan_basis: crate::layers::KanBasis,
 }
 
 impl Default for ArchConfig {
@@ -105,6 +113,12 @@ impl Default for ArchConfig {
             activation: Activation::Gelu,
             dropout: 0.0,
             init: None,
+            kan_basis: crate::layers::KanBasis::Bspline {
+                grid: 5,
+                order: 3,
+                low: -2.0,
+                high: 2.0,
+            },
         }
     }
 }
@@ -187,6 +201,16 @@ impl ArchConfig {
                     integrator: self.integrator,
                 });
                 layers.push(norm());
+            }
+            Arch::Kan => {
+                for &units in &self.widths {
+                    layers.push(LayerSpec::Kan {
+                        units,
+                        basis: self.kan_basis,
+                        base: true,
+                    });
+                    self.dropout(&mut layers);
+                }
             }
             Arch::Glu => {
                 layers.push(self.dense(w, Activation::Identity));

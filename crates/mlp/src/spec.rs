@@ -16,7 +16,8 @@
 
 use crate::kernels::elementwise::Activation;
 use crate::layers::{
-    BatchNorm, Chain, Dense, Dropout, Glu, Init, Integrator, Layer, LayerNorm, Recurrent, Residual,
+    BatchNorm, Chain, Dense, Dropout, Glu, Init, Integrator, Kan, KanBasis, Layer, LayerNorm,
+    Recurrent, Residual,
 };
 use crate::network::Network;
 use crate::{Error, Result};
@@ -32,6 +33,15 @@ fn is_true(b: &bool) -> bool {
 
 fn d_eps() -> f32 {
     1e-5
+}
+
+fn d_kan_basis() -> KanBasis {
+    KanBasis::Bspline {
+        grid: 5,
+        order: 3,
+        low: -2.0,
+        high: 2.0,
+    }
 }
 
 fn d_momentum() -> f32 {
@@ -101,6 +111,18 @@ pub enum LayerSpec {
         /// Initializer (default Xavier uniform).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         init: Option<Init>,
+    },
+    /// Kolmogorov-Arnold layer: each edge a learnable univariate function in the given basis
+    /// (plus a `silu` base term unless `base` is false).
+    Kan {
+        /// Output width.
+        units: usize,
+        /// The basis (default: cubic B-splines, 5 intervals over [-2, 2]).
+        #[serde(default = "d_kan_basis")]
+        basis: KanBasis,
+        /// Whether each edge has the `silu` base term (default true).
+        #[serde(default = "yes")]
+        base: bool,
     },
     /// Residual block `x + F(x)`, `F` the inner layers (which must return to the input width).
     Residual {
@@ -205,7 +227,9 @@ impl LayerSpec {
 fn width_after(specs: &[LayerSpec], mut width: usize) -> usize {
     for l in specs {
         match l {
-            LayerSpec::Dense { units, .. } | LayerSpec::Glu { units, .. } => width = *units,
+            LayerSpec::Dense { units, .. }
+            | LayerSpec::Glu { units, .. }
+            | LayerSpec::Kan { units, .. } => width = *units,
             _ => {}
         }
     }
@@ -299,6 +323,38 @@ fn build_layers(specs: &[LayerSpec], mut width: usize, path: &str) -> Result<(Ve
                     out_features: units,
                     gate,
                     init: init.unwrap_or(Init::XavierUniform),
+                }));
+                width = units;
+            }
+            &LayerSpec::Kan { units, basis, base } => {
+                if units == 0 {
+                    return Err(Error::config(
+                        format!("{here}.units"),
+                        "a kan layer needs at least one unit",
+                    ));
+                }
+                let ok = match basis {
+                    KanBasis::Bspline {
+                        grid,
+                        order,
+                        low,
+                        high,
+                    } => grid >= 1 && order <= 5 && low < high,
+                    KanBasis::Chebyshev { degree } => degree >= 1,
+                    KanBasis::Fourier { frequencies } => frequencies >= 1,
+                    KanBasis::Rbf { centers, low, high } => centers >= 2 && low < high,
+                };
+                if !ok {
+                    return Err(Error::config(
+                        format!("{here}.basis"),
+                        "needs grid >= 1, order <= 5 and low < high (bspline), degree >= 1 (chebyshev), frequencies >= 1 (fourier), centers >= 2 and low < high (rbf)",
+                    ));
+                }
+                layers.push(Layer::Kan(Kan {
+                    in_features: width,
+                    out_features: units,
+                    basis,
+                    base,
                 }));
                 width = units;
             }

@@ -299,6 +299,11 @@ fn every_block_survives_the_model_file() {
             init: None,
         },
         LayerSpec::Dropout { p: 0.1 },
+        LayerSpec::Kan {
+            units: 6,
+            basis: mlp::layers::KanBasis::Chebyshev { degree: 3 },
+            base: true,
+        },
         dense(2, Activation::Identity),
     ];
     let data = two_moons(200, 0.1, 2).expect("data");
@@ -323,7 +328,7 @@ fn every_block_survives_the_model_file() {
     let kinds: Vec<&str> = loaded.network.layers().iter().map(Layer::kind).collect();
     assert_eq!(
         kinds,
-        ["dense", "residual", "recurrent", "glu", "dropout", "dense"]
+        ["dense", "residual", "recurrent", "glu", "dropout", "kan", "dense"]
     );
     let names: Vec<String> = loaded
         .network

@@ -25,6 +25,7 @@ fn layer_cases() -> Vec<(String, ModelSpec)> {
         Layer::LayerNorm(_) => "layer_norm",
         Layer::BatchNorm(_) => "batch_norm",
         Layer::Glu(_) => "glu",
+        Layer::Kan(_) => "kan",
         Layer::Residual(_) => "residual",
         Layer::Recurrent(_) => "recurrent",
     };
@@ -101,6 +102,42 @@ fn layer_cases() -> Vec<(String, ModelSpec)> {
                 }],
             ),
         ));
+    }
+    for basis in [
+        mlp::layers::KanBasis::Bspline {
+            grid: 4,
+            order: 3,
+            low: -2.0,
+            high: 2.0,
+        },
+        mlp::layers::KanBasis::Chebyshev { degree: 4 },
+        mlp::layers::KanBasis::Fourier { frequencies: 3 },
+        mlp::layers::KanBasis::Rbf {
+            centers: 5,
+            low: -2.0,
+            high: 2.0,
+        },
+    ] {
+        for base in [true, false] {
+            cases.push((
+                format!("kan {} base={base}", basis.name()),
+                spec(
+                    3,
+                    vec![
+                        LayerSpec::Kan {
+                            units: 4,
+                            basis,
+                            base,
+                        },
+                        LayerSpec::Kan {
+                            units: 2,
+                            basis,
+                            base,
+                        },
+                    ],
+                ),
+            ));
+        }
     }
     cases.push((
         "residual (pre-norm inverted bottleneck)".into(),

@@ -156,6 +156,14 @@ fn describe(layer: &Layer, name: &str, depth: usize) {
             "{pad}{name}  glu {} -> {} (hidden {}, gate {})  {n} params",
             g.in_features, g.out_features, g.hidden, g.gate
         ),
+        Layer::Kan(k) => println!(
+            "{pad}{name}  kan {} -> {}  basis {} ({} functions){}  {n} params",
+            k.in_features,
+            k.out_features,
+            k.basis.name(),
+            k.basis.len(),
+            if k.base { " + silu base" } else { "" }
+        ),
         Layer::Residual(r) => {
             println!(
                 "{pad}{name}  residual x + F(x), width {}  {n} params",

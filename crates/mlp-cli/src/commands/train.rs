@@ -10,6 +10,7 @@ use mlp::data::split::parse_time_column;
 use mlp::estimator::{ClassWeight, MlpBuilder, Session};
 use mlp::io::checkpoint;
 use mlp::kernels::elementwise::Activation;
+use mlp::layers::KanBasis;
 use mlp::loss::Loss;
 use mlp::model::{Model, Task};
 use mlp::optim::OptimizerConfig;
@@ -51,7 +52,8 @@ pub struct TrainArgs {
     pub dropout: f32,
     /// Architecture: mlp (dense stack), resmlp (pre-norm residual), hourglass (frozen lift,
     /// wide-narrow-wide residual blocks), score (shared block applied --steps times), glu
-    /// (residual GLU blocks; the gate is --activation). Block architectures use the first
+    /// (residual GLU blocks; the gate is --activation), kan (Kolmogorov-Arnold layers, one per
+    /// --hidden width, basis --kan-basis). Block architectures use the first
     /// --hidden width.
     #[arg(long, default_value = "mlp")]
     pub arch: String,
@@ -70,6 +72,16 @@ pub struct TrainArgs {
     /// Step size of the score recurrence, in (0, 1].
     #[arg(long, default_value_t = 0.25)]
     pub dt: f32,
+    /// Basis of kan layers: bspline, chebyshev, fourier or rbf.
+    #[arg(long, default_value = "bspline", value_parser = ["bspline", "chebyshev", "fourier", "rbf"])]
+    pub kan_basis: String,
+    /// Size of the kan basis: B-spline grid intervals / RBF centres - 1 / Chebyshev degree /
+    /// Fourier frequencies.
+    #[arg(long, default_value_t = 5)]
+    pub grid: usize,
+    /// B-spline order of kan layers.
+    #[arg(long, default_value_t = 3)]
+    pub spline_order: usize,
     /// Integration rule of the score recurrence: euler or rk2.
     #[arg(long, default_value = "euler", value_parser = ["euler", "rk2"])]
     pub integrator: String,
@@ -276,6 +288,23 @@ impl TrainArgs {
                 activation,
                 dropout: self.dropout,
                 init: self.init.as_deref().map(str::parse).transpose()?,
+                kan_basis: match self.kan_basis.as_str() {
+                    "chebyshev" => KanBasis::Chebyshev { degree: self.grid },
+                    "fourier" => KanBasis::Fourier {
+                        frequencies: self.grid,
+                    },
+                    "rbf" => KanBasis::Rbf {
+                        centers: self.grid + 1,
+                        low: -2.0,
+                        high: 2.0,
+                    },
+                    _ => KanBasis::Bspline {
+                        grid: self.grid,
+                        order: self.spline_order,
+                        low: -2.0,
+                        high: 2.0,
+                    },
+                },
             };
             b = b.layers(cfg.hidden_stack()?);
         }

@@ -11,6 +11,7 @@ pub mod dense;
 pub mod dropout;
 pub mod glu;
 pub mod init;
+pub mod kan;
 pub mod layer_norm;
 
 pub use batch_norm::BatchNorm;
@@ -19,6 +20,7 @@ pub use dense::Dense;
 pub use dropout::Dropout;
 pub use glu::Glu;
 pub use init::Init;
+pub use kan::{Kan, KanBasis};
 pub use layer_norm::LayerNorm;
 
 use crate::kernels::Real;
@@ -50,6 +52,8 @@ pub enum Layer {
     BatchNorm(BatchNorm),
     /// Gated linear unit (GLU, ReGLU, GEGLU, SwiGLU).
     Glu(Glu),
+    /// Kolmogorov-Arnold layer (learnable univariate edge functions).
+    Kan(Kan),
     /// `x + F(x)`.
     Residual(Residual),
     /// SCORE recurrent depth: `h <- (1 - dt) h + dt F(h)`, `steps` times, `F` shared.
@@ -65,6 +69,7 @@ impl Layer {
             Layer::LayerNorm(n) => n.features,
             Layer::BatchNorm(n) => n.features,
             Layer::Glu(g) => g.in_features,
+            Layer::Kan(k) => k.in_features,
             Layer::Residual(r) => r.branch.in_features(),
             Layer::Recurrent(r) => r.block.in_features(),
         }
@@ -78,6 +83,7 @@ impl Layer {
             Layer::LayerNorm(n) => n.features,
             Layer::BatchNorm(n) => n.features,
             Layer::Glu(g) => g.out_features,
+            Layer::Kan(k) => k.out_features,
             Layer::Residual(r) => r.branch.out_features(),
             Layer::Recurrent(r) => r.block.out_features(),
         }
@@ -91,6 +97,7 @@ impl Layer {
             Layer::LayerNorm(n) => n.n_params(),
             Layer::BatchNorm(n) => n.n_params(),
             Layer::Glu(g) => g.n_params(),
+            Layer::Kan(k) => k.n_params(),
             Layer::Residual(r) => r.branch.n_params(),
             Layer::Recurrent(r) => r.block.n_params(),
         }
@@ -104,6 +111,7 @@ impl Layer {
             Layer::LayerNorm(_) => "layer_norm",
             Layer::BatchNorm(_) => "batch_norm",
             Layer::Glu(_) => "glu",
+            Layer::Kan(_) => "kan",
             Layer::Residual(_) => "residual",
             Layer::Recurrent(_) => "recurrent",
         }
@@ -118,6 +126,7 @@ impl Layer {
             Layer::LayerNorm(n) => n.param_shapes(),
             Layer::BatchNorm(n) => n.param_shapes(),
             Layer::Glu(g) => g.param_shapes(),
+            Layer::Kan(k) => k.param_shapes(),
             Layer::Residual(r) => r.branch.param_shapes("block."),
             Layer::Recurrent(r) => r.block.param_shapes("block."),
         }
@@ -131,6 +140,7 @@ impl Layer {
             Layer::LayerNorm(n) => n.init_params(params),
             Layer::BatchNorm(n) => n.init_params(params),
             Layer::Glu(g) => g.init_params(params, rng),
+            Layer::Kan(k) => k.init_params(params, rng),
             Layer::Residual(r) => r.branch.init_params(params, rng),
             Layer::Recurrent(r) => r.block.init_params(params, rng),
         }
@@ -144,6 +154,7 @@ impl Layer {
             Layer::LayerNorm(n) => n.aux_len(batch),
             Layer::BatchNorm(n) => n.aux_len(batch),
             Layer::Glu(g) => g.aux_len(batch),
+            Layer::Kan(k) => k.aux_len(batch),
             Layer::Residual(r) => r.aux_len(batch),
             Layer::Recurrent(r) => r.aux_len(batch),
         }
@@ -165,6 +176,7 @@ impl Layer {
             Layer::LayerNorm(n) => n.forward(params, input, batch, output, Some(aux)),
             Layer::BatchNorm(n) => n.forward_train(params, input, batch, output, aux),
             Layer::Glu(g) => g.forward(params, input, batch, output, aux),
+            Layer::Kan(k) => k.forward(params, input, batch, output, aux),
             Layer::Residual(r) => r.forward_train(params, input, batch, output, aux, rng),
             Layer::Recurrent(r) => r.forward_train(params, input, batch, output, aux, rng),
         }
@@ -180,6 +192,10 @@ impl Layer {
             Layer::Glu(g) => {
                 let mut work = vec![T::zero(); g.aux_len(batch)];
                 g.forward(params, input, batch, output, &mut work)
+            }
+            Layer::Kan(k) => {
+                let mut work = vec![T::zero(); k.aux_len(batch)];
+                k.forward(params, input, batch, output, &mut work)
             }
             Layer::Residual(r) => r.forward_eval(params, input, batch, output),
             Layer::Recurrent(r) => r.forward_eval(params, input, batch, output),
@@ -212,6 +228,7 @@ impl Layer {
             Layer::LayerNorm(n) => n.backward(params, aux, batch, d_output, d_input, d_params),
             Layer::BatchNorm(n) => n.backward(params, aux, batch, d_output, d_input, d_params),
             Layer::Glu(g) => g.backward(params, input, aux, batch, d_output, d_input, d_params),
+            Layer::Kan(k) => k.backward(params, input, aux, batch, d_output, d_input, d_params),
             Layer::Residual(r) => {
                 r.backward(params, input, aux, batch, d_output, d_input, d_params)
             }
@@ -227,7 +244,11 @@ impl Layer {
             Layer::BatchNorm(n) => n.update_running(params, aux, batch),
             Layer::Residual(r) => r.branch.update_buffers(params, aux, batch),
             Layer::Recurrent(r) => r.update_buffers(params, aux, batch),
-            Layer::Dense(_) | Layer::Dropout(_) | Layer::LayerNorm(_) | Layer::Glu(_) => {}
+            Layer::Dense(_)
+            | Layer::Dropout(_)
+            | Layer::LayerNorm(_)
+            | Layer::Glu(_)
+            | Layer::Kan(_) => {}
         }
     }
 
@@ -237,7 +258,11 @@ impl Layer {
             Layer::BatchNorm(_) => true,
             Layer::Residual(r) => r.branch.layers.iter().any(Layer::has_buffers),
             Layer::Recurrent(r) => r.block.layers.iter().any(Layer::has_buffers),
-            Layer::Dense(_) | Layer::Dropout(_) | Layer::LayerNorm(_) | Layer::Glu(_) => false,
+            Layer::Dense(_)
+            | Layer::Dropout(_)
+            | Layer::LayerNorm(_)
+            | Layer::Glu(_)
+            | Layer::Kan(_) => false,
         }
     }
 }
