@@ -328,7 +328,15 @@ fn every_block_survives_the_model_file() {
     let kinds: Vec<&str> = loaded.network.layers().iter().map(Layer::kind).collect();
     assert_eq!(
         kinds,
-        ["dense", "residual", "recurrent", "glu", "dropout", "kan", "dense"]
+        [
+            "dense",
+            "residual",
+            "recurrent",
+            "glu",
+            "dropout",
+            "kan",
+            "dense"
+        ]
     );
     let names: Vec<String> = loaded
         .network

@@ -374,30 +374,22 @@ fn with_output_layer(mut b: MlpBuilder, outputs: usize) -> MlpBuilder {
     b
 }
 
-pub fn run(args: TrainArgs) -> Result<ExitCode> {
-    let (args, resumed) = match &args.resume {
-        Some(path) => {
-            let (model, state, resume) = checkpoint::load(path)?;
-            let mut saved: TrainArgs = serde_json::from_value(resume).with_context(|| {
-                format!(
-                    "{}: the checkpoint has no usable command line",
-                    path.display()
-                )
-            })?;
-            if args.out.is_some() {
-                saved.out = args.out.clone();
-            }
-            if std::env::args().any(|a| a == "--epochs" || a.starts_with("--epochs=")) {
-                saved.epochs = args.epochs;
-            }
-            saved.quiet = args.quiet;
-            saved.json = args.json;
-            saved.checkpoint = Some(saved.checkpoint.clone().unwrap_or_else(|| path.clone()));
-            (saved, Some((model, state)))
-        }
-        None => (args, None),
-    };
-    let out = args.out.clone().context("--out MODEL is required")?;
+/// Training data loaded and encoded per the flags, with the derived task and output width.
+pub struct Loaded {
+    /// The encoded data and its encoders.
+    pub data: input::TrainingData,
+    /// The task the targets imply.
+    pub task: Task,
+    /// Network outputs the task needs.
+    pub outputs: usize,
+    /// Training rows (time-ordered when `--time-column` is given).
+    pub train_set: mlp::data::Dataset,
+    /// Validation rows from `--val-data`, if given.
+    pub val_set: Option<mlp::data::Dataset>,
+}
+
+/// Loads the data the flags name.
+pub fn load(args: &TrainArgs) -> Result<Loaded> {
     let kind = args.target_kind()?;
     let mut data = input::load_training(&args.data, kind)?;
     if args
@@ -418,35 +410,6 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         (mlp::data::Targets::Values { n_outputs, .. }, _) => *n_outputs,
         (mlp::data::Targets::MultiLabel { n_labels, .. }, _) => *n_labels,
     };
-    let mut builder = with_output_layer(args.builder(task, data.train.len())?, outputs);
-    // Images are scaled to [0, 1] on load; per-pixel standardization is for tabular columns.
-    if matches!(
-        data.input,
-        mlp::model::InputSchema::Matrix {
-            value_scale: Some(_),
-            ..
-        }
-    ) {
-        builder = builder.standardize(false);
-    }
-    if let Some(spec) = &args.augment {
-        let is_image = matches!(
-            data.input,
-            mlp::model::InputSchema::Matrix {
-                value_scale: Some(_),
-                ..
-            }
-        );
-        let side = (data.train.n_features as f64).sqrt().round() as usize;
-        if !is_image || side * side != data.train.n_features {
-            bail!(
-                "--augment needs square images (IDX data or --dataset); this data has {} features",
-                data.train.n_features
-            );
-        }
-        builder.config.augment = Some(mlp::train::augment::ImageAugment::parse(spec, side, side)?);
-    }
-
     // Chronological by a time column: order rows by time first.
     let mut train_set = data.train.clone();
     if let (Some(col), Some(table)) = (&args.time_column, &data.table) {
@@ -489,14 +452,86 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         }
         None => None,
     };
-    let mut session: Session = builder.session(
-        &train_set,
+    Ok(Loaded {
+        data,
+        task,
+        outputs,
+        train_set,
+        val_set,
+    })
+}
+
+/// Builds the training session the flags describe, on loaded data.
+pub fn session_for(args: &TrainArgs, loaded: &Loaded) -> Result<Session> {
+    let (data, task, outputs) = (&loaded.data, loaded.task, loaded.outputs);
+    let (train_set, val_set) = (&loaded.train_set, &loaded.val_set);
+    let mut builder = with_output_layer(args.builder(task, data.train.len())?, outputs);
+    // Images are scaled to [0, 1] on load; per-pixel standardization is for tabular columns.
+    if matches!(
+        data.input,
+        mlp::model::InputSchema::Matrix {
+            value_scale: Some(_),
+            ..
+        }
+    ) {
+        builder = builder.standardize(false);
+    }
+    if let Some(spec) = &args.augment {
+        let is_image = matches!(
+            data.input,
+            mlp::model::InputSchema::Matrix {
+                value_scale: Some(_),
+                ..
+            }
+        );
+        let side = (data.train.n_features as f64).sqrt().round() as usize;
+        if !is_image || side * side != data.train.n_features {
+            bail!(
+                "--augment needs square images (IDX data or --dataset); this data has {} features",
+                data.train.n_features
+            );
+        }
+        builder.config.augment = Some(mlp::train::augment::ImageAugment::parse(spec, side, side)?);
+    }
+
+    let session: Session = builder.session(
+        train_set,
         val_set.as_ref(),
         data.input.clone(),
         data.target.clone(),
         &data.passthrough,
         data.source.clone(),
     )?;
+    Ok(session)
+}
+
+pub fn run(args: TrainArgs) -> Result<ExitCode> {
+    let (args, resumed) = match &args.resume {
+        Some(path) => {
+            let (model, state, resume) = checkpoint::load(path)?;
+            let mut saved: TrainArgs = serde_json::from_value(resume).with_context(|| {
+                format!(
+                    "{}: the checkpoint has no usable command line",
+                    path.display()
+                )
+            })?;
+            if args.out.is_some() {
+                saved.out = args.out.clone();
+            }
+            if std::env::args().any(|a| a == "--epochs" || a.starts_with("--epochs=")) {
+                saved.epochs = args.epochs;
+            }
+            saved.quiet = args.quiet;
+            saved.json = args.json;
+            saved.checkpoint = Some(saved.checkpoint.clone().unwrap_or_else(|| path.clone()));
+            (saved, Some((model, state)))
+        }
+        None => (args, None),
+    };
+    let out = args.out.clone().context("--out MODEL is required")?;
+    let loaded = load(&args)?;
+    let mut session = session_for(&args, &loaded)?;
+    let (data, task) = (&loaded.data, loaded.task);
     if let Some((model, state)) = resumed {
         if model.network.spec() != session.model.network.spec() {
             bail!(
