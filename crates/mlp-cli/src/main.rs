@@ -6,6 +6,7 @@
 mod commands;
 mod input;
 mod output;
+mod plot;
 mod progress;
 
 use clap::{Parser, Subcommand};
@@ -31,6 +32,8 @@ enum Command {
     Info(commands::info::InfoArgs),
     /// Train and evaluate on built-in data: no files needed.
     Demo(commands::demo::DemoArgs),
+    /// Train a grid of architectures and tabulate parameters against validation metric.
+    Sweep(Box<commands::sweep::SweepArgs>),
     /// Run the fixed performance workloads (W1-W4) and print JSON lines.
     Bench(commands::bench::BenchArgs),
 }
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
         Command::Info(a) => commands::info::run(a),
         Command::Demo(a) => commands::demo::run(a),
         Command::Bench(a) => commands::bench::run(a),
+        Command::Sweep(a) => commands::sweep::run(*a),
     };
     match result {
         Ok(code) => code,

@@ -916,3 +916,103 @@ fn documented_spec_example_trains() {
     );
     assert!(info.contains("optimizer adamw"), "{info}");
 }
+
+#[test]
+fn sweep_tabulates_resumes_and_plots() {
+    let dir = TempDir::new("sweep");
+    let data = dir.file("train.csv", &classification_csv(300));
+    let out = dir.path("sweep");
+    let plot = dir.path("pareto.svg");
+    let table = ok(&[
+        "sweep",
+        "--data",
+        &data,
+        "--target",
+        "label",
+        "--archs",
+        "mlp,resmlp",
+        "--widths",
+        "8",
+        "--depths",
+        "1",
+        "--epochs",
+        "5",
+        "--out-dir",
+        &out,
+        "--plot",
+        &plot,
+    ]);
+    assert!(
+        table.contains("| mlp | 8 | 1 |") && table.contains("| resmlp | 8 | 1 |"),
+        "{table}"
+    );
+    let csv1 = std::fs::read_to_string(format!("{out}/results.csv")).expect("csv");
+    assert_eq!(csv1.lines().count(), 3);
+    assert!(
+        std::fs::read_to_string(&plot)
+            .expect("svg")
+            .starts_with("<svg")
+    );
+    // Rerunning with one more width trains only the new combinations.
+    ok(&[
+        "sweep",
+        "--data",
+        &data,
+        "--target",
+        "label",
+        "--archs",
+        "mlp,resmlp",
+        "--widths",
+        "8,16",
+        "--depths",
+        "1",
+        "--epochs",
+        "5",
+        "--out-dir",
+        &out,
+    ]);
+    let csv2 = std::fs::read_to_string(format!("{out}/results.csv")).expect("csv");
+    assert_eq!(csv2.lines().count(), 5);
+    assert!(
+        csv2.starts_with(&csv1),
+        "finished rows were rerun:\n{csv1}\n{csv2}"
+    );
+    // Training curves, and a clear error for a non-SVG plot name.
+    let model = dir.path("m.safetensors");
+    let curves = dir.path("curves.svg");
+    ok(&[
+        "train",
+        "--data",
+        &data,
+        "--target",
+        "label",
+        "--val-fraction",
+        "0.2",
+        "--epochs",
+        "5",
+        "--out",
+        &model,
+        "--plot",
+        &curves,
+        "--quiet",
+    ]);
+    assert!(
+        std::fs::read_to_string(&curves)
+            .expect("svg")
+            .contains("validation")
+    );
+    let err = fails(&[
+        "train",
+        "--data",
+        &data,
+        "--target",
+        "label",
+        "--epochs",
+        "2",
+        "--out",
+        &model,
+        "--plot",
+        &dir.path("c.png"),
+    ]);
+    assert!(err.contains(".svg"), "{err}");
+}

@@ -5,4 +5,5 @@ pub mod demo;
 pub mod eval;
 pub mod info;
 pub mod predict;
+pub mod sweep;
 pub mod train;

@@ -27,7 +27,7 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Where to write the trained model (.safetensors).
-    #[arg(long, value_name = "MODEL", required_unless_present = "resume")]
+    #[arg(long, value_name = "MODEL")]
     pub out: Option<PathBuf>,
     /// classify or regress (default: inferred from the target column).
     #[arg(long, value_name = "TASK")]
@@ -171,6 +171,9 @@ pub struct TrainArgs {
     #[arg(long, value_name = "FILE")]
     #[serde(skip)]
     pub resume: Option<PathBuf>,
+    /// Draw the training curves (loss and validation metric per epoch) to this SVG file.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
     /// Print nothing but errors (and the --json summary).
     #[arg(long, short)]
     pub quiet: bool,
@@ -529,6 +532,9 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         None => (args, None),
     };
     let out = args.out.clone().context("--out MODEL is required")?;
+    if let Some(path) = &args.plot {
+        crate::plot::check_svg(path)?;
+    }
     let loaded = load(&args)?;
     let mut session = session_for(&args, &loaded)?;
     let (data, task) = (&loaded.data, loaded.task);
@@ -590,6 +596,9 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
             model
                 .save(&out)
                 .with_context(|| format!("saving the model to {}", out.display()))?;
+            if let Some(path) = &args.plot {
+                crate::plot::training_curves(path, &session.state.history, metric_name)?;
+            }
             report(&args, &model, &session, outcome, data.test.as_ref(), &out)?;
             Ok(ExitCode::SUCCESS)
         }
