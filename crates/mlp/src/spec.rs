@@ -17,7 +17,7 @@
 use crate::kernels::elementwise::Activation;
 use crate::layers::{
     BatchNorm, Chain, Dense, Dropout, Glu, Init, Integrator, Kan, KanBasis, Layer, LayerNorm,
-    Recurrent, Residual,
+    Recurrent, Residual, SelectableKan,
 };
 use crate::network::Network;
 use crate::{Error, Result};
@@ -42,6 +42,19 @@ fn d_kan_basis() -> KanBasis {
         low: -2.0,
         high: 2.0,
     }
+}
+
+fn d_skan_bases() -> Vec<KanBasis> {
+    vec![
+        d_kan_basis(),
+        KanBasis::Chebyshev { degree: 4 },
+        KanBasis::Fourier { frequencies: 3 },
+        KanBasis::Rbf {
+            centers: 6,
+            low: -2.0,
+            high: 2.0,
+        },
+    ]
 }
 
 fn d_momentum() -> f32 {
@@ -123,6 +136,15 @@ pub enum LayerSpec {
         /// Whether each edge has the `silu` base term (default true).
         #[serde(default = "yes")]
         base: bool,
+    },
+    /// Selectable KAN: each output node mixes the given basis families with learned softmax
+    /// weights (plus the `silu` base term).
+    SelectableKan {
+        /// Output width.
+        units: usize,
+        /// Candidate bases (default: B-spline, Chebyshev, Fourier, RBF).
+        #[serde(default = "d_skan_bases")]
+        bases: Vec<KanBasis>,
     },
     /// Residual block `x + F(x)`, `F` the inner layers (which must return to the input width).
     Residual {
@@ -357,6 +379,27 @@ fn build_layers(specs: &[LayerSpec], mut width: usize, path: &str) -> Result<(Ve
                     base,
                 }));
                 width = units;
+            }
+            LayerSpec::SelectableKan { units, bases } => {
+                if *units == 0 || bases.is_empty() {
+                    return Err(Error::config(
+                        here.clone(),
+                        "a selectable_kan layer needs units >= 1 and at least one basis",
+                    ));
+                }
+                for (f, basis) in bases.iter().enumerate() {
+                    // Reuse the single-basis validation.
+                    let probe = [LayerSpec::Kan {
+                        units: *units,
+                        basis: *basis,
+                        base: false,
+                    }];
+                    build_layers(&probe, width, &format!("{here}.bases[{f}]"))?;
+                }
+                layers.push(Layer::SelectableKan(SelectableKan::new(
+                    width, *units, bases,
+                )));
+                width = *units;
             }
             LayerSpec::Residual { layers: inner } => {
                 let block = build_block(inner, width, &format!("{here}.layers"))?;

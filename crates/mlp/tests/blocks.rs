@@ -524,3 +524,72 @@ fn batch_norm_statistics_are_trained_and_saved() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn selectable_kan_prunes_to_one_family_exactly() {
+    use mlp::layers::{KanBasis, Layer as L};
+    let bases = vec![
+        KanBasis::Chebyshev { degree: 3 },
+        KanBasis::Rbf {
+            centers: 5,
+            low: -2.0,
+            high: 2.0,
+        },
+    ];
+    let spec = ModelSpec {
+        inputs: 3,
+        layers: vec![LayerSpec::SelectableKan {
+            units: 2,
+            bases: bases.clone(),
+        }],
+    };
+    let mut net = spec.build(7).expect("build");
+    let L::SelectableKan(skan) = net.layers()[0].clone() else {
+        panic!("layer kind")
+    };
+    // Push node 0 toward the RBF family, node 1 half-half: the mean weight picks RBF.
+    let logits = net
+        .tensors()
+        .iter()
+        .find(|t| t.name == "layers.0.select.logits")
+        .expect("logits")
+        .range
+        .clone();
+    net.params[logits].copy_from_slice(&[-3.0, 3.0, 0.0, 0.5]);
+    let weights = skan.family_weights(&net.params);
+    assert!(weights[1] > weights[0], "{weights:?}");
+    let (best, kan, pruned) = skan.prune(&net.params);
+    assert_eq!(best, 1);
+    assert_eq!(kan.basis, bases[1]);
+    // The pruned layer equals the base term plus the kept family's weighted contribution.
+    let kept_only = {
+        let mut p = net.params.clone();
+        // Drop the other family by zeroing its coefficients.
+        let r = net
+            .tensors()
+            .iter()
+            .find(|t| t.name == "layers.0.family.0.spline.weight")
+            .expect("f0")
+            .range
+            .clone();
+        p[r].iter_mut().for_each(|c| *c = 0.0);
+        p
+    };
+    let mut reference = net.clone();
+    reference.params = kept_only;
+    let pruned_spec = ModelSpec {
+        inputs: 3,
+        layers: vec![LayerSpec::Kan {
+            units: 2,
+            basis: bases[1],
+            base: true,
+        }],
+    };
+    let mut pruned_net = pruned_spec.build(0).expect("pruned");
+    pruned_net.params.copy_from_slice(&pruned);
+    let x = [0.3f32, -1.1, 0.8, 1.5, 0.2, -0.4];
+    let (a, b) = (reference.predict(&x, 2), pruned_net.predict(&x, 2));
+    for (p, q) in a.iter().zip(&b) {
+        assert!((p - q).abs() < 1e-5, "{a:?} vs {b:?}");
+    }
+}

@@ -26,6 +26,7 @@ fn layer_cases() -> Vec<(String, ModelSpec)> {
         Layer::BatchNorm(_) => "batch_norm",
         Layer::Glu(_) => "glu",
         Layer::Kan(_) => "kan",
+        Layer::SelectableKan(_) => "selectable_kan",
         Layer::Residual(_) => "residual",
         Layer::Recurrent(_) => "recurrent",
     };
@@ -139,6 +140,33 @@ fn layer_cases() -> Vec<(String, ModelSpec)> {
             ));
         }
     }
+    cases.push((
+        "selectable kan (all four bases)".into(),
+        spec(
+            3,
+            vec![
+                LayerSpec::SelectableKan {
+                    units: 4,
+                    bases: vec![
+                        mlp::layers::KanBasis::Bspline {
+                            grid: 3,
+                            order: 3,
+                            low: -2.0,
+                            high: 2.0,
+                        },
+                        mlp::layers::KanBasis::Chebyshev { degree: 3 },
+                        mlp::layers::KanBasis::Fourier { frequencies: 2 },
+                        mlp::layers::KanBasis::Rbf {
+                            centers: 4,
+                            low: -2.0,
+                            high: 2.0,
+                        },
+                    ],
+                },
+                dense(2, Activation::Identity),
+            ],
+        ),
+    ));
     cases.push((
         "residual (pre-norm inverted bottleneck)".into(),
         spec(

@@ -164,6 +164,16 @@ fn describe(layer: &Layer, name: &str, depth: usize) {
             k.basis.len(),
             if k.base { " + silu base" } else { "" }
         ),
+        Layer::SelectableKan(k) => println!(
+            "{pad}{name}  selectable_kan {} -> {}  bases {}  {n} params",
+            k.in_features,
+            k.out_features,
+            k.families
+                .iter()
+                .map(|f| f.basis.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         Layer::Residual(r) => {
             println!(
                 "{pad}{name}  residual x + F(x), width {}  {n} params",

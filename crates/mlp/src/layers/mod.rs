@@ -13,6 +13,7 @@ pub mod glu;
 pub mod init;
 pub mod kan;
 pub mod layer_norm;
+pub mod selectable_kan;
 
 pub use batch_norm::BatchNorm;
 pub use chain::{Chain, Integrator, Recurrent, Residual};
@@ -22,6 +23,7 @@ pub use glu::Glu;
 pub use init::Init;
 pub use kan::{Kan, KanBasis};
 pub use layer_norm::LayerNorm;
+pub use selectable_kan::SelectableKan;
 
 use crate::kernels::Real;
 use crate::rng::Rng;
@@ -54,6 +56,8 @@ pub enum Layer {
     Glu(Glu),
     /// Kolmogorov-Arnold layer (learnable univariate edge functions).
     Kan(Kan),
+    /// Selectable KAN: a softmax mixture of basis families per output node.
+    SelectableKan(SelectableKan),
     /// `x + F(x)`.
     Residual(Residual),
     /// SCORE recurrent depth: `h <- (1 - dt) h + dt F(h)`, `steps` times, `F` shared.
@@ -70,6 +74,7 @@ impl Layer {
             Layer::BatchNorm(n) => n.features,
             Layer::Glu(g) => g.in_features,
             Layer::Kan(k) => k.in_features,
+            Layer::SelectableKan(k) => k.in_features,
             Layer::Residual(r) => r.branch.in_features(),
             Layer::Recurrent(r) => r.block.in_features(),
         }
@@ -84,6 +89,7 @@ impl Layer {
             Layer::BatchNorm(n) => n.features,
             Layer::Glu(g) => g.out_features,
             Layer::Kan(k) => k.out_features,
+            Layer::SelectableKan(k) => k.out_features,
             Layer::Residual(r) => r.branch.out_features(),
             Layer::Recurrent(r) => r.block.out_features(),
         }
@@ -98,6 +104,7 @@ impl Layer {
             Layer::BatchNorm(n) => n.n_params(),
             Layer::Glu(g) => g.n_params(),
             Layer::Kan(k) => k.n_params(),
+            Layer::SelectableKan(k) => k.n_params(),
             Layer::Residual(r) => r.branch.n_params(),
             Layer::Recurrent(r) => r.block.n_params(),
         }
@@ -112,6 +119,7 @@ impl Layer {
             Layer::BatchNorm(_) => "batch_norm",
             Layer::Glu(_) => "glu",
             Layer::Kan(_) => "kan",
+            Layer::SelectableKan(_) => "selectable_kan",
             Layer::Residual(_) => "residual",
             Layer::Recurrent(_) => "recurrent",
         }
@@ -127,6 +135,7 @@ impl Layer {
             Layer::BatchNorm(n) => n.param_shapes(),
             Layer::Glu(g) => g.param_shapes(),
             Layer::Kan(k) => k.param_shapes(),
+            Layer::SelectableKan(k) => k.param_shapes(),
             Layer::Residual(r) => r.branch.param_shapes("block."),
             Layer::Recurrent(r) => r.block.param_shapes("block."),
         }
@@ -141,6 +150,7 @@ impl Layer {
             Layer::BatchNorm(n) => n.init_params(params),
             Layer::Glu(g) => g.init_params(params, rng),
             Layer::Kan(k) => k.init_params(params, rng),
+            Layer::SelectableKan(k) => k.init_params(params, rng),
             Layer::Residual(r) => r.branch.init_params(params, rng),
             Layer::Recurrent(r) => r.block.init_params(params, rng),
         }
@@ -155,6 +165,7 @@ impl Layer {
             Layer::BatchNorm(n) => n.aux_len(batch),
             Layer::Glu(g) => g.aux_len(batch),
             Layer::Kan(k) => k.aux_len(batch),
+            Layer::SelectableKan(k) => k.aux_len(batch),
             Layer::Residual(r) => r.aux_len(batch),
             Layer::Recurrent(r) => r.aux_len(batch),
         }
@@ -177,6 +188,7 @@ impl Layer {
             Layer::BatchNorm(n) => n.forward_train(params, input, batch, output, aux),
             Layer::Glu(g) => g.forward(params, input, batch, output, aux),
             Layer::Kan(k) => k.forward(params, input, batch, output, aux),
+            Layer::SelectableKan(k) => k.forward(params, input, batch, output, aux),
             Layer::Residual(r) => r.forward_train(params, input, batch, output, aux, rng),
             Layer::Recurrent(r) => r.forward_train(params, input, batch, output, aux, rng),
         }
@@ -194,6 +206,10 @@ impl Layer {
                 g.forward(params, input, batch, output, &mut work)
             }
             Layer::Kan(k) => {
+                let mut work = vec![T::zero(); k.aux_len(batch)];
+                k.forward(params, input, batch, output, &mut work)
+            }
+            Layer::SelectableKan(k) => {
                 let mut work = vec![T::zero(); k.aux_len(batch)];
                 k.forward(params, input, batch, output, &mut work)
             }
@@ -229,6 +245,9 @@ impl Layer {
             Layer::BatchNorm(n) => n.backward(params, aux, batch, d_output, d_input, d_params),
             Layer::Glu(g) => g.backward(params, input, aux, batch, d_output, d_input, d_params),
             Layer::Kan(k) => k.backward(params, input, aux, batch, d_output, d_input, d_params),
+            Layer::SelectableKan(k) => {
+                k.backward(params, input, aux, batch, d_output, d_input, d_params)
+            }
             Layer::Residual(r) => {
                 r.backward(params, input, aux, batch, d_output, d_input, d_params)
             }
@@ -248,7 +267,8 @@ impl Layer {
             | Layer::Dropout(_)
             | Layer::LayerNorm(_)
             | Layer::Glu(_)
-            | Layer::Kan(_) => {}
+            | Layer::Kan(_)
+            | Layer::SelectableKan(_) => {}
         }
     }
 
@@ -262,7 +282,8 @@ impl Layer {
             | Layer::Dropout(_)
             | Layer::LayerNorm(_)
             | Layer::Glu(_)
-            | Layer::Kan(_) => false,
+            | Layer::Kan(_)
+            | Layer::SelectableKan(_) => false,
         }
     }
 }

@@ -1,0 +1,319 @@
+//! Selectable KAN (S-KAN, "Activation Space Selectable Kolmogorov-Arnold Networks", 2024): every
+//! output node mixes several basis families with learned softmax weights,
+//! `y_j = sum_i b_ji silu(x_i) + sum_f softmax(a_j)_f y^f_j`, where `y^f` is a KAN layer in basis
+//! family `f` (without its own base term). After training, [`SelectableKan::prune`] keeps one
+//! family per layer.
+//!
+//! Backward: with `w_jf = softmax(a_j)_f` and `g_jf = sum_rows dy_j y^f_j`,
+//! `da_jf = w_jf (g_jf - sum_g w_jg g_jg)`; family `f` receives `dy^f_j = w_jf dy_j`.
+
+use super::ParamKind;
+use super::kan::{Kan, KanBasis};
+use crate::kernels::elementwise::{Activation, sigmoid};
+use crate::kernels::{Real, Transpose, gemm};
+use crate::layers::init::Init;
+use crate::rng::Rng;
+
+/// A KAN layer mixing several basis families per output node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SelectableKan {
+    /// Input width.
+    pub in_features: usize,
+    /// Output width.
+    pub out_features: usize,
+    /// The candidate families (each a KAN layer without a base term).
+    pub families: Vec<Kan>,
+}
+
+impl SelectableKan {
+    /// A layer over the given bases.
+    pub fn new(in_features: usize, out_features: usize, bases: &[KanBasis]) -> Self {
+        SelectableKan {
+            in_features,
+            out_features,
+            families: bases
+                .iter()
+                .map(|&basis| Kan {
+                    in_features,
+                    out_features,
+                    basis,
+                    base: false,
+                })
+                .collect(),
+        }
+    }
+
+    fn n_base(&self) -> usize {
+        self.out_features * self.in_features
+    }
+
+    fn n_logits(&self) -> usize {
+        self.out_features * self.families.len()
+    }
+
+    /// Base weights, mixture logits, then each family's coefficients.
+    pub fn n_params(&self) -> usize {
+        self.n_base() + self.n_logits() + self.families.iter().map(Kan::n_params).sum::<usize>()
+    }
+
+    /// `base.weight`, `select.logits` (`out x families`), `family.{f}.spline.weight`.
+    pub fn param_shapes(&self) -> Vec<(String, Vec<usize>, ParamKind)> {
+        let mut v = vec![
+            (
+                "base.weight".to_string(),
+                vec![self.out_features, self.in_features],
+                ParamKind::Weight,
+            ),
+            (
+                "select.logits".to_string(),
+                vec![self.out_features, self.families.len()],
+                ParamKind::Bias,
+            ),
+        ];
+        for (f, fam) in self.families.iter().enumerate() {
+            for (name, shape, kind) in fam.param_shapes() {
+                v.push((format!("family.{f}.{name}"), shape, kind));
+            }
+        }
+        v
+    }
+
+    /// Base Xavier-uniform, logits zero (uniform mixture), families as [`Kan`].
+    pub fn init_params(&self, params: &mut [f32], rng: &mut Rng) {
+        let (nb, nl) = (self.n_base(), self.n_logits());
+        Init::XavierUniform.fill(&mut params[..nb], self.in_features, self.out_features, rng);
+        params[nb..nb + nl].iter_mut().for_each(|a| *a = 0.0);
+        let mut off = nb + nl;
+        for fam in &self.families {
+            let n = fam.n_params();
+            fam.init_params(&mut params[off..off + n], rng);
+            off += n;
+        }
+    }
+
+    /// `silu(x)`, per family its output and KAN buffers, then `dy` and `dx` scratch.
+    pub fn aux_len(&self, batch: usize) -> usize {
+        let (bi, bo) = (batch * self.in_features, batch * self.out_features);
+        bi + self
+            .families
+            .iter()
+            .map(|f| bo + f.aux_len(batch))
+            .sum::<usize>()
+            + bo
+            + bi
+    }
+
+    fn weights<T: Real>(&self, logits: &[T]) -> Vec<T> {
+        let nf = self.families.len();
+        let mut w = logits.to_vec();
+        for row in w.chunks_exact_mut(nf) {
+            let max = row.iter().fold(T::neg_infinity(), |m, &v| m.max(v));
+            let mut sum = T::zero();
+            for v in row.iter_mut() {
+                *v = (*v - max).exp();
+                sum = sum + *v;
+            }
+            row.iter_mut().for_each(|v| *v = *v / sum);
+        }
+        w
+    }
+
+    /// Forward; `work` (`aux_len`) keeps each family's output for the backward.
+    pub fn forward<T: Real>(
+        &self,
+        params: &[T],
+        input: &[T],
+        batch: usize,
+        output: &mut [T],
+        work: &mut [T],
+    ) {
+        let (i, o, nf) = (self.in_features, self.out_features, self.families.len());
+        let (nb, nl) = (self.n_base(), self.n_logits());
+        let w = self.weights(&params[nb..nb + nl]);
+        let (silu, mut rest) = work.split_at_mut(batch * i);
+        for (s, &x) in silu.iter_mut().zip(&input[..batch * i]) {
+            *s = Activation::Silu.apply(x);
+        }
+        let out = &mut output[..batch * o];
+        gemm(
+            Transpose::No,
+            Transpose::Yes,
+            batch,
+            o,
+            i,
+            T::one(),
+            silu,
+            &params[..nb],
+            T::zero(),
+            out,
+        );
+        let mut off = nb + nl;
+        for (f, fam) in self.families.iter().enumerate() {
+            let (y, r) = rest.split_at_mut(batch * o);
+            let (fw, r) = r.split_at_mut(fam.aux_len(batch));
+            rest = r;
+            let n = fam.n_params();
+            fam.forward(&params[off..off + n], input, batch, y, fw);
+            off += n;
+            for b in 0..batch {
+                for j in 0..o {
+                    out[b * o + j] = out[b * o + j] + w[j * nf + f] * y[b * o + j];
+                }
+            }
+        }
+    }
+
+    /// Backward through the mixture, each family, and the base term.
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward<T: Real>(
+        &self,
+        params: &[T],
+        input: &[T],
+        work: &mut [T],
+        batch: usize,
+        d_output: &[T],
+        d_input: Option<&mut [T]>,
+        d_params: &mut [T],
+    ) {
+        let (i, o, nf) = (self.in_features, self.out_features, self.families.len());
+        let (nb, nl) = (self.n_base(), self.n_logits());
+        let w = self.weights(&params[nb..nb + nl]);
+        let dy = &d_output[..batch * o];
+        let (silu, mut rest) = work.split_at_mut(batch * i);
+        let fam_total: usize = self
+            .families
+            .iter()
+            .map(|f| batch * o + f.aux_len(batch))
+            .sum();
+        let (fam_area, scratch) = rest.split_at_mut(fam_total);
+        rest = fam_area;
+        let (dyf, dx_tmp) = scratch.split_at_mut(batch * o);
+        let dx_tmp = &mut dx_tmp[..batch * i];
+        let (d_base, d_rest) = d_params.split_at_mut(nb);
+        let (d_logits, mut d_fams) = d_rest.split_at_mut(nl);
+        gemm(
+            Transpose::Yes,
+            Transpose::No,
+            o,
+            i,
+            batch,
+            T::one(),
+            dy,
+            silu,
+            T::one(),
+            d_base,
+        );
+        let mut d_x = d_input;
+        if let Some(dx) = d_x.as_deref_mut() {
+            // base term: silu'(x) * (dy Wb)
+            gemm(
+                Transpose::No,
+                Transpose::No,
+                batch,
+                i,
+                o,
+                T::one(),
+                dy,
+                &params[..nb],
+                T::zero(),
+                &mut dx[..batch * i],
+            );
+            for idx in 0..batch * i {
+                let x = input[idx];
+                let s = sigmoid(x);
+                dx[idx] = dx[idx] * s * (T::one() + x * (T::one() - s));
+            }
+        }
+        // g_jf = sum_b dy_bj y^f_bj
+        let mut g = vec![T::zero(); o * nf];
+        let mut off = nb + nl;
+        let mut area = &mut *rest;
+        for (f, fam) in self.families.iter().enumerate() {
+            let (y, r) = area.split_at_mut(batch * o);
+            let (fw, r) = r.split_at_mut(fam.aux_len(batch));
+            area = r;
+            for b in 0..batch {
+                for j in 0..o {
+                    g[j * nf + f] = g[j * nf + f] + dy[b * o + j] * y[b * o + j];
+                }
+            }
+            for b in 0..batch {
+                for j in 0..o {
+                    dyf[b * o + j] = w[j * nf + f] * dy[b * o + j];
+                }
+            }
+            let n = fam.n_params();
+            let (d_fam, r) = d_fams.split_at_mut(n);
+            d_fams = r;
+            match d_x.as_deref_mut() {
+                Some(dx) => {
+                    fam.backward(
+                        &params[off..off + n],
+                        input,
+                        fw,
+                        batch,
+                        dyf,
+                        Some(&mut *dx_tmp),
+                        d_fam,
+                    );
+                    for (d, &t) in dx[..batch * i].iter_mut().zip(dx_tmp.iter()) {
+                        *d = *d + t;
+                    }
+                }
+                None => fam.backward(&params[off..off + n], input, fw, batch, dyf, None, d_fam),
+            }
+            off += n;
+        }
+        for j in 0..o {
+            let mean: T = (0..nf).fold(T::zero(), |a, f| a + w[j * nf + f] * g[j * nf + f]);
+            for f in 0..nf {
+                d_logits[j * nf + f] =
+                    d_logits[j * nf + f] + w[j * nf + f] * (g[j * nf + f] - mean);
+            }
+        }
+    }
+
+    /// Mean mixture weight of each family over the output nodes.
+    pub fn family_weights(&self, params: &[f32]) -> Vec<f32> {
+        let (nb, nl, nf) = (self.n_base(), self.n_logits(), self.families.len());
+        let w = self.weights(&params[nb..nb + nl]);
+        (0..nf)
+            .map(|f| {
+                (0..self.out_features).map(|j| w[j * nf + f]).sum::<f32>()
+                    / self.out_features as f32
+            })
+            .collect()
+    }
+
+    /// Keeps the family with the largest mean weight: returns a plain [`Kan`] layer (with the
+    /// base term) and its parameters, the kept coefficients scaled by each node's mixture weight
+    /// so that family's contribution is unchanged; the other families are dropped.
+    pub fn prune(&self, params: &[f32]) -> (usize, Kan, Vec<f32>) {
+        let (nb, nl, nf) = (self.n_base(), self.n_logits(), self.families.len());
+        let fw = self.family_weights(params);
+        let best = (0..nf).fold(0, |b, f| if fw[f] > fw[b] { f } else { b });
+        let w = self.weights(&params[nb..nb + nl]);
+        let mut off = nb + nl;
+        for fam in &self.families[..best] {
+            off += fam.n_params();
+        }
+        let fam = &self.families[best];
+        let per_node = self.in_features * fam.basis.len();
+        let mut out = params[..nb].to_vec();
+        for j in 0..self.out_features {
+            let scale = w[j * nf + best];
+            out.extend(
+                params[off + j * per_node..off + (j + 1) * per_node]
+                    .iter()
+                    .map(|c| c * scale),
+            );
+        }
+        let kan = Kan {
+            in_features: self.in_features,
+            out_features: self.out_features,
+            basis: fam.basis,
+            base: true,
+        };
+        (best, kan, out)
+    }
+}
