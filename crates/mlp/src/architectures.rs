@@ -9,6 +9,7 @@
 //! | `hourglass` | frozen random lift `x -> w` (no bias), then `depth` x `z + W_up act(W_down LN(z))` through a `bottleneck` ("Rethinking the shape convention of an MLP", 2025) |
 //! | `score` | `dense(w, act)`, then one shared block `F = [LN, dense(expansion * w, act), dense(w)]` applied `steps` times as `h <- (1 - dt) h + dt F(h)` (SCORE, 2026) |
 //! | `kan` | one Kolmogorov-Arnold layer per width (basis: B-spline, Chebyshev, Fourier or RBF) |
+//! | `finalmlp` | two feature-gated streams (`depth` dense layers of `w` and `w/2`) fused bilinearly into `w` (FinalMLP, 2023) |
 //! | `glu` | `dense(w)`, then `depth` x `x + GLU(LN(x))` with hidden `expansion * w`; the gate is the activation (sigmoid: GLU, relu: ReGLU, gelu: GEGLU, silu: SwiGLU) |
 //!
 //! ```
@@ -44,6 +45,8 @@ pub enum Arch {
     Glu,
     /// Kolmogorov-Arnold layers (one per width) in the configured basis.
     Kan,
+    /// FinalMLP: two gated streams of `depth` dense layers, bilinear fusion to the width.
+    FinalMlp,
 }
 
 impl std::str::FromStr for Arch {
@@ -57,11 +60,12 @@ impl std::str::FromStr for Arch {
                 "score" => Arch::Score,
                 "glu" => Arch::Glu,
                 "kan" => Arch::Kan,
+                "finalmlp" | "final_mlp" => Arch::FinalMlp,
                 other => {
                     return Err(Error::config(
                         "arch",
                         format!(
-                            "unknown '{other}'; one of mlp, resmlp, hourglass, score, glu, kan"
+                            "unknown '{other}'; one of mlp, resmlp, hourglass, score, glu, kan, finalmlp"
                         ),
                     ));
                 }
@@ -211,6 +215,24 @@ impl ArchConfig {
                     });
                     self.dropout(&mut layers);
                 }
+            }
+            Arch::FinalMlp => {
+                let stream = |units: usize| {
+                    let mut v = Vec::new();
+                    for _ in 0..self.depth.max(1) {
+                        v.push(self.dense(units, act));
+                        self.dropout(&mut v);
+                    }
+                    v
+                };
+                layers.push(LayerSpec::FinalMlp {
+                    units: w,
+                    heads: 1,
+                    stream1: stream(w),
+                    stream2: stream((w / 2).max(1)),
+                    gate1: true,
+                    gate2: true,
+                });
             }
             Arch::Glu => {
                 layers.push(self.dense(w, Activation::Identity));

@@ -17,7 +17,7 @@
 use crate::kernels::elementwise::Activation;
 use crate::layers::{
     BatchNorm, Chain, Dense, Dropout, Glu, Init, Integrator, Kan, KanBasis, Layer, LayerNorm,
-    Recurrent, Residual, SelectableKan,
+    Recurrent, Residual, SelectableKan, TwoStream,
 };
 use crate::network::Network;
 use crate::{Error, Result};
@@ -55,6 +55,10 @@ fn d_skan_bases() -> Vec<KanBasis> {
             high: 2.0,
         },
     ]
+}
+
+fn d_heads() -> usize {
+    1
 }
 
 fn d_momentum() -> f32 {
@@ -145,6 +149,25 @@ pub enum LayerSpec {
         /// Candidate bases (default: B-spline, Chebyshev, Fourier, RBF).
         #[serde(default = "d_skan_bases")]
         bases: Vec<KanBasis>,
+    },
+    /// FinalMLP: two MLP streams, each behind a feature gate `2 sigmoid(W x + b)`, fused by
+    /// multi-head bilinear fusion into `units` outputs.
+    FinalMlp {
+        /// Output width of the fusion.
+        units: usize,
+        /// Fusion heads (each stream's output width must be divisible by it; default 1).
+        #[serde(default = "d_heads")]
+        heads: usize,
+        /// The first stream's layers.
+        stream1: Vec<LayerSpec>,
+        /// The second stream's layers.
+        stream2: Vec<LayerSpec>,
+        /// Feature gate on the first stream (default true).
+        #[serde(default = "yes")]
+        gate1: bool,
+        /// Feature gate on the second stream (default true).
+        #[serde(default = "yes")]
+        gate2: bool,
     },
     /// Residual block `x + F(x)`, `F` the inner layers (which must return to the input width).
     Residual {
@@ -399,6 +422,39 @@ fn build_layers(specs: &[LayerSpec], mut width: usize, path: &str) -> Result<(Ve
                 layers.push(Layer::SelectableKan(SelectableKan::new(
                     width, *units, bases,
                 )));
+                width = *units;
+            }
+            LayerSpec::FinalMlp {
+                units,
+                heads,
+                stream1,
+                stream2,
+                gate1,
+                gate2,
+            } => {
+                if *units == 0 || *heads == 0 || stream1.is_empty() || stream2.is_empty() {
+                    return Err(Error::config(
+                        here.clone(),
+                        "final_mlp needs units and heads >= 1 and two non-empty streams",
+                    ));
+                }
+                let (s1, w1) = build_layers(stream1, width, &format!("{here}.stream1"))?;
+                let (s2, w2) = build_layers(stream2, width, &format!("{here}.stream2"))?;
+                if w1 % heads != 0 || w2 % heads != 0 {
+                    return Err(Error::config(
+                        format!("{here}.heads"),
+                        format!(
+                            "the stream widths ({w1}, {w2}) must both be divisible by heads = {heads}"
+                        ),
+                    ));
+                }
+                layers.push(Layer::TwoStream(TwoStream {
+                    in_features: width,
+                    out_features: *units,
+                    heads: *heads,
+                    streams: [Chain { layers: s1 }, Chain { layers: s2 }],
+                    gates: [*gate1, *gate2],
+                }));
                 width = *units;
             }
             LayerSpec::Residual { layers: inner } => {

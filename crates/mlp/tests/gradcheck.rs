@@ -27,6 +27,7 @@ fn layer_cases() -> Vec<(String, ModelSpec)> {
         Layer::Glu(_) => "glu",
         Layer::Kan(_) => "kan",
         Layer::SelectableKan(_) => "selectable_kan",
+        Layer::TwoStream(_) => "final_mlp",
         Layer::Residual(_) => "residual",
         Layer::Recurrent(_) => "recurrent",
     };
@@ -167,6 +168,22 @@ fn layer_cases() -> Vec<(String, ModelSpec)> {
             ],
         ),
     ));
+    for (heads, gates) in [(1, (true, true)), (2, (true, false))] {
+        cases.push((
+            format!("final_mlp heads={heads} gates={gates:?}"),
+            spec(
+                3,
+                vec![LayerSpec::FinalMlp {
+                    units: 2,
+                    heads,
+                    stream1: vec![dense(4, Activation::Tanh)],
+                    stream2: vec![dense(6, Activation::Silu), dense(2, Activation::Identity)],
+                    gate1: gates.0,
+                    gate2: gates.1,
+                }],
+            ),
+        ));
+    }
     cases.push((
         "residual (pre-norm inverted bottleneck)".into(),
         spec(

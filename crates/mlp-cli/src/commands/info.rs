@@ -174,6 +174,17 @@ fn describe(layer: &Layer, name: &str, depth: usize) {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+        Layer::TwoStream(t) => {
+            println!(
+                "{pad}{name}  final_mlp {} -> {}  fusion heads {}, gates {:?}  {n} params",
+                t.in_features, t.out_features, t.heads, t.gates
+            );
+            for (s, stream) in t.streams.iter().enumerate() {
+                for (j, inner) in stream.layers.iter().enumerate() {
+                    describe(inner, &format!("{name}.stream{}.{j}", s + 1), depth + 1);
+                }
+            }
+        }
         Layer::Residual(r) => {
             println!(
                 "{pad}{name}  residual x + F(x), width {}  {n} params",

@@ -53,7 +53,7 @@ pub struct TrainArgs {
     /// Architecture: mlp (dense stack), resmlp (pre-norm residual), hourglass (frozen lift,
     /// wide-narrow-wide residual blocks), score (shared block applied --steps times), glu
     /// (residual GLU blocks; the gate is --activation), kan (Kolmogorov-Arnold layers, one per
-    /// --hidden width, basis --kan-basis). Block architectures use the first
+    /// --hidden width, basis --kan-basis), finalmlp (two feature-gated streams, bilinear fusion). Block architectures use the first
     /// --hidden width.
     #[arg(long, default_value = "mlp")]
     pub arch: String,

@@ -14,6 +14,7 @@ pub mod init;
 pub mod kan;
 pub mod layer_norm;
 pub mod selectable_kan;
+pub mod two_stream;
 
 pub use batch_norm::BatchNorm;
 pub use chain::{Chain, Integrator, Recurrent, Residual};
@@ -24,6 +25,7 @@ pub use init::Init;
 pub use kan::{Kan, KanBasis};
 pub use layer_norm::LayerNorm;
 pub use selectable_kan::SelectableKan;
+pub use two_stream::TwoStream;
 
 use crate::kernels::Real;
 use crate::rng::Rng;
@@ -58,6 +60,8 @@ pub enum Layer {
     Kan(Kan),
     /// Selectable KAN: a softmax mixture of basis families per output node.
     SelectableKan(SelectableKan),
+    /// FinalMLP: two gated MLP streams fused bilinearly.
+    TwoStream(TwoStream),
     /// `x + F(x)`.
     Residual(Residual),
     /// SCORE recurrent depth: `h <- (1 - dt) h + dt F(h)`, `steps` times, `F` shared.
@@ -75,6 +79,7 @@ impl Layer {
             Layer::Glu(g) => g.in_features,
             Layer::Kan(k) => k.in_features,
             Layer::SelectableKan(k) => k.in_features,
+            Layer::TwoStream(t) => t.in_features,
             Layer::Residual(r) => r.branch.in_features(),
             Layer::Recurrent(r) => r.block.in_features(),
         }
@@ -90,6 +95,7 @@ impl Layer {
             Layer::Glu(g) => g.out_features,
             Layer::Kan(k) => k.out_features,
             Layer::SelectableKan(k) => k.out_features,
+            Layer::TwoStream(t) => t.out_features,
             Layer::Residual(r) => r.branch.out_features(),
             Layer::Recurrent(r) => r.block.out_features(),
         }
@@ -105,6 +111,7 @@ impl Layer {
             Layer::Glu(g) => g.n_params(),
             Layer::Kan(k) => k.n_params(),
             Layer::SelectableKan(k) => k.n_params(),
+            Layer::TwoStream(t) => t.n_params(),
             Layer::Residual(r) => r.branch.n_params(),
             Layer::Recurrent(r) => r.block.n_params(),
         }
@@ -120,6 +127,7 @@ impl Layer {
             Layer::Glu(_) => "glu",
             Layer::Kan(_) => "kan",
             Layer::SelectableKan(_) => "selectable_kan",
+            Layer::TwoStream(_) => "final_mlp",
             Layer::Residual(_) => "residual",
             Layer::Recurrent(_) => "recurrent",
         }
@@ -136,6 +144,7 @@ impl Layer {
             Layer::Glu(g) => g.param_shapes(),
             Layer::Kan(k) => k.param_shapes(),
             Layer::SelectableKan(k) => k.param_shapes(),
+            Layer::TwoStream(t) => t.param_shapes(),
             Layer::Residual(r) => r.branch.param_shapes("block."),
             Layer::Recurrent(r) => r.block.param_shapes("block."),
         }
@@ -151,6 +160,7 @@ impl Layer {
             Layer::Glu(g) => g.init_params(params, rng),
             Layer::Kan(k) => k.init_params(params, rng),
             Layer::SelectableKan(k) => k.init_params(params, rng),
+            Layer::TwoStream(t) => t.init_params(params, rng),
             Layer::Residual(r) => r.branch.init_params(params, rng),
             Layer::Recurrent(r) => r.block.init_params(params, rng),
         }
@@ -166,6 +176,7 @@ impl Layer {
             Layer::Glu(g) => g.aux_len(batch),
             Layer::Kan(k) => k.aux_len(batch),
             Layer::SelectableKan(k) => k.aux_len(batch),
+            Layer::TwoStream(t) => t.aux_len(batch),
             Layer::Residual(r) => r.aux_len(batch),
             Layer::Recurrent(r) => r.aux_len(batch),
         }
@@ -189,6 +200,7 @@ impl Layer {
             Layer::Glu(g) => g.forward(params, input, batch, output, aux),
             Layer::Kan(k) => k.forward(params, input, batch, output, aux),
             Layer::SelectableKan(k) => k.forward(params, input, batch, output, aux),
+            Layer::TwoStream(t) => t.forward_train(params, input, batch, output, aux, rng),
             Layer::Residual(r) => r.forward_train(params, input, batch, output, aux, rng),
             Layer::Recurrent(r) => r.forward_train(params, input, batch, output, aux, rng),
         }
@@ -213,6 +225,7 @@ impl Layer {
                 let mut work = vec![T::zero(); k.aux_len(batch)];
                 k.forward(params, input, batch, output, &mut work)
             }
+            Layer::TwoStream(t) => t.forward_eval(params, input, batch, output),
             Layer::Residual(r) => r.forward_eval(params, input, batch, output),
             Layer::Recurrent(r) => r.forward_eval(params, input, batch, output),
         }
@@ -248,6 +261,9 @@ impl Layer {
             Layer::SelectableKan(k) => {
                 k.backward(params, input, aux, batch, d_output, d_input, d_params)
             }
+            Layer::TwoStream(t) => {
+                t.backward(params, input, aux, batch, d_output, d_input, d_params)
+            }
             Layer::Residual(r) => {
                 r.backward(params, input, aux, batch, d_output, d_input, d_params)
             }
@@ -268,7 +284,8 @@ impl Layer {
             | Layer::LayerNorm(_)
             | Layer::Glu(_)
             | Layer::Kan(_)
-            | Layer::SelectableKan(_) => {}
+            | Layer::SelectableKan(_)
+            | Layer::TwoStream(_) => {}
         }
     }
 
@@ -283,7 +300,8 @@ impl Layer {
             | Layer::LayerNorm(_)
             | Layer::Glu(_)
             | Layer::Kan(_)
-            | Layer::SelectableKan(_) => false,
+            | Layer::SelectableKan(_)
+            | Layer::TwoStream(_) => false,
         }
     }
 }
