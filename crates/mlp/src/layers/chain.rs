@@ -178,16 +178,16 @@ impl Chain {
         let (mut da, mut db) = scratch.split_at_mut(half);
         let n_last = batch * self.out_features();
         da[..n_last].copy_from_slice(&d_output[..n_last]);
-        // Offsets of each layer's (output, aux) region and of its parameters.
-        let mut cache_off = vec![0usize; n + 1];
-        let mut param_off = vec![0usize; n + 1];
-        for (j, l) in self.layers.iter().enumerate() {
-            cache_off[j + 1] = cache_off[j] + batch * l.out_features() + l.aux_len(batch);
-            param_off[j + 1] = param_off[j] + l.n_params();
-        }
+        // Walk the layers backward, keeping the start of each one's (output, aux) region and
+        // parameter slice (no per-call allocation).
+        let region = |l: &Layer| batch * l.out_features() + l.aux_len(batch);
+        let mut cache_start: usize = self.layers.iter().map(region).sum();
+        let mut param_end: usize = self.n_params();
         for j in (0..n).rev() {
             let l = &self.layers[j];
-            let (before, here) = cache.split_at_mut(cache_off[j]);
+            cache_start -= region(l);
+            let param_start = param_end - l.n_params();
+            let (before, here) = cache.split_at_mut(cache_start);
             let n_out = batch * l.out_features();
             let (out, rest) = here.split_at_mut(n_out);
             let aux = &mut rest[..l.aux_len(batch)];
@@ -195,7 +195,8 @@ impl Chain {
                 input
             } else {
                 let prev = &self.layers[j - 1];
-                &before[cache_off[j - 1]..cache_off[j - 1] + batch * prev.out_features()]
+                let prev_start = cache_start - region(prev);
+                &before[prev_start..prev_start + batch * prev.out_features()]
             };
             let want_input = j > 0 || d_input.is_some();
             let d_in: Option<&mut [T]> = if !want_input {
@@ -206,15 +207,16 @@ impl Chain {
                 Some(&mut db[..batch * l.in_features()])
             };
             l.backward(
-                &params[param_off[j]..param_off[j + 1]],
+                &params[param_start..param_end],
                 x,
                 out,
                 aux,
                 batch,
                 &mut da[..n_out],
                 d_in,
-                &mut d_params[param_off[j]..param_off[j + 1]],
+                &mut d_params[param_start..param_end],
             );
+            param_end = param_start;
             std::mem::swap(&mut da, &mut db);
         }
     }
