@@ -249,6 +249,8 @@ fn train_minibatch(
     let has_buffers = net.has_buffers();
     let mut aug_tmp: Vec<f32> = Vec::new();
     let mut mix_d: Vec<f32> = Vec::new();
+    let (mut mix_rows, mut mix_classes, mut mix_values, mut mix_weights) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let base_lr = config.base_lr();
     let class_weights = config.class_weights.as_deref();
     let mut ws: Workspace<f32> = Workspace::new();
@@ -301,18 +303,22 @@ fn train_minibatch(
             );
             if let Some((lam, perm)) = &mixing {
                 // The loss is linear in the target: lam L(y) + (1 - lam) L(y_perm).
-                let (mut pc, mut pv) = (Vec::new(), Vec::new());
-                let permuted_rows: Vec<usize> = perm.iter().map(|&j| rows[j]).collect();
-                let targets_b = batch_targets(&data.targets, &mut pc, &mut pv, &permuted_rows);
-                let weights_b: Option<Vec<f32>> =
-                    weights.map(|w| perm.iter().map(|&j| w[j]).collect());
+                mix_rows.clear();
+                mix_rows.extend(perm.iter().map(|&j| rows[j]));
+                let targets_b =
+                    batch_targets(&data.targets, &mut mix_classes, &mut mix_values, &mix_rows);
+                let weights_b: Option<&[f32]> = weights.map(|w| {
+                    mix_weights.clear();
+                    mix_weights.extend(perm.iter().map(|&j| w[j]));
+                    &mix_weights[..]
+                });
                 mix_d.resize(d_outputs.len(), 0.0);
                 let (loss_b, _) = loss.evaluate(
                     outputs,
                     bs,
                     net.outputs(),
                     targets_b,
-                    weights_b.as_deref(),
+                    weights_b,
                     class_weights,
                     Some(&mut mix_d[..]),
                 );
