@@ -101,6 +101,8 @@ pub struct ArchConfig {
     pub init: Option<Init>,
     /// Basis of `kan` layers.
     pub kan_basis: crate::layers::KanBasis,
+    /// Place `kan` B-spline/RBF grids on the range of each layer's inputs before training.
+    pub kan_grid_from_data: bool,
 }
 
 impl Default for ArchConfig {
@@ -123,6 +125,7 @@ impl Default for ArchConfig {
                 low: -2.0,
                 high: 2.0,
             },
+            kan_grid_from_data: false,
         }
     }
 }
@@ -212,6 +215,7 @@ impl ArchConfig {
                         units,
                         basis: self.kan_basis,
                         base: true,
+                        grid_from_data: self.kan_grid_from_data,
                     });
                     self.dropout(&mut layers);
                 }

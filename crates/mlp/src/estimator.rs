@@ -359,7 +359,10 @@ impl MlpBuilder {
         }
         config.loss = Some(loss);
         config.validate()?;
-        let network = spec.build(config.seed)?;
+        let mut network = spec.build(config.seed)?;
+        // KAN grids that follow the data are placed on (a sample of) the scaled training rows.
+        let sample_rows = train_set.len().min(4096);
+        network.fit_kan_grids(&train_set.features, sample_rows)?;
         let training = TrainingSummary {
             config: config.clone(),
             history: Vec::new(),

@@ -31,6 +31,10 @@ fn is_true(b: &bool) -> bool {
     *b
 }
 
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
 fn d_eps() -> f32 {
     1e-5
 }
@@ -140,6 +144,10 @@ pub enum LayerSpec {
         /// Whether each edge has the `silu` base term (default true).
         #[serde(default = "yes")]
         base: bool,
+        /// Before training, move a B-spline or RBF grid to the range of this layer's inputs on
+        /// the training data (5% margin); the fitted range is what the saved spec records.
+        #[serde(default, skip_serializing_if = "is_false")]
+        grid_from_data: bool,
     },
     /// Selectable KAN: each output node mixes the given basis families with learned softmax
     /// weights (plus the `silu` base term).
@@ -371,7 +379,9 @@ fn build_layers(specs: &[LayerSpec], mut width: usize, path: &str) -> Result<(Ve
                 }));
                 width = units;
             }
-            &LayerSpec::Kan { units, basis, base } => {
+            &LayerSpec::Kan {
+                units, basis, base, ..
+            } => {
                 if units == 0 {
                     return Err(Error::config(
                         format!("{here}.units"),
@@ -416,6 +426,7 @@ fn build_layers(specs: &[LayerSpec], mut width: usize, path: &str) -> Result<(Ve
                         units: *units,
                         basis: *basis,
                         base: false,
+                        grid_from_data: false,
                     }];
                     build_layers(&probe, width, &format!("{here}.bases[{f}]"))?;
                 }

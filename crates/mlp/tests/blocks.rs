@@ -303,6 +303,7 @@ fn every_block_survives_the_model_file() {
             units: 6,
             basis: mlp::layers::KanBasis::Chebyshev { degree: 3 },
             base: true,
+            grid_from_data: false,
         },
         dense(2, Activation::Identity),
     ];
@@ -583,6 +584,7 @@ fn selectable_kan_prunes_to_one_family_exactly() {
             units: 2,
             basis: bases[1],
             base: true,
+            grid_from_data: false,
         }],
     };
     let mut pruned_net = pruned_spec.build(0).expect("pruned");
@@ -592,4 +594,87 @@ fn selectable_kan_prunes_to_one_family_exactly() {
     for (p, q) in a.iter().zip(&b) {
         assert!((p - q).abs() < 1e-5, "{a:?} vs {b:?}");
     }
+}
+
+#[test]
+fn kan_grids_follow_the_data_and_extend_on_demand() {
+    use mlp::layers::KanBasis;
+    // Inputs far outside the default grid [-2, 2]: the grid moves to them.
+    let mut data = two_moons(300, 0.1, 5).expect("data");
+    data.features.iter_mut().for_each(|x| *x = 10.0 + 5.0 * *x);
+    let layers = vec![
+        LayerSpec::Kan {
+            units: 8,
+            basis: KanBasis::Bspline {
+                grid: 5,
+                order: 3,
+                low: -2.0,
+                high: 2.0,
+            },
+            base: true,
+            grid_from_data: true,
+        },
+        dense(2, Activation::Identity),
+    ];
+    let model = MlpBuilder::classifier()
+        .layers(layers)
+        .standardize(false)
+        .epochs(150)
+        .batch_size(32)
+        .seed(1)
+        .threads(1)
+        .fit(&data)
+        .expect("fit");
+    let LayerSpec::Kan {
+        basis: KanBasis::Bspline { low, high, .. },
+        ..
+    } = model.network.spec().layers[0]
+    else {
+        panic!("kan")
+    };
+    let min = data.features.iter().copied().fold(f32::INFINITY, f32::min);
+    let max = data
+        .features
+        .iter()
+        .copied()
+        .fold(f32::NEG_INFINITY, f32::max);
+    assert!(
+        low < min && low > min - 0.1 * (max - min),
+        "{low} vs data min {min}"
+    );
+    assert!(
+        high > max && high < max + 0.1 * (max - min),
+        "{high} vs data max {max}"
+    );
+    let acc = model
+        .evaluate(&data)
+        .expect("eval")
+        .accuracy()
+        .expect("acc");
+    assert!(acc > 0.9, "accuracy {acc}");
+
+    // Extending the grid (5 -> 10 intervals over the same range) keeps the function.
+    let mut net = model.network.clone();
+    let before = net.predict(&data.features, data.len());
+    let finer = KanBasis::Bspline {
+        grid: 10,
+        order: 3,
+        low,
+        high,
+    };
+    net.regrid_kan(0, finer, &data.features, data.len())
+        .expect("regrid");
+    assert_eq!(net.n_params(), model.network.n_params() + 8 * 2 * 5);
+    let after = net.predict(&data.features, data.len());
+    let worst = before
+        .iter()
+        .zip(&after)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst < 1e-2, "max logit change {worst}");
+    assert!(
+        net.regrid_kan(1, finer, &data.features, data.len())
+            .is_err(),
+        "layer 1 is dense"
+    );
 }

@@ -130,11 +130,13 @@ fn layer_cases() -> Vec<(String, ModelSpec)> {
                             units: 4,
                             basis,
                             base,
+                            grid_from_data: false,
                         },
                         LayerSpec::Kan {
                             units: 2,
                             basis,
                             base,
+                            grid_from_data: false,
                         },
                     ],
                 ),

@@ -79,6 +79,10 @@ pub struct TrainArgs {
     /// Fourier frequencies.
     #[arg(long, default_value_t = 5)]
     pub grid: usize,
+    /// Place each kan layer's B-spline/RBF grid on the range of its inputs on the training data
+    /// (instead of [-2, 2]) before training.
+    #[arg(long)]
+    pub kan_grid_from_data: bool,
     /// B-spline order of kan layers.
     #[arg(long, default_value_t = 3)]
     pub spline_order: usize,
@@ -291,6 +295,7 @@ impl TrainArgs {
                 activation,
                 dropout: self.dropout,
                 init: self.init.as_deref().map(str::parse).transpose()?,
+                kan_grid_from_data: self.kan_grid_from_data,
                 kan_basis: match self.kan_basis.as_str() {
                     "chebyshev" => KanBasis::Chebyshev { degree: self.grid },
                     "fourier" => KanBasis::Fourier {

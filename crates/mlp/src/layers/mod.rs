@@ -12,6 +12,7 @@ pub mod dropout;
 pub mod glu;
 pub mod init;
 pub mod kan;
+pub mod kan_grid;
 pub mod layer_norm;
 pub mod selectable_kan;
 pub mod two_stream;
