@@ -1,20 +1,41 @@
-//! SVG plots: training curves (`mlp train --plot`) and parameter count against validation metric
-//! (`mlp sweep --plot`), drawn with plotters' SVG backend (no fonts or system libraries needed).
+//! Plots: training curves (`mlp train --plot`) and parameter count against validation metric
+//! (`mlp sweep --plot`), drawn with plotters as SVG or PNG (chosen by the file extension). PNG text
+//! (and the layout of SVG labels) uses the DejaVu Sans font compiled into the binary (`assets/`, its license beside it), so no
+//! system fonts are needed.
 
 use anyhow::{Context, Result, bail};
 use mlp::train::EpochRecord;
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
 
-/// Checks that a plot path names an SVG file (before any work is done).
+type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
+
+static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+
+/// Checks that a plot path names an SVG or PNG file (before any work is done).
 pub fn check_svg(path: &Path) -> Result<()> {
     match path.extension().and_then(|e| e.to_str()) {
-        Some(e) if e.eq_ignore_ascii_case("svg") => Ok(()),
+        Some(e) if e.eq_ignore_ascii_case("svg") || e.eq_ignore_ascii_case("png") => Ok(()),
         _ => bail!(
-            "{}: plots are written as SVG; give a file name ending in .svg",
+            "{}: plots are written as SVG or PNG; give a file name ending in .svg or .png",
             path.display()
         ),
     }
+}
+
+fn is_png(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("png"))
+}
+
+fn register_font() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // A failure leaves PNG text undrawn; the embedded font is known to parse.
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+    });
 }
 
 fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
@@ -30,75 +51,97 @@ fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
+fn curves_on<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    history: &[EpochRecord],
+    metric_name: &str,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE)?;
+    let (left, right) = root.split_horizontally(480);
+    let epochs = history.len().max(2) as f64;
+    let (lo, hi) = range(
+        history
+            .iter()
+            .flat_map(|r| [Some(r.train_loss), r.val_loss])
+            .flatten(),
+    );
+    let mut chart = ChartBuilder::on(&left)
+        .caption("loss", ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(32)
+        .y_label_area_size(52)
+        .build_cartesian_2d(1f64..epochs, lo..hi)?;
+    chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .x_label_formatter(&|v| format!("{}", v.round() as u64))
+        .draw()?;
+    let train: Vec<(f64, f64)> = history
+        .iter()
+        .map(|r| (r.epoch as f64, r.train_loss))
+        .collect();
+    chart
+        .draw_series(LineSeries::new(train, &BLUE))?
+        .label("train")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLUE));
+    let val: Vec<(f64, f64)> = history
+        .iter()
+        .filter_map(|r| r.val_loss.map(|v| (r.epoch as f64, v)))
+        .collect();
+    if !val.is_empty() {
+        chart
+            .draw_series(LineSeries::new(val, &RED))?
+            .label("validation")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], RED));
+    }
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .background_style(WHITE)
+        .draw()?;
+    let metric: Vec<(f64, f64)> = history
+        .iter()
+        .filter_map(|r| r.val_metric.map(|m| (r.epoch as f64, m)))
+        .collect();
+    let (lo, hi) = range(metric.iter().map(|p| p.1));
+    let mut chart = ChartBuilder::on(&right)
+        .caption(format!("validation {metric_name}"), ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(32)
+        .y_label_area_size(52)
+        .build_cartesian_2d(1f64..epochs, lo..hi)?;
+    chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .x_label_formatter(&|v| format!("{}", v.round() as u64))
+        .draw()?;
+    chart.draw_series(LineSeries::new(metric, &RED))?;
+    root.present()?;
+    Ok(())
+}
+
 /// Loss (train and validation) and the validation metric per epoch, side by side.
 pub fn training_curves(path: &Path, history: &[EpochRecord], metric_name: &str) -> Result<()> {
     check_svg(path)?;
-    let draw = || -> std::result::Result<(), Box<dyn std::error::Error>> {
-        let root = SVGBackend::new(path, (960, 400)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let (left, right) = root.split_horizontally(480);
-        let epochs = history.len().max(2) as f64;
-        let (lo, hi) = range(
-            history
-                .iter()
-                .flat_map(|r| [Some(r.train_loss), r.val_loss])
-                .flatten(),
-        );
-        let mut chart = ChartBuilder::on(&left)
-            .caption("loss", ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(32)
-            .y_label_area_size(52)
-            .build_cartesian_2d(1f64..epochs, lo..hi)?;
-        chart
-            .configure_mesh()
-            .x_desc("epoch")
-            .x_label_formatter(&|v| format!("{}", v.round() as u64))
-            .draw()?;
-        let train: Vec<(f64, f64)> = history
-            .iter()
-            .map(|r| (r.epoch as f64, r.train_loss))
-            .collect();
-        chart
-            .draw_series(LineSeries::new(train, &BLUE))?
-            .label("train")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLUE));
-        let val: Vec<(f64, f64)> = history
-            .iter()
-            .filter_map(|r| r.val_loss.map(|v| (r.epoch as f64, v)))
-            .collect();
-        if !val.is_empty() {
-            chart
-                .draw_series(LineSeries::new(val, &RED))?
-                .label("validation")
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], RED));
-        }
-        chart
-            .configure_series_labels()
-            .border_style(BLACK)
-            .background_style(WHITE)
-            .draw()?;
-        let metric: Vec<(f64, f64)> = history
-            .iter()
-            .filter_map(|r| r.val_metric.map(|m| (r.epoch as f64, m)))
-            .collect();
-        let (lo, hi) = range(metric.iter().map(|p| p.1));
-        let mut chart = ChartBuilder::on(&right)
-            .caption(format!("validation {metric_name}"), ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(32)
-            .y_label_area_size(52)
-            .build_cartesian_2d(1f64..epochs, lo..hi)?;
-        chart
-            .configure_mesh()
-            .x_desc("epoch")
-            .x_label_formatter(&|v| format!("{}", v.round() as u64))
-            .draw()?;
-        chart.draw_series(LineSeries::new(metric, &RED))?;
-        root.present()?;
-        Ok(())
+    let size = (960, 400);
+    register_font();
+    let result = if is_png(path) {
+        curves_on(
+            BitMapBackend::new(path, size).into_drawing_area(),
+            history,
+            metric_name,
+        )
+    } else {
+        curves_on(
+            SVGBackend::new(path, size).into_drawing_area(),
+            history,
+            metric_name,
+        )
     };
-    draw()
+    result
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("drawing {}", path.display()))
 }
@@ -113,6 +156,68 @@ pub struct SweepPoint {
     pub metric: f64,
 }
 
+fn pareto_on<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    points: &[SweepPoint],
+    metric_name: &str,
+    frontier: &[(usize, f64)],
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE)?;
+    let pmin = points.iter().map(|p| p.params).min().unwrap_or(1).max(1) as f64;
+    let pmax = points.iter().map(|p| p.params).max().unwrap_or(10).max(2) as f64;
+    let (lo, hi) = range(points.iter().map(|p| p.metric));
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!("validation {metric_name} against parameters"),
+            ("sans-serif", 18),
+        )
+        .margin(14)
+        .x_label_area_size(36)
+        .y_label_area_size(56)
+        .build_cartesian_2d((pmin * 0.8..pmax * 1.25).log_scale(), lo..hi)?;
+    chart
+        .configure_mesh()
+        .x_desc("parameters")
+        .y_desc(metric_name)
+        .x_labels(6)
+        .x_label_formatter(&|v| format!("{}", v.round() as u64))
+        .light_line_style(WHITE)
+        .draw()?;
+    let mut names: Vec<&str> = points.iter().map(|p| p.series.as_str()).collect();
+    names.sort();
+    names.dedup();
+    for (i, name) in names.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        let mut series: Vec<(f64, f64)> = points
+            .iter()
+            .filter(|p| p.series == *name)
+            .map(|p| (p.params as f64, p.metric))
+            .collect();
+        series.sort_by(|a, b| a.0.total_cmp(&b.0));
+        chart.draw_series(
+            series
+                .iter()
+                .map(|&(x, y)| Circle::new((x, y), 4, color.filled())),
+        )?;
+        chart
+            .draw_series(LineSeries::new(series, color))?
+            .label(*name)
+            .legend(move |(x, y)| Circle::new((x + 8, y), 4, color.filled()));
+    }
+    let front: Vec<(f64, f64)> = frontier.iter().map(|&(p, m)| (p as f64, m)).collect();
+    chart.draw_series(DashedLineSeries::new(front, 6, 4, BLACK.stroke_width(1)))?;
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .background_style(WHITE)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
 /// Parameter count (log scale) against the metric, one colour per series, with the Pareto
 /// frontier (best metric at each budget) drawn as a dashed black line.
 pub fn pareto(
@@ -122,62 +227,24 @@ pub fn pareto(
     frontier: &[(usize, f64)],
 ) -> Result<()> {
     check_svg(path)?;
-    let draw = || -> std::result::Result<(), Box<dyn std::error::Error>> {
-        let root = SVGBackend::new(path, (800, 500)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let pmin = points.iter().map(|p| p.params).min().unwrap_or(1).max(1) as f64;
-        let pmax = points.iter().map(|p| p.params).max().unwrap_or(10).max(2) as f64;
-        let (lo, hi) = range(points.iter().map(|p| p.metric));
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                format!("validation {metric_name} against parameters"),
-                ("sans-serif", 18),
-            )
-            .margin(14)
-            .x_label_area_size(36)
-            .y_label_area_size(56)
-            .build_cartesian_2d((pmin * 0.8..pmax * 1.25).log_scale(), lo..hi)?;
-        chart
-            .configure_mesh()
-            .x_desc("parameters")
-            .y_desc(metric_name)
-            .x_labels(6)
-            .x_label_formatter(&|v| format!("{}", v.round() as u64))
-            .light_line_style(WHITE)
-            .draw()?;
-        let mut names: Vec<&str> = points.iter().map(|p| p.series.as_str()).collect();
-        names.dedup();
-        names.sort();
-        names.dedup();
-        for (i, name) in names.iter().enumerate() {
-            let color = Palette99::pick(i).to_rgba();
-            let mut series: Vec<(f64, f64)> = points
-                .iter()
-                .filter(|p| p.series == *name)
-                .map(|p| (p.params as f64, p.metric))
-                .collect();
-            series.sort_by(|a, b| a.0.total_cmp(&b.0));
-            chart.draw_series(
-                series
-                    .iter()
-                    .map(|&(x, y)| Circle::new((x, y), 4, color.filled())),
-            )?;
-            chart
-                .draw_series(LineSeries::new(series, color))?
-                .label(*name)
-                .legend(move |(x, y)| Circle::new((x + 8, y), 4, color.filled()));
-        }
-        let front: Vec<(f64, f64)> = frontier.iter().map(|&(p, m)| (p as f64, m)).collect();
-        chart.draw_series(DashedLineSeries::new(front, 6, 4, BLACK.stroke_width(1)))?;
-        chart
-            .configure_series_labels()
-            .border_style(BLACK)
-            .background_style(WHITE)
-            .draw()?;
-        root.present()?;
-        Ok(())
+    let size = (800, 500);
+    register_font();
+    let result = if is_png(path) {
+        pareto_on(
+            BitMapBackend::new(path, size).into_drawing_area(),
+            points,
+            metric_name,
+            frontier,
+        )
+    } else {
+        pareto_on(
+            SVGBackend::new(path, size).into_drawing_area(),
+            points,
+            metric_name,
+            frontier,
+        )
     };
-    draw()
+    result
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("drawing {}", path.display()))
 }

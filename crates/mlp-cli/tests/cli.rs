@@ -1012,7 +1012,31 @@ fn sweep_tabulates_resumes_and_plots() {
         "--out",
         &model,
         "--plot",
-        &dir.path("c.png"),
+        &dir.path("c.jpg"),
     ]);
-    assert!(err.contains(".svg"), "{err}");
+    assert!(err.contains(".svg or .png"), "{err}");
+    // PNG output, with text drawn from the embedded font.
+    let png = dir.path("curves.png");
+    ok(&[
+        "train",
+        "--data",
+        &data,
+        "--target",
+        "label",
+        "--val-fraction",
+        "0.2",
+        "--epochs",
+        "3",
+        "--out",
+        &model,
+        "--plot",
+        &png,
+        "--quiet",
+    ]);
+    let bytes = std::fs::read(&png).expect("png");
+    assert!(
+        bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.len() > 5000,
+        "{} bytes",
+        bytes.len()
+    );
 }

@@ -32,8 +32,8 @@ pub struct SweepArgs {
     /// Directory for results.csv and results.md.
     #[arg(long, value_name = "DIR")]
     pub out_dir: PathBuf,
-    /// Also draw parameters against the validation metric (SVG).
-    #[arg(long, value_name = "FILE.svg")]
+    /// Also draw parameters against the validation metric (SVG or PNG).
+    #[arg(long, value_name = "FILE.svg|png")]
     pub plot: Option<PathBuf>,
     #[command(flatten)]
     pub train: TrainArgs,

@@ -175,8 +175,8 @@ pub struct TrainArgs {
     #[arg(long, value_name = "FILE")]
     #[serde(skip)]
     pub resume: Option<PathBuf>,
-    /// Draw the training curves (loss and validation metric per epoch) to this SVG file.
-    #[arg(long, value_name = "FILE.svg")]
+    /// Draw the training curves (loss and validation metric per epoch) to this SVG or PNG file.
+    #[arg(long, value_name = "FILE.svg|png")]
     pub plot: Option<PathBuf>,
     /// Print nothing but errors (and the --json summary).
     #[arg(long, short)]
