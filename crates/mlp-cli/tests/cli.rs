@@ -1040,3 +1040,57 @@ fn sweep_tabulates_resumes_and_plots() {
         bytes.len()
     );
 }
+
+#[test]
+fn finalmlp_with_field_embeddings_on_a_csv_with_categories() {
+    let dir = TempDir::new("finalmlp");
+    let data = dir.file("train.csv", &classification_csv(400));
+    let model = dir.path("f.safetensors");
+    ok(&[
+        "train",
+        "--data",
+        &data,
+        "--target",
+        "label",
+        "--arch",
+        "finalmlp",
+        "--hidden",
+        "16",
+        "--depth",
+        "1",
+        "--embedding-dim",
+        "4",
+        "--epochs",
+        "60",
+        "--batch-size",
+        "32",
+        "--val-fraction",
+        "0.2",
+        "--out",
+        &model,
+        "--quiet",
+    ]);
+    let info = ok(&["info", "--model", &model]);
+    // x1, x2 numeric (width 1 each), color one-hot (width 3): 3 fields of 4.
+    assert!(
+        info.contains("embedding 3 fields (5 inputs) -> 3 x 4"),
+        "{info}"
+    );
+    assert!(info.contains("final_mlp 12 -> 16"), "{info}");
+    let e: serde_json::Value =
+        serde_json::from_str(ok(&["eval", "--model", &model, "--data", &data, "--json"]).trim())
+            .expect("json");
+    assert!(e["accuracy"].as_f64().expect("acc") > 0.85, "{e}");
+    let err = fails(&[
+        "train",
+        "--data",
+        &data,
+        "--target",
+        "label",
+        "--embedding-dim",
+        "4",
+        "--out",
+        &model,
+    ]);
+    assert!(err.contains("finalmlp"), "{err}");
+}

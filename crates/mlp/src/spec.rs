@@ -16,8 +16,8 @@
 
 use crate::kernels::elementwise::Activation;
 use crate::layers::{
-    BatchNorm, Chain, Dense, Dropout, Glu, Init, Integrator, Kan, KanBasis, Layer, LayerNorm,
-    Recurrent, Residual, SelectableKan, TwoStream,
+    BatchNorm, Chain, Dense, Dropout, FieldEmbedding, Glu, Init, Integrator, Kan, KanBasis, Layer,
+    LayerNorm, Recurrent, Residual, SelectableKan, TwoStream,
 };
 use crate::network::Network;
 use crate::{Error, Result};
@@ -176,6 +176,14 @@ pub enum LayerSpec {
         /// Feature gate on the second stream (default true).
         #[serde(default = "yes")]
         gate2: bool,
+    },
+    /// Per-field embeddings: each field (a categorical column's one-hot block, or one numeric
+    /// feature) maps to its own `dim`-vector; the fields' widths must add up to the input width.
+    Embedding {
+        /// Input width of each field, in order.
+        fields: Vec<usize>,
+        /// Embedding size per field.
+        dim: usize,
     },
     /// Residual block `x + F(x)`, `F` the inner layers (which must return to the input width).
     Residual {
@@ -467,6 +475,23 @@ fn build_layers(specs: &[LayerSpec], mut width: usize, path: &str) -> Result<(Ve
                     gates: [*gate1, *gate2],
                 }));
                 width = *units;
+            }
+            LayerSpec::Embedding { fields, dim } => {
+                let total: usize = fields.iter().sum();
+                if *dim == 0 || fields.is_empty() || fields.contains(&0) || total != width {
+                    return Err(Error::config(
+                        here.clone(),
+                        format!(
+                            "embedding fields must be positive widths adding up to the input width {width} (they add up to {total}), and dim >= 1"
+                        ),
+                    ));
+                }
+                let layer = FieldEmbedding {
+                    fields: fields.clone(),
+                    dim: *dim,
+                };
+                width = layer.out_features();
+                layers.push(Layer::Embedding(layer));
             }
             LayerSpec::Residual { layers: inner } => {
                 let block = build_block(inner, width, &format!("{here}.layers"))?;

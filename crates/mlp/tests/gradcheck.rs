@@ -28,6 +28,7 @@ fn layer_cases() -> Vec<(String, ModelSpec)> {
         Layer::Kan(_) => "kan",
         Layer::SelectableKan(_) => "selectable_kan",
         Layer::TwoStream(_) => "final_mlp",
+        Layer::Embedding(_) => "embedding",
         Layer::Residual(_) => "residual",
         Layer::Recurrent(_) => "recurrent",
     };
@@ -186,6 +187,19 @@ fn layer_cases() -> Vec<(String, ModelSpec)> {
             ),
         ));
     }
+    cases.push((
+        "embedding (fields of width 2, 1, 3)".into(),
+        spec(
+            6,
+            vec![
+                LayerSpec::Embedding {
+                    fields: vec![2, 1, 3],
+                    dim: 2,
+                },
+                dense(2, Activation::Identity),
+            ],
+        ),
+    ));
     cases.push((
         "residual (pre-norm inverted bottleneck)".into(),
         spec(

@@ -185,6 +185,13 @@ fn describe(layer: &Layer, name: &str, depth: usize) {
                 }
             }
         }
+        Layer::Embedding(e) => println!(
+            "{pad}{name}  embedding {} fields ({} inputs) -> {} x {}  {n} params",
+            e.fields.len(),
+            e.in_features(),
+            e.fields.len(),
+            e.dim
+        ),
         Layer::Residual(r) => {
             println!(
                 "{pad}{name}  residual x + F(x), width {}  {n} params",

@@ -83,6 +83,10 @@ pub struct TrainArgs {
     /// (instead of [-2, 2]) before training.
     #[arg(long)]
     pub kan_grid_from_data: bool,
+    /// finalmlp: embed every input field (a categorical column's one-hot block, or a numeric
+    /// feature) into its own vector of this size before the two streams.
+    #[arg(long, value_name = "DIM")]
+    pub embedding_dim: Option<usize>,
     /// B-spline order of kan layers.
     #[arg(long, default_value_t = 3)]
     pub spline_order: usize,
@@ -473,7 +477,22 @@ pub fn load(args: &TrainArgs) -> Result<Loaded> {
 pub fn session_for(args: &TrainArgs, loaded: &Loaded) -> Result<Session> {
     let (data, task, outputs) = (&loaded.data, loaded.task, loaded.outputs);
     let (train_set, val_set) = (&loaded.train_set, &loaded.val_set);
-    let mut builder = with_output_layer(args.builder(task, data.train.len())?, outputs);
+    let mut builder = args.builder(task, data.train.len())?;
+    if let Some(dim) = args.embedding_dim {
+        if args.arch != "finalmlp" && args.arch != "final_mlp" {
+            bail!("--embedding-dim applies to --arch finalmlp");
+        }
+        let fields: Vec<usize> = match &data.input {
+            mlp::model::InputSchema::Tabular { preprocessor } => {
+                preprocessor.columns.iter().map(|c| c.width()).collect()
+            }
+            mlp::model::InputSchema::Matrix { feature_names, .. } => vec![1; feature_names.len()],
+        };
+        let mut layers = vec![LayerSpec::Embedding { fields, dim }];
+        layers.extend(builder.custom_layers().unwrap_or_default().iter().cloned());
+        builder = builder.layers(layers);
+    }
+    let mut builder = with_output_layer(builder, outputs);
     // Images are scaled to [0, 1] on load; per-pixel standardization is for tabular columns.
     if matches!(
         data.input,

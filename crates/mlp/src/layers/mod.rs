@@ -9,6 +9,7 @@ pub mod batch_norm;
 pub mod chain;
 pub mod dense;
 pub mod dropout;
+pub mod embedding;
 pub mod glu;
 pub mod init;
 pub mod kan;
@@ -21,6 +22,7 @@ pub use batch_norm::BatchNorm;
 pub use chain::{Chain, Integrator, Recurrent, Residual};
 pub use dense::Dense;
 pub use dropout::Dropout;
+pub use embedding::FieldEmbedding;
 pub use glu::Glu;
 pub use init::Init;
 pub use kan::{Kan, KanBasis};
@@ -63,6 +65,8 @@ pub enum Layer {
     SelectableKan(SelectableKan),
     /// FinalMLP: two gated MLP streams fused bilinearly.
     TwoStream(TwoStream),
+    /// Per-field embedding tables (categorical one-hot blocks and numeric features).
+    Embedding(FieldEmbedding),
     /// `x + F(x)`.
     Residual(Residual),
     /// SCORE recurrent depth: `h <- (1 - dt) h + dt F(h)`, `steps` times, `F` shared.
@@ -81,6 +85,7 @@ impl Layer {
             Layer::Kan(k) => k.in_features,
             Layer::SelectableKan(k) => k.in_features,
             Layer::TwoStream(t) => t.in_features,
+            Layer::Embedding(e) => e.in_features(),
             Layer::Residual(r) => r.branch.in_features(),
             Layer::Recurrent(r) => r.block.in_features(),
         }
@@ -97,6 +102,7 @@ impl Layer {
             Layer::Kan(k) => k.out_features,
             Layer::SelectableKan(k) => k.out_features,
             Layer::TwoStream(t) => t.out_features,
+            Layer::Embedding(e) => e.out_features(),
             Layer::Residual(r) => r.branch.out_features(),
             Layer::Recurrent(r) => r.block.out_features(),
         }
@@ -113,6 +119,7 @@ impl Layer {
             Layer::Kan(k) => k.n_params(),
             Layer::SelectableKan(k) => k.n_params(),
             Layer::TwoStream(t) => t.n_params(),
+            Layer::Embedding(e) => e.n_params(),
             Layer::Residual(r) => r.branch.n_params(),
             Layer::Recurrent(r) => r.block.n_params(),
         }
@@ -129,6 +136,7 @@ impl Layer {
             Layer::Kan(_) => "kan",
             Layer::SelectableKan(_) => "selectable_kan",
             Layer::TwoStream(_) => "final_mlp",
+            Layer::Embedding(_) => "embedding",
             Layer::Residual(_) => "residual",
             Layer::Recurrent(_) => "recurrent",
         }
@@ -146,6 +154,7 @@ impl Layer {
             Layer::Kan(k) => k.param_shapes(),
             Layer::SelectableKan(k) => k.param_shapes(),
             Layer::TwoStream(t) => t.param_shapes(),
+            Layer::Embedding(e) => e.param_shapes(),
             Layer::Residual(r) => r.branch.param_shapes("block."),
             Layer::Recurrent(r) => r.block.param_shapes("block."),
         }
@@ -162,6 +171,7 @@ impl Layer {
             Layer::Kan(k) => k.init_params(params, rng),
             Layer::SelectableKan(k) => k.init_params(params, rng),
             Layer::TwoStream(t) => t.init_params(params, rng),
+            Layer::Embedding(e) => e.init_params(params, rng),
             Layer::Residual(r) => r.branch.init_params(params, rng),
             Layer::Recurrent(r) => r.block.init_params(params, rng),
         }
@@ -178,6 +188,7 @@ impl Layer {
             Layer::Kan(k) => k.aux_len(batch),
             Layer::SelectableKan(k) => k.aux_len(batch),
             Layer::TwoStream(t) => t.aux_len(batch),
+            Layer::Embedding(_) => 0,
             Layer::Residual(r) => r.aux_len(batch),
             Layer::Recurrent(r) => r.aux_len(batch),
         }
@@ -202,6 +213,7 @@ impl Layer {
             Layer::Kan(k) => k.forward(params, input, batch, output, aux),
             Layer::SelectableKan(k) => k.forward(params, input, batch, output, aux),
             Layer::TwoStream(t) => t.forward_train(params, input, batch, output, aux, rng),
+            Layer::Embedding(e) => e.forward(params, input, batch, output),
             Layer::Residual(r) => r.forward_train(params, input, batch, output, aux, rng),
             Layer::Recurrent(r) => r.forward_train(params, input, batch, output, aux, rng),
         }
@@ -227,6 +239,7 @@ impl Layer {
                 k.forward(params, input, batch, output, &mut work)
             }
             Layer::TwoStream(t) => t.forward_eval(params, input, batch, output),
+            Layer::Embedding(e) => e.forward(params, input, batch, output),
             Layer::Residual(r) => r.forward_eval(params, input, batch, output),
             Layer::Recurrent(r) => r.forward_eval(params, input, batch, output),
         }
@@ -265,6 +278,7 @@ impl Layer {
             Layer::TwoStream(t) => {
                 t.backward(params, input, aux, batch, d_output, d_input, d_params)
             }
+            Layer::Embedding(e) => e.backward(params, input, batch, d_output, d_input, d_params),
             Layer::Residual(r) => {
                 r.backward(params, input, aux, batch, d_output, d_input, d_params)
             }
@@ -286,7 +300,8 @@ impl Layer {
             | Layer::Glu(_)
             | Layer::Kan(_)
             | Layer::SelectableKan(_)
-            | Layer::TwoStream(_) => {}
+            | Layer::TwoStream(_)
+            | Layer::Embedding(_) => {}
         }
     }
 
@@ -302,7 +317,8 @@ impl Layer {
             | Layer::Glu(_)
             | Layer::Kan(_)
             | Layer::SelectableKan(_)
-            | Layer::TwoStream(_) => false,
+            | Layer::TwoStream(_)
+            | Layer::Embedding(_) => false,
         }
     }
 }

@@ -5,8 +5,8 @@
 //! `x_s = e * g_s`, `o_s = MLP_s(x_s)`. Fusion, with `o_1`, `o_2` split into `heads` equal chunks:
 //! `y_k = b_k + w1_k . o_1 + w2_k . o_2 + sum_h o_1h^T W3_kh o_2h`.
 //!
-//! Embedding tables for categorical columns are the one-hot encoding of the CSV path followed by
-//! the streams' first dense layer (mathematically the same as a lookup).
+//! Embedding tables for categorical columns come from a [`crate::layers::FieldEmbedding`] layer in
+//! front of the block (`mlp train --arch finalmlp --embedding-dim D`), shared by both streams.
 
 use super::ParamKind;
 use super::chain::Chain;

@@ -1,0 +1,121 @@
+//! Per-field embeddings (as in FinalMLP and other CTR models): the input is a concatenation of
+//! fields — a categorical column's one-hot block or a single numeric feature — and each field `f`
+//! gets its own table `T_f` (`width_f x dim`): `out_f = x_f T_f`, i.e. the row of the category
+//! for one-hot blocks and `value * v_f` for numeric features. The output concatenates the fields'
+//! `dim`-vectors.
+//!
+//! Backward: `dT_f += x_f^T dout_f`; `dx_f = dout_f T_f^T`.
+
+use super::ParamKind;
+use crate::kernels::Real;
+use crate::rng::Rng;
+
+/// Per-field embedding tables.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldEmbedding {
+    /// Input width of each field, in input order (they sum to the input width).
+    pub fields: Vec<usize>,
+    /// Embedding size per field.
+    pub dim: usize,
+}
+
+impl FieldEmbedding {
+    /// Input width.
+    pub fn in_features(&self) -> usize {
+        self.fields.iter().sum()
+    }
+
+    /// Output width: `fields x dim`.
+    pub fn out_features(&self) -> usize {
+        self.fields.len() * self.dim
+    }
+
+    /// One row of `dim` per input feature.
+    pub fn n_params(&self) -> usize {
+        self.in_features() * self.dim
+    }
+
+    /// `field.{f}.weight` (`width_f x dim`).
+    pub fn param_shapes(&self) -> Vec<(String, Vec<usize>, ParamKind)> {
+        self.fields
+            .iter()
+            .enumerate()
+            .map(|(f, &w)| {
+                (
+                    format!("field.{f}.weight"),
+                    vec![w, self.dim],
+                    ParamKind::Weight,
+                )
+            })
+            .collect()
+    }
+
+    /// `N(0, 0.01)`-scale tables (embedding practice).
+    pub fn init_params(&self, params: &mut [f32], rng: &mut Rng) {
+        for p in params {
+            *p = 0.1 * rng.normal();
+        }
+    }
+
+    /// Forward.
+    pub fn forward<T: Real>(&self, params: &[T], input: &[T], batch: usize, output: &mut [T]) {
+        let (nin, d) = (self.in_features(), self.dim);
+        let nout = self.out_features();
+        for b in 0..batch {
+            let x = &input[b * nin..(b + 1) * nin];
+            let y = &mut output[b * nout..(b + 1) * nout];
+            let mut a = 0;
+            for (f, &w) in self.fields.iter().enumerate() {
+                let out = &mut y[f * d..(f + 1) * d];
+                out.iter_mut().for_each(|v| *v = T::zero());
+                for k in 0..w {
+                    let xv = x[a + k];
+                    if xv != T::zero() {
+                        let row = &params[(a + k) * d..(a + k + 1) * d];
+                        for (o, &t) in out.iter_mut().zip(row) {
+                            *o = *o + xv * t;
+                        }
+                    }
+                }
+                a += w;
+            }
+        }
+    }
+
+    /// Backward.
+    pub fn backward<T: Real>(
+        &self,
+        params: &[T],
+        input: &[T],
+        batch: usize,
+        d_output: &[T],
+        d_input: Option<&mut [T]>,
+        d_params: &mut [T],
+    ) {
+        let (nin, d) = (self.in_features(), self.dim);
+        let nout = self.out_features();
+        let mut d_in = d_input;
+        for b in 0..batch {
+            let x = &input[b * nin..(b + 1) * nin];
+            let dy = &d_output[b * nout..(b + 1) * nout];
+            let mut a = 0;
+            for (f, &w) in self.fields.iter().enumerate() {
+                let g = &dy[f * d..(f + 1) * d];
+                for k in 0..w {
+                    let idx = a + k;
+                    let xv = x[idx];
+                    let row = &mut d_params[idx * d..(idx + 1) * d];
+                    for (r, &gv) in row.iter_mut().zip(g) {
+                        *r = *r + xv * gv;
+                    }
+                    if let Some(dx) = d_in.as_deref_mut() {
+                        let t = &params[idx * d..(idx + 1) * d];
+                        dx[b * nin + idx] =
+                            t.iter().zip(g).fold(T::zero(), |s, (&tv, &gv)| s + tv * gv);
+                    }
+                }
+                a += w;
+            }
+        }
+    }
+}
