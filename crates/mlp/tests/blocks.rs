@@ -278,7 +278,22 @@ fn glu_identities_with_a_zero_gate_matrix() {
 #[test]
 fn every_block_survives_the_model_file() {
     let layers = vec![
+        LayerSpec::Embedding {
+            fields: vec![1, 1],
+            dim: 3,
+        },
         dense(16, Activation::Gelu),
+        LayerSpec::BatchNorm {
+            eps: 1e-5,
+            momentum: 0.1,
+        },
+        LayerSpec::SelectableKan {
+            units: 16,
+            bases: vec![
+                mlp::layers::KanBasis::Chebyshev { degree: 2 },
+                mlp::layers::KanBasis::Fourier { frequencies: 2 },
+            ],
+        },
         LayerSpec::Residual {
             layers: vec![
                 LayerSpec::LayerNorm { eps: 1e-5 },
@@ -305,6 +320,14 @@ fn every_block_survives_the_model_file() {
             base: true,
             grid_from_data: false,
         },
+        LayerSpec::FinalMlp {
+            units: 4,
+            heads: 2,
+            stream1: vec![dense(4, Activation::Relu)],
+            stream2: vec![dense(2, Activation::Tanh)],
+            gate1: true,
+            gate2: false,
+        },
         dense(2, Activation::Identity),
     ];
     let data = two_moons(200, 0.1, 2).expect("data");
@@ -330,12 +353,16 @@ fn every_block_survives_the_model_file() {
     assert_eq!(
         kinds,
         [
+            "embedding",
             "dense",
+            "batch_norm",
+            "selectable_kan",
             "residual",
             "recurrent",
             "glu",
             "dropout",
             "kan",
+            "final_mlp",
             "dense"
         ]
     );
@@ -346,11 +373,11 @@ fn every_block_survives_the_model_file() {
         .map(|t| t.name.clone())
         .collect();
     assert!(
-        names.contains(&"layers.1.block.0.weight".to_string()),
+        names.contains(&"layers.4.block.0.weight".to_string()),
         "{names:?}"
     );
     assert!(
-        names.contains(&"layers.3.gate.weight".to_string()),
+        names.contains(&"layers.6.gate.weight".to_string()),
         "{names:?}"
     );
     let _ = std::fs::remove_dir_all(&dir);
