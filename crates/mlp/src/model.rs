@@ -373,6 +373,7 @@ impl Model {
         if scaler.scale.iter().any(|&s| s == 0.0 || !s.is_finite()) {
             return Err(bad("input.scale has a zero or non-finite entry".into()));
         }
+        check_consistent(&network, doc.task, &doc.input, &doc.target, &doc.loss).map_err(bad)?;
         Ok(Model {
             network,
             task: doc.task,
@@ -393,4 +394,60 @@ impl Model {
     pub fn load(path: &Path) -> Result<Self> {
         Self::from_tensor_file(&TensorFile::read(path)?, path)
     }
+}
+
+/// Checks that the metadata describes the network: input width, and as many class labels or
+/// target columns as outputs. A file edited by hand or written by another tool fails here with a
+/// message, rather than later with an out-of-range index.
+fn check_consistent(
+    network: &Network,
+    task: Task,
+    input: &InputSchema,
+    target: &TargetEncoder,
+    loss: &Loss,
+) -> std::result::Result<(), String> {
+    let (nin, nout) = (network.inputs(), network.outputs());
+    let width = match input {
+        InputSchema::Tabular { preprocessor } => {
+            preprocessor.columns.iter().map(|c| c.width()).sum()
+        }
+        InputSchema::Matrix { feature_names, .. } => feature_names.len(),
+    };
+    if width != nin {
+        return Err(format!(
+            "the input schema has {width} features but the network takes {nin}"
+        ));
+    }
+    let expected = match (task, target, loss) {
+        (Task::Classification, TargetEncoder::Classes { labels, .. }, Loss::Bce)
+            if labels.len() == 2 =>
+        {
+            1
+        }
+        (Task::Classification | Task::MultiLabel, TargetEncoder::Classes { labels, .. }, _) => {
+            labels.len()
+        }
+        (
+            Task::Regression | Task::MultiLabel,
+            TargetEncoder::Standardized { names, mean, scale },
+            _,
+        ) => {
+            if mean.len() != names.len() || scale.len() != names.len() {
+                return Err("the target scaling has mismatched lengths".into());
+            }
+            names.len()
+        }
+        _ => {
+            return Err(format!(
+                "a {} model cannot have this target encoding",
+                task.name()
+            ));
+        }
+    };
+    if expected != nout {
+        return Err(format!(
+            "the target encoding needs {expected} network outputs, the network has {nout}"
+        ));
+    }
+    Ok(())
 }

@@ -58,6 +58,26 @@ fn learns_two_moons_and_round_trips_through_the_file() {
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).expect("write");
     let err = Model::load(&cut).expect_err("truncated").to_string();
     assert!(err.contains("cut.safetensors"), "{err}");
+    // Metadata that no longer matches the weights (one class label removed) is refused.
+    let mut file = mlp::io::TensorFile::read(&path).expect("read");
+    let doc = file
+        .metadata
+        .get("mlp")
+        .expect("metadata")
+        .replace("\"labels\":[\"0\",\"1\"]", "\"labels\":[\"0\"]");
+    assert_ne!(
+        &doc,
+        file.metadata.get("mlp").expect("metadata"),
+        "the edit must apply"
+    );
+    file.metadata.insert("mlp".into(), doc);
+    let edited = dir.join("edited.safetensors");
+    file.write(&edited).expect("write");
+    let err = Model::load(&edited).expect_err("inconsistent").to_string();
+    assert!(
+        err.contains("edited.safetensors") && err.contains("network outputs"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
