@@ -11,7 +11,7 @@
 //! B'_k(X)`, with the basis derivatives saved by the forward.
 
 use super::ParamKind;
-use crate::kernels::elementwise::{Activation, sigmoid};
+use crate::kernels::elementwise::Activation;
 use crate::kernels::{Real, Transpose, gemm};
 use crate::layers::init::Init;
 use crate::rng::Rng;
@@ -368,7 +368,7 @@ impl Kan {
                 dx[idx] = s;
             }
             if self.base {
-                // silu(x)' = s (1 + x (1 - s)); reuse `silu` for dy Wb.
+                // Reuse `silu` for dy Wb, then scale by silu'(x).
                 gemm(
                     Transpose::No,
                     Transpose::No,
@@ -382,9 +382,8 @@ impl Kan {
                     silu,
                 );
                 for idx in 0..n {
-                    let x = input[idx];
-                    let s = sigmoid(x);
-                    dx[idx] = dx[idx] + silu[idx] * s * (T::one() + x * (T::one() - s));
+                    dx[idx] =
+                        dx[idx] + silu[idx] * Activation::Silu.derivative(input[idx], T::zero());
                 }
             }
         }

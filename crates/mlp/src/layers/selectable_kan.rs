@@ -9,7 +9,7 @@
 
 use super::ParamKind;
 use super::kan::{Kan, KanBasis};
-use crate::kernels::elementwise::{Activation, sigmoid};
+use crate::kernels::elementwise::Activation;
 use crate::kernels::{Real, Transpose, gemm};
 use crate::layers::init::Init;
 use crate::rng::Rng;
@@ -219,9 +219,7 @@ impl SelectableKan {
                 &mut dx[..batch * i],
             );
             for idx in 0..batch * i {
-                let x = input[idx];
-                let s = sigmoid(x);
-                dx[idx] = dx[idx] * s * (T::one() + x * (T::one() - s));
+                dx[idx] = dx[idx] * Activation::Silu.derivative(input[idx], T::zero());
             }
         }
         // g_jf = sum_b dy_bj y^f_bj
