@@ -259,3 +259,52 @@ impl ArchConfig {
         Ok(layers)
     }
 }
+
+/// How a forecasting window is laid out in a network's input and output rows.
+///
+/// Input row: `channels` series of `window` past values each, channel-major and oldest first
+/// (`x[c * window + t]`, `t = window - 1` the latest observation), then `exog` exogenous
+/// features (calendar one-hots, known covariates). Output row: `horizon` future values per
+/// channel, channel-major (`y[c * horizon + h]`, `h = 0` the next step).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SequenceLayout {
+    /// Number of target series modelled together.
+    pub channels: usize,
+    /// Past values per series in one input row.
+    pub window: usize,
+    /// Exogenous features after the windows.
+    pub exog: usize,
+    /// Future steps per series in one output row.
+    pub horizon: usize,
+}
+
+impl SequenceLayout {
+    /// Input width: `channels * window + exog`.
+    pub fn inputs(&self) -> usize {
+        self.channels * self.window + self.exog
+    }
+
+    /// Output width: `channels * horizon`.
+    pub fn outputs(&self) -> usize {
+        self.channels * self.horizon
+    }
+}
+
+impl ArchConfig {
+    /// A complete forecaster for `layout`: the configured hidden stack and a linear head of
+    /// `layout.outputs()` units, reading rows laid out as [`SequenceLayout`] describes.
+    pub fn forecaster_spec(&self, layout: SequenceLayout) -> Result<crate::spec::ModelSpec> {
+        if layout.channels == 0 || layout.window == 0 || layout.horizon == 0 {
+            return Err(Error::config(
+                "window",
+                "channels, window and horizon must be at least 1",
+            ));
+        }
+        let mut layers = self.hidden_stack()?;
+        layers.push(self.dense(layout.outputs(), Activation::Identity));
+        Ok(crate::spec::ModelSpec {
+            inputs: layout.inputs(),
+            layers,
+        })
+    }
+}

@@ -8,7 +8,7 @@
 //! once per batch size; the inference path ping-pongs between two buffers and saves nothing.
 
 use crate::kernels::Real;
-use crate::layers::{Layer, ParamKind};
+use crate::layers::{GradMode, Layer, ParamKind};
 use crate::rng::Rng;
 use crate::spec::ModelSpec;
 use crate::{Error, Result};
@@ -153,7 +153,24 @@ impl Network {
         input: &[T],
         batch: usize,
         ws: &mut Workspace<T>,
+        d_input: Option<&mut [T]>,
+    ) {
+        self.backward_with_taps(params, input, batch, ws, d_input, |_, _, _| {});
+    }
+
+    /// [`Network::backward`] with extra gradient injected at hidden layers: before top-level
+    /// layer `i` runs its backward, `tap(i, output_i, d_output_i)` may add to `dL/d(output of
+    /// layer i)` (`batch x out_features`), e.g. the gradient of a regularizer on hidden
+    /// activations (layer-wise adversarial regularization). `output_i` is the layer's output
+    /// saved by the last [`Network::forward_train`].
+    pub fn backward_with_taps<T: Real>(
+        &self,
+        params: &[T],
+        input: &[T],
+        batch: usize,
+        ws: &mut Workspace<T>,
         mut d_input: Option<&mut [T]>,
+        mut tap: impl FnMut(usize, &[T], &mut [T]),
     ) {
         for g in ws.grads.iter_mut() {
             *g = T::zero();
@@ -164,6 +181,8 @@ impl Network {
             let x: &[T] = if i == 0 { input } else { &ws.outputs[i - 1] };
             let range = self.layer_ranges[i].clone();
             let (d_out, d_in) = (&mut ws.grad_a, &mut ws.grad_b);
+            let d_out = &mut d_out[..batch * layer.out_features()];
+            tap(i, &ws.outputs[i][..batch * layer.out_features()], d_out);
             let want_input = i > 0 || d_input.is_some();
             let d_in_slice: Option<&mut [T]> = if !want_input {
                 None
@@ -178,12 +197,64 @@ impl Network {
                 &ws.outputs[i],
                 &mut ws.aux[i],
                 batch,
-                &mut d_out[..batch * layer.out_features()],
+                d_out,
                 d_in_slice,
                 &mut ws.grads[range],
             );
             std::mem::swap(&mut ws.grad_a, &mut ws.grad_b);
         }
+    }
+
+    /// A copy of this network that runs `mode` in its training-style passes
+    /// ([`Network::forward_train`] / [`Network::backward`]): with [`GradMode::Eval`] those passes
+    /// compute exactly the inference function, so their input gradients are the gradients of
+    /// the deployed model (what attacks need); with [`GradMode::McDropout`] dropout stays on.
+    pub fn with_grad_mode(&self, mode: GradMode) -> Network {
+        let mut copy = self.clone();
+        copy.layers.iter_mut().for_each(|l| l.set_grad_mode(mode));
+        copy
+    }
+
+    /// Gradient of a loss with respect to the inputs, in [`GradMode::Eval`] semantics when
+    /// called on a [`Network::with_grad_mode`] copy. `loss_grad(outputs, d_outputs)` receives
+    /// the network outputs (`batch x outputs`), writes `dL/d_outputs` and returns the loss;
+    /// `d_input` (`batch x inputs`) receives `dL/dx`. Returns the loss.
+    ///
+    /// ```
+    /// use mlp::layers::GradMode;
+    /// use mlp::kernels::elementwise::Activation;
+    /// let net = mlp::spec::ModelSpec::mlp(2, &[4], 1, Activation::Tanh, 0.0)
+    ///     .build(0).unwrap().with_grad_mode(GradMode::Eval);
+    /// let mut ws = mlp::network::Workspace::new();
+    /// let mut rng = mlp::rng::Rng::seed_from(0);
+    /// let mut dx = [0.0f32; 2];
+    /// // d(sum of outputs)/dx
+    /// net.input_gradient(&[0.5, -0.5], 1, &mut ws, &mut rng, &mut dx, |out, d_out| {
+    ///     d_out.fill(1.0);
+    ///     out.iter().map(|&v| v as f64).sum()
+    /// });
+    /// assert!(dx.iter().any(|g| *g != 0.0));
+    /// ```
+    pub fn input_gradient(
+        &self,
+        input: &[f32],
+        batch: usize,
+        ws: &mut Workspace<f32>,
+        rng: &mut Rng,
+        d_input: &mut [f32],
+        loss_grad: impl FnOnce(&[f32], &mut [f32]) -> f64,
+    ) -> f64 {
+        self.forward_train(&self.params, input, batch, ws, rng);
+        let (out, d_out) = ws.outputs_and_d_outputs(self, batch);
+        let loss = loss_grad(out, d_out);
+        self.backward(
+            &self.params,
+            input,
+            batch,
+            ws,
+            Some(&mut d_input[..batch * self.inputs()]),
+        );
+        loss
     }
 
     /// The inputs that top-level layer `index` sees for `rows` input samples (inference mode).
@@ -428,6 +499,11 @@ impl<T: Real> Workspace<T> {
     /// The network outputs of the last training forward.
     pub fn outputs(&self, net: &Network, batch: usize) -> &[T] {
         &self.outputs[self.outputs.len() - 1][..batch * net.outputs()]
+    }
+
+    /// Output of top-level layer `index` from the last training forward (`batch x width`).
+    pub fn layer_output(&self, net: &Network, index: usize, batch: usize) -> &[T] {
+        &self.outputs[index][..batch * net.layers[index].out_features()]
     }
 
     /// Outputs of the last forward and the d_outputs buffer, borrowed together.

@@ -364,6 +364,7 @@ fn build_layers(specs: &[LayerSpec], mut width: usize, path: &str) -> Result<(Ve
                     features: width,
                     eps,
                     momentum,
+                    use_running_stats: false,
                 }));
             }
             &LayerSpec::Glu {

@@ -705,3 +705,84 @@ fn kan_grids_follow_the_data_and_extend_on_demand() {
         "layer 1 is dense"
     );
 }
+
+/// In [`GradMode::Eval`], the training-style forward is the inference function (dropout off,
+/// batch norm on running statistics, inside residual blocks too), and the input gradient
+/// matches central differences of inference in f64.
+#[test]
+fn eval_grad_mode_matches_inference_and_its_input_gradient() {
+    use mlp::layers::GradMode;
+    use mlp::network::{InferenceScratch, Workspace};
+    let spec = ModelSpec {
+        inputs: 3,
+        layers: vec![
+            dense(5, Activation::Tanh),
+            LayerSpec::BatchNorm {
+                eps: 1e-5,
+                momentum: 0.1,
+            },
+            LayerSpec::Dropout { p: 0.5 },
+            LayerSpec::Residual {
+                layers: vec![
+                    LayerSpec::BatchNorm {
+                        eps: 1e-5,
+                        momentum: 0.1,
+                    },
+                    LayerSpec::Dropout { p: 0.3 },
+                    dense(5, Activation::Tanh),
+                ],
+            },
+            dense(2, Activation::Identity),
+        ],
+    };
+    let mut net = spec.build(4).expect("build");
+    // Non-trivial running statistics.
+    for t in net.tensors().to_vec() {
+        if t.name.ends_with("running_mean") || t.name.ends_with("running_var") {
+            for (k, p) in net.params[t.range].iter_mut().enumerate() {
+                *p = 0.3 + 0.2 * k as f32;
+            }
+        }
+    }
+    let eval_net = net.with_grad_mode(GradMode::Eval);
+    let params: Vec<f64> = net.params.iter().map(|&p| p as f64).collect();
+    let x: Vec<f64> = vec![0.2, -0.7, 1.1, -0.4, 0.9, 0.05];
+    let infer = |x: &[f64]| {
+        let mut out = vec![0.0f64; 2 * 2];
+        net.predict_into(&params, x, 2, &mut InferenceScratch::default(), &mut out);
+        out
+    };
+    let mut ws: Workspace<f64> = Workspace::new();
+    let mut rng = mlp::rng::Rng::seed_from(9);
+    let y = eval_net
+        .forward_train(&params, &x, 2, &mut ws, &mut rng)
+        .to_vec();
+    let want = infer(&x);
+    for (a, b) in y.iter().zip(&want) {
+        assert!((a - b).abs() < 1e-12, "{y:?} vs {want:?}");
+    }
+    // L = sum_j c_j y_j with fixed weights c.
+    let c = [0.7, -1.3, 0.4, 2.0];
+    ws.d_outputs_mut(&eval_net, 2).copy_from_slice(&c);
+    let mut dx = vec![0.0f64; 6];
+    eval_net.backward(&params, &x, 2, &mut ws, Some(&mut dx));
+    for k in 0..6 {
+        let h = 1e-6;
+        let (mut xp, mut xm) = (x.clone(), x.clone());
+        xp[k] += h;
+        xm[k] -= h;
+        let lp: f64 = infer(&xp).iter().zip(&c).map(|(a, b)| a * b).sum();
+        let lm: f64 = infer(&xm).iter().zip(&c).map(|(a, b)| a * b).sum();
+        let fd = (lp - lm) / (2.0 * h);
+        assert!(
+            (fd - dx[k]).abs() < 1e-6 * (1.0 + fd.abs()),
+            "x[{k}]: {fd} vs {}",
+            dx[k]
+        );
+    }
+    // MC-dropout mode keeps dropout: two draws differ.
+    let mc = net.with_grad_mode(GradMode::McDropout);
+    let a = mc.forward_train(&params, &x, 2, &mut ws, &mut rng).to_vec();
+    let b = mc.forward_train(&params, &x, 2, &mut ws, &mut rng).to_vec();
+    assert_ne!(a, b);
+}

@@ -25,6 +25,10 @@ pub struct BatchNorm {
     pub eps: f32,
     /// Weight of the newest batch in the running statistics (PyTorch's default 0.1).
     pub momentum: f32,
+    /// When set, the training forward normalizes with the running statistics (as evaluation
+    /// does) and the backward treats them as constants: the mode in which input gradients of a
+    /// trained model are taken (attacks, MC dropout). Never stored in the spec.
+    pub use_running_stats: bool,
 }
 
 impl BatchNorm {
@@ -73,6 +77,22 @@ impl BatchNorm {
         let (rstd, rest) = stats.split_at_mut(d);
         let (mean, rest) = rest.split_at_mut(d);
         let var = &mut rest[..d];
+        if self.use_running_stats {
+            let eps = T::of(self.eps as f64);
+            mean.copy_from_slice(&params[2 * d..3 * d]);
+            var.copy_from_slice(&params[3 * d..4 * d]);
+            for j in 0..d {
+                rstd[j] = T::one() / (var[j] + eps).sqrt();
+            }
+            for r in 0..batch {
+                for j in 0..d {
+                    let xh = (input[r * d + j] - mean[j]) * rstd[j];
+                    xhat[r * d + j] = xh;
+                    output[r * d + j] = gamma[j] * xh + beta[j];
+                }
+            }
+            return;
+        }
         let inv_n = T::of(1.0 / batch.max(1) as f64);
         mean.iter_mut().for_each(|m| *m = T::zero());
         var.iter_mut().for_each(|v| *v = T::zero());
@@ -146,6 +166,15 @@ impl BatchNorm {
             }
         }
         if let Some(dx) = d_input {
+            if self.use_running_stats {
+                // Fixed statistics: the layer is a per-feature affine map.
+                for r in 0..batch {
+                    for j in 0..d {
+                        dx[r * d + j] = d_output[r * d + j] * gamma[j] * rstd[j];
+                    }
+                }
+                return;
+            }
             let n = T::of(batch as f64);
             let inv_n = T::of(1.0 / batch.max(1) as f64);
             for r in 0..batch {
@@ -160,6 +189,9 @@ impl BatchNorm {
 
     /// Moves the running statistics toward the batch statistics saved in `aux`.
     pub fn update_running(&self, params: &mut [f32], aux: &[f32], batch: usize) {
+        if self.use_running_stats {
+            return;
+        }
         let d = self.features;
         let mean = &aux[(batch + 1) * d..(batch + 2) * d];
         let var = &aux[(batch + 2) * d..(batch + 3) * d];

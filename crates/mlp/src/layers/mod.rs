@@ -46,6 +46,17 @@ pub enum ParamKind {
     Frozen,
 }
 
+/// How a trained network behaves in a training-style (gradient-saving) forward pass, see
+/// [`crate::network::Network::with_grad_mode`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GradMode {
+    /// Exactly the inference function: dropout off, batch norm on running statistics. Used for
+    /// input gradients (attacks, sensitivity) of a trained model.
+    Eval,
+    /// Dropout stays active (Monte-Carlo dropout), batch norm on running statistics.
+    McDropout,
+}
+
 /// One layer or block of a network (a closed set: every kind is gradient-checked in `tests`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Layer {
@@ -301,6 +312,41 @@ impl Layer {
             | Layer::Kan(_)
             | Layer::SelectableKan(_)
             | Layer::TwoStream(_)
+            | Layer::Embedding(_) => {}
+        }
+    }
+
+    /// Switches this layer (and the layers inside it) to `mode` for gradient passes on a trained
+    /// model: batch normalization uses its running statistics; dropout is kept only in
+    /// [`GradMode::McDropout`].
+    pub fn set_grad_mode(&mut self, mode: GradMode) {
+        match self {
+            Layer::BatchNorm(n) => n.use_running_stats = true,
+            Layer::Dropout(d) => {
+                if mode == GradMode::Eval {
+                    d.p = 0.0;
+                }
+            }
+            Layer::Residual(r) => r
+                .branch
+                .layers
+                .iter_mut()
+                .for_each(|l| l.set_grad_mode(mode)),
+            Layer::Recurrent(r) => r
+                .block
+                .layers
+                .iter_mut()
+                .for_each(|l| l.set_grad_mode(mode)),
+            Layer::TwoStream(t) => t
+                .streams
+                .iter_mut()
+                .flat_map(|s| s.layers.iter_mut())
+                .for_each(|l| l.set_grad_mode(mode)),
+            Layer::Dense(_)
+            | Layer::LayerNorm(_)
+            | Layer::Glu(_)
+            | Layer::Kan(_)
+            | Layer::SelectableKan(_)
             | Layer::Embedding(_) => {}
         }
     }
