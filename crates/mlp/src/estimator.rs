@@ -358,6 +358,12 @@ impl MlpBuilder {
             ));
         }
         config.loss = Some(loss);
+        if let Some(adv) = config.adversarial.as_mut() {
+            // One-hot columns are categories, not quantities: attacks leave them alone.
+            adv.frozen_features = (0..train_set.n_features)
+                .filter(|&j| passthrough.get(j).copied().unwrap_or(false))
+                .collect();
+        }
         config.validate()?;
         let mut network = spec.build(config.seed)?;
         // KAN grids that follow the data are placed on (a sample of) the scaled training rows.

@@ -7,6 +7,7 @@ pub mod error;
 pub mod estimator;
 pub mod io;
 pub mod rng;
+pub mod robust;
 
 pub use error::{Error, Result};
 pub mod kernels;

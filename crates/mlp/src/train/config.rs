@@ -63,6 +63,9 @@ pub struct TrainConfig {
     /// Random image shifts/flips applied to each training batch (`None`: off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub augment: Option<super::augment::ImageAugment>,
+    /// Adversarial training (plain or layer-regularized AT-LR; `None`: off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adversarial: Option<super::adversarial::AdversarialConfig>,
 }
 
 impl Default for TrainConfig {
@@ -88,6 +91,7 @@ impl Default for TrainConfig {
             shuffle: true,
             mixup: None,
             augment: None,
+            adversarial: None,
         }
     }
 }
@@ -146,6 +150,21 @@ impl TrainConfig {
                 "mixup",
                 "alpha must be positive (0.2-0.4 is usual)",
             ));
+        }
+        if let Some(adv) = &self.adversarial {
+            adv.validate()?;
+            if self.mixup.is_some() {
+                return Err(Error::config(
+                    "adversarial",
+                    "adversarial training cannot be combined with mixup",
+                ));
+            }
+            if matches!(self.optimizer, OptimizerConfig::Lbfgs { .. }) {
+                return Err(Error::config(
+                    "adversarial",
+                    "adversarial training needs a minibatch optimizer, not lbfgs",
+                ));
+            }
         }
         self.optimizer.validate()?;
         self.schedule.validate()

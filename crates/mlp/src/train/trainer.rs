@@ -259,6 +259,10 @@ fn train_minibatch(
     let mut w_batch: Vec<f32> = Vec::with_capacity(batch_size);
     let mut class_buf = Vec::with_capacity(batch_size);
     let mut value_buf = Vec::with_capacity(batch_size * net.outputs());
+    let mut adversary = match &config.adversarial {
+        Some(a) => Some(super::adversarial::AdversarialStep::new(net, a)?),
+        None => None,
+    };
 
     while state.epoch < config.epochs && !state.finished {
         let epoch = state.epoch;
@@ -290,6 +294,20 @@ fn train_minibatch(
                 let mut mix_rng = rng.fork(0x313);
                 augment::mixup(&mut x_batch, nf, bs, alpha, &mut mix_rng, &mut aug_tmp)
             });
+            if let Some(adv) = adversary.as_mut() {
+                let mut adv_rng = rng.fork(0xAD7);
+                adv.perturb(
+                    net,
+                    &mut x_batch[..bs * nf],
+                    bs,
+                    targets,
+                    loss,
+                    &mut adv_rng,
+                );
+                if adv.regularized() {
+                    adv.record_clean(net, &mut ws, bs, &rng);
+                }
+            }
             net.forward_train(&net.params, &x_batch[..bs * nf], bs, &mut ws, &mut rng);
             let (outputs, d_outputs) = ws.outputs_and_d_outputs(net, bs);
             let (mut loss_sum, weight_sum) = loss.evaluate(
@@ -339,7 +357,22 @@ fn train_minibatch(
                     loss: batch_loss as f32,
                 });
             }
-            net.backward(&net.params, &x_batch[..bs * nf], bs, &mut ws, None);
+            match adversary.as_ref().filter(|a| a.regularized()) {
+                Some(adv) => {
+                    // AT-LR: gamma * sum RE_l joins the loss; its gradient enters at the MVL layers.
+                    let mut reg = 0.0;
+                    net.backward_with_taps(
+                        &net.params,
+                        &x_batch[..bs * nf],
+                        bs,
+                        &mut ws,
+                        None,
+                        |i, out, d_out| reg += adv.tap(i, out, d_out),
+                    );
+                    loss_sum += reg * weight_sum;
+                }
+                None => net.backward(&net.params, &x_batch[..bs * nf], bs, &mut ws, None),
+            }
             let grads = &mut ws.grads;
             let norm = match config.clip_grad_norm {
                 Some(max) => clip::clip_by_global_norm(grads, max),
