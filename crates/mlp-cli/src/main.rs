@@ -34,6 +34,10 @@ enum Command {
     Demo(commands::demo::DemoArgs),
     /// Train a grid of architectures and tabulate parameters against validation metric.
     Sweep(Box<commands::sweep::SweepArgs>),
+    /// Attack a trained model (FGSM, PGD, noise) and report accuracy under attack.
+    Attack(Box<commands::attack::AttackArgs>),
+    /// Layer Sustainability Analysis: per-layer relative error under attack, and the MVL list.
+    Lsa(Box<commands::lsa::LsaArgs>),
     /// Run the fixed performance workloads (W1-W4) and print JSON lines.
     Bench(commands::bench::BenchArgs),
 }
@@ -48,6 +52,8 @@ fn main() -> ExitCode {
         Command::Demo(a) => commands::demo::run(a),
         Command::Bench(a) => commands::bench::run(a),
         Command::Sweep(a) => commands::sweep::run(*a),
+        Command::Attack(a) => commands::attack::run(*a),
+        Command::Lsa(a) => commands::lsa::run(*a),
     };
     match result {
         Ok(code) => code,

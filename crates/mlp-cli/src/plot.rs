@@ -248,3 +248,146 @@ pub fn pareto(
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("drawing {}", path.display()))
 }
+
+fn robustness_on<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    points: &[(f64, f64, f64)],
+    what: &str,
+    title: &str,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE)?;
+    let (x_lo, x_hi) = range(points.iter().map(|p| p.0));
+    let (lo, hi) = range(points.iter().flat_map(|p| [p.1, p.2]));
+    let mut chart = ChartBuilder::on(&root)
+        .caption(format!("{what} under {title}"), ("sans-serif", 18))
+        .margin(14)
+        .x_label_area_size(36)
+        .y_label_area_size(56)
+        .build_cartesian_2d(x_lo..x_hi, lo..hi)?;
+    chart
+        .configure_mesh()
+        .x_desc("epsilon")
+        .y_desc(what)
+        .draw()?;
+    let clean: Vec<(f64, f64)> = points.iter().map(|p| (p.0, p.1)).collect();
+    let adv: Vec<(f64, f64)> = points.iter().map(|p| (p.0, p.2)).collect();
+    chart
+        .draw_series(LineSeries::new(clean, BLUE.stroke_width(1)))?
+        .label("clean")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLUE));
+    chart.draw_series(
+        adv.iter()
+            .map(|&(x, y)| Circle::new((x, y), 4, RED.filled())),
+    )?;
+    chart
+        .draw_series(LineSeries::new(adv, RED.stroke_width(2)))?
+        .label("attacked")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], RED));
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .background_style(WHITE)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+/// Clean and attacked accuracy (or MSE) against epsilon; `points` are `(eps, clean, attacked)`.
+pub fn robustness_curve(
+    path: &Path,
+    points: &[(f64, f64, f64)],
+    what: &str,
+    title: &str,
+) -> Result<()> {
+    check_svg(path)?;
+    let size = (800, 500);
+    register_font();
+    let result = if is_png(path) {
+        robustness_on(
+            BitMapBackend::new(path, size).into_drawing_area(),
+            points,
+            what,
+            title,
+        )
+    } else {
+        robustness_on(
+            SVGBackend::new(path, size).into_drawing_area(),
+            points,
+            what,
+            title,
+        )
+    };
+    result
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("drawing {}", path.display()))
+}
+
+fn layer_errors_on<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    bars: &[(String, f64, bool)],
+    title: &str,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE)?;
+    let n = bars.len().max(1) as f64;
+    let hi = bars
+        .iter()
+        .map(|b| b.1)
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, f64::max)
+        .max(1e-9)
+        * 1.1;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!("layer relative error ({title}); red: MVL"),
+            ("sans-serif", 18),
+        )
+        .margin(14)
+        .x_label_area_size(36)
+        .y_label_area_size(56)
+        .build_cartesian_2d(0f64..n, 0f64..hi)?;
+    let labels: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
+    chart
+        .configure_mesh()
+        .x_labels(bars.len().max(1))
+        .x_label_formatter(&|v| {
+            let i = v.floor() as usize;
+            labels.get(i).cloned().unwrap_or_default()
+        })
+        .y_desc("RE")
+        .draw()?;
+    chart.draw_series(bars.iter().enumerate().map(|(i, b)| {
+        let color = if b.2 { RED } else { BLUE };
+        let top = if b.1.is_finite() { b.1 } else { hi };
+        Rectangle::new(
+            [(i as f64 + 0.15, 0.0), (i as f64 + 0.85, top)],
+            color.filled(),
+        )
+    }))?;
+    root.present()?;
+    Ok(())
+}
+
+/// One bar per analysed layer: `(label, relative error, in the MVL)`.
+pub fn layer_errors(path: &Path, bars: &[(String, f64, bool)], title: &str) -> Result<()> {
+    check_svg(path)?;
+    let size = (800, 450);
+    register_font();
+    let result = if is_png(path) {
+        layer_errors_on(
+            BitMapBackend::new(path, size).into_drawing_area(),
+            bars,
+            title,
+        )
+    } else {
+        layer_errors_on(SVGBackend::new(path, size).into_drawing_area(), bars, title)
+    };
+    result
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("drawing {}", path.display()))
+}

@@ -1,9 +1,11 @@
 //! One module per subcommand.
 
+pub mod attack;
 pub mod bench;
 pub mod demo;
 pub mod eval;
 pub mod info;
+pub mod lsa;
 pub mod predict;
 pub mod sweep;
 pub mod train;

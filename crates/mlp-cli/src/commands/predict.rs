@@ -45,7 +45,7 @@ pub fn run(args: PredictArgs) -> Result<ExitCode> {
 
 /// Shortest round-trip text of a value, in scientific notation when tiny or huge (so a CSV cell
 /// never holds 40 digits of zeros).
-fn num(x: f32) -> String {
+pub(crate) fn num(x: f32) -> String {
     let a = x.abs();
     if a == 0.0 || (1e-4..1e9).contains(&a) || !x.is_finite() {
         x.to_string()
@@ -54,7 +54,7 @@ fn num(x: f32) -> String {
     }
 }
 
-fn quote(field: &str) -> String {
+pub(crate) fn quote(field: &str) -> String {
     if field.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", field.replace('"', "\"\""))
     } else {

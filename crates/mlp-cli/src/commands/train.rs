@@ -15,8 +15,9 @@ use mlp::loss::Loss;
 use mlp::model::{Model, Task};
 use mlp::optim::OptimizerConfig;
 use mlp::optim::schedule::Schedule;
+use mlp::robust::{AttackMethod, Norm};
 use mlp::spec::LayerSpec;
-use mlp::train::{Outcome, TrainConfig, ValidationSplit};
+use mlp::train::{AdversarialConfig, Outcome, TrainConfig, ValidationSplit};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -158,6 +159,39 @@ pub struct TrainArgs {
     /// Do not standardize numeric features.
     #[arg(long)]
     pub no_standardize: bool,
+    /// Adversarial training: fgsm or pgd examples, made on the current weights for every batch.
+    #[arg(long, value_name = "METHOD", value_parser = ["fgsm", "pgd"], requires = "eps")]
+    pub adversarial: Option<String>,
+    /// Adversarial radius, in network input units (standardized features; [0,1] pixels).
+    #[arg(long, value_name = "EPS", requires = "adversarial")]
+    pub eps: Option<f32>,
+    /// PGD steps per adversarial example (default 10).
+    #[arg(long, value_name = "K", requires = "adversarial")]
+    pub adv_steps: Option<usize>,
+    /// PGD step size (default 2.5 * eps / steps).
+    #[arg(long, value_name = "A", requires = "adversarial")]
+    pub adv_step_size: Option<f32>,
+    /// Adversarial ball norm: linf (default) or l2.
+    #[arg(long, value_name = "NORM", requires = "adversarial")]
+    pub adv_norm: Option<String>,
+    /// Fraction of each batch replaced by adversarial examples, in (0, 1] (default 1).
+    #[arg(long, value_name = "R", requires = "adversarial")]
+    pub adv_ratio: Option<f32>,
+    /// Input domain LO,HI in network units for adversarial examples (e.g. 0,1 for images).
+    #[arg(
+        long,
+        value_name = "LO,HI",
+        requires = "adversarial",
+        allow_hyphen_values = true
+    )]
+    pub adv_clip: Option<String>,
+    /// AT-LR: weight of the layer-wise relative-error regularizer on the MVL layers.
+    #[arg(long, value_name = "GAMMA", requires = "adversarial")]
+    pub layer_reg: Option<f32>,
+    /// Layers the AT-LR regularizer covers: auto (LSA after a short standard warm-up) or
+    /// top-level layer indices like 1,3 (see `mlp lsa`).
+    #[arg(long, value_name = "auto|LAYERS", requires = "layer_reg")]
+    pub mvl: Option<String>,
     /// Random seed (initialization, shuffling, splits, dropout).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -363,6 +397,7 @@ impl TrainArgs {
             _ => ValidationSplit::Random(f),
         };
         b = b.validation(split);
+        b.config.adversarial = self.adversarial_config()?;
         if let Some(path) = &self.config {
             let file: ConfigFile = input::read_config(path)?;
             if let Some(train) = file.train {
@@ -373,6 +408,55 @@ impl TrainArgs {
             }
         }
         Ok(b)
+    }
+}
+
+impl TrainArgs {
+    /// The `--adversarial ...` flags as settings (`mvl` left empty for `auto`).
+    fn adversarial_config(&self) -> Result<Option<AdversarialConfig>> {
+        let Some(method) = &self.adversarial else {
+            return Ok(None);
+        };
+        let eps = self
+            .eps
+            .context("--adversarial needs --eps (the radius, in network input units)")?;
+        let mut adv = AdversarialConfig::new(method.parse::<AttackMethod>()?, eps);
+        if let Some(k) = self.adv_steps {
+            adv.steps = k;
+        }
+        adv.step_size = self.adv_step_size;
+        if let Some(n) = &self.adv_norm {
+            adv.norm = n.parse::<Norm>()?;
+        }
+        if let Some(r) = self.adv_ratio {
+            adv.ratio = r;
+        }
+        if let Some(text) = &self.adv_clip {
+            let v: Vec<f32> = text
+                .split(',')
+                .map(|p| p.trim().parse::<f32>())
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|_| anyhow::anyhow!("--adv-clip: expected LO,HI, got '{text}'"))?;
+            let [lo, hi] = v[..] else {
+                bail!("--adv-clip: expected LO,HI (two numbers), got '{text}'");
+            };
+            adv.clip = Some((lo, hi));
+        }
+        adv.layer_reg = self.layer_reg.unwrap_or(0.0);
+        match self.mvl.as_deref() {
+            None | Some("auto") => {}
+            Some(list) => {
+                adv.mvl = list
+                    .split(',')
+                    .map(|p| p.trim().parse::<usize>())
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(|_| {
+                        anyhow::anyhow!("--mvl: use 'auto' or layer indices like 1,3, got '{list}'")
+                    })?;
+            }
+        }
+        adv.validate()?;
+        Ok(Some(adv))
     }
 }
 
@@ -533,7 +617,7 @@ pub fn session_for(args: &TrainArgs, loaded: &Loaded) -> Result<Session> {
 }
 
 pub fn run(args: TrainArgs) -> Result<ExitCode> {
-    let (args, resumed) = match &args.resume {
+    let (mut args, resumed) = match &args.resume {
         Some(path) => {
             let (model, state, resume) = checkpoint::load(path)?;
             let mut saved: TrainArgs = serde_json::from_value(resume).with_context(|| {
@@ -561,6 +645,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     }
     let loaded = load(&args)?;
     let mut session = session_for(&args, &loaded)?;
+    resolve_auto_mvl(&mut args, &mut session)?;
     let (data, task) = (&loaded.data, loaded.task);
     if let Some((model, state)) = resumed {
         if model.network.spec() != session.model.network.spec() {
@@ -635,6 +720,44 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// `--mvl auto` (or AT-LR without `--mvl`): picks the MVL layers by LSA after a short standard
+/// warm-up (`mlp::train::auto_mvl`) and records them in the settings and in `args`, so a resumed
+/// run reuses them instead of recomputing.
+fn resolve_auto_mvl(args: &mut TrainArgs, session: &mut Session) -> Result<()> {
+    let needs = session
+        .config
+        .adversarial
+        .as_ref()
+        .is_some_and(|a| a.layer_reg > 0.0 && a.mvl.is_empty());
+    if !needs {
+        return Ok(());
+    }
+    let mvl = mlp::train::auto_mvl(
+        &session.model.network,
+        &session.train,
+        &session.config,
+        &session.model.loss,
+    )
+    .context("choosing the MVL layers (--mvl auto)")?;
+    let list: Vec<String> = mvl.iter().map(|l| l.to_string()).collect();
+    if !args.quiet && !args.json {
+        eprintln!("--mvl auto: most vulnerable layers {}", list.join(","));
+    }
+    args.mvl = Some(list.join(","));
+    if let Some(a) = session.config.adversarial.as_mut() {
+        a.mvl = mvl.clone();
+    }
+    if let Some(a) = session
+        .model
+        .training
+        .as_mut()
+        .and_then(|t| t.config.adversarial.as_mut())
+    {
+        a.mvl = mvl;
+    }
+    Ok(())
 }
 
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
