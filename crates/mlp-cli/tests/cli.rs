@@ -1094,3 +1094,280 @@ fn finalmlp_with_field_embeddings_on_a_csv_with_categories() {
     ]);
     assert!(err.contains("finalmlp"), "{err}");
 }
+
+/// Two interleaved half circles (two-moons) with a little deterministic noise.
+fn moons_csv(rows: usize, seed: u64) -> String {
+    let mut s = String::from("x1,x2,label\n");
+    let mut state = seed
+        .wrapping_mul(2862933555777941757)
+        .wrapping_add(3037000493);
+    let mut next = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 33) as f64) / (1u64 << 31) as f64
+    };
+    for i in 0..rows {
+        let t = next() * std::f64::consts::PI;
+        let (nx, ny) = ((next() - 0.5) * 0.3, (next() - 0.5) * 0.3);
+        let (x, y, l) = if i % 2 == 0 {
+            (t.cos(), t.sin(), 0)
+        } else {
+            (1.0 - t.cos(), 0.5 - t.sin(), 1)
+        };
+        s.push_str(&format!("{:.5},{:.5},{l}\n", x + nx, y + ny));
+    }
+    s
+}
+
+fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect()
+}
+
+#[test]
+fn attack_lsa_and_adversarial_training_on_moons() {
+    let dir = TempDir::new("attack");
+    let train = dir.file("train.csv", &moons_csv(1000, 1));
+    let test = dir.file("test.csv", &moons_csv(600, 2));
+    let (std_model, at_model) = (dir.path("std.safetensors"), dir.path("at.safetensors"));
+    let common = [
+        "--data",
+        &train,
+        "--target",
+        "label",
+        "--hidden",
+        "16,16",
+        "--epochs",
+        "60",
+        "--batch-size",
+        "100",
+        "--lr",
+        "0.01",
+        "--no-standardize",
+        "--quiet",
+    ];
+    let mut args = vec!["train"];
+    args.extend(common);
+    ok(&[&args[..], &["--out", &std_model]].concat());
+    ok(&[
+        &args[..],
+        &[
+            "--out",
+            &at_model,
+            "--adversarial",
+            "pgd",
+            "--eps",
+            "0.3",
+            "--adv-steps",
+            "5",
+            "--layer-reg",
+            "0.1",
+            "--mvl",
+            "auto",
+        ],
+    ]
+    .concat());
+
+    // A sweep prints one JSON object per eps with the documented keys.
+    let adv_csv = dir.path("adv.csv");
+    let out = ok(&[
+        "attack", "--model", &std_model, "--data", &test, "--method", "fgsm", "--eps", "0.05,0.3",
+        "--json",
+    ]);
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 2, "{out}");
+    for key in [
+        "clean_accuracy",
+        "adversarial_accuracy",
+        "attack_success_rate",
+        "mean_perturbation",
+    ] {
+        assert!(lines[1][key].is_number(), "{key} missing: {out}");
+    }
+    let acc = |v: &serde_json::Value, k: &str| v[k].as_f64().expect(k);
+    assert!(acc(&lines[0], "clean_accuracy") > 0.95, "{out}");
+    assert!(
+        acc(&lines[1], "clean_accuracy") - acc(&lines[1], "adversarial_accuracy") > 0.2,
+        "fgsm at 0.3 should cost > 20 points: {out}"
+    );
+    assert!(acc(&lines[0], "adversarial_accuracy") > acc(&lines[1], "adversarial_accuracy"));
+    assert!(
+        (acc(&lines[1], "mean_perturbation") - 0.3).abs() < 1e-4,
+        "{out}"
+    );
+
+    // PGD: the adversarially trained model holds up better; examples are written in raw units.
+    let pgd = |model: &str| {
+        let out = ok(&[
+            "attack", "--model", model, "--data", &test, "--method", "pgd", "--eps", "0.3",
+            "--steps", "10", "--json",
+        ]);
+        acc(&json_lines(&out)[0], "adversarial_accuracy")
+    };
+    let (a_std, a_at) = (pgd(&std_model), pgd(&at_model));
+    assert!(
+        a_at > a_std + 0.1,
+        "pgd accuracy: standard {a_std}, AT-LR {a_at}"
+    );
+    ok(&[
+        "attack",
+        "--model",
+        &std_model,
+        "--data",
+        &test,
+        "--method",
+        "pgd",
+        "--eps",
+        "0.2",
+        "--out",
+        &adv_csv,
+        "--plot",
+        &dir.path("sweep.svg"),
+    ]);
+    let written = std::fs::read_to_string(&adv_csv).expect("adversarial csv");
+    assert!(written.starts_with("x1,x2,label\n"), "{written}");
+    assert_eq!(written.lines().count(), 601);
+    for (clean, adv) in moons_csv(600, 2).lines().zip(written.lines()).skip(1) {
+        let parse =
+            |l: &str| -> Vec<f64> { l.split(',').map(|c| c.parse().expect("num")).collect() };
+        let (c, a) = (parse(clean), parse(adv));
+        assert!((c[0] - a[0]).abs() <= 0.2 + 1e-4 && (c[1] - a[1]).abs() <= 0.2 + 1e-4);
+        assert_eq!(c[2], a[2], "label kept");
+    }
+    assert!(Path::new(&dir.path("sweep.svg")).exists());
+
+    // LSA: one row per hidden layer, an MVL list, a plot.
+    let out = ok(&[
+        "lsa",
+        "--model",
+        &std_model,
+        "--data",
+        &test,
+        "--method",
+        "pgd",
+        "--eps",
+        "0.3",
+        "--json",
+        "--plot",
+        &dir.path("lsa.svg"),
+    ]);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    let layers = v["layers"].as_array().expect("layers");
+    assert_eq!(layers.len(), 2, "{out}");
+    assert!(
+        layers
+            .iter()
+            .all(|l| l["relative_error"].as_f64().expect("re") > 0.0)
+    );
+    assert_eq!(v["mvl"].as_array().expect("mvl").len(), 1, "{out}");
+    let table = ok(&[
+        "lsa", "--model", &std_model, "--data", &test, "--eps", "0.3",
+    ]);
+    assert!(table.contains("most vulnerable layers"), "{table}");
+    assert!(Path::new(&dir.path("lsa.svg")).exists());
+
+    // Bad input: one clear line each.
+    let err = fails(&["attack", "--model", &std_model, "--data", &test, "--eps=-1"]);
+    assert!(err.contains("eps"), "{err}");
+    let err = fails(&[
+        "attack", "--model", &std_model, "--data", &test, "--eps", "0.1", "--clip", "0",
+    ]);
+    assert!(err.contains("--clip"), "{err}");
+    let err = fails(&[
+        "lsa", "--model", &std_model, "--data", &test, "--eps", "0.1,0.2",
+    ]);
+    assert!(err.contains("single"), "{err}");
+    let err = fails(
+        &[
+            &args[..],
+            &[
+                "--out",
+                &dir.path("bad.safetensors"),
+                "--adversarial",
+                "fgsm",
+                "--eps",
+                "0.1",
+                "--adv-ratio",
+                "2",
+            ],
+        ]
+        .concat(),
+    );
+    assert!(err.contains("adv-ratio"), "{err}");
+    let err = fails(
+        &[
+            &args[..],
+            &[
+                "--out",
+                &dir.path("bad.safetensors"),
+                "--adversarial",
+                "fgsm",
+                "--eps",
+                "0.1",
+                "--layer-reg",
+                "1",
+                "--mvl",
+                "9",
+            ],
+        ]
+        .concat(),
+    );
+    assert!(err.contains("mvl") && err.contains('9'), "{err}");
+}
+
+#[test]
+fn raw_unit_attacks_leave_categories_alone() {
+    let dir = TempDir::new("attack-raw");
+    let data = dir.file("train.csv", &classification_csv(300));
+    let model = dir.path("m.safetensors");
+    ok(&[
+        "train", "--data", &data, "--target", "label", "--hidden", "8", "--epochs", "100", "--lr",
+        "0.01", "--out", &model, "--quiet",
+    ]);
+    let adv = dir.path("adv.csv");
+    let out = ok(&[
+        "attack",
+        "--model",
+        &model,
+        "--data",
+        &data,
+        "--method",
+        "pgd",
+        "--eps",
+        "0.25",
+        "--eps-units",
+        "raw",
+        "--steps",
+        "5",
+        "--out",
+        &adv,
+        "--json",
+    ]);
+    let v = &json_lines(&out)[0];
+    let pert = v["mean_perturbation"].as_f64().expect("pert");
+    assert!(pert > 0.2 && pert <= 0.25 + 1e-4, "{out}");
+    assert!(v["clean_accuracy"].as_f64().expect("acc") > 0.8, "{out}");
+    let written = std::fs::read_to_string(&adv).expect("csv");
+    let mut lines = written.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let clean: Vec<Vec<String>> = classification_csv(300)
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect();
+    for (row, c) in lines.zip(&clean) {
+        let cells: Vec<&str> = row.split(',').collect();
+        for (name, cell) in header.iter().zip(&cells) {
+            if name.starts_with("color") {
+                assert!(*cell == "0" || *cell == "1", "one-hot moved: {name}={cell}");
+            }
+        }
+        // Raw numeric columns moved by at most eps (raw units).
+        for j in 0..2 {
+            let (a, b): (f64, f64) = (cells[j].parse().expect("x"), c[j].parse().expect("x"));
+            assert!((a - b).abs() <= 0.25 + 1e-3, "{a} vs {b}");
+        }
+    }
+}
