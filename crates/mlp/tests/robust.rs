@@ -427,42 +427,96 @@ fn bad_adversarial_settings_are_errors() {
     }
 }
 
+/// The two-moons reproduction of docs/robustness.md: standard training, PGD-10 adversarial
+/// training and AT-LR (gamma from `G`, default 0.1; MVL from `MVL`, default auto) at eps 0.3,
+/// 5 seeds, accuracy under PGD-20 over an epsilon sweep, and the layer relative errors.
+/// `cargo test --release -p mlp --test robust measure_moons -- --ignored --nocapture`
 #[test]
-#[ignore = "measurement, prints numbers"]
+#[ignore = "measurement for docs/robustness.md; prints a table"]
 fn measure_moons_robustness() {
     let env = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_string());
     let method: AttackMethod = env("M", "pgd").parse().expect("method");
-    let gamma: f32 = env("G", "1.0").parse().expect("gamma");
-    let mvl: Vec<usize> = env("MVL", "0,1")
-        .split(',')
-        .map(|s| s.parse().expect("mvl"))
-        .collect();
+    let gamma: f32 = env("G", "0.1").parse().expect("gamma");
+    let mvl_text = env("MVL", "auto");
     let test = moons(1000, 77);
-    let mut sums = [0.0f64; 6];
-    for seed in 0..5u64 {
-        let (at, _) = trained(seed, Some(AdversarialConfig::new(method, 0.3)));
-        let (atlr, _) = trained(
-            seed,
-            Some(AdversarialConfig {
-                layer_reg: gamma,
-                mvl: mvl.clone(),
-                ..AdversarialConfig::new(method, 0.3)
-            }),
-        );
-        let mut line = format!("seed {seed}:");
-        for (k, (name, net)) in [("at", &at), ("atlr", &atlr)].into_iter().enumerate() {
-            let clean = accuracy(net, &test.features, labels(&test));
-            let f = attacked_accuracy(net, &test, &AttackConfig::fgsm(0.3));
-            let p = attacked_accuracy(net, &test, &AttackConfig::pgd(0.3, 20));
-            sums[3 * k] += clean / 5.0;
-            sums[3 * k + 1] += f / 5.0;
-            sums[3 * k + 2] += p / 5.0;
-            line += &format!(" {name} clean {clean:.3} fgsm {f:.3} pgd {p:.3} |");
+    let sweep = [0.1f32, 0.2, 0.3, 0.4];
+    let names = ["standard", "AT", "AT-LR"];
+    // Per model: clean, fgsm 0.3, pgd per sweep eps; and RE per layer under PGD-20 at 0.3.
+    let mut acc = vec![vec![0.0f64; 2 + sweep.len()]; 3];
+    let mut re = vec![vec![0.0f64; 2]; 3];
+    let mut mvls = Vec::new();
+    let seeds = 5u64;
+    for seed in 0..seeds {
+        let base = AdversarialConfig {
+            steps: 10,
+            ..AdversarialConfig::new(method, 0.3)
+        };
+        let mvl = if mvl_text == "auto" {
+            let data = moons(1000, seed);
+            let net = ModelSpec::mlp(2, &[16, 16], 2, Activation::Relu, 0.0)
+                .build(seed)
+                .expect("spec");
+            let cfg = TrainConfig {
+                adversarial: Some(base.clone()),
+                ..config(seed, 60)
+            };
+            train::auto_mvl(&net, &data, &cfg, &CE).expect("auto mvl")
+        } else {
+            mvl_text
+                .split(',')
+                .map(|s| s.parse().expect("mvl"))
+                .collect()
+        };
+        mvls.push(mvl.clone());
+        let models = [
+            trained(seed, None).0,
+            trained(seed, Some(base.clone())).0,
+            trained(
+                seed,
+                Some(AdversarialConfig {
+                    layer_reg: gamma,
+                    mvl,
+                    ..base
+                }),
+            )
+            .0,
+        ];
+        let y = labels(&test);
+        for (m, net) in models.iter().enumerate() {
+            acc[m][0] += accuracy(net, &test.features, y) / seeds as f64;
+            acc[m][1] += attacked_accuracy(net, &test, &AttackConfig::fgsm(0.3)) / seeds as f64;
+            for (k, &eps) in sweep.iter().enumerate() {
+                acc[m][2 + k] +=
+                    attacked_accuracy(net, &test, &AttackConfig::pgd(eps, 20)) / seeds as f64;
+            }
+            let report = lsa::analyze(
+                net,
+                &test.features,
+                y.len(),
+                BatchTargets::Classes(y),
+                &CE,
+                &PerturbSpace::unbounded(2),
+                &AttackConfig::pgd(0.3, 20),
+                250,
+                MvlRule::MeanPlusStd,
+            )
+            .expect("lsa");
+            for (r, l) in re[m].iter_mut().zip(&report.layers) {
+                *r += l.relative_error / seeds as f64;
+            }
         }
-        eprintln!("{line}");
     }
+    eprintln!("base attack {method:?}, gamma {gamma}, MVL per seed {mvls:?}");
     eprintln!(
-        "mean: at clean {:.4} fgsm {:.4} pgd {:.4} | atlr clean {:.4} fgsm {:.4} pgd {:.4}",
-        sums[0], sums[1], sums[2], sums[3], sums[4], sums[5]
+        "| model | clean | FGSM 0.3 | PGD-20 0.1 | PGD-20 0.2 | PGD-20 0.3 | PGD-20 0.4 | RE layer 0 | RE layer 1 |"
     );
+    eprintln!("|---|---|---|---|---|---|---|---|---|");
+    for m in 0..3 {
+        let cells: Vec<String> = acc[m]
+            .iter()
+            .chain(&re[m])
+            .map(|v| format!("{v:.3}"))
+            .collect();
+        eprintln!("| {} | {} |", names[m], cells.join(" | "));
+    }
 }

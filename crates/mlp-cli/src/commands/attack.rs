@@ -15,7 +15,7 @@ use mlp::loss::BatchTargets;
 use mlp::model::{Model, Task};
 use mlp::robust::{self, AttackConfig, AttackMethod, EpsUnits, Norm, PerturbSpace};
 use serde::Serialize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// How the perturbation is made (shared by `mlp attack` and `mlp lsa`).
@@ -296,7 +296,7 @@ pub fn evaluate_attack(
     Ok((report, adv))
 }
 
-fn write_examples(model: &Model, data: &AttackData, adv: &[f32], path: &PathBuf) -> Result<()> {
+fn write_examples(model: &Model, data: &AttackData, adv: &[f32], path: &Path) -> Result<()> {
     use std::fmt::Write as _;
     let mut raw = adv.to_vec();
     robust::to_raw_units(model, &mut raw);

@@ -352,6 +352,7 @@ pub fn slice_targets<'a>(
 }
 
 /// The unweighted mean loss and, in `dx`, its gradient with respect to the inputs.
+#[allow(clippy::too_many_arguments)]
 fn loss_and_input_grad(
     net: &Network,
     ws: &mut Workspace<f32>,
@@ -476,8 +477,8 @@ pub fn attack_batch(
                 }
                 let losses = per_sample_losses(eval_net, ws, &x, rows, targets, loss, rng);
                 for (i, &l) in losses.iter().enumerate() {
-                    // `!(l <= best)` also replaces a NaN best on the first restart.
-                    if !(l <= best_loss[i]) {
+                    // The first restart always lands (best starts at -inf), even with a NaN loss.
+                    if l > best_loss[i] || best_loss[i] == f64::NEG_INFINITY {
                         best_loss[i] = l;
                         best[i * n..(i + 1) * n].copy_from_slice(&x[i * n..(i + 1) * n]);
                     }
