@@ -162,7 +162,7 @@ pub struct TrainArgs {
     /// Adversarial training: fgsm or pgd examples, made on the current weights for every batch.
     #[arg(long, value_name = "METHOD", value_parser = ["fgsm", "pgd"], requires = "eps")]
     pub adversarial: Option<String>,
-    /// Adversarial radius, in network input units (standardized features; [0,1] pixels).
+    /// Adversarial radius, in network input units (standardized features; pixels in 0..1).
     #[arg(long, value_name = "EPS", requires = "adversarial")]
     pub eps: Option<f32>,
     /// PGD steps per adversarial example (default 10).
