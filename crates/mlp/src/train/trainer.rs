@@ -345,7 +345,7 @@ fn train_minibatch(
                 }
                 loss_sum = *lam as f64 * loss_sum + (1.0 - *lam as f64) * loss_b;
             }
-            let batch_loss = if weight_sum > 0.0 {
+            let mut batch_loss = if weight_sum > 0.0 {
                 loss_sum / weight_sum
             } else {
                 0.0
@@ -370,6 +370,7 @@ fn train_minibatch(
                         |i, out, d_out| reg += adv.tap(i, out, d_out),
                     );
                     loss_sum += reg * weight_sum;
+                    batch_loss += reg;
                 }
                 None => net.backward(&net.params, &x_batch[..bs * nf], bs, &mut ws, None),
             }
