@@ -18,3 +18,4 @@ pub mod network;
 pub mod optim;
 pub mod spec;
 pub mod train;
+pub mod verify;
