@@ -34,6 +34,11 @@ enum Command {
     Demo(commands::demo::DemoArgs),
     /// Train a grid of architectures and tabulate parameters against validation metric.
     Sweep(Box<commands::sweep::SweepArgs>),
+    /// Certify predictions over input boxes (IBP / CROWN + bisection), or bound outputs over a box.
+    Verify(commands::verify::VerifyArgs),
+    /// Closed-loop reachability of a network controller on a built-in example (adaptive cruise
+    /// control).
+    Reach(commands::reach::ReachArgs),
     /// Run the fixed performance workloads (W1-W4) and print JSON lines.
     Bench(commands::bench::BenchArgs),
 }
@@ -48,6 +53,8 @@ fn main() -> ExitCode {
         Command::Demo(a) => commands::demo::run(a),
         Command::Bench(a) => commands::bench::run(a),
         Command::Sweep(a) => commands::sweep::run(*a),
+        Command::Verify(a) => commands::verify::run(a),
+        Command::Reach(a) => commands::reach::run(a),
     };
     match result {
         Ok(code) => code,

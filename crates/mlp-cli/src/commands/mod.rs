@@ -5,5 +5,7 @@ pub mod demo;
 pub mod eval;
 pub mod info;
 pub mod predict;
+pub mod reach;
 pub mod sweep;
 pub mod train;
+pub mod verify;

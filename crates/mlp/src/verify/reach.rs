@@ -12,8 +12,12 @@
 //!   CROWN, per state coordinate `i` the linear function `Ad_i x + sum_m Bd_im u_m` with each
 //!   `u_m` replaced by its upper or lower line by the sign of `Bd_im`, maximized and minimized
 //!   over `X_k` (and intersected with the IBP image, both being sound);
-//! - optionally `X_k` is bisected into `2^depth` cells first (widest coordinate relative to the
-//!   initial box) and the cell images are joined.
+//! - re-boxing at every step wraps (a box's image is a parallelogram, whose box is larger), so
+//!   besides the box image each step also carries linear bounds of `x_k` in terms of `x_0`
+//!   (symbolic: the next-state lines above with `x_k` replaced by its own lines, by the signs of
+//!   the coefficients), concretized over the initial set; `X_{k+1}` is the intersection;
+//! - optionally the initial set is bisected into `2^depth` cells (widest coordinate relative to
+//!   the initial box), each propagated on its own, and the boxes joined per step.
 //!
 //! Safety holds when no `X_k` meets the unsafe set. The boxes are sound for the exact-arithmetic
 //! controller (the network's weights evaluated in `f64`).
@@ -397,7 +401,7 @@ pub struct ReachConfig {
     pub steps: usize,
     /// Bounds on the controller.
     pub method: Method,
-    /// Each state box is split into `2^depth` cells before bounding.
+    /// The initial set is split into `2^depth` cells, each propagated on its own.
     pub depth: u32,
 }
 
@@ -478,7 +482,141 @@ fn image(
     Ok((lin.concretize(x).intersect(&ibp_next), u))
 }
 
-/// Reach sets of the closed loop from `initial` over `config.steps` periods.
+/// Linear bounds `L x_0 + l <= x_k <= U x_0 + u` on the state in terms of the initial state
+/// (row-major `n x n`).
+struct Symbolic {
+    lo_a: Vec<f64>,
+    lo_c: Vec<f64>,
+    up_a: Vec<f64>,
+    up_c: Vec<f64>,
+}
+
+/// Control bounds linear in the state over a box: `(lower_a, lower_c, upper_a, upper_c)`.
+#[allow(clippy::type_complexity)]
+fn control_lines(
+    ctrl: &Controller,
+    x: &Bounds,
+    method: Method,
+) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>)> {
+    match method {
+        Method::Crown => ctrl.linear_control_bounds(x),
+        Method::Ibp => {
+            let u = ctrl.control_bounds(x)?;
+            let zeros = vec![0.0; u.len() * x.len()];
+            Ok((zeros.clone(), u.lower, zeros, u.upper))
+        }
+    }
+}
+
+/// One step of the symbolic bounds: substitutes `x_k`'s bounds into
+/// `x_{k+1} = Ad x_k + Bd u`, `u` between its lines.
+fn symbolic_step(
+    plant: &Discrete,
+    sym: &Symbolic,
+    lines: &(Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>),
+) -> Symbolic {
+    let (n, m) = (plant.n, plant.m);
+    let (la, lc, ua, uc) = lines;
+    let mut next = Symbolic {
+        lo_a: vec![0.0; n * n],
+        lo_c: vec![0.0; n],
+        up_a: vec![0.0; n * n],
+        up_c: vec![0.0; n],
+    };
+    for i in 0..n {
+        // Coefficients on x_k of the upper and lower next-state lines.
+        let mut cu: Vec<f64> = plant.ad[i * n..(i + 1) * n].to_vec();
+        let mut cl = cu.clone();
+        let (mut ku, mut kl) = (0.0, 0.0);
+        for k in 0..m {
+            let b = plant.bd[i * m + k];
+            let (hi_a, hi_c, lo_a, lo_c) = if b >= 0.0 {
+                (ua, uc, la, lc)
+            } else {
+                (la, lc, ua, uc)
+            };
+            ku += b * hi_c[k];
+            kl += b * lo_c[k];
+            for j in 0..n {
+                cu[j] += b * hi_a[k * n + j];
+                cl[j] += b * lo_a[k * n + j];
+            }
+        }
+        next.up_c[i] = ku;
+        next.lo_c[i] = kl;
+        for j in 0..n {
+            // x_kj by its upper line where the coefficient is positive, else its lower line.
+            let (a_u, c_u) = if cu[j] >= 0.0 {
+                (&sym.up_a, sym.up_c[j])
+            } else {
+                (&sym.lo_a, sym.lo_c[j])
+            };
+            next.up_c[i] += cu[j] * c_u;
+            let (a_l, c_l) = if cl[j] >= 0.0 {
+                (&sym.lo_a, sym.lo_c[j])
+            } else {
+                (&sym.up_a, sym.up_c[j])
+            };
+            next.lo_c[i] += cl[j] * c_l;
+            for q in 0..n {
+                next.up_a[i * n + q] += cu[j] * a_u[j * n + q];
+                next.lo_a[i * n + q] += cl[j] * a_l[j * n + q];
+            }
+        }
+    }
+    next
+}
+
+/// Reach sets of one initial cell: each step's box is the intersection of the box image of the
+/// previous box and the symbolic bounds in terms of the initial state (which do not suffer the
+/// wrapping effect of re-boxing at every step).
+fn reach_cell(
+    plant: &Discrete,
+    ctrl: &Controller,
+    initial: &Bounds,
+    config: &ReachConfig,
+) -> Result<Vec<ReachStep>> {
+    let n = plant.n;
+    let mut eye = vec![0.0; n * n];
+    for i in 0..n {
+        eye[i * n + i] = 1.0;
+    }
+    let mut sym = Symbolic {
+        lo_a: eye.clone(),
+        lo_c: vec![0.0; n],
+        up_a: eye,
+        up_c: vec![0.0; n],
+    };
+    let mut steps = Vec::with_capacity(config.steps + 1);
+    let mut x = initial.clone();
+    for _ in 0..config.steps {
+        let (boxed, u) = image(plant, ctrl, &x, config.method)?;
+        let lines = control_lines(ctrl, &x, config.method)?;
+        sym = symbolic_step(plant, &sym, &lines);
+        let symbolic = super::crown::LinearBounds {
+            a_lower: sym.lo_a.clone(),
+            c_lower: sym.lo_c.clone(),
+            a_upper: sym.up_a.clone(),
+            c_upper: sym.up_c.clone(),
+            inputs: n,
+        }
+        .concretize(initial);
+        steps.push(ReachStep {
+            state: x,
+            control: u,
+        });
+        x = boxed.intersect(&symbolic);
+    }
+    steps.push(ReachStep {
+        state: x,
+        control: Bounds::point(&[]),
+    });
+    Ok(steps)
+}
+
+/// Reach sets of the closed loop from `initial` over `config.steps` periods: the initial set is
+/// split into `2^depth` cells (widest coordinate relative to the initial box first), each
+/// propagated on its own, and the cells' boxes joined per step.
 pub fn reach(
     plant: &Discrete,
     ctrl: &Controller,
@@ -492,45 +630,46 @@ pub fn reach(
         return Err(Error::shape("reach control", plant.m, ctrl.out_mean.len()));
     }
     let reference = initial.widths();
-    let mut steps = Vec::with_capacity(config.steps + 1);
-    let mut x = initial.clone();
-    for _ in 0..config.steps {
-        let mut cells = vec![x.clone()];
-        for _ in 0..config.depth {
-            cells = cells
-                .into_iter()
-                .flat_map(|c| {
-                    let w = c.widths();
-                    let dim = (0..w.len())
-                        .max_by(|&a, &b| {
-                            let ra = w[a] / reference[a].max(1e-12);
-                            let rb = w[b] / reference[b].max(1e-12);
-                            ra.total_cmp(&rb).then(b.cmp(&a))
-                        })
-                        .unwrap_or(0);
-                    let (a, b) = c.split(dim);
-                    [a, b]
-                })
-                .collect();
-        }
-        let mut next: Option<Bounds> = None;
-        let mut control: Option<Bounds> = None;
-        for c in &cells {
-            let (nx, u) = image(plant, ctrl, c, config.method)?;
-            next = Some(next.map_or(nx.clone(), |h| h.hull(&nx)));
-            control = Some(control.map_or(u.clone(), |h| h.hull(&u)));
-        }
-        steps.push(ReachStep {
-            state: x,
-            control: control.unwrap_or_else(|| Bounds::point(&[])),
-        });
-        x = next.unwrap_or_else(|| Bounds::point(&[]));
+    let mut cells = vec![initial.clone()];
+    for _ in 0..config.depth {
+        cells = cells
+            .into_iter()
+            .flat_map(|c| {
+                let w = c.widths();
+                let dim = (0..w.len())
+                    .max_by(|&a, &b| {
+                        let ra = w[a] / reference[a].max(1e-12);
+                        let rb = w[b] / reference[b].max(1e-12);
+                        ra.total_cmp(&rb).then(b.cmp(&a))
+                    })
+                    .unwrap_or(0);
+                let (a, b) = c.split(dim);
+                [a, b]
+            })
+            .collect();
     }
-    steps.push(ReachStep {
-        state: x,
-        control: Bounds::point(&[]),
-    });
-    Ok(ReachResult { steps })
+    let mut joined: Option<Vec<ReachStep>> = None;
+    for c in &cells {
+        let steps = reach_cell(plant, ctrl, c, config)?;
+        joined = Some(match joined {
+            None => steps,
+            Some(acc) => acc
+                .into_iter()
+                .zip(steps)
+                .map(|(a, b)| ReachStep {
+                    state: a.state.hull(&b.state),
+                    control: if a.control.is_empty() {
+                        a.control
+                    } else {
+                        a.control.hull(&b.control)
+                    },
+                })
+                .collect(),
+        });
+    }
+    Ok(ReachResult {
+        steps: joined.unwrap_or_default(),
+    })
 }
 
 /// Simulates the closed loop from each row of `starts` (`rows x n`); returns, per step
