@@ -316,7 +316,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
         let Some(eps) = args.eps else {
             bail!("--center needs --eps (the radius of the box around each sample)");
         };
-        if !(eps >= 0.0) || !eps.is_finite() {
+        if eps.is_nan() || eps < 0.0 || !eps.is_finite() {
             bail!("--eps must be a finite number >= 0, got {eps}");
         }
         let raw = args.eps_units == "raw";

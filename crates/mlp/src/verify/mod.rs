@@ -56,7 +56,7 @@ impl Bounds {
     /// The L-infinity ball of radius `eps` around `center` (`eps` per coordinate when
     /// `eps.len() == center.len()`, or one value for all).
     pub fn around(center: &[f64], eps: &[f64]) -> Result<Self> {
-        if eps.iter().any(|e| !(*e >= 0.0) || !e.is_finite()) {
+        if eps.iter().any(|e| e.is_nan() || *e < 0.0 || !e.is_finite()) {
             return Err(Error::config(
                 "eps",
                 "the radius must be a finite number >= 0",
