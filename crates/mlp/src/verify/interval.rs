@@ -223,8 +223,22 @@ pub fn activation_bounds(act: Activation, z: &Bounds) -> Bounds {
     out
 }
 
-/// The exact image `f([l, u])` of one interval.
+/// The image `f([l, u])` of one interval: exact, widened by a few units in the last place for
+/// activations built on `exp`/`tanh` (whose floating-point evaluation is monotone only up to
+/// rounding).
 pub fn activation_interval(act: Activation, l: f64, u: f64) -> (f64, f64) {
+    let (lo, hi) = exact_image(act, l, u);
+    if matches!(
+        act,
+        Activation::Identity | Activation::Relu | Activation::LeakyRelu
+    ) {
+        return (lo, hi);
+    }
+    let pad = |v: f64| 1e-14 * (1.0 + v.abs());
+    (lo - pad(lo), hi + pad(hi))
+}
+
+fn exact_image(act: Activation, l: f64, u: f64) -> (f64, f64) {
     if act.is_monotone() {
         return (act.apply(l), act.apply(u));
     }
@@ -349,7 +363,8 @@ mod tests {
                 let b = a + rng.uniform_f64() * 3.0;
                 let (lo, hi) = activation_interval(act, a, b);
                 for k in 0..=50 {
-                    let v = act.apply(a + (b - a) * k as f64 / 50.0);
+                    // Clamped: the grid formula can round past b.
+                    let v = act.apply((a + (b - a) * k as f64 / 50.0).min(b));
                     assert!(
                         v >= lo && v <= hi,
                         "{act} [{a}, {b}]: {v} outside [{lo}, {hi}]"
