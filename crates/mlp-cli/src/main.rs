@@ -38,6 +38,11 @@ enum Command {
     Attack(Box<commands::attack::AttackArgs>),
     /// Layer Sustainability Analysis: per-layer relative error under attack, and the MVL list.
     Lsa(Box<commands::lsa::LsaArgs>),
+    /// Certify predictions over input boxes (IBP / CROWN + bisection), or bound outputs over a box.
+    Verify(commands::verify::VerifyArgs),
+    /// Closed-loop reachability of a network controller on a built-in example (adaptive cruise
+    /// control).
+    Reach(commands::reach::ReachArgs),
     /// Run the fixed performance workloads (W1-W4) and print JSON lines.
     Bench(commands::bench::BenchArgs),
 }
@@ -54,6 +59,8 @@ fn main() -> ExitCode {
         Command::Sweep(a) => commands::sweep::run(*a),
         Command::Attack(a) => commands::attack::run(*a),
         Command::Lsa(a) => commands::lsa::run(*a),
+        Command::Verify(a) => commands::verify::run(a),
+        Command::Reach(a) => commands::reach::run(a),
     };
     match result {
         Ok(code) => code,

@@ -391,3 +391,88 @@ pub fn layer_errors(path: &Path, bars: &[(String, f64, bool)], title: &str) -> R
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("drawing {}", path.display()))
 }
+
+fn reach_on<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    boxes: &[[f64; 4]],
+    trajectories: &[Vec<(f64, f64)>],
+    d_safe: f64,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE)?;
+    let (x0, x1) = range(
+        boxes
+            .iter()
+            .flat_map(|b| [b[0], b[1]])
+            .chain(trajectories.iter().flatten().map(|p| p.0))
+            .chain([d_safe - 1.0]),
+    );
+    let (y0, y1) = range(
+        boxes
+            .iter()
+            .flat_map(|b| [b[2], b[3]])
+            .chain(trajectories.iter().flatten().map(|p| p.1)),
+    );
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "reach sets (boxes), simulated trajectories, unsafe gap (red)",
+            ("sans-serif", 18),
+        )
+        .margin(14)
+        .x_label_area_size(36)
+        .y_label_area_size(56)
+        .build_cartesian_2d(x0..x1, y0..y1)?;
+    chart
+        .configure_mesh()
+        .x_desc("gap d (m)")
+        .y_desc("relative speed v (m/s)")
+        .light_line_style(WHITE)
+        .draw()?;
+    chart.draw_series(std::iter::once(Rectangle::new(
+        [(x0, y0), (d_safe.max(x0), y1)],
+        RED.mix(0.25).filled(),
+    )))?;
+    chart.draw_series(
+        boxes
+            .iter()
+            .map(|b| Rectangle::new([(b[0], b[2]), (b[1], b[3])], BLUE.mix(0.6).stroke_width(1))),
+    )?;
+    for t in trajectories {
+        chart.draw_series(LineSeries::new(t.iter().copied(), BLACK.mix(0.3)))?;
+    }
+    root.present()?;
+    Ok(())
+}
+
+/// Closed-loop reach boxes (`[d_lo, d_hi, v_lo, v_hi]` per step) over simulated trajectories in
+/// the gap / relative-speed plane, with the unsafe region `d <= d_safe` shaded.
+pub fn reach_sets(
+    path: &Path,
+    boxes: &[[f64; 4]],
+    trajectories: &[Vec<(f64, f64)>],
+    d_safe: f64,
+) -> Result<()> {
+    check_svg(path)?;
+    let size = (800, 560);
+    register_font();
+    let result = if is_png(path) {
+        reach_on(
+            BitMapBackend::new(path, size).into_drawing_area(),
+            boxes,
+            trajectories,
+            d_safe,
+        )
+    } else {
+        reach_on(
+            SVGBackend::new(path, size).into_drawing_area(),
+            boxes,
+            trajectories,
+            d_safe,
+        )
+    };
+    result
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("drawing {}", path.display()))
+}

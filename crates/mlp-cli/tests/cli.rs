@@ -1371,3 +1371,239 @@ fn raw_unit_attacks_leave_categories_alone() {
         }
     }
 }
+
+#[test]
+fn verify_certifies_refutes_and_bounds_boxes() {
+    let dir = TempDir::new("verify");
+    let data = dir.file("train.csv", &classification_csv(400));
+    let model = dir.path("m.safetensors");
+    ok(&[
+        "train",
+        "--data",
+        &data,
+        "--target",
+        "label",
+        "--out",
+        &model,
+        "--hidden",
+        "16,16",
+        "--epochs",
+        "60",
+        "--seed",
+        "1",
+        "--threads",
+        "1",
+    ]);
+    let test = dir.file("test.csv", &classification_csv(30));
+    let run = |eps: &str, extra: &[&str]| -> serde_json::Value {
+        let mut args = vec![
+            "verify", "--model", &model, "--center", &test, "--eps", eps, "--json",
+        ];
+        args.extend_from_slice(extra);
+        serde_json::from_str(ok(&args).trim()).expect("json report")
+    };
+    // At eps 0 the box is the sample: certified exactly when the prediction is right.
+    let zero = run("0", &[]);
+    assert_eq!(zero["labels_from_file"], true);
+    assert_eq!(zero["certified_accuracy"], zero["clean_accuracy"]);
+    assert_eq!(zero["unknown"], 0);
+    // Small radius with CROWN and splits: certified accuracy at most clean accuracy, and every
+    // counterexample really changes the prediction (checked with `mlp predict`).
+    let small = run("0.05", &["--method", "crown", "--split-budget", "8"]);
+    let cert = small["certified_accuracy"]
+        .as_f64()
+        .expect("certified accuracy");
+    let clean = small["clean_accuracy"].as_f64().expect("clean accuracy");
+    assert!(cert > 0.5 && cert <= clean, "{small}");
+    let big = run("2.5", &["--method", "crown"]);
+    let samples = big["samples"].as_array().expect("samples");
+    assert_eq!(samples.len(), 30);
+    let cex: Vec<&serde_json::Value> = samples
+        .iter()
+        .filter(|s| s["status"] == "counterexample")
+        .collect();
+    assert!(!cex.is_empty(), "{big}");
+    let mut csv = String::from("x1,x2,color\n");
+    for s in &cex {
+        let x: Vec<f64> = s["counterexample"]
+            .as_array()
+            .expect("counterexample")
+            .iter()
+            .map(|v| v.as_f64().expect("number"))
+            .collect();
+        // One-hot block in sorted category order: blue, green, red (never perturbed).
+        let color = ["blue", "green", "red"][(2..5).find(|&j| x[j] == 1.0).expect("one-hot") - 2];
+        csv.push_str(&format!("{},{},{color}\n", x[0], x[1]));
+    }
+    let pred = ok(&[
+        "predict",
+        "--model",
+        &model,
+        "--data",
+        &dir.file("cex.csv", &csv),
+    ]);
+    for (line, s) in pred.lines().skip(1).zip(&cex) {
+        assert_ne!(line, s["label"].as_str().expect("label"), "{s}");
+    }
+    // Raw units, no label column (the predicted class is checked), CSV report.
+    let unlabelled = dir.file(
+        "x.csv",
+        "x1,x2,color\n0.5,1.5,red\n-1.5,-1.0,green\n1.0,-1.5,blue\n",
+    );
+    let report = dir.path("report.csv");
+    let text = ok(&[
+        "verify",
+        "--model",
+        &model,
+        "--center",
+        &unlabelled,
+        "--eps",
+        "0.01",
+        "--eps-units",
+        "raw",
+        "--out",
+        &report,
+    ]);
+    assert!(
+        text.contains("certified fraction (predicted classes) at eps 0.01 (raw units"),
+        "{text}"
+    );
+    let rows = std::fs::read_to_string(&report).expect("report");
+    assert_eq!(rows.lines().count(), 4);
+    assert!(rows.starts_with("row,label,predicted,status,margin_lower,splits,lower_logit_no"));
+
+    // Bad input: one clear line each.
+    let err = fails(&[
+        "verify", "--model", &model, "--center", &test, "--eps", "-0.1",
+    ]);
+    assert!(err.contains("--eps"), "{err}");
+    let short = dir.file("short.csv", "x1,color\n0.1,red\n");
+    let err = fails(&[
+        "verify", "--model", &model, "--center", &short, "--eps", "0.1",
+    ]);
+    assert!(err.contains("no column 'x2'"), "{err}");
+    let bad = dir.file("bad.csv", "x1,x2,color\n0.1,abc,red\n");
+    let err = fails(&[
+        "verify", "--model", &model, "--center", &bad, "--eps", "0.1",
+    ]);
+    assert!(err.contains("line 2") && err.contains("abc"), "{err}");
+    let lo = dir.file("lo.csv", "x1,x2,color\n0.7,0.5,red\n");
+    let hi = dir.file("hi.csv", "x1,x2,color\n0.5,0.8,red\n");
+    let err = fails(&["verify", "--model", &model, "--lower", &lo, "--upper", &hi]);
+    assert!(err.contains("lower end 0.7 above upper end 0.5"), "{err}");
+}
+
+#[test]
+fn verify_bounds_a_regression_model_over_a_raw_box() {
+    let dir = TempDir::new("verify-reg");
+    let data = dir.file("train.csv", &regression_csv(300));
+    let model = dir.path("r.safetensors");
+    ok(&[
+        "train",
+        "--data",
+        &data,
+        "--target",
+        "target",
+        "--out",
+        &model,
+        "--hidden",
+        "16",
+        "--activation",
+        "tanh",
+        "--epochs",
+        "40",
+        "--seed",
+        "2",
+        "--threads",
+        "1",
+    ]);
+    let lo = dir.file("lo.csv", "a;b\n-1.0;0.5\n");
+    let hi = dir.file("hi.csv", "a;b\n0.5;1.5\n");
+    let out = ok(&[
+        "verify", "--model", &model, "--lower", &lo, "--upper", &hi, "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    let s = &v["samples"][0];
+    let (l, u) = (
+        s["lower"][0].as_f64().expect("lower"),
+        s["upper"][0].as_f64().expect("upper"),
+    );
+    assert!(s.get("status").is_none(), "{out}");
+    // Predictions (target units) at the corners and the centre lie inside the bounds.
+    let points = dir.file(
+        "p.csv",
+        "a;b\n-1.0;0.5\n-1.0;1.5\n0.5;0.5\n0.5;1.5\n-0.25;1.0\n",
+    );
+    let pred = ok(&["predict", "--model", &model, "--data", &points]);
+    for line in pred.lines().skip(1) {
+        let y: f64 = line.parse().expect("number");
+        assert!(y >= l - 1e-3 && y <= u + 1e-3, "{y} outside [{l}, {u}]");
+    }
+    // The true range of the teacher, 100 + 10 a - 5 b, is [82.5, 102.5].
+    assert!(
+        l < 82.5 + 2.0 && u > 102.5 - 2.0 && u - l < 60.0,
+        "[{l}, {u}]"
+    );
+    let crown = ok(&[
+        "verify", "--model", &model, "--lower", &lo, "--upper", &hi, "--json", "--method", "crown",
+    ]);
+    let c: serde_json::Value = serde_json::from_str(crown.trim()).expect("json");
+    let (cl, cu) = (
+        c["samples"][0]["lower"][0].as_f64().expect("lower"),
+        c["samples"][0]["upper"][0].as_f64().expect("upper"),
+    );
+    assert!(
+        cl >= l - 1e-9 && cu <= u + 1e-9 && cu - cl < u - l,
+        "crown [{cl}, {cu}] vs ibp [{l}, {u}]"
+    );
+    let text = ok(&["verify", "--model", &model, "--lower", &lo, "--upper", &hi]);
+    assert!(text.contains("target in ["), "{text}");
+}
+
+#[test]
+fn reach_proves_the_acc_example_safe_and_plots() {
+    let dir = TempDir::new("reach");
+    let plot = dir.path("reach.svg");
+    let controller = dir.path("acc.safetensors");
+    let out = ok(&[
+        "reach",
+        "--example",
+        "acc",
+        "--steps",
+        "40",
+        "--trajectories",
+        "300",
+        "--plot",
+        &plot,
+        "--save-model",
+        &controller,
+        "--threads",
+        "1",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    assert_eq!(v["safe"], true, "{out}");
+    assert_eq!(v["trajectories_inside"], true, "{out}");
+    assert_eq!(v["steps"].as_array().expect("steps").len(), 41);
+    assert!(
+        v["min_reachable_gap"].as_f64().expect("gap")
+            <= v["min_simulated_gap"].as_f64().expect("sim")
+    );
+    let svg = std::fs::read_to_string(&plot).expect("plot");
+    assert!(svg.contains("<svg") && svg.contains("reach sets"));
+    // A saved controller is reloaded; the IBP bounds alone are too loose to prove safety.
+    let text = ok(&[
+        "reach",
+        "--model",
+        &controller,
+        "--steps",
+        "40",
+        "--method",
+        "ibp",
+        "--trajectories",
+        "50",
+    ]);
+    assert!(text.contains("NOT proved avoided"), "{text}");
+    let err = fails(&["reach", "--model", &dir.file("x.safetensors", "junk")]);
+    assert!(err.contains("x.safetensors"), "{err}");
+}

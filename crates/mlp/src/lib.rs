@@ -19,3 +19,4 @@ pub mod network;
 pub mod optim;
 pub mod spec;
 pub mod train;
+pub mod verify;

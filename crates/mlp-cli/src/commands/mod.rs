@@ -7,5 +7,7 @@ pub mod eval;
 pub mod info;
 pub mod lsa;
 pub mod predict;
+pub mod reach;
 pub mod sweep;
 pub mod train;
+pub mod verify;
