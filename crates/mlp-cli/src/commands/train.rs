@@ -54,7 +54,7 @@ pub struct TrainArgs {
     /// wide-narrow-wide residual blocks), score (shared block applied --steps times), glu
     /// (residual GLU blocks; the gate is --activation), kan (Kolmogorov-Arnold layers, one per
     /// --hidden width, basis --kan-basis), finalmlp (two feature-gated streams, bilinear fusion). Block architectures use the first
-    /// --hidden width.
+    /// --hidden width. frets and nbeats are forecasting layers (mlp forecast).
     #[arg(long, default_value = "mlp")]
     pub arch: String,
     /// Number of blocks (resmlp, hourglass, glu).
@@ -317,6 +317,7 @@ impl TrainArgs {
                         high: 2.0,
                     },
                 },
+                ..ArchConfig::default()
             };
             b = b.layers(cfg.hidden_stack()?);
         }
