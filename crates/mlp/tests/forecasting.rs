@@ -472,3 +472,44 @@ fn least_squares_predict(x: &[f32], y: &[f32], w: usize, h: usize, x_te: &[f32])
     }
     out
 }
+
+/// Timing recipe (not a check): one training epoch of FreTS at the paper's short-term shape on
+/// CPU, D = 32, window 96, horizon 24, one channel, batch 32, 10,000 windows.
+/// `cargo test --release -p mlp --test forecasting frets_epoch_time -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn frets_epoch_time() {
+    let layout = SequenceLayout {
+        channels: 1,
+        window: 96,
+        exog: 0,
+        horizon: 24,
+    };
+    let rows = 10_000;
+    let len = rows + layout.window + layout.horizon - 1;
+    let series = two_sines(1, len, 0.1, 3);
+    let (x, y) = windows(&series, len, layout, 0..rows);
+    let data = regression(x, layout.inputs(), y, layout.outputs());
+    // The paper's head width (256), and a narrow head to see the spectral part's share.
+    for (hidden, threads) in [(256, 1), (256, 0), (8, 1)] {
+        let spec = ArchConfig {
+            arch: Arch::Frets,
+            widths: vec![hidden],
+            embed_dim: 32,
+            ..ArchConfig::default()
+        }
+        .forecaster_spec(layout)
+        .expect("spec");
+        let t = std::time::Instant::now();
+        let model = trainer(1, 1e-3)
+            .threads(threads)
+            .layers(spec.layers.clone())
+            .fit(&data)
+            .expect("fit");
+        eprintln!(
+            "FreTS epoch, head hidden {hidden}, {} params, {rows} windows, threads {threads}: {:.2} s",
+            model.network.n_params(),
+            t.elapsed().as_secs_f64()
+        );
+    }
+}
