@@ -44,6 +44,9 @@ pub const SOFTSHRINK_LAMBDA: f64 = 0.01;
 /// `scale = 0.02`).
 pub const FREQUENCY_INIT_SCALE: f32 = 0.02;
 
+/// Rows per chunk of [`Frets::forward_eval`] (bounds its working memory).
+pub const EVAL_CHUNK: usize = 64;
+
 /// The FreTS forecasting layer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Frets {
@@ -218,7 +221,10 @@ fn frequency_mlp_backward<T: Real>(
 }
 
 /// A strided family of 1-D signals inside a `batch x C x W x D` tensor: signal `s` of `count`
-/// has its element `j` at `offset(s) + j * stride`.
+/// has its element `j` at `offset(s) + j * stride`. Signals are numbered
+/// `s = (outer * inner_count + inner) * d + col`: the temporal axis has one inner group per
+/// (sample, channel) as outer index; the channel axis has `W` inner groups (time steps) per
+/// sample. Group `s / d` owns spectrum rows `(s / d) * bins + k`.
 #[derive(Debug, Clone, Copy)]
 struct Axis {
     /// Number of signals.
@@ -227,23 +233,23 @@ struct Axis {
     len: usize,
     /// Distance between consecutive elements of one signal.
     stride: usize,
-    /// `D`: signals come in groups of `D` (one per embedding coordinate).
+    /// `D`: signals come in groups of `D` (one per embedding coordinate `col`).
     d: usize,
-    /// Distance between consecutive groups' first elements, per outer index.
+    /// Distance between the first elements of consecutive outer indices.
     outer: usize,
     /// Groups per outer index.
     inner_count: usize,
-    /// Distance between consecutive inner groups.
+    /// Distance between the first elements of consecutive inner groups.
     inner_stride: usize,
 }
 
 impl Axis {
-    /// Offset of signal `s` (`s = (outer * inner_count + inner) * d + j`).
+    /// Offset of signal `s`'s first element.
     fn offset(&self, s: usize) -> usize {
-        let j = s % self.d;
+        let col = s % self.d;
         let g = s / self.d;
         let (o, i) = (g / self.inner_count, g % self.inner_count);
-        o * self.outer + i * self.inner_stride + j
+        o * self.outer + i * self.inner_stride + col
     }
 }
 
@@ -282,8 +288,8 @@ fn spectra_of<T: Real>(
 }
 
 /// The inverse of [`spectra_of`]: irFFT every signal's spectrum rows and write the result along
-/// `axis` of `dst`. `weight_paired` scales the paired bins
-/// first (1 for the inverse itself, 1/2 for the adjoint of the forward transform).
+/// `axis` of `dst`. `weight_paired` scales the paired bins first (1 for the inverse itself, 1/2
+/// for the adjoint of the forward transform).
 #[allow(clippy::too_many_arguments)]
 fn signals_of<T: Real>(
     plan: &RealFft<T>,
@@ -542,7 +548,6 @@ impl Frets {
 
     fn channel_axis(&self, batch: usize) -> Axis {
         let (c, w, d) = (self.channels, self.window, self.embed_dim);
-        let _ = batch;
         Axis {
             count: batch * w * d,
             len: c,
@@ -619,10 +624,22 @@ impl Frets {
         self.head2.forward(p.h2, a.hidden, n_rows, output, None);
     }
 
-    /// Inference forward (allocates its working buffer).
+    /// Inference forward (allocates its working buffer once per call). Rows run in chunks of
+    /// [`EVAL_CHUNK`] so the buffer stays small for large prediction blocks.
     pub fn forward_eval<T: Real>(&self, params: &[T], input: &[T], batch: usize, output: &mut [T]) {
-        let mut aux = vec![T::zero(); self.aux_len(batch)];
-        self.forward(params, input, batch, output, &mut aux);
+        let chunk = batch.clamp(1, EVAL_CHUNK);
+        let mut aux = vec![T::zero(); self.aux_len(chunk)];
+        let (nin, nout) = (self.in_features(), self.out_features());
+        for start in (0..batch).step_by(chunk) {
+            let rows = chunk.min(batch - start);
+            self.forward(
+                params,
+                &input[start * nin..(start + rows) * nin],
+                rows,
+                &mut output[start * nout..(start + rows) * nout],
+                &mut aux,
+            );
+        }
     }
 
     /// Backward from the state [`Frets::forward`] saved (consumed: `aux` is reused as scratch).
@@ -842,6 +859,25 @@ mod tests {
         for (y, x) in yr.iter().zip(&xr).chain(yi.iter().zip(&xi)) {
             assert!((y - (x - 0.01).max(0.0)).abs() < 1e-15, "{y} vs {x}");
         }
+    }
+
+    #[test]
+    fn chunked_inference_equals_the_training_forward() {
+        let layer = Frets::new(2, 5, 1, 2, 3, 4, true);
+        let mut rng = Rng::seed_from(1);
+        let mut params = vec![0.0f32; layer.n_params()];
+        layer.init_params(&mut params, &mut rng);
+        let batch = EVAL_CHUNK + 7;
+        let x: Vec<f32> = (0..batch * layer.in_features())
+            .map(|_| rng.normal())
+            .collect();
+        let mut train = vec![0.0f32; batch * layer.out_features()];
+        let mut aux = vec![0.0f32; layer.aux_len(batch)];
+        layer.forward(&params, &x, batch, &mut train, &mut aux);
+        let mut eval = vec![0.0f32; batch * layer.out_features()];
+        layer.forward_eval(&params, &x, batch, &mut eval);
+        assert_eq!(train, eval);
+        assert!(train.iter().any(|v| *v != 0.0));
     }
 
     /// Orthonormal rFFT by the definition.
