@@ -113,9 +113,10 @@ impl std::str::FromStr for Arch {
 pub struct ArchConfig {
     /// Which architecture.
     pub arch: Arch,
-    /// Hidden widths (`mlp`: every layer; the others use the first as the block width).
+    /// Hidden widths (`mlp`: every layer; the others use the first as the block width; `frets`:
+    /// the first is the head's hidden width; `nbeats`: one layer per width, all equal).
     pub widths: Vec<usize>,
-    /// Number of blocks (`resmlp`, `hourglass`, `glu`).
+    /// Number of blocks (`resmlp`, `hourglass`, `glu`, `nbeats`).
     pub depth: usize,
     /// Hidden expansion factor inside blocks (`resmlp`, `score`, `glu`).
     pub expansion: usize,
@@ -342,7 +343,9 @@ impl SequenceLayout {
 
 impl ArchConfig {
     /// A complete forecaster for `layout`: the configured hidden stack and a linear head of
-    /// `layout.outputs()` units, reading rows laid out as [`SequenceLayout`] describes.
+    /// `layout.outputs()` units, reading rows laid out as [`SequenceLayout`] describes. For
+    /// `frets` and `nbeats` it is the single forecasting layer, which carries its own heads
+    /// (dropout and the activation do not apply to them). The spec is validated here.
     pub fn forecaster_spec(&self, layout: SequenceLayout) -> Result<crate::spec::ModelSpec> {
         if layout.channels == 0 || layout.window == 0 || layout.horizon == 0 {
             return Err(Error::config(
