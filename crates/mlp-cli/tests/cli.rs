@@ -886,6 +886,33 @@ fn architecture_shorthands_train_and_describe_themselves() {
         "transformer",
     ]);
     assert!(err.contains("resmlp"), "{err}");
+    // Forecasting layers need a sequence layout: a clear error, not a panic.
+    for arch in ["frets", "nbeats"] {
+        let err = fails(&[
+            "train", "--data", &data, "--target", "label", "--out", &model, "--arch", arch,
+        ]);
+        assert!(err.contains("mlp forecast"), "{err}");
+    }
+    // As layers of a spec file, they train on any rows of the right width (here 5 features read
+    // as one channel's window) and describe themselves.
+    for (layer, marker) in [
+        (
+            r#"{ type = "frets", channels = 1, window = 5, horizon = 3, embed_dim = 4, hidden = 8 }"#,
+            "frets 1 channels x window 5 -> horizon 3  embed 4, head hidden 8, channel learner off",
+        ),
+        (
+            r#"{ type = "nbeats", channels = 1, window = 4, exog = 1, horizon = 3, blocks = 2, layers = 2, units = 8 }"#,
+            "nbeats 1 channels x window 4 + 1 exog -> horizon 3  2 blocks",
+        ),
+    ] {
+        let config = dir.file("forecast.toml", &format!("layers = [ {layer} ]\n"));
+        ok(&[
+            "train", "--data", &data, "--target", "label", "--out", &model, "--config", &config,
+            "--epochs", "2", "--quiet",
+        ]);
+        let info = ok(&["info", "--model", &model]);
+        assert!(info.contains(marker), "{info}");
+    }
 }
 
 /// The TOML example in docs/spec-format.md is a working config.

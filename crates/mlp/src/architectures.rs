@@ -11,6 +11,11 @@
 //! | `kan` | one Kolmogorov-Arnold layer per width (basis: B-spline, Chebyshev, Fourier or RBF) |
 //! | `finalmlp` | two feature-gated streams (`depth` dense layers of `w` and `w/2`) fused bilinearly into `w` (FinalMLP, 2023) |
 //! | `glu` | `dense(w)`, then `depth` x `x + GLU(LN(x))` with hidden `expansion * w`; the gate is the activation (sigmoid: GLU, relu: ReGLU, gelu: GEGLU, silu: SwiGLU) |
+//! | `frets` | forecasting only: one FreTS layer (embedding `embed_dim`, optional channel learner, temporal frequency MLP, head hidden `w`) (FreTS, 2023) |
+//! | `nbeats` | forecasting only: one generic N-BEATS layer, `depth` blocks of `len(widths)` ReLU layers of `w` (N-BEATS, 2020) |
+//!
+//! `frets` and `nbeats` read rows laid out as a [`SequenceLayout`], so they have no hidden stack:
+//! build them with [`ArchConfig::forecaster_spec`].
 //!
 //! ```
 //! use mlp::architectures::{Arch, ArchConfig};
@@ -47,6 +52,33 @@ pub enum Arch {
     Kan,
     /// FinalMLP: two gated streams of `depth` dense layers, bilinear fusion to the width.
     FinalMlp,
+    /// FreTS frequency-domain MLP forecaster (forecasting layouts only).
+    Frets,
+    /// Generic N-BEATS forecaster (forecasting layouts only).
+    #[serde(rename = "nbeats", alias = "n_beats")]
+    NBeats,
+}
+
+impl Arch {
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::Mlp => "mlp",
+            Arch::ResMlp => "resmlp",
+            Arch::Hourglass => "hourglass",
+            Arch::Score => "score",
+            Arch::Glu => "glu",
+            Arch::Kan => "kan",
+            Arch::FinalMlp => "finalmlp",
+            Arch::Frets => "frets",
+            Arch::NBeats => "nbeats",
+        }
+    }
+
+    /// Whether the architecture reads forecasting rows only ([`ArchConfig::forecaster_spec`]).
+    pub fn is_forecast_only(self) -> bool {
+        matches!(self, Arch::Frets | Arch::NBeats)
+    }
 }
 
 impl std::str::FromStr for Arch {
@@ -61,11 +93,13 @@ impl std::str::FromStr for Arch {
                 "glu" => Arch::Glu,
                 "kan" => Arch::Kan,
                 "finalmlp" | "final_mlp" => Arch::FinalMlp,
+                "frets" => Arch::Frets,
+                "nbeats" | "n_beats" => Arch::NBeats,
                 other => {
                     return Err(Error::config(
                         "arch",
                         format!(
-                            "unknown '{other}'; one of mlp, resmlp, hourglass, score, glu, kan, finalmlp"
+                            "unknown '{other}'; one of mlp, resmlp, hourglass, score, glu, kan, finalmlp, frets, nbeats"
                         ),
                     ));
                 }
@@ -79,9 +113,10 @@ impl std::str::FromStr for Arch {
 pub struct ArchConfig {
     /// Which architecture.
     pub arch: Arch,
-    /// Hidden widths (`mlp`: every layer; the others use the first as the block width).
+    /// Hidden widths (`mlp`: every layer; the others use the first as the block width; `frets`:
+    /// the first is the head's hidden width; `nbeats`: one layer per width, all equal).
     pub widths: Vec<usize>,
-    /// Number of blocks (`resmlp`, `hourglass`, `glu`).
+    /// Number of blocks (`resmlp`, `hourglass`, `glu`, `nbeats`).
     pub depth: usize,
     /// Hidden expansion factor inside blocks (`resmlp`, `score`, `glu`).
     pub expansion: usize,
@@ -103,6 +138,11 @@ pub struct ArchConfig {
     pub kan_basis: crate::layers::KanBasis,
     /// Place `kan` B-spline/RBF grids on the range of each layer's inputs before training.
     pub kan_grid_from_data: bool,
+    /// Embedding size `D` of `frets` (default 32; the paper uses 128).
+    pub embed_dim: usize,
+    /// Whether `frets` runs its channel learner; `None` (default): only with more than one
+    /// channel.
+    pub channel_learner: Option<bool>,
 }
 
 impl Default for ArchConfig {
@@ -126,6 +166,8 @@ impl Default for ArchConfig {
                 high: 2.0,
             },
             kan_grid_from_data: false,
+            embed_dim: 32,
+            channel_learner: None,
         }
     }
 }
@@ -238,6 +280,15 @@ impl ArchConfig {
                     gate2: true,
                 });
             }
+            Arch::Frets | Arch::NBeats => {
+                return Err(Error::config(
+                    "arch",
+                    format!(
+                        "{} needs a forecasting layout (channels, window, horizon): use mlp forecast",
+                        self.arch.name()
+                    ),
+                ));
+            }
             Arch::Glu => {
                 layers.push(self.dense(w, Activation::Identity));
                 for _ in 0..self.depth {
@@ -292,7 +343,9 @@ impl SequenceLayout {
 
 impl ArchConfig {
     /// A complete forecaster for `layout`: the configured hidden stack and a linear head of
-    /// `layout.outputs()` units, reading rows laid out as [`SequenceLayout`] describes.
+    /// `layout.outputs()` units, reading rows laid out as [`SequenceLayout`] describes. For
+    /// `frets` and `nbeats` it is the single forecasting layer, which carries its own heads
+    /// (dropout and the activation do not apply to them). The spec is validated here.
     pub fn forecaster_spec(&self, layout: SequenceLayout) -> Result<crate::spec::ModelSpec> {
         if layout.channels == 0 || layout.window == 0 || layout.horizon == 0 {
             return Err(Error::config(
@@ -300,11 +353,71 @@ impl ArchConfig {
                 "channels, window and horizon must be at least 1",
             ));
         }
-        let mut layers = self.hidden_stack()?;
-        layers.push(self.dense(layout.outputs(), Activation::Identity));
-        Ok(crate::spec::ModelSpec {
+        let layers = match self.arch {
+            Arch::Frets => vec![self.frets_layer(layout)?],
+            Arch::NBeats => vec![self.nbeats_layer(layout)?],
+            _ => {
+                let mut layers = self.hidden_stack()?;
+                layers.push(self.dense(layout.outputs(), Activation::Identity));
+                layers
+            }
+        };
+        let spec = crate::spec::ModelSpec {
             inputs: layout.inputs(),
             layers,
+        };
+        // Validate now, so a bad knob is reported here rather than at build time.
+        spec.layers()?;
+        Ok(spec)
+    }
+
+    fn first_width(&self) -> Result<usize> {
+        match self.widths.first() {
+            Some(&w) if w > 0 => Ok(w),
+            _ => Err(Error::config(
+                "hidden",
+                "give at least one width (all at least 1)",
+            )),
+        }
+    }
+
+    /// The FreTS layer for `layout`: head hidden width `widths[0]`, embedding `embed_dim`.
+    fn frets_layer(&self, layout: SequenceLayout) -> Result<LayerSpec> {
+        Ok(LayerSpec::Frets {
+            channels: layout.channels,
+            window: layout.window,
+            exog: layout.exog,
+            horizon: layout.horizon,
+            embed_dim: self.embed_dim,
+            hidden: self.first_width()?,
+            channel_learner: self.channel_learner.unwrap_or(layout.channels > 1),
+        })
+    }
+
+    /// The N-BEATS layer for `layout`: `depth` blocks of `widths.len()` layers of `widths[0]`
+    /// units (the widths must be equal: a block's layers share one width).
+    fn nbeats_layer(&self, layout: SequenceLayout) -> Result<LayerSpec> {
+        let units = self.first_width()?;
+        if self.widths.iter().any(|&w| w != units) {
+            return Err(Error::config(
+                "hidden",
+                format!(
+                    "nbeats blocks use one width for all their layers; got {:?} (e.g. give 512,512,512,512 for 4 layers of 512)",
+                    self.widths
+                ),
+            ));
+        }
+        if self.depth == 0 {
+            return Err(Error::config("depth", "nbeats needs at least one block"));
+        }
+        Ok(LayerSpec::NBeats {
+            channels: layout.channels,
+            window: layout.window,
+            exog: layout.exog,
+            horizon: layout.horizon,
+            blocks: self.depth,
+            layers: self.widths.len(),
+            units,
         })
     }
 }

@@ -16,8 +16,8 @@
 
 use crate::kernels::elementwise::Activation;
 use crate::layers::{
-    BatchNorm, Chain, Dense, Dropout, FieldEmbedding, Glu, Init, Integrator, Kan, KanBasis, Layer,
-    LayerNorm, Recurrent, Residual, SelectableKan, TwoStream,
+    BatchNorm, Chain, Dense, Dropout, FieldEmbedding, Frets, Glu, Init, Integrator, Kan, KanBasis,
+    Layer, LayerNorm, NBeats, Recurrent, Residual, SelectableKan, TwoStream,
 };
 use crate::network::Network;
 use crate::{Error, Result};
@@ -75,6 +75,18 @@ fn d_gate() -> Activation {
 
 fn d_dt() -> f32 {
     1.0
+}
+
+fn d_embed_dim() -> usize {
+    32
+}
+
+fn d_frets_hidden() -> usize {
+    256
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// One layer of the spec.
@@ -204,6 +216,50 @@ pub enum LayerSpec {
         #[serde(default)]
         integrator: Integrator,
     },
+    /// FreTS forecaster (frequency-domain MLPs). Its input must be laid out as
+    /// [`crate::architectures::SequenceLayout`] says (width `channels * window + exog`); it
+    /// outputs `channels * horizon` values.
+    Frets {
+        /// Number of series.
+        channels: usize,
+        /// Past values per series.
+        window: usize,
+        /// Exogenous features after the windows (default 0).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        exog: usize,
+        /// Future values per series.
+        horizon: usize,
+        /// Embedding size `D` (default 32).
+        #[serde(default = "d_embed_dim")]
+        embed_dim: usize,
+        /// Width of the head's hidden layer (default 256).
+        #[serde(default = "d_frets_hidden")]
+        hidden: usize,
+        /// Run the channel learner (a frequency MLP across the series) before the temporal one
+        /// (default false).
+        #[serde(default, skip_serializing_if = "is_false")]
+        channel_learner: bool,
+    },
+    /// Generic N-BEATS forecaster: `blocks` blocks of `layers` ReLU layers of `units`, each with
+    /// linear backcast and forecast heads (input laid out as for `frets`).
+    #[serde(rename = "nbeats", alias = "n_beats")]
+    NBeats {
+        /// Number of series.
+        channels: usize,
+        /// Past values per series.
+        window: usize,
+        /// Exogenous features after the windows (default 0).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        exog: usize,
+        /// Future values per series.
+        horizon: usize,
+        /// Number of blocks.
+        blocks: usize,
+        /// Fully connected layers per block.
+        layers: usize,
+        /// Width of those layers.
+        units: usize,
+    },
 }
 
 /// A whole network: input width and the layer stack.
@@ -290,11 +346,51 @@ fn width_after(specs: &[LayerSpec], mut width: usize) -> usize {
         match l {
             LayerSpec::Dense { units, .. }
             | LayerSpec::Glu { units, .. }
-            | LayerSpec::Kan { units, .. } => width = *units,
-            _ => {}
+            | LayerSpec::Kan { units, .. }
+            | LayerSpec::SelectableKan { units, .. }
+            | LayerSpec::FinalMlp { units, .. } => width = *units,
+            LayerSpec::Embedding { fields, dim } => width = fields.len() * dim,
+            LayerSpec::Frets {
+                channels, horizon, ..
+            }
+            | LayerSpec::NBeats {
+                channels, horizon, ..
+            } => width = channels * horizon,
+            LayerSpec::Dropout { .. }
+            | LayerSpec::LayerNorm { .. }
+            | LayerSpec::BatchNorm { .. }
+            | LayerSpec::Residual { .. }
+            | LayerSpec::Recurrent { .. } => {}
         }
     }
     width
+}
+
+/// Checks a forecasting layer's layout against the width it receives.
+fn check_layout(
+    here: &str,
+    kind: &str,
+    width: usize,
+    (channels, window, exog, horizon): (usize, usize, usize, usize),
+) -> Result<()> {
+    if channels == 0 || window == 0 || horizon == 0 {
+        return Err(Error::config(
+            here,
+            format!("{kind} needs channels, window and horizon of at least 1"),
+        ));
+    }
+    let want = channels
+        .checked_mul(window)
+        .and_then(|n| n.checked_add(exog));
+    if want != Some(width) {
+        return Err(Error::config(
+            here,
+            format!(
+                "{kind} reads channels * window + exog = {channels} * {window} + {exog} inputs, but its input width is {width}"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Builds layers from specs starting at width `width`; `path` names the list in errors.
@@ -520,6 +616,62 @@ fn build_layers(specs: &[LayerSpec], mut width: usize, path: &str) -> Result<(Ve
                     dt: *dt,
                     integrator: *integrator,
                 }));
+            }
+            &LayerSpec::Frets {
+                channels,
+                window,
+                exog,
+                horizon,
+                embed_dim,
+                hidden,
+                channel_learner,
+            } => {
+                check_layout(&here, "frets", width, (channels, window, exog, horizon))?;
+                if embed_dim == 0 || hidden == 0 {
+                    return Err(Error::config(
+                        here.clone(),
+                        "frets needs embed_dim and hidden of at least 1",
+                    ));
+                }
+                if window.checked_mul(embed_dim).is_none_or(|n| n > 1 << 24) {
+                    return Err(Error::config(
+                        here.clone(),
+                        format!(
+                            "window * embed_dim = {window} * {embed_dim} is too large for the head (at most 2^24)"
+                        ),
+                    ));
+                }
+                layers.push(Layer::Frets(Frets::new(
+                    channels,
+                    window,
+                    exog,
+                    horizon,
+                    embed_dim,
+                    hidden,
+                    channel_learner,
+                )));
+                width = channels * horizon;
+            }
+            &LayerSpec::NBeats {
+                channels,
+                window,
+                exog,
+                horizon,
+                blocks,
+                layers: depth,
+                units,
+            } => {
+                check_layout(&here, "nbeats", width, (channels, window, exog, horizon))?;
+                if blocks == 0 || depth == 0 || units == 0 {
+                    return Err(Error::config(
+                        here.clone(),
+                        "nbeats needs blocks, layers and units of at least 1",
+                    ));
+                }
+                layers.push(Layer::NBeats(NBeats::new(
+                    channels, window, exog, horizon, blocks, depth, units,
+                )));
+                width = channels * horizon;
             }
         }
     }

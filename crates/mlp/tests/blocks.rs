@@ -328,6 +328,26 @@ fn every_block_survives_the_model_file() {
             gate1: true,
             gate2: false,
         },
+        // Forecasting layers read their input as a sequence layout: 2 channels x window 2.
+        LayerSpec::Frets {
+            channels: 2,
+            window: 2,
+            exog: 0,
+            horizon: 3,
+            embed_dim: 4,
+            hidden: 5,
+            channel_learner: true,
+        },
+        // 1 channel x window 4, then 2 exogenous features.
+        LayerSpec::NBeats {
+            channels: 1,
+            window: 4,
+            exog: 2,
+            horizon: 3,
+            blocks: 2,
+            layers: 2,
+            units: 8,
+        },
         dense(2, Activation::Identity),
     ];
     let data = two_moons(200, 0.1, 2).expect("data");
@@ -363,6 +383,8 @@ fn every_block_survives_the_model_file() {
             "dropout",
             "kan",
             "final_mlp",
+            "frets",
+            "nbeats",
             "dense"
         ]
     );
@@ -380,6 +402,18 @@ fn every_block_survives_the_model_file() {
         names.contains(&"layers.6.gate.weight".to_string()),
         "{names:?}"
     );
+    for name in [
+        "layers.10.embedding",
+        "layers.10.channel.weight_imag",
+        "layers.10.temporal.weight_real",
+        "layers.10.temporal.bias_imag",
+        "layers.10.head.1.weight",
+        "layers.11.block.0.fc.1.weight",
+        "layers.11.block.1.backcast.bias",
+        "layers.11.block.1.forecast.weight",
+    ] {
+        assert!(names.contains(&name.to_string()), "{name} in {names:?}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

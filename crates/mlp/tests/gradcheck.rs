@@ -31,6 +31,8 @@ fn layer_cases() -> Vec<(String, ModelSpec)> {
         Layer::Embedding(_) => "embedding",
         Layer::Residual(_) => "residual",
         Layer::Recurrent(_) => "recurrent",
+        Layer::Frets(_) => "frets",
+        Layer::NBeats(_) => "nbeats",
     };
     let _ = witness;
     let spec = |inputs: usize, layers: Vec<LayerSpec>| ModelSpec { inputs, layers };
@@ -274,6 +276,67 @@ fn layer_cases() -> Vec<(String, ModelSpec)> {
             ],
         ),
     ));
+    // FreTS: odd and even windows, with and without the channel learner (odd and even channel
+    // counts), with and without exogenous features, and behind another layer (input gradient
+    // through the embedding).
+    for (channels, window, exog, channel_learner) in [
+        (1, 6, 0, false),
+        (2, 5, 2, true),
+        (3, 4, 1, true),
+        (2, 7, 0, false),
+    ] {
+        cases.push((
+            format!("frets c={channels} w={window} exog={exog} channel_learner={channel_learner}"),
+            spec(
+                channels * window + exog,
+                vec![LayerSpec::Frets {
+                    channels,
+                    window,
+                    exog,
+                    horizon: 3,
+                    embed_dim: 3,
+                    hidden: 4,
+                    channel_learner,
+                }],
+            ),
+        ));
+    }
+    cases.push((
+        "frets after a dense layer, dense after it".into(),
+        spec(
+            3,
+            vec![
+                dense(2 * 4 + 1, Activation::Tanh),
+                LayerSpec::Frets {
+                    channels: 2,
+                    window: 4,
+                    exog: 1,
+                    horizon: 2,
+                    embed_dim: 2,
+                    hidden: 3,
+                    channel_learner: true,
+                },
+                dense(2, Activation::Identity),
+            ],
+        ),
+    ));
+    for (channels, window, exog, blocks, layers) in [(1, 5, 0, 3, 2), (2, 3, 2, 2, 1)] {
+        cases.push((
+            format!("nbeats c={channels} w={window} exog={exog} blocks={blocks} layers={layers}"),
+            spec(
+                channels * window + exog,
+                vec![LayerSpec::NBeats {
+                    channels,
+                    window,
+                    exog,
+                    horizon: 2,
+                    blocks,
+                    layers,
+                    units: 5,
+                }],
+            ),
+        ));
+    }
     cases.push((
         "hourglass (frozen lift, residual in the wide space)".into(),
         spec(

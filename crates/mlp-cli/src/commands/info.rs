@@ -201,6 +201,39 @@ fn describe(layer: &Layer, name: &str, depth: usize) {
                 describe(inner, &format!("{name}.block.{j}"), depth + 1);
             }
         }
+        Layer::Frets(f) => println!(
+            "{pad}{name}  frets {} channels x window {}{} -> horizon {}  embed {}, head hidden {}, channel learner {}  {n} params",
+            f.channels,
+            f.window,
+            if f.exog > 0 {
+                format!(" + {} exog", f.exog)
+            } else {
+                String::new()
+            },
+            f.horizon,
+            f.embed_dim,
+            f.hidden,
+            if f.channel_learner { "on" } else { "off" }
+        ),
+        Layer::NBeats(nb) => {
+            println!(
+                "{pad}{name}  nbeats {} channels x window {}{} -> horizon {}  {} blocks  {n} params",
+                nb.channels,
+                nb.window,
+                if nb.exog > 0 {
+                    format!(" + {} exog", nb.exog)
+                } else {
+                    String::new()
+                },
+                nb.horizon,
+                nb.blocks.len()
+            );
+            for (l, block) in nb.blocks.iter().enumerate() {
+                for (j, inner) in block.stack.layers.iter().enumerate() {
+                    describe(inner, &format!("{name}.block.{l}.fc.{j}"), depth + 1);
+                }
+            }
+        }
         Layer::Recurrent(r) => {
             println!(
                 "{pad}{name}  recurrent h <- (1 - dt) h + dt F(h), steps {}, dt {}, width {}  {n} params (shared)",

@@ -156,8 +156,16 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
     } else {
         "r2"
     };
+    // Every name is checked before the first run, so a typo does not surface hours later.
     for arch in &args.archs {
-        let _: mlp::architectures::Arch = arch.parse()?;
+        let parsed: mlp::architectures::Arch = arch.parse()?;
+        if parsed.is_forecast_only() {
+            bail!(
+                "--archs {arch}: a forecasting layer needs a forecasting layout: use mlp forecast"
+            );
+        }
+    }
+    for arch in &args.archs {
         for &width in &args.widths {
             for &depth in &args.depths {
                 if rows

@@ -55,7 +55,7 @@ pub struct TrainArgs {
     /// wide-narrow-wide residual blocks), score (shared block applied --steps times), glu
     /// (residual GLU blocks; the gate is --activation), kan (Kolmogorov-Arnold layers, one per
     /// --hidden width, basis --kan-basis), finalmlp (two feature-gated streams, bilinear fusion). Block architectures use the first
-    /// --hidden width.
+    /// --hidden width. frets and nbeats are forecasting layers (mlp forecast).
     #[arg(long, default_value = "mlp")]
     pub arch: String,
     /// Number of blocks (resmlp, hourglass, glu).
@@ -351,6 +351,7 @@ impl TrainArgs {
                         high: 2.0,
                     },
                 },
+                ..ArchConfig::default()
             };
             b = b.layers(cfg.hidden_stack()?);
         }

@@ -5,6 +5,7 @@
 
 pub mod elementwise;
 pub mod fast_math;
+pub mod fft;
 pub mod gemm;
 mod real;
 

@@ -3,7 +3,11 @@
 use num_traits::Float;
 
 /// A floating-point scalar the engine can run on: `f32` (production) or `f64` (gradient checks).
-pub trait Real: Float + Default + Send + Sync + std::fmt::Debug + std::iter::Sum + 'static {
+///
+/// `realfft::FftNum` lets spectral layers (FreTS) run real FFTs in the same generic code.
+pub trait Real:
+    Float + Default + Send + Sync + std::fmt::Debug + std::iter::Sum + realfft::FftNum + 'static
+{
     /// Converts from `f64` (rounding for `f32`).
     fn of(x: f64) -> Self;
     /// Converts to `f64`.

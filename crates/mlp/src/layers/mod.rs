@@ -10,11 +10,13 @@ pub mod chain;
 pub mod dense;
 pub mod dropout;
 pub mod embedding;
+pub mod frets;
 pub mod glu;
 pub mod init;
 pub mod kan;
 pub mod kan_grid;
 pub mod layer_norm;
+pub mod nbeats;
 pub mod selectable_kan;
 pub mod two_stream;
 
@@ -23,10 +25,12 @@ pub use chain::{Chain, Integrator, Recurrent, Residual};
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use embedding::FieldEmbedding;
+pub use frets::Frets;
 pub use glu::Glu;
 pub use init::Init;
 pub use kan::{Kan, KanBasis};
 pub use layer_norm::LayerNorm;
+pub use nbeats::{NBeats, NBeatsBlock};
 pub use selectable_kan::SelectableKan;
 pub use two_stream::TwoStream;
 
@@ -82,6 +86,10 @@ pub enum Layer {
     Residual(Residual),
     /// SCORE recurrent depth: `h <- (1 - dt) h + dt F(h)`, `steps` times, `F` shared.
     Recurrent(Recurrent),
+    /// FreTS forecaster: frequency-domain MLPs over the embedded windows, shared linear head.
+    Frets(Frets),
+    /// Generic N-BEATS forecaster: residual stack of backcast/forecast blocks.
+    NBeats(NBeats),
 }
 
 impl Layer {
@@ -99,6 +107,8 @@ impl Layer {
             Layer::Embedding(e) => e.in_features(),
             Layer::Residual(r) => r.branch.in_features(),
             Layer::Recurrent(r) => r.block.in_features(),
+            Layer::Frets(f) => f.in_features(),
+            Layer::NBeats(n) => n.in_features(),
         }
     }
 
@@ -116,6 +126,8 @@ impl Layer {
             Layer::Embedding(e) => e.out_features(),
             Layer::Residual(r) => r.branch.out_features(),
             Layer::Recurrent(r) => r.block.out_features(),
+            Layer::Frets(f) => f.out_features(),
+            Layer::NBeats(n) => n.out_features(),
         }
     }
 
@@ -133,6 +145,8 @@ impl Layer {
             Layer::Embedding(e) => e.n_params(),
             Layer::Residual(r) => r.branch.n_params(),
             Layer::Recurrent(r) => r.block.n_params(),
+            Layer::Frets(f) => f.n_params(),
+            Layer::NBeats(n) => n.n_params(),
         }
     }
 
@@ -150,6 +164,8 @@ impl Layer {
             Layer::Embedding(_) => "embedding",
             Layer::Residual(_) => "residual",
             Layer::Recurrent(_) => "recurrent",
+            Layer::Frets(_) => "frets",
+            Layer::NBeats(_) => "nbeats",
         }
     }
 
@@ -168,6 +184,8 @@ impl Layer {
             Layer::Embedding(e) => e.param_shapes(),
             Layer::Residual(r) => r.branch.param_shapes("block."),
             Layer::Recurrent(r) => r.block.param_shapes("block."),
+            Layer::Frets(f) => f.param_shapes(),
+            Layer::NBeats(n) => n.param_shapes(),
         }
     }
 
@@ -185,6 +203,8 @@ impl Layer {
             Layer::Embedding(e) => e.init_params(params, rng),
             Layer::Residual(r) => r.branch.init_params(params, rng),
             Layer::Recurrent(r) => r.block.init_params(params, rng),
+            Layer::Frets(f) => f.init_params(params, rng),
+            Layer::NBeats(n) => n.init_params(params, rng),
         }
     }
 
@@ -202,6 +222,8 @@ impl Layer {
             Layer::Embedding(_) => 0,
             Layer::Residual(r) => r.aux_len(batch),
             Layer::Recurrent(r) => r.aux_len(batch),
+            Layer::Frets(f) => f.aux_len(batch),
+            Layer::NBeats(n) => n.aux_len(batch),
         }
     }
 
@@ -227,6 +249,8 @@ impl Layer {
             Layer::Embedding(e) => e.forward(params, input, batch, output),
             Layer::Residual(r) => r.forward_train(params, input, batch, output, aux, rng),
             Layer::Recurrent(r) => r.forward_train(params, input, batch, output, aux, rng),
+            Layer::Frets(f) => f.forward(params, input, batch, output, aux),
+            Layer::NBeats(n) => n.forward(params, input, batch, output, aux, rng),
         }
     }
 
@@ -253,6 +277,8 @@ impl Layer {
             Layer::Embedding(e) => e.forward(params, input, batch, output),
             Layer::Residual(r) => r.forward_eval(params, input, batch, output),
             Layer::Recurrent(r) => r.forward_eval(params, input, batch, output),
+            Layer::Frets(f) => f.forward_eval(params, input, batch, output),
+            Layer::NBeats(n) => n.forward_eval(params, input, batch, output),
         }
     }
 
@@ -294,6 +320,10 @@ impl Layer {
                 r.backward(params, input, aux, batch, d_output, d_input, d_params)
             }
             Layer::Recurrent(r) => r.backward(params, aux, batch, d_output, d_input, d_params),
+            Layer::Frets(f) => f.backward(
+                params, input, output, aux, batch, d_output, d_input, d_params,
+            ),
+            Layer::NBeats(n) => n.backward(params, aux, batch, d_output, d_input, d_params),
         }
     }
 
@@ -312,7 +342,9 @@ impl Layer {
             | Layer::Kan(_)
             | Layer::SelectableKan(_)
             | Layer::TwoStream(_)
-            | Layer::Embedding(_) => {}
+            | Layer::Embedding(_)
+            | Layer::Frets(_)
+            | Layer::NBeats(_) => {}
         }
     }
 
@@ -347,7 +379,10 @@ impl Layer {
             | Layer::Glu(_)
             | Layer::Kan(_)
             | Layer::SelectableKan(_)
-            | Layer::Embedding(_) => {}
+            | Layer::Embedding(_)
+            // Forecasting layers hold no dropout or batch norm: nothing to switch.
+            | Layer::Frets(_)
+            | Layer::NBeats(_) => {}
         }
     }
 
@@ -364,7 +399,9 @@ impl Layer {
             | Layer::Kan(_)
             | Layer::SelectableKan(_)
             | Layer::TwoStream(_)
-            | Layer::Embedding(_) => false,
+            | Layer::Embedding(_)
+            | Layer::Frets(_)
+            | Layer::NBeats(_) => false,
         }
     }
 }

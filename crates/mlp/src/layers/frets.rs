@@ -1,0 +1,1044 @@
+//! FreTS: frequency-domain MLPs for forecasting (Yi et al., "Frequency-domain MLPs are More
+//! Effective Learners in Time Series Forecasting", NeurIPS 2023).
+//!
+//! Input row: `channels` windows of `window` values (channel-major, oldest first), then `exog`
+//! exogenous features ([`crate::architectures::SequenceLayout`]). Output row: `horizon` values
+//! per channel, channel-major.
+//!
+//! Forward, per sample (`C` channels, `W` window, `D` embedding size, `K = W/2 + 1`):
+//! 1. dimension extension `e[c, t, :] = x[c, t] * phi` (`phi` in `R^D`, learnable);
+//! 2. optional channel learner: orthonormal rFFT along `c`, frequency MLP, irFFT back to `C`;
+//! 3. temporal learner: orthonormal rFFT along `t`, frequency MLP, irFFT back to `W`;
+//! 4. residual `z = temporal(...) + e`;
+//! 5. head, shared by the channels: `y[c] = W2 LeakyReLU(W1 [vec(z[c]), exog] + b1) + b2`
+//!    (`vec` flattens `t`-major, `d` fastest).
+//!
+//! Frequency MLP on a spectrum `X = Xr + i Xi` (rows of `D`), complex weight `Wr + i Wi`
+//! (`D x D`, applied as `X W`) and bias `Br + i Bi`:
+//! `Ar = Xr Wr - Xi Wi + Br`, `Ai = Xi Wr + Xr Wi + Bi`, `Y = softshrink(ReLU(A), 0.01)` per part.
+//! As `ReLU(a) >= 0`, `softshrink(ReLU(a)) = max(a - lambda, 0)`, so the backward mask is `Y > 0`.
+//!
+//! Backward of the frequency MLP, `dA = dY * [Y > 0]`: `dWr = Xr^T dAr + Xi^T dAi`,
+//! `dWi = Xr^T dAi - Xi^T dAr`, `dB = colsum(dA)`, `dXr = dAr Wr^T + dAi Wi^T`,
+//! `dXi = dAi Wr^T - dAr Wi^T`. The FFT adjoints are in [`crate::kernels::fft`].
+//!
+//! The paper's code writes the weight product as `einsum('bijd,dd->bijd')`, which in PyTorch
+//! reads only the diagonal of the weight; this layer uses the full `D x D` complex matrix the
+//! paper describes.
+//!
+//! All saved state and scratch live in the layer's auxiliary buffer; FFT plans are cached per
+//! layer (built on first use), so a training step does not allocate.
+
+use super::{Dense, ParamKind};
+use crate::kernels::elementwise::Activation;
+use crate::kernels::fft::{PlanCache, RealFft, as_complex};
+use crate::kernels::{Real, Transpose, gemm};
+use crate::layers::init::Init;
+use crate::rng::Rng;
+use realfft::num_complex::Complex;
+
+/// Softshrink threshold of the frequency MLP (the paper's `sparsity_threshold`).
+pub const SOFTSHRINK_LAMBDA: f64 = 0.01;
+
+/// Standard deviation of the frequency-MLP weights and biases at initialization (the paper's
+/// `scale = 0.02`).
+pub const FREQUENCY_INIT_SCALE: f32 = 0.02;
+
+/// Rows per chunk of [`Frets::forward_eval`] (bounds its working memory).
+pub const EVAL_CHUNK: usize = 64;
+
+/// The FreTS forecasting layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Frets {
+    /// Number of series.
+    pub channels: usize,
+    /// Past values per series.
+    pub window: usize,
+    /// Exogenous features after the windows.
+    pub exog: usize,
+    /// Future values per series.
+    pub horizon: usize,
+    /// Embedding size `D`.
+    pub embed_dim: usize,
+    /// Width of the head's hidden layer.
+    pub hidden: usize,
+    /// Whether the channel learner runs before the temporal one.
+    pub channel_learner: bool,
+    /// First head layer: `window * embed_dim + exog -> hidden`, LeakyReLU.
+    pub head1: Dense,
+    /// Second head layer: `hidden -> horizon`.
+    pub head2: Dense,
+    temporal_fft: PlanCache,
+    channel_fft: PlanCache,
+}
+
+/// One frequency MLP's parameters (`D x D` weights applied as `X W`, `D` biases).
+#[derive(Debug, Clone, Copy)]
+pub struct FrequencyWeights<'a, T> {
+    /// Real part of the weight.
+    pub wr: &'a [T],
+    /// Imaginary part of the weight.
+    pub wi: &'a [T],
+    /// Real part of the bias.
+    pub br: &'a [T],
+    /// Imaginary part of the bias.
+    pub bi: &'a [T],
+}
+
+/// Frequency MLP forward on `rows` spectrum rows of width `d`: `Y = X W + B` in complex
+/// arithmetic, then (when `nonlinear`) `softshrink(ReLU(.), 0.01)` on both parts. Without the
+/// nonlinearity, `Wr = I`, `Wi = 0` and a zero bias give `Y = X`.
+#[allow(clippy::too_many_arguments)]
+pub fn frequency_mlp<T: Real>(
+    xr: &[T],
+    xi: &[T],
+    rows: usize,
+    d: usize,
+    w: FrequencyWeights<'_, T>,
+    yr: &mut [T],
+    yi: &mut [T],
+    nonlinear: bool,
+) {
+    let n = rows * d;
+    let (yr, yi) = (&mut yr[..n], &mut yi[..n]);
+    let mm = |a: &[T], b: &[T], alpha: T, beta: T, c: &mut [T]| {
+        gemm(
+            Transpose::No,
+            Transpose::No,
+            rows,
+            d,
+            d,
+            alpha,
+            a,
+            b,
+            beta,
+            c,
+        );
+    };
+    mm(xr, w.wr, T::one(), T::zero(), yr);
+    mm(xi, w.wi, -T::one(), T::one(), yr);
+    mm(xi, w.wr, T::one(), T::zero(), yi);
+    mm(xr, w.wi, T::one(), T::one(), yi);
+    let lambda = T::of(SOFTSHRINK_LAMBDA);
+    for (y, b) in [(yr, w.br), (yi, w.bi)] {
+        for row in y.chunks_exact_mut(d) {
+            for (v, &bj) in row.iter_mut().zip(b) {
+                let a = *v + bj;
+                *v = if nonlinear {
+                    softshrink(a.max(T::zero()), lambda)
+                } else {
+                    a
+                };
+            }
+        }
+    }
+}
+
+fn softshrink<T: Real>(v: T, lambda: T) -> T {
+    if v > lambda {
+        v - lambda
+    } else if v < -lambda {
+        v + lambda
+    } else {
+        T::zero()
+    }
+}
+
+/// Frequency MLP backward. On entry `dar`/`dai` hold `dL/dY`; they are masked in place into
+/// `dL/dA` with the forward outputs `yr`/`yi` (`Y > 0` where the nonlinearity passes), the
+/// parameter gradients accumulate into `d_params = [dWr, dWi, dBr, dBi]`, and the spectrum
+/// planes `xr`/`xi` are overwritten with `dL/dX` (after the weight gradients have read them).
+#[allow(clippy::too_many_arguments)]
+fn frequency_mlp_backward<T: Real>(
+    xr: &mut [T],
+    xi: &mut [T],
+    yr: &[T],
+    yi: &[T],
+    rows: usize,
+    d: usize,
+    w: FrequencyWeights<'_, T>,
+    dar: &mut [T],
+    dai: &mut [T],
+    d_params: &mut [T],
+) {
+    let n = rows * d;
+    for (g, &y) in dar[..n].iter_mut().zip(&yr[..n]) {
+        if y <= T::zero() {
+            *g = T::zero();
+        }
+    }
+    for (g, &y) in dai[..n].iter_mut().zip(&yi[..n]) {
+        if y <= T::zero() {
+            *g = T::zero();
+        }
+    }
+    let (dar, dai) = (&dar[..n], &dai[..n]);
+    let dd = d * d;
+    let (d_wr, rest) = d_params.split_at_mut(dd);
+    let (d_wi, rest) = rest.split_at_mut(dd);
+    let (d_br, rest) = rest.split_at_mut(d);
+    let d_bi = &mut rest[..d];
+    // Weight gradients: X^T dA (d x rows times rows x d).
+    let tn = |a: &[T], b: &[T], alpha: T, c: &mut [T]| {
+        gemm(
+            Transpose::Yes,
+            Transpose::No,
+            d,
+            d,
+            rows,
+            alpha,
+            a,
+            b,
+            T::one(),
+            c,
+        );
+    };
+    tn(xr, dar, T::one(), d_wr);
+    tn(xi, dai, T::one(), d_wr);
+    tn(xr, dai, T::one(), d_wi);
+    tn(xi, dar, -T::one(), d_wi);
+    crate::kernels::elementwise::add_column_sums(d_br, dar, d);
+    crate::kernels::elementwise::add_column_sums(d_bi, dai, d);
+    // Input gradients: dA W^T (rows x d times d x d), over the spent X planes.
+    let nt = |a: &[T], b: &[T], alpha: T, beta: T, c: &mut [T]| {
+        gemm(
+            Transpose::No,
+            Transpose::Yes,
+            rows,
+            d,
+            d,
+            alpha,
+            a,
+            b,
+            beta,
+            c,
+        );
+    };
+    nt(dar, w.wr, T::one(), T::zero(), &mut xr[..n]);
+    nt(dai, w.wi, T::one(), T::one(), &mut xr[..n]);
+    nt(dai, w.wr, T::one(), T::zero(), &mut xi[..n]);
+    nt(dar, w.wi, -T::one(), T::one(), &mut xi[..n]);
+}
+
+/// A strided family of 1-D signals inside a `batch x C x W x D` tensor: signal `s` of `count`
+/// has its element `j` at `offset(s) + j * stride`. Signals are numbered
+/// `s = (outer * inner_count + inner) * d + col`: the temporal axis has one inner group per
+/// (sample, channel) as outer index; the channel axis has `W` inner groups (time steps) per
+/// sample. Group `s / d` owns spectrum rows `(s / d) * bins + k`.
+#[derive(Debug, Clone, Copy)]
+struct Axis {
+    /// Number of signals.
+    count: usize,
+    /// Signal length.
+    len: usize,
+    /// Distance between consecutive elements of one signal.
+    stride: usize,
+    /// `D`: signals come in groups of `D` (one per embedding coordinate `col`).
+    d: usize,
+    /// Distance between the first elements of consecutive outer indices.
+    outer: usize,
+    /// Groups per outer index.
+    inner_count: usize,
+    /// Distance between the first elements of consecutive inner groups.
+    inner_stride: usize,
+}
+
+impl Axis {
+    /// Offset of signal `s`'s first element.
+    fn offset(&self, s: usize) -> usize {
+        let col = s % self.d;
+        let g = s / self.d;
+        let (o, i) = (g / self.inner_count, g % self.inner_count);
+        o * self.outer + i * self.inner_stride + col
+    }
+}
+
+/// Work buffers for the per-signal transforms.
+struct FftWork<'a, T: Real> {
+    real: &'a mut [T],
+    spec: &'a mut [Complex<T>],
+    scratch: &'a mut [Complex<T>],
+}
+
+/// One learner's spectral pass: forward rFFT of every signal on `axis` of `src` into spectrum
+/// rows (`row = group * bins + k`, column `j`), in separate real and imaginary planes.
+fn spectra_of<T: Real>(
+    plan: &RealFft<T>,
+    axis: Axis,
+    src: &[T],
+    sr: &mut [T],
+    si: &mut [T],
+    work: &mut FftWork<'_, T>,
+) {
+    let bins = plan.bins();
+    let d = axis.d;
+    for s in 0..axis.count {
+        let base = axis.offset(s);
+        for (j, v) in work.real[..axis.len].iter_mut().enumerate() {
+            *v = src[base + j * axis.stride];
+        }
+        plan.forward(work.real, work.spec, work.scratch);
+        let (g, col) = (s / d, s % d);
+        for (k, c) in work.spec[..bins].iter().enumerate() {
+            let at = (g * bins + k) * d + col;
+            sr[at] = c.re;
+            si[at] = c.im;
+        }
+    }
+}
+
+/// The inverse of [`spectra_of`]: irFFT every signal's spectrum rows and write the result along
+/// `axis` of `dst`. `weight_paired` scales the paired bins first (1 for the inverse itself, 1/2
+/// for the adjoint of the forward transform).
+#[allow(clippy::too_many_arguments)]
+fn signals_of<T: Real>(
+    plan: &RealFft<T>,
+    axis: Axis,
+    sr: &[T],
+    si: &[T],
+    weight_paired: T,
+    dst: &mut [T],
+    work: &mut FftWork<'_, T>,
+) {
+    let bins = plan.bins();
+    let d = axis.d;
+    for s in 0..axis.count {
+        let (g, col) = (s / d, s % d);
+        for (k, c) in work.spec[..bins].iter_mut().enumerate() {
+            let at = (g * bins + k) * d + col;
+            let w = if plan.is_paired(k) {
+                weight_paired
+            } else {
+                T::one()
+            };
+            *c = Complex::new(sr[at] * w, si[at] * w);
+        }
+        plan.inverse(work.spec, work.real, work.scratch);
+        let base = axis.offset(s);
+        for (j, &v) in work.real[..axis.len].iter().enumerate() {
+            dst[base + j * axis.stride] = v;
+        }
+    }
+}
+
+/// Adjoint of [`signals_of`] with unit weights (irFFT): rFFT every signal on `axis` of `src`,
+/// double the paired bins, and write the spectrum rows.
+fn adjoint_of_inverse<T: Real>(
+    plan: &RealFft<T>,
+    axis: Axis,
+    src: &[T],
+    sr: &mut [T],
+    si: &mut [T],
+    work: &mut FftWork<'_, T>,
+) {
+    spectra_of(plan, axis, src, sr, si, work);
+    let bins = plan.bins();
+    let two = T::of(2.0);
+    for g in 0..axis.count / axis.d {
+        for k in (0..bins).filter(|&k| plan.is_paired(k)) {
+            let row = (g * bins + k) * axis.d;
+            for v in &mut sr[row..row + axis.d] {
+                *v = *v * two;
+            }
+            for v in &mut si[row..row + axis.d] {
+                *v = *v * two;
+            }
+        }
+    }
+}
+
+impl Frets {
+    /// A FreTS layer for the given layout; the head's hidden layer has `hidden` units.
+    pub fn new(
+        channels: usize,
+        window: usize,
+        exog: usize,
+        horizon: usize,
+        embed_dim: usize,
+        hidden: usize,
+        channel_learner: bool,
+    ) -> Self {
+        let head1 = Dense {
+            in_features: window * embed_dim + exog,
+            out_features: hidden,
+            activation: Activation::LeakyRelu,
+            bias: true,
+            init: Init::TorchDefault,
+            trainable: true,
+        };
+        let head2 = Dense {
+            in_features: hidden,
+            out_features: horizon,
+            activation: Activation::Identity,
+            bias: true,
+            init: Init::TorchDefault,
+            trainable: true,
+        };
+        Frets {
+            channels,
+            window,
+            exog,
+            horizon,
+            embed_dim,
+            hidden,
+            channel_learner,
+            head1,
+            head2,
+            temporal_fft: PlanCache::new(window),
+            channel_fft: PlanCache::new(channels),
+        }
+    }
+
+    /// Input width `channels * window + exog`.
+    pub fn in_features(&self) -> usize {
+        self.channels * self.window + self.exog
+    }
+
+    /// Output width `channels * horizon`.
+    pub fn out_features(&self) -> usize {
+        self.channels * self.horizon
+    }
+
+    fn freq_params(&self) -> usize {
+        2 * self.embed_dim * self.embed_dim + 2 * self.embed_dim
+    }
+
+    fn learners(&self) -> usize {
+        1 + usize::from(self.channel_learner)
+    }
+
+    /// Total parameters.
+    pub fn n_params(&self) -> usize {
+        self.embed_dim
+            + self.learners() * self.freq_params()
+            + self.head1.n_params()
+            + self.head2.n_params()
+    }
+
+    /// `embedding` (`D`); per learner (`channel.` when enabled, then `temporal.`) `weight_real`,
+    /// `weight_imag` (`D x D`, in x out), `bias_real`, `bias_imag` (`D`); then `head.0.weight`,
+    /// `head.0.bias`, `head.1.weight`, `head.1.bias`.
+    pub fn param_shapes(&self) -> Vec<(String, Vec<usize>, ParamKind)> {
+        let d = self.embed_dim;
+        let mut v = vec![("embedding".to_string(), vec![d], ParamKind::Weight)];
+        let names: &[&str] = if self.channel_learner {
+            &["channel", "temporal"]
+        } else {
+            &["temporal"]
+        };
+        for name in names {
+            v.push((format!("{name}.weight_real"), vec![d, d], ParamKind::Weight));
+            v.push((format!("{name}.weight_imag"), vec![d, d], ParamKind::Weight));
+            v.push((format!("{name}.bias_real"), vec![d], ParamKind::Bias));
+            v.push((format!("{name}.bias_imag"), vec![d], ParamKind::Bias));
+        }
+        for (j, head) in [&self.head1, &self.head2].into_iter().enumerate() {
+            for (name, shape, kind) in head.param_shapes() {
+                v.push((format!("head.{j}.{name}"), shape, kind));
+            }
+        }
+        v
+    }
+
+    /// Embedding `N(0, 1)`, frequency weights and biases `0.02 N(0, 1)`, head as PyTorch's
+    /// `nn.Linear` (as the reference implementation).
+    pub fn init_params(&self, params: &mut [f32], rng: &mut Rng) {
+        let d = self.embed_dim;
+        let (emb, rest) = params.split_at_mut(d);
+        let mut r = rng.fork(0);
+        emb.iter_mut().for_each(|v| *v = r.normal());
+        let nf = self.learners() * self.freq_params();
+        let (freq, rest) = rest.split_at_mut(nf);
+        let mut r = rng.fork(1);
+        freq.iter_mut()
+            .for_each(|v| *v = FREQUENCY_INIT_SCALE * r.normal());
+        let (h1, h2) = rest.split_at_mut(self.head1.n_params());
+        self.head1.init_params(h1, &mut rng.fork(2));
+        self.head2.init_params(h2, &mut rng.fork(3));
+    }
+
+    fn bins(&self) -> (usize, usize) {
+        (self.window / 2 + 1, self.channels / 2 + 1)
+    }
+
+    /// Sizes of the auxiliary regions, in [`Aux::split`] order.
+    fn aux_sizes(&self, batch: usize) -> [usize; 8] {
+        let (c, w, d) = (self.channels, self.window, self.embed_dim);
+        let (k, kc) = self.bins();
+        let chan = if self.channel_learner {
+            batch * w * kc * d
+        } else {
+            0
+        };
+        let temp = batch * c * k * d;
+        let rows = batch * c;
+        let head_in = rows * self.head1.in_features;
+        let tensor = batch * c * w * d;
+        let scratch = self
+            .temporal_fft
+            .scratch_len()
+            .max(if self.channel_learner {
+                self.channel_fft.scratch_len()
+            } else {
+                0
+            });
+        [
+            // Saved: channel spectra X, Y; temporal spectra X, Y; head input and hidden.
+            4 * chan,
+            4 * temp,
+            head_in + rows * self.hidden,
+            // Scratch: spectrum gradient planes, two time-domain tensors, head gradients.
+            2 * chan.max(temp),
+            2 * tensor,
+            rows * self.hidden + head_in,
+            // FFT work: a real signal, then a complex spectrum and FFT scratch (two reals each).
+            w.max(c),
+            2 * (k.max(kc) + scratch),
+        ]
+    }
+
+    /// Auxiliary buffer length for `batch` rows.
+    pub fn aux_len(&self, batch: usize) -> usize {
+        self.aux_sizes(batch).iter().sum()
+    }
+
+    fn split_params<'a, T>(&self, params: &'a [T]) -> SplitParams<'a, T> {
+        let d = self.embed_dim;
+        let (emb, mut rest) = params.split_at(d);
+        let mut take = |n: usize| {
+            let (a, b) = rest.split_at(n);
+            rest = b;
+            a
+        };
+        let mut freq = || FrequencyWeights {
+            wr: take(d * d),
+            wi: take(d * d),
+            br: take(d),
+            bi: take(d),
+        };
+        let channel = if self.channel_learner {
+            Some(freq())
+        } else {
+            None
+        };
+        let temporal = freq();
+        let h1 = take(self.head1.n_params());
+        let h2 = take(self.head2.n_params());
+        SplitParams {
+            emb,
+            channel,
+            temporal,
+            h1,
+            h2,
+        }
+    }
+
+    fn temporal_axis(&self, batch: usize) -> Axis {
+        let (w, d) = (self.window, self.embed_dim);
+        Axis {
+            count: batch * self.channels * d,
+            len: w,
+            stride: d,
+            d,
+            outer: w * d,
+            inner_count: 1,
+            inner_stride: 0,
+        }
+    }
+
+    fn channel_axis(&self, batch: usize) -> Axis {
+        let (c, w, d) = (self.channels, self.window, self.embed_dim);
+        Axis {
+            count: batch * w * d,
+            len: c,
+            stride: w * d,
+            d,
+            outer: c * w * d,
+            inner_count: w,
+            inner_stride: d,
+        }
+    }
+
+    /// Training forward: fills `aux` with what [`Frets::backward`] needs.
+    pub fn forward<T: Real>(
+        &self,
+        params: &[T],
+        input: &[T],
+        batch: usize,
+        output: &mut [T],
+        aux: &mut [T],
+    ) {
+        let p = self.split_params(params);
+        let mut a = Aux::split(self, aux, batch);
+        let (c, w, d, e) = (self.channels, self.window, self.embed_dim, self.exog);
+        let nin = self.in_features();
+        let (k, kc) = self.bins();
+        let temporal = self.temporal_fft.get::<T>();
+        // 1. e[b, c, t, :] = x[b, c, t] * phi, into `t1`.
+        for b in 0..batch {
+            let x = &input[b * nin..b * nin + c * w];
+            for (i, &v) in x.iter().enumerate() {
+                let at = (b * c * w + i) * d;
+                for (o, &phi) in a.t1[at..at + d].iter_mut().zip(p.emb) {
+                    *o = v * phi;
+                }
+            }
+        }
+        // 2. Channel learner into `t2` (the temporal learner's input), else read `t1`.
+        if let Some(cw) = p.channel {
+            let plan = self.channel_fft.get::<T>();
+            let rows = batch * w * kc;
+            let axis = self.channel_axis(batch);
+            spectra_of(&plan, axis, a.t1, a.c_xr, a.c_xi, &mut a.fft);
+            frequency_mlp(a.c_xr, a.c_xi, rows, d, cw, a.c_yr, a.c_yi, true);
+            signals_of(&plan, axis, a.c_yr, a.c_yi, T::one(), a.t2, &mut a.fft);
+        }
+        // 3. Temporal learner, back to the time domain in `t2`.
+        let axis = self.temporal_axis(batch);
+        let rows = batch * c * k;
+        let src: &[T] = if p.channel.is_some() { a.t2 } else { a.t1 };
+        spectra_of(&temporal, axis, src, a.t_xr, a.t_xi, &mut a.fft);
+        frequency_mlp(a.t_xr, a.t_xi, rows, d, p.temporal, a.t_yr, a.t_yi, true);
+        signals_of(&temporal, axis, a.t_yr, a.t_yi, T::one(), a.t2, &mut a.fft);
+        // 4. Head input rows (b, c): [z = temporal + e, exog].
+        let width = self.head1.in_features;
+        let wd = w * d;
+        for b in 0..batch {
+            let ex = &input[b * nin + c * w..(b + 1) * nin];
+            for ch in 0..c {
+                let row = &mut a.head_in[(b * c + ch) * width..(b * c + ch + 1) * width];
+                let src = (b * c + ch) * wd;
+                for ((o, &u), &v) in row[..wd]
+                    .iter_mut()
+                    .zip(&a.t2[src..src + wd])
+                    .zip(&a.t1[src..src + wd])
+                {
+                    *o = u + v;
+                }
+                row[wd..wd + e].copy_from_slice(ex);
+            }
+        }
+        // 5. Shared head over batch * channels rows; the output is (b, c, h) row-major.
+        let n_rows = batch * c;
+        self.head1.forward(p.h1, a.head_in, n_rows, a.hidden, None);
+        self.head2.forward(p.h2, a.hidden, n_rows, output, None);
+    }
+
+    /// Inference forward (allocates its working buffer once per call). Rows run in chunks of
+    /// [`EVAL_CHUNK`] so the buffer stays small for large prediction blocks.
+    pub fn forward_eval<T: Real>(&self, params: &[T], input: &[T], batch: usize, output: &mut [T]) {
+        let chunk = batch.clamp(1, EVAL_CHUNK);
+        let mut aux = vec![T::zero(); self.aux_len(chunk)];
+        let (nin, nout) = (self.in_features(), self.out_features());
+        for start in (0..batch).step_by(chunk) {
+            let rows = chunk.min(batch - start);
+            self.forward(
+                params,
+                &input[start * nin..(start + rows) * nin],
+                rows,
+                &mut output[start * nout..(start + rows) * nout],
+                &mut aux,
+            );
+        }
+    }
+
+    /// Backward from the state [`Frets::forward`] saved (consumed: `aux` is reused as scratch).
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward<T: Real>(
+        &self,
+        params: &[T],
+        input: &[T],
+        output: &[T],
+        aux: &mut [T],
+        batch: usize,
+        d_output: &mut [T],
+        d_input: Option<&mut [T]>,
+        d_params: &mut [T],
+    ) {
+        let p = self.split_params(params);
+        let mut a = Aux::split(self, aux, batch);
+        let (c, w, d, e) = (self.channels, self.window, self.embed_dim, self.exog);
+        let nin = self.in_features();
+        let (k, kc) = self.bins();
+        let n_rows = batch * c;
+        let width = self.head1.in_features;
+        let wd = w * d;
+        let temporal = self.temporal_fft.get::<T>();
+
+        // Parameter-gradient slices, in buffer order.
+        let (d_emb, rest) = d_params.split_at_mut(d);
+        let nf = self.freq_params();
+        let (d_chan, rest) = rest.split_at_mut(if self.channel_learner { nf } else { 0 });
+        let (d_temp, rest) = rest.split_at_mut(nf);
+        let (d_h1, d_h2) = rest.split_at_mut(self.head1.n_params());
+
+        // Head.
+        self.head2.backward(
+            p.h2,
+            a.hidden,
+            output,
+            &[],
+            n_rows,
+            d_output,
+            Some(&mut *a.d_hidden),
+            d_h2,
+        );
+        self.head1.backward(
+            p.h1,
+            a.head_in,
+            a.hidden,
+            &[],
+            n_rows,
+            a.d_hidden,
+            Some(&mut *a.d_head_in),
+            d_h1,
+        );
+        // dz (b, c, t, d) into t1: it is both the residual's gradient and the temporal output's.
+        for r in 0..n_rows {
+            a.t1[r * wd..(r + 1) * wd].copy_from_slice(&a.d_head_in[r * width..r * width + wd]);
+        }
+        // Temporal learner: adjoint of the irFFT (dz -> dY), the frequency MLP (dY -> dX, in the
+        // X planes), adjoint of the rFFT (dX -> d(temporal input), into t2).
+        let half = T::of(0.5);
+        let axis = self.temporal_axis(batch);
+        let rows = batch * c * k;
+        adjoint_of_inverse(&temporal, axis, a.t1, a.g_r, a.g_i, &mut a.fft);
+        frequency_mlp_backward(
+            a.t_xr, a.t_xi, a.t_yr, a.t_yi, rows, d, p.temporal, a.g_r, a.g_i, d_temp,
+        );
+        signals_of(&temporal, axis, a.t_xr, a.t_xi, half, a.t2, &mut a.fft);
+        // With the channel learner, the same three steps along the channels (t2 -> t2).
+        if let Some(cw) = p.channel {
+            let plan = self.channel_fft.get::<T>();
+            let axis = self.channel_axis(batch);
+            let rows = batch * w * kc;
+            adjoint_of_inverse(&plan, axis, a.t2, a.g_r, a.g_i, &mut a.fft);
+            frequency_mlp_backward(
+                a.c_xr, a.c_xi, a.c_yr, a.c_yi, rows, d, cw, a.g_r, a.g_i, d_chan,
+            );
+            signals_of(&plan, axis, a.c_xr, a.c_xi, half, a.t2, &mut a.fft);
+        }
+        // de = dz + d(learners' input), in t1.
+        for (g, &v) in a.t1.iter_mut().zip(a.t2.iter()) {
+            *g = *g + v;
+        }
+        // e = x * phi: d_phi = sum x de; dx = de . phi.
+        for b in 0..batch {
+            for i in 0..c * w {
+                let xv = input[b * nin + i];
+                let at = (b * c * w + i) * d;
+                for (dp, &g) in d_emb.iter_mut().zip(&a.t1[at..at + d]) {
+                    *dp = *dp + xv * g;
+                }
+            }
+        }
+        if let Some(dx) = d_input {
+            for b in 0..batch {
+                for i in 0..c * w {
+                    let at = (b * c * w + i) * d;
+                    dx[b * nin + i] = T::dot(&a.t1[at..at + d], p.emb);
+                }
+                // Exogenous features feed every channel's head row.
+                for j in 0..e {
+                    let mut s = T::zero();
+                    for ch in 0..c {
+                        s = s + a.d_head_in[(b * c + ch) * width + wd + j];
+                    }
+                    dx[b * nin + c * w + j] = s;
+                }
+            }
+        }
+    }
+}
+
+struct SplitParams<'a, T> {
+    emb: &'a [T],
+    channel: Option<FrequencyWeights<'a, T>>,
+    temporal: FrequencyWeights<'a, T>,
+    h1: &'a [T],
+    h2: &'a [T],
+}
+
+/// The auxiliary buffer cut into its named regions.
+struct Aux<'a, T: Real> {
+    c_xr: &'a mut [T],
+    c_xi: &'a mut [T],
+    c_yr: &'a mut [T],
+    c_yi: &'a mut [T],
+    t_xr: &'a mut [T],
+    t_xi: &'a mut [T],
+    t_yr: &'a mut [T],
+    t_yi: &'a mut [T],
+    head_in: &'a mut [T],
+    hidden: &'a mut [T],
+    g_r: &'a mut [T],
+    g_i: &'a mut [T],
+    t1: &'a mut [T],
+    t2: &'a mut [T],
+    d_hidden: &'a mut [T],
+    d_head_in: &'a mut [T],
+    fft: FftWork<'a, T>,
+}
+
+impl<'a, T: Real> Aux<'a, T> {
+    fn split(layer: &Frets, aux: &'a mut [T], batch: usize) -> Self {
+        let sizes = layer.aux_sizes(batch);
+        let mut rest = &mut aux[..sizes.iter().sum::<usize>()];
+        let mut take = |n: usize| {
+            let (a, b) = std::mem::take(&mut rest).split_at_mut(n);
+            rest = b;
+            a
+        };
+        let chan = sizes[0] / 4;
+        let temp = sizes[1] / 4;
+        let rows = batch * layer.channels;
+        let head_in = rows * layer.head1.in_features;
+        let hid = rows * layer.hidden;
+        let grad = sizes[3] / 2;
+        let tensor = sizes[4] / 2;
+        let (c_xr, c_xi, c_yr, c_yi) = (take(chan), take(chan), take(chan), take(chan));
+        let (t_xr, t_xi, t_yr, t_yi) = (take(temp), take(temp), take(temp), take(temp));
+        let (head_in_buf, hidden) = (take(head_in), take(hid));
+        let (g_r, g_i) = (take(grad), take(grad));
+        let (t1, t2) = (take(tensor), take(tensor));
+        let (d_hidden, d_head_in) = (take(hid), take(head_in));
+        let real = take(sizes[6]);
+        let complex = as_complex(take(sizes[7]));
+        let (spec, scratch) = complex.split_at_mut(layer.window.max(layer.channels) / 2 + 1);
+        Aux {
+            c_xr,
+            c_xi,
+            c_yr,
+            c_yi,
+            t_xr,
+            t_xi,
+            t_yr,
+            t_yi,
+            head_in: head_in_buf,
+            hidden,
+            g_r,
+            g_i,
+            t1,
+            t2,
+            d_hidden,
+            d_head_in,
+            fft: FftWork {
+                real,
+                spec,
+                scratch,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::f64::consts::PI;
+
+    #[test]
+    fn frequency_mlp_with_identity_weights_and_no_nonlinearity_is_the_identity() {
+        let (rows, d) = (5, 4);
+        let xr: Vec<f64> = (0..rows * d).map(|i| (i as f64 * 0.7).sin()).collect();
+        let xi: Vec<f64> = (0..rows * d).map(|i| (i as f64 * 1.3).cos()).collect();
+        let mut wr = vec![0.0; d * d];
+        (0..d).for_each(|j| wr[j * d + j] = 1.0);
+        let (wi, zero) = (vec![0.0; d * d], vec![0.0; d]);
+        let w = FrequencyWeights {
+            wr: &wr,
+            wi: &wi,
+            br: &zero,
+            bi: &zero,
+        };
+        let (mut yr, mut yi) = (vec![9.0; rows * d], vec![9.0; rows * d]);
+        frequency_mlp(&xr, &xi, rows, d, w, &mut yr, &mut yi, false);
+        assert_eq!(yr, xr);
+        assert_eq!(yi, xi);
+        // With the nonlinearity: max(x - 0.01, 0) per part.
+        frequency_mlp(&xr, &xi, rows, d, w, &mut yr, &mut yi, true);
+        for (y, x) in yr.iter().zip(&xr).chain(yi.iter().zip(&xi)) {
+            assert!((y - (x - 0.01).max(0.0)).abs() < 1e-15, "{y} vs {x}");
+        }
+    }
+
+    #[test]
+    fn chunked_inference_equals_the_training_forward() {
+        let layer = Frets::new(2, 5, 1, 2, 3, 4, true);
+        let mut rng = Rng::seed_from(1);
+        let mut params = vec![0.0f32; layer.n_params()];
+        layer.init_params(&mut params, &mut rng);
+        let batch = EVAL_CHUNK + 7;
+        let x: Vec<f32> = (0..batch * layer.in_features())
+            .map(|_| rng.normal())
+            .collect();
+        let mut train = vec![0.0f32; batch * layer.out_features()];
+        let mut aux = vec![0.0f32; layer.aux_len(batch)];
+        layer.forward(&params, &x, batch, &mut train, &mut aux);
+        let mut eval = vec![0.0f32; batch * layer.out_features()];
+        layer.forward_eval(&params, &x, batch, &mut eval);
+        assert_eq!(train, eval);
+        assert!(train.iter().any(|v| *v != 0.0));
+    }
+
+    /// Orthonormal rFFT by the definition.
+    fn rfft_naive(x: &[f64]) -> Vec<(f64, f64)> {
+        let n = x.len();
+        (0..=n / 2)
+            .map(|k| {
+                let (mut re, mut im) = (0.0, 0.0);
+                for (t, &v) in x.iter().enumerate() {
+                    let a = -2.0 * PI * (k * t) as f64 / n as f64;
+                    re += v * a.cos();
+                    im += v * a.sin();
+                }
+                let s = (n as f64).sqrt();
+                (re / s, im / s)
+            })
+            .collect()
+    }
+
+    /// Orthonormal irFFT by the definition: rebuild the Hermitian spectrum, take the real part.
+    fn irfft_naive(y: &[(f64, f64)], n: usize) -> Vec<f64> {
+        let full: Vec<(f64, f64)> = (0..n)
+            .map(|k| {
+                if k <= n / 2 {
+                    let (re, im) = y[k];
+                    let real_bin = k == 0 || 2 * k == n;
+                    (re, if real_bin { 0.0 } else { im })
+                } else {
+                    let (re, im) = y[n - k];
+                    (re, -im)
+                }
+            })
+            .collect();
+        (0..n)
+            .map(|t| {
+                let mut s = 0.0;
+                for (k, &(re, im)) in full.iter().enumerate() {
+                    let a = 2.0 * PI * (k * t) as f64 / n as f64;
+                    s += re * a.cos() - im * a.sin();
+                }
+                s / (n as f64).sqrt()
+            })
+            .collect()
+    }
+
+    /// The frequency MLP on one row of `d` complex values, by the definition.
+    fn freq_naive(x: &[(f64, f64)], w: FrequencyWeights<'_, f64>) -> Vec<(f64, f64)> {
+        let d = x.len();
+        let act = |a: f64| (a.max(0.0) - 0.01).max(0.0);
+        (0..d)
+            .map(|j| {
+                let (mut ar, mut ai) = (w.br[j], w.bi[j]);
+                for (i, &(xr, xi)) in x.iter().enumerate() {
+                    let (wr, wi) = (w.wr[i * d + j], w.wi[i * d + j]);
+                    ar += xr * wr - xi * wi;
+                    ai += xi * wr + xr * wi;
+                }
+                (act(ar), act(ai))
+            })
+            .collect()
+    }
+
+    /// The whole layer by the definition, one sample, no FFT library and no GEMM.
+    fn frets_naive(layer: &Frets, params: &[f64], x: &[f64]) -> Vec<f64> {
+        let (c, w, d) = (layer.channels, layer.window, layer.embed_dim);
+        let p = layer.split_params(params);
+        // z[c][t][d]
+        let e: Vec<Vec<Vec<f64>>> = (0..c)
+            .map(|ch| {
+                (0..w)
+                    .map(|t| p.emb.iter().map(|&phi| x[ch * w + t] * phi).collect())
+                    .collect()
+            })
+            .collect();
+        let mut v = e.clone();
+        if let Some(cw) = p.channel {
+            for t in 0..w {
+                // Spectrum along channels, per embedding coordinate: spec[kc][d].
+                let per_d: Vec<Vec<(f64, f64)>> = (0..d)
+                    .map(|j| rfft_naive(&(0..c).map(|ch| e[ch][t][j]).collect::<Vec<_>>()))
+                    .collect();
+                let out: Vec<Vec<(f64, f64)>> = (0..c / 2 + 1)
+                    .map(|kc| freq_naive(&(0..d).map(|j| per_d[j][kc]).collect::<Vec<_>>(), cw))
+                    .collect();
+                for j in 0..d {
+                    let col: Vec<(f64, f64)> = out.iter().map(|row| row[j]).collect();
+                    for (ch, val) in irfft_naive(&col, c).into_iter().enumerate() {
+                        v[ch][t][j] = val;
+                    }
+                }
+            }
+        }
+        let mut y = Vec::new();
+        let (h1w, rest) = p.h1.split_at(layer.hidden * layer.head1.in_features);
+        let (h2w, h2b) = p.h2.split_at(layer.horizon * layer.hidden);
+        for ch in 0..c {
+            let per_d: Vec<Vec<(f64, f64)>> = (0..d)
+                .map(|j| rfft_naive(&(0..w).map(|t| v[ch][t][j]).collect::<Vec<_>>()))
+                .collect();
+            let out: Vec<Vec<(f64, f64)>> = (0..w / 2 + 1)
+                .map(|k| freq_naive(&(0..d).map(|j| per_d[j][k]).collect::<Vec<_>>(), p.temporal))
+                .collect();
+            let mut row = vec![0.0; w * d];
+            for j in 0..d {
+                let col: Vec<(f64, f64)> = out.iter().map(|r| r[j]).collect();
+                for (t, val) in irfft_naive(&col, w).into_iter().enumerate() {
+                    row[t * d + j] = val + e[ch][t][j];
+                }
+            }
+            row.extend_from_slice(&x[c * w..]);
+            let hidden: Vec<f64> = (0..layer.hidden)
+                .map(|o| {
+                    let a: f64 = row
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &r)| r * h1w[o * row.len() + i])
+                        .sum::<f64>()
+                        + rest[o];
+                    if a > 0.0 { a } else { 0.01 * a }
+                })
+                .collect();
+            for o in 0..layer.horizon {
+                y.push(
+                    hidden
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &h)| h * h2w[o * layer.hidden + i])
+                        .sum::<f64>()
+                        + h2b[o],
+                );
+            }
+        }
+        y
+    }
+
+    #[test]
+    fn forward_matches_the_definition() {
+        for (c, w, e, channel_learner) in [(1, 8, 0, false), (3, 7, 2, true), (2, 6, 1, true)] {
+            let layer = Frets::new(c, w, e, 3, 4, 5, channel_learner);
+            let mut rng = Rng::seed_from(7);
+            let mut p32 = vec![0.0f32; layer.n_params()];
+            layer.init_params(&mut p32, &mut rng);
+            // Larger frequency weights than at initialization, so the nonlinearity matters.
+            let params: Vec<f64> = p32
+                .iter()
+                .map(|&v| v as f64 + 0.3 * rng.normal() as f64)
+                .collect();
+            let batch = 2;
+            let x: Vec<f64> = (0..batch * layer.in_features())
+                .map(|_| rng.normal() as f64)
+                .collect();
+            let mut y = vec![0.0; batch * layer.out_features()];
+            layer.forward_eval(&params, &x, batch, &mut y);
+            for b in 0..batch {
+                let nin = layer.in_features();
+                let want = frets_naive(&layer, &params, &x[b * nin..(b + 1) * nin]);
+                let got = &y[b * layer.out_features()..(b + 1) * layer.out_features()];
+                for (g, want) in got.iter().zip(&want) {
+                    assert!((g - want).abs() < 1e-10, "c={c} w={w}: {g} vs {want}");
+                }
+            }
+        }
+    }
+}
