@@ -146,9 +146,12 @@ pub fn layer_bounds(layer: &Layer, params: &[f64], x: &Bounds) -> Result<Bounds>
             }
             Ok(h)
         }
-        Layer::Embedding(_) | Layer::TwoStream(_) | Layer::Kan(_) | Layer::SelectableKan(_) => {
-            Err(unsupported(layer.kind(), "interval bound propagation"))
-        }
+        Layer::Embedding(_)
+        | Layer::TwoStream(_)
+        | Layer::Kan(_)
+        | Layer::SelectableKan(_)
+        | Layer::Frets(_)
+        | Layer::NBeats(_) => Err(unsupported(layer.kind(), "interval bound propagation")),
     }
 }
 
