@@ -1,0 +1,4 @@
+//! Time-series forecasting: lag selection and baselines.
+
+pub mod baselines;
+pub mod lags;
