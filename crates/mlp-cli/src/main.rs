@@ -34,6 +34,8 @@ enum Command {
     Demo(commands::demo::DemoArgs),
     /// Train a grid of architectures and tabulate parameters against validation metric.
     Sweep(Box<commands::sweep::SweepArgs>),
+    /// Time-series forecasting: fit, predict and backtest against baselines.
+    Forecast(commands::forecast::ForecastArgs),
     /// Run the fixed performance workloads (W1-W4) and print JSON lines.
     Bench(commands::bench::BenchArgs),
 }
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
         Command::Demo(a) => commands::demo::run(a),
         Command::Bench(a) => commands::bench::run(a),
         Command::Sweep(a) => commands::sweep::run(*a),
+        Command::Forecast(a) => commands::forecast::run(a),
     };
     match result {
         Ok(code) => code,

@@ -142,7 +142,10 @@ fn known_future_exogenous_values_are_used() {
         .forecast(&s, 31, IntervalMethod::None, 0.9, 0)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("future values of the exogenous column(s) x"), "{e}");
+    assert!(
+        e.contains("future values of the exogenous column(s) x"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -161,7 +164,10 @@ fn automatic_lags_are_chosen_stored_and_used() {
     let choice = model.meta.lag_choice.as_ref().unwrap();
     eprintln!("auto lags on a sine: {choice:?}");
     assert!((5..=7).contains(&choice.tau), "{choice:?}");
-    assert!(matches!(choice.tau_rule, DelayRule::AcfZero | DelayRule::AmiMinimum));
+    assert!(matches!(
+        choice.tau_rule,
+        DelayRule::AcfZero | DelayRule::AmiMinimum
+    ));
     assert!((2..=4).contains(&choice.dim), "{choice:?}");
     assert_eq!(model.meta.embedding.tau, choice.tau);
     assert_eq!(model.model.network.inputs(), choice.dim);
@@ -176,7 +182,13 @@ fn co2_backtest_mlp_beats_seasonal_naive_and_matches_ar() {
     let bt = BacktestSettings::default();
     let (report, model) = backtest(&co2, &settings, &bt).unwrap();
     // Monthly data: the month one-hots are on, the season is a year.
-    assert_eq!(model.meta.calendar, CalendarFeatures { day_of_week: false, month: true });
+    assert_eq!(
+        model.meta.calendar,
+        CalendarFeatures {
+            day_of_week: false,
+            month: true
+        }
+    );
     assert_eq!(report.season, 12);
     for s in &report.scores {
         eprintln!(
@@ -200,8 +212,19 @@ fn co2_backtest_mlp_beats_seasonal_naive_and_matches_ar() {
             .unwrap()
     };
     let (mlp, snaive, ar) = (get("mlp"), get("seasonal_naive"), get("ar("));
-    assert!(mlp.mase < snaive.mase, "mlp {} vs seasonal naive {}", mlp.mase, snaive.mase);
-    assert!(mlp.mase < 1.2 * ar.mase, "mlp {} vs {} {}", mlp.mase, ar.method, ar.mase);
+    assert!(
+        mlp.mase < snaive.mase,
+        "mlp {} vs seasonal naive {}",
+        mlp.mase,
+        snaive.mase
+    );
+    assert!(
+        mlp.mase < 1.2 * ar.mase,
+        "mlp {} vs {} {}",
+        mlp.mase,
+        ar.method,
+        ar.mase
+    );
     let coverage = mlp.coverage.unwrap();
     assert!((0.6..=1.0).contains(&coverage), "coverage {coverage}");
     assert!(report.origins >= 90 && report.horizon == 12);
@@ -227,7 +250,10 @@ fn mc_dropout_intervals_bracket_the_forecast_and_are_reproducible() {
     settings.arch.dropout = 0.0;
     settings.train.epochs = 2;
     let plain = Forecaster::fit(&s, &settings).unwrap();
-    let e = plain.forecast(&s, 5, method, 0.8, 7).unwrap_err().to_string();
+    let e = plain
+        .forecast(&s, 5, method, 0.8, 7)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("--dropout"), "{e}");
 }
 
@@ -244,8 +270,12 @@ fn saved_forecaster_round_trips_and_truncated_files_are_refused() {
     model.save(&path).unwrap();
     let back = Forecaster::load(&path).unwrap();
     assert_eq!(back.meta, model.meta);
-    let f1 = model.forecast(&s, 7, IntervalMethod::Residual, 0.9, 0).unwrap();
-    let f2 = back.forecast(&s, 7, IntervalMethod::Residual, 0.9, 0).unwrap();
+    let f1 = model
+        .forecast(&s, 7, IntervalMethod::Residual, 0.9, 0)
+        .unwrap();
+    let f2 = back
+        .forecast(&s, 7, IntervalMethod::Residual, 0.9, 0)
+        .unwrap();
     assert_eq!(f1, f2);
     let bytes = std::fs::read(&path).unwrap();
     let cut = dir.join("cut.safetensors");

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod demo;
 pub mod eval;
+pub mod forecast;
 pub mod info;
 pub mod predict;
 pub mod sweep;

@@ -228,9 +228,7 @@ fn time_key(series: &Series, i: usize) -> f64 {
         Some(&k) => k,
         None => {
             let last = series.times.len() - 1;
-            series
-                .step
-                .advance(series.times[last], (i - last) as i64)
+            series.step.advance(series.times[last], (i - last) as i64)
         }
     }
 }
@@ -366,7 +364,15 @@ impl Forecaster {
             span - 1..train_end - block,
         )?;
         let val_origins = (train_end - 1).max(span - 1)..n.saturating_sub(block);
-        let val_w = make_windows(&refs, embedding, normalize, block, width, &exog_at, val_origins)?;
+        let val_w = make_windows(
+            &refs,
+            embedding,
+            normalize,
+            block,
+            width,
+            &exog_at,
+            val_origins,
+        )?;
         let to_dataset = |w: &super::window::Windows| Dataset {
             features: w.x.clone(),
             n_features: w.layout.inputs(),
@@ -576,18 +582,19 @@ impl Forecaster {
                 let mut ws = Workspace::new();
                 let mut rng = Rng::seed_from(seed ^ 0x4D43_D80F);
                 let mut sample = |x: &[f32], rows: usize| -> Result<Vec<f32>> {
-                    Ok(mc.forward_train(&mc.params, x, rows, &mut ws, &mut rng).to_vec())
+                    Ok(mc
+                        .forward_train(&mc.params, x, rows, &mut ws, &mut rng)
+                        .to_vec())
                 };
-                let paths = roll_forward(&history, shape, steps, samples, &exog_future, &mut sample)?;
+                let paths =
+                    roll_forward(&history, shape, steps, samples, &exog_future, &mut sample)?;
                 let (ql, qu) = ((1.0 - level) / 2.0, (1.0 + level) / 2.0);
                 let mut lo = vec![Vec::with_capacity(steps); m.targets.len()];
                 let mut hi = lo.clone();
                 for c in 0..m.targets.len() {
                     for h in 0..steps {
-                        let draws: Vec<f64> = paths
-                            .iter()
-                            .map(|p| m.scalers[c].invert(p[c][h]))
-                            .collect();
+                        let draws: Vec<f64> =
+                            paths.iter().map(|p| m.scalers[c].invert(p[c][h])).collect();
                         lo[c].push(quantile(&draws, ql));
                         hi[c].push(quantile(&draws, qu));
                     }
@@ -625,7 +632,10 @@ impl Forecaster {
             .get("forecast_version")
             .and_then(|v| v.parse().ok())
             .ok_or_else(|| {
-                bad("not a forecaster (no forecast metadata); train one with `mlp forecast fit`".into())
+                bad(
+                    "not a forecaster (no forecast metadata); train one with `mlp forecast fit`"
+                        .into(),
+                )
             })?;
         if version > FORECAST_VERSION {
             return Err(bad(format!(
@@ -648,7 +658,10 @@ impl Forecaster {
             || net.outputs() != layout.outputs()
             || meta.embedding.tau == 0
             || meta.embedding.dim == 0
-            || meta.scalers.iter().any(|s| s.scale == 0.0 || !s.scale.is_finite())
+            || meta
+                .scalers
+                .iter()
+                .any(|s| s.scale == 0.0 || !s.scale.is_finite())
         {
             return Err(bad(format!(
                 "the forecast metadata does not match the network ({} inputs, {} outputs)",

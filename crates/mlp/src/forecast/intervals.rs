@@ -156,7 +156,11 @@ mod tests {
     #[test]
     fn coverage_counts_inclusive_bounds() {
         assert_eq!(
-            coverage(&[1.0, 2.0, 3.0, 4.0], &[1.0, 2.5, 0.0, 5.0], &[1.0, 3.0, 3.0, 6.0]),
+            coverage(
+                &[1.0, 2.0, 3.0, 4.0],
+                &[1.0, 2.5, 0.0, 5.0],
+                &[1.0, 3.0, 3.0, 6.0]
+            ),
             0.5
         );
         assert_eq!(

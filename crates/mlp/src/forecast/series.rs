@@ -81,7 +81,11 @@ impl Step {
                 let total = y * 12 + mo as i64 - 1 + m * n;
                 let (ny, nm) = (total.div_euclid(12), (total.rem_euclid(12) + 1) as u32);
                 let len = calendar::days_in_month(ny, nm);
-                let nd = if month_end && d >= 28 { len } else { d.min(len) };
+                let nd = if month_end && d >= 28 {
+                    len
+                } else {
+                    d.min(len)
+                };
                 calendar::days_from_civil(ny, nm, nd) as f64 * DAY + time_of_day
             }
         }
@@ -323,9 +327,9 @@ impl Series {
                     *filled += 1;
                     continue;
                 }
-                let v: f64 = cell.parse().map_err(|_| {
-                    table.cell_error(r, c, format!("'{cell}' is not a number"))
-                })?;
+                let v: f64 = cell
+                    .parse()
+                    .map_err(|_| table.cell_error(r, c, format!("'{cell}' is not a number")))?;
                 if !v.is_finite() {
                     return Err(table.cell_error(r, c, format!("'{cell}' is not finite")));
                 }
@@ -586,7 +590,10 @@ pub fn fill_missing(values: &mut [f64], fill: Fill) {
         return;
     };
     match fill {
-        Fill::Zero => values.iter_mut().filter(|v| v.is_nan()).for_each(|v| *v = 0.0),
+        Fill::Zero => values
+            .iter_mut()
+            .filter(|v| v.is_nan())
+            .for_each(|v| *v = 0.0),
         Fill::Previous => {
             let mut prev = values[first];
             for v in values.iter_mut() {
@@ -672,7 +679,10 @@ mod tests {
         let err = Series::from_table(&table(text), &cols(None))
             .unwrap_err()
             .to_string();
-        assert!(err.starts_with("test.csv, line 4, column 't': gap"), "{err}");
+        assert!(
+            err.starts_with("test.csv, line 4, column 't': gap"),
+            "{err}"
+        );
         assert!(err.contains("1 missing step(s) of 1 month"), "{err}");
         assert!(!err.contains('\n'));
     }
@@ -706,9 +716,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.targets[0].values, vec![1.0, 2.0, 3.0, 4.0]);
-        let err = Series::from_table(&table("t,y\n0,1\n2,1\n4,1\n6,1\n7,1\n8,1\n10,1\n"), &cols(None))
-            .unwrap_err()
-            .to_string();
+        let err = Series::from_table(
+            &table("t,y\n0,1\n2,1\n4,1\n6,1\n7,1\n8,1\n10,1\n"),
+            &cols(None),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("line 6") && err.contains("irregular"), "{err}");
         let err = Series::from_table(&table("t,y\n1,1\n3,1\n2,1\n"), &cols(None))
             .unwrap_err()

@@ -196,15 +196,8 @@ mod tests {
         let mut echo = |x: &[f32], n: usize| -> Result<Vec<f32>> {
             Ok((0..n).map(|r| x[r * 2 + 1]).collect())
         };
-        let got = roll_forward(
-            &history,
-            shape,
-            3,
-            1,
-            &|k| vec![10.0 * k as f32],
-            &mut echo,
-        )
-        .unwrap();
+        let got =
+            roll_forward(&history, shape, 3, 1, &|k| vec![10.0 * k as f32], &mut echo).unwrap();
         assert_eq!(got[0][0], vec![10.0, 20.0, 30.0]);
     }
 }

@@ -228,10 +228,7 @@ mod tests {
         );
         assert_eq!(w.x.len(), 2 * w.layout.inputs());
         // Origin 4: a[0,2,4], b[0,2,4], exog of steps 5 and 6.
-        assert_eq!(
-            &w.x[..8],
-            &[0.0, 2.0, 4.0, 100.0, 102.0, 104.0, 5.0, 6.0]
-        );
+        assert_eq!(&w.x[..8], &[0.0, 2.0, 4.0, 100.0, 102.0, 104.0, 5.0, 6.0]);
         // Targets channel-major: a[5,6], b[5,6].
         assert_eq!(&w.y[..4], &[5.0, 6.0, 105.0, 106.0]);
         assert_eq!(&w.y[4..], &[8.0, 9.0, 108.0, 109.0]);
@@ -246,7 +243,9 @@ mod tests {
 
     #[test]
     fn scaling_round_trips_and_uses_the_training_part_only() {
-        let y: Vec<f64> = (0..50).map(|i| 3.0 + 0.5 * i as f64 + (i % 4) as f64).collect();
+        let y: Vec<f64> = (0..50)
+            .map(|i| 3.0 + 0.5 * i as f64 + (i % 4) as f64)
+            .collect();
         for normalize in [Normalize::Global, Normalize::Last] {
             let sc = SeriesScaler::fit(&y[..40], normalize).unwrap();
             for &v in &y {
@@ -268,14 +267,20 @@ mod tests {
 
     #[test]
     fn window_targets_invert_to_the_original_values() {
-        let y: Vec<f64> = (0..30).map(|i| (i as f64 * 0.7).sin() * 10.0 + 50.0).collect();
+        let y: Vec<f64> = (0..30)
+            .map(|i| (i as f64 * 0.7).sin() * 10.0 + 50.0)
+            .collect();
         let emb = Embedding { tau: 1, dim: 4 };
         for normalize in [Normalize::Global, Normalize::Last] {
             let sc = SeriesScaler::fit(&y[..20], normalize).unwrap();
             let s: Vec<f64> = y.iter().map(|&v| sc.apply(v)).collect();
             let w = make_windows(&[&s], emb, normalize, 3, 0, &|_| vec![], 3..27).unwrap();
             for (row, &t) in w.origins.iter().enumerate() {
-                let anchor = if normalize == Normalize::Last { s[t] } else { 0.0 };
+                let anchor = if normalize == Normalize::Last {
+                    s[t]
+                } else {
+                    0.0
+                };
                 for h in 0..3 {
                     let back = sc.invert(w.y[row * 3 + h] as f64 + anchor);
                     assert!((back - y[t + 1 + h]).abs() < 1e-4, "{normalize:?}");
