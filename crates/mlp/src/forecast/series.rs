@@ -6,7 +6,7 @@
 //! - The time column holds numbers, ISO dates `YYYY-MM-DD` or date-times (the formats of
 //!   [`crate::data::split::parse_time_key`]); rows must be in strictly increasing time order.
 //! - The step is detected from the data: for numbers, the most common difference; for dates all
-//!   at midnight on the same day of the month (or all on month ends), a whole number of months
+//!   at midnight, 90 % of them on the same day of the month (or on month ends), a whole number of months
 //!   (monthly, quarterly `3`, yearly `12`); other midnight dates, a whole number of days (daily
 //!   `1`, weekly `7`); other date-times, a whole number of seconds. Ties between equally common
 //!   differences go to the smallest.
@@ -512,10 +512,17 @@ fn detect_step(keys: &[f64], kind: TimeKind) -> Step {
                 .iter()
                 .map(|k| calendar::civil_from_days((k / DAY) as i64))
                 .collect();
-            let same_day = dates.iter().all(|d| d.2 == dates[0].2);
-            let month_ends = dates
-                .iter()
-                .all(|&(y, m, d)| d == calendar::days_in_month(y, m));
+            // Monthly when nearly all dates (90 %) share a day of the month or are month ends,
+            // so that one odd date is reported as irregular instead of changing the step.
+            let most = |count: usize| count * 10 >= dates.len() * 9;
+            let day = mode(&dates.iter().map(|d| d.2 as i64).collect::<Vec<_>>()) as u32;
+            let same_day = most(dates.iter().filter(|d| d.2 == day).count());
+            let month_ends = most(
+                dates
+                    .iter()
+                    .filter(|&&(y, m, d)| d == calendar::days_in_month(y, m))
+                    .count(),
+            );
             let months: Vec<i64> = dates.iter().map(|&(y, m, _)| y * 12 + m as i64).collect();
             if (same_day || month_ends) && months.windows(2).all(|w| w[1] > w[0]) {
                 let diffs: Vec<i64> = months.windows(2).map(|w| w[1] - w[0]).collect();
