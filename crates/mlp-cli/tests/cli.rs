@@ -1178,7 +1178,7 @@ fn forecast_fit_predict_backtest() {
         "--plot",
         &plot,
     ]);
-    let text = std::fs::read_to_string(&fc).unwrap();
+    let text = std::fs::read_to_string(&fc).expect("forecast csv");
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "date,y,lower,upper");
     assert_eq!(lines.len(), 9);
@@ -1188,11 +1188,15 @@ fn forecast_fit_predict_backtest() {
         let v: Vec<f64> = line
             .split(',')
             .skip(1)
-            .map(|c| c.parse().unwrap())
+            .map(|c| c.parse().expect("number"))
             .collect();
         assert!(v[1] <= v[0] && v[0] <= v[2], "{line}");
     }
-    assert!(std::fs::read_to_string(&plot).unwrap().contains("<svg"));
+    assert!(
+        std::fs::read_to_string(&plot)
+            .expect("plot")
+            .contains("<svg")
+    );
     // Backtest: the model and every baseline on the same origins.
     let table = ok(&[
         "forecast",
@@ -1289,7 +1293,7 @@ fn forecast_fit_predict_backtest() {
         "6",
         "--json",
     ]);
-    let v: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    let v: serde_json::Value = serde_json::from_str(json.trim()).expect("json");
     assert_eq!(v["backtest"]["season"], 12);
     assert_eq!(v["backtest"]["scores"][0]["method"], "mlp");
 }
@@ -1353,7 +1357,7 @@ fn forecast_bad_input_fails_with_one_clear_line() {
     let blank: Vec<String> = monthly_csv(40)
         .lines()
         .map(|l| match l.strip_prefix("2001-05-01,") {
-            Some(rest) => format!("2001-05-01,,{}", rest.split(',').nth(1).unwrap()),
+            Some(rest) => format!("2001-05-01,,{}", rest.split(',').nth(1).expect("promo")),
             None => l.to_string(),
         })
         .collect();

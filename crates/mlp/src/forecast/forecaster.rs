@@ -452,8 +452,9 @@ impl Forecaster {
             let steps = m.horizon.min(n - 1 - origin);
             let f = self.forecast_from(series, origin, steps, IntervalMethod::None, 0.9, 0)?;
             for (c, col) in series.targets.iter().enumerate() {
-                for h in 0..steps {
-                    residuals[c][h].push(col.values[origin + 1 + h] - f.values[c][h]);
+                let truth = &col.values[origin + 1..origin + 1 + steps];
+                for ((store, y), p) in residuals[c].iter_mut().zip(truth).zip(&f.values[c]) {
+                    store.push(y - p);
                 }
             }
         }

@@ -313,9 +313,9 @@ impl Series {
         }
         let read = |c: usize, len: usize, rows: usize, filled: &mut usize| -> Result<Vec<f64>> {
             let mut values = vec![f64::NAN; len];
-            for r in 0..rows {
+            for (r, &pos) in positions.iter().enumerate().take(rows) {
                 let cell = &table.columns[c][r];
-                let pos = positions[r] as usize;
+                let pos = pos as usize;
                 if is_missing(cell) {
                     if columns.fill.is_none() {
                         return Err(table.cell_error(

@@ -49,6 +49,9 @@ impl std::str::FromStr for Strategy {
     }
 }
 
+/// Maps `n` network input rows to `n` output rows (see [`roll_forward`]).
+pub type PredictRows<'a> = dyn FnMut(&[f32], usize) -> Result<Vec<f32>> + 'a;
+
 /// What [`roll_forward`] needs to know about the network rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RollShape {
@@ -73,7 +76,7 @@ pub fn roll_forward(
     steps: usize,
     paths: usize,
     exog_future: &dyn Fn(usize) -> Vec<f32>,
-    predict: &mut dyn FnMut(&[f32], usize) -> Result<Vec<f32>>,
+    predict: &mut PredictRows,
 ) -> Result<Vec<Vec<Vec<f64>>>> {
     let channels = history.len();
     let span = shape.embedding.span();
