@@ -8,7 +8,7 @@
 //!    the rest validation (early stopping and interval calibration). Scaling of every target
 //!    and exogenous series is fitted on the training part only.
 //! 2. Lags: given (`tau`, `m`), or chosen on the training part of the first target by
-//!    [`choose_lags`](super::lags::choose_lags) (the delay by the autocorrelation's first zero
+//!    [`choose_lags`] (the delay by the autocorrelation's first zero
 //!    crossing or the mutual information's first minimum, `m` by Cao's `E1`); with
 //!    [`Normalize::Last`] the analysis runs on first differences, which is what the network
 //!    sees. The window is capped at a third of the training part.
@@ -47,6 +47,9 @@ use std::path::Path;
 
 /// Version of the `forecast` metadata entry.
 pub const FORECAST_VERSION: u32 = 1;
+
+/// The longest forecast one call produces (a bound on memory for a mistyped horizon).
+pub const MAX_STEPS: usize = 100_000;
 
 /// How the lag embedding is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -237,8 +240,14 @@ impl Forecaster {
     /// Fits on the observed history of `series` (see the module documentation).
     pub fn fit(series: &Series, settings: &ForecastSettings) -> Result<Forecaster> {
         let n = series.history_len();
-        if settings.horizon == 0 {
-            return Err(Error::config("horizon", "must be at least 1"));
+        if settings.horizon == 0 || settings.horizon > MAX_STEPS {
+            return Err(Error::config(
+                "horizon",
+                format!(
+                    "must be between 1 and {MAX_STEPS}, got {}",
+                    settings.horizon
+                ),
+            ));
         }
         if !(0.0..0.9).contains(&settings.val_fraction) {
             return Err(Error::config(
@@ -514,8 +523,11 @@ impl Forecaster {
         seed: u64,
     ) -> Result<Forecast> {
         let m = &self.meta;
-        if steps == 0 {
-            return Err(Error::config("horizon", "must be at least 1"));
+        if steps == 0 || steps > MAX_STEPS {
+            return Err(Error::config(
+                "horizon",
+                format!("must be between 1 and {MAX_STEPS}, got {steps}"),
+            ));
         }
         if origin >= series.history_len() {
             return Err(Error::InvalidData(format!(
@@ -565,7 +577,8 @@ impl Forecaster {
                 let mut lo = Vec::new();
                 let mut hi = Vec::new();
                 for (c, v) in values.iter().enumerate() {
-                    let offsets = residual_offsets(&m.residuals[c], steps, level)?;
+                    let stored = m.residuals.get(c).map_or(&[][..], Vec::as_slice);
+                    let offsets = residual_offsets(stored, steps, level)?;
                     lo.push(v.iter().zip(&offsets).map(|(p, o)| p + o.0).collect());
                     hi.push(v.iter().zip(&offsets).map(|(p, o)| p + o.1).collect());
                 }
@@ -655,6 +668,7 @@ impl Forecaster {
         if meta.targets.is_empty()
             || meta.scalers.len() != meta.targets.len()
             || meta.exog_scalers.len() != meta.exog.len()
+            || meta.residuals.len() > meta.targets.len()
             || net.inputs() != layout.inputs()
             || net.outputs() != layout.outputs()
             || meta.embedding.tau == 0
