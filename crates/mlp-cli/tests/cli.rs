@@ -1265,6 +1265,18 @@ fn forecast_fit_predict_backtest() {
         &fut,
     ]);
     assert_eq!(csv.lines().count(), 4, "{csv}");
+    let json = ok(&[
+        "forecast",
+        "predict",
+        "--model",
+        &exog_model,
+        "--data",
+        &fut,
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(json.trim()).expect("json");
+    assert_eq!(v["time"][2], "2009-03-01");
+    assert_eq!(v["values"][0].as_array().map(Vec::len), Some(3));
     let err = fails(&[
         "forecast",
         "predict",

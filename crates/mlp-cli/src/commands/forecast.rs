@@ -515,7 +515,22 @@ fn predict(args: PredictArgs) -> Result<ExitCode> {
         draw(p, &forecaster, &series, &f, args.output.level, method)?;
     }
     if args.output.json {
-        println!("{}", serde_json::to_string(&f)?);
+        let times: Vec<String> = f
+            .times
+            .iter()
+            .map(|&t| format_time(t, m.time_kind))
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({
+                "time": times,
+                "targets": m.targets,
+                "values": f.values,
+                "lower": f.lower,
+                "upper": f.upper,
+                "level": args.output.level,
+            })
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

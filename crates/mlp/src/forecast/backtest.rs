@@ -239,3 +239,76 @@ pub fn backtest(
         forecaster,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::csv::read_csv_from_reader;
+    use crate::forecast::forecaster::LagSetting;
+    use crate::forecast::series::SeriesColumns;
+    use crate::forecast::window::Embedding;
+
+    #[test]
+    fn baseline_scores_match_hand_computed_values_on_a_line() {
+        // y_t = t for t = 0..100, test part the last 20 steps, horizon 3, season 4.
+        let mut text = String::from("t,y\n");
+        for t in 0..100 {
+            text.push_str(&format!("{t},{t}\n"));
+        }
+        let table = read_csv_from_reader("line.csv", text.as_bytes(), None).unwrap();
+        let series = Series::from_table(
+            &table,
+            &SeriesColumns {
+                time: "t".into(),
+                targets: vec!["y".into()],
+                exog: vec![],
+                fill: None,
+            },
+        )
+        .unwrap();
+        let mut settings = ForecastSettings {
+            lags: LagSetting::Fixed(Embedding { tau: 1, dim: 2 }),
+            horizon: 3,
+            season: Some(4),
+            ..ForecastSettings::default()
+        };
+        settings.train.epochs = 1;
+        settings.train.threads = 1;
+        let bt = BacktestSettings {
+            intervals: IntervalMethod::None,
+            ar_order: Some(1),
+            ..BacktestSettings::default()
+        };
+        let (report, _) = backtest(&series, &settings, &bt).unwrap();
+        // Origins 79..=96: every forecast of steps 1..3 is inside the series.
+        assert_eq!(
+            (report.train_len, report.test_len, report.origins),
+            (80, 20, 18)
+        );
+        let get = |name: &str| report.scores.iter().find(|s| s.method == name).unwrap();
+        // Naive errs by h: MAE (1+2+3)/3 = 2, RMSE sqrt((1+4+9)/3); in-sample seasonal-naive MAE
+        // with season 4 is 4, so MASE = 0.5.
+        let naive = get("naive");
+        assert!((naive.mae - 2.0).abs() < 1e-9);
+        assert!((naive.rmse - (14.0f64 / 3.0).sqrt()).abs() < 1e-6);
+        assert!((naive.mase - 0.5).abs() < 1e-9);
+        assert_eq!(naive.mae_by_step.len(), 3);
+        assert!((naive.mae_by_step[2] - 3.0).abs() < 1e-9);
+        // Horizon totals: truth 3t + 6 against 3t, averaged over the origins.
+        let cum: f64 = (79..=96).map(|t| 6.0 / (3.0 * t as f64 + 6.0)).sum::<f64>() / 18.0;
+        assert!((naive.cumulative_error - cum).abs() < 1e-6);
+        // MAPE: mean over origins and steps of h / (t + h).
+        let mape: f64 = (79..=96)
+            .flat_map(|t| (1..=3).map(move |h| h as f64 / (t + h) as f64))
+            .sum::<f64>()
+            / 54.0;
+        assert!((naive.mape - mape).abs() < 1e-6);
+        // Seasonal naive with period 4 errs by 4 at every step; drift and AR(1) are exact.
+        assert!((get("seasonal_naive(4)").mae - 4.0).abs() < 1e-9);
+        let drift = get("drift");
+        assert!(drift.mae < 1e-4 && (drift.r2 - 1.0).abs() < 1e-6);
+        assert!(get("ar(1)").mae < 1e-3);
+        assert_eq!(report.scores[0].method, "mlp");
+        assert!(report.scores[0].coverage.is_none());
+    }
+}
