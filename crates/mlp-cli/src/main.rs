@@ -43,6 +43,8 @@ enum Command {
     /// Closed-loop reachability of a network controller on a built-in example (adaptive cruise
     /// control).
     Reach(commands::reach::ReachArgs),
+    /// Time-series forecasting: fit, predict and backtest against baselines.
+    Forecast(commands::forecast::ForecastArgs),
     /// Run the fixed performance workloads (W1-W4) and print JSON lines.
     Bench(commands::bench::BenchArgs),
 }
@@ -61,6 +63,7 @@ fn main() -> ExitCode {
         Command::Lsa(a) => commands::lsa::run(*a),
         Command::Verify(a) => commands::verify::run(a),
         Command::Reach(a) => commands::reach::run(a),
+        Command::Forecast(a) => commands::forecast::run(a),
     };
     match result {
         Ok(code) => code,

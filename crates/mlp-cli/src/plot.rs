@@ -476,3 +476,100 @@ pub fn reach_sets(
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("drawing {}", path.display()))
 }
+
+/// One series of a forecast plot: the recent history, the forecast and its interval.
+pub struct ForecastPlot<'a> {
+    /// Plot title.
+    pub title: String,
+    /// History as `(x, value)`.
+    pub history: &'a [(f64, f64)],
+    /// Forecast as `(x, value)`.
+    pub forecast: &'a [(f64, f64)],
+    /// Interval as `(x, lower, upper)` (may be empty).
+    pub interval: &'a [(f64, f64, f64)],
+    /// Label of the interval in the legend.
+    pub interval_label: String,
+    /// Writes an x value as a time label.
+    pub x_label: &'a dyn Fn(f64) -> String,
+}
+
+fn forecast_on<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, p: &ForecastPlot) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE)?;
+    let (x0, x1) = range(
+        p.history
+            .iter()
+            .chain(p.forecast)
+            .map(|q| q.0)
+            .chain(p.interval.iter().map(|q| q.0)),
+    );
+    let (lo, hi) = range(
+        p.history
+            .iter()
+            .chain(p.forecast)
+            .map(|q| q.1)
+            .chain(p.interval.iter().flat_map(|q| [q.1, q.2])),
+    );
+    let mut chart = ChartBuilder::on(&root)
+        .caption(&p.title, ("sans-serif", 18))
+        .margin(14)
+        .x_label_area_size(36)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x0..x1, lo..hi)?;
+    chart
+        .configure_mesh()
+        .x_labels(7)
+        .x_label_formatter(&|v| (p.x_label)(*v))
+        .light_line_style(WHITE)
+        .draw()?;
+    if !p.interval.is_empty() {
+        let band = RGBColor(255, 160, 122).mix(0.35);
+        let mut poly: Vec<(f64, f64)> = p.interval.iter().map(|q| (q.0, q.2)).collect();
+        poly.extend(p.interval.iter().rev().map(|q| (q.0, q.1)));
+        chart
+            .draw_series(std::iter::once(Polygon::new(poly, band.filled())))?
+            .label(p.interval_label.clone())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 18, y + 5)], band.filled()));
+    }
+    chart
+        .draw_series(LineSeries::new(p.history.iter().copied(), &BLUE))?
+        .label("history")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLUE));
+    // Join the forecast to the last observation so the line is continuous.
+    let joined: Vec<(f64, f64)> = p
+        .history
+        .last()
+        .into_iter()
+        .copied()
+        .chain(p.forecast.iter().copied())
+        .collect();
+    chart
+        .draw_series(LineSeries::new(joined, RED.stroke_width(2)))?
+        .label("forecast")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], RED));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .border_style(BLACK)
+        .background_style(WHITE)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+/// History, forecast and prediction interval of one series.
+pub fn forecast(path: &Path, plot: &ForecastPlot) -> Result<()> {
+    check_svg(path)?;
+    let size = (900, 450);
+    register_font();
+    let result = if is_png(path) {
+        forecast_on(BitMapBackend::new(path, size).into_drawing_area(), plot)
+    } else {
+        forecast_on(SVGBackend::new(path, size).into_drawing_area(), plot)
+    };
+    result
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("drawing {}", path.display()))
+}

@@ -1634,3 +1634,326 @@ fn reach_proves_the_acc_example_safe_and_plots() {
     let err = fails(&["reach", "--model", &dir.file("x.safetensors", "junk")]);
     assert!(err.contains("x.safetensors"), "{err}");
 }
+
+/// A monthly CSV `date,y,promo` (seasonal with trend; `promo` a known exogenous switch).
+fn monthly_csv(months: usize) -> String {
+    let mut s = String::from("date,y,promo\n");
+    for i in 0..months {
+        let (year, month) = (2000 + i / 12, i % 12 + 1);
+        let promo = (i * 7 % 5 == 0) as u8;
+        let y = 100.0
+            + 0.5 * i as f64
+            + 10.0 * (2.0 * std::f64::consts::PI * i as f64 / 12.0).sin()
+            + 3.0 * promo as f64;
+        s.push_str(&format!("{year}-{month:02}-01,{y:.3},{promo}\n"));
+    }
+    s
+}
+
+#[test]
+fn forecast_fit_predict_backtest() {
+    let dir = TempDir::new("forecast");
+    let data = dir.file("series.csv", &monthly_csv(120));
+    let model = dir.path("model.safetensors");
+    let out = ok(&[
+        "forecast",
+        "fit",
+        "--data",
+        &data,
+        "--time",
+        "date",
+        "--target",
+        "y",
+        "--lags",
+        "1,12",
+        "--horizon",
+        "6",
+        "--epochs",
+        "60",
+        "--threads",
+        "1",
+        "--out",
+        &model,
+    ]);
+    assert!(out.contains("tau = 1, m = 12 (given)"), "{out}");
+    assert!(out.contains("calendar: month"), "{out}");
+    // Automatic lags are printed with Cao's statistics.
+    let auto = ok(&[
+        "forecast",
+        "fit",
+        "--data",
+        &data,
+        "--time",
+        "date",
+        "--target",
+        "y",
+        "--epochs",
+        "5",
+        "--threads",
+        "1",
+        "--out",
+        &dir.path("auto.safetensors"),
+    ]);
+    assert!(auto.contains("Cao E1") && auto.contains("Cao E2"), "{auto}");
+    // History without the last year: the forecast continues monthly after it.
+    let history: String = monthly_csv(120)
+        .lines()
+        .take(1 + 108)
+        .collect::<Vec<_>>()
+        .join("\n");
+    let hist = dir.file("history.csv", &history);
+    let fc = dir.path("forecast.csv");
+    let plot = dir.path("forecast.svg");
+    ok(&[
+        "forecast",
+        "predict",
+        "--model",
+        &model,
+        "--data",
+        &hist,
+        "--horizon",
+        "8",
+        "--out",
+        &fc,
+        "--plot",
+        &plot,
+    ]);
+    let text = std::fs::read_to_string(&fc).expect("forecast csv");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "date,y,lower,upper");
+    assert_eq!(lines.len(), 9);
+    assert!(lines[1].starts_with("2009-01-01,"), "{text}");
+    assert!(lines[8].starts_with("2009-08-01,"), "{text}");
+    for line in &lines[1..] {
+        let v: Vec<f64> = line
+            .split(',')
+            .skip(1)
+            .map(|c| c.parse().expect("number"))
+            .collect();
+        assert!(v[1] <= v[0] && v[0] <= v[2], "{line}");
+    }
+    assert!(
+        std::fs::read_to_string(&plot)
+            .expect("plot")
+            .contains("<svg")
+    );
+    // Backtest: the model and every baseline on the same origins.
+    let table = ok(&[
+        "forecast",
+        "backtest",
+        "--data",
+        &data,
+        "--time",
+        "date",
+        "--target",
+        "y",
+        "--lags",
+        "1,12",
+        "--horizon",
+        "6",
+        "--epochs",
+        "60",
+        "--threads",
+        "1",
+        "--stride",
+        "3",
+    ]);
+    for method in [
+        "mlp",
+        "naive",
+        "seasonal_naive(12)",
+        "drift",
+        "ar(12)",
+        "coverage",
+    ] {
+        assert!(table.contains(method), "{method}: {table}");
+    }
+    // Known exogenous columns need their future values: trailing rows with an empty target.
+    let exog_model = dir.path("exog.safetensors");
+    ok(&[
+        "forecast",
+        "fit",
+        "--data",
+        &data,
+        "--time",
+        "date",
+        "--target",
+        "y",
+        "--exog",
+        "promo",
+        "--lags",
+        "1,12",
+        "--horizon",
+        "3",
+        "--epochs",
+        "20",
+        "--threads",
+        "1",
+        "--out",
+        &exog_model,
+        "--quiet",
+    ]);
+    let mut future = history.clone();
+    future.push_str("\n2009-01-01,,1\n2009-02-01,,0\n2009-03-01,,0\n");
+    let fut = dir.file("future.csv", &future);
+    let csv = ok(&[
+        "forecast",
+        "predict",
+        "--model",
+        &exog_model,
+        "--data",
+        &fut,
+    ]);
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    let json = ok(&[
+        "forecast",
+        "predict",
+        "--model",
+        &exog_model,
+        "--data",
+        &fut,
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(json.trim()).expect("json");
+    assert_eq!(v["time"][2], "2009-03-01");
+    assert_eq!(v["values"][0].as_array().map(Vec::len), Some(3));
+    let err = fails(&[
+        "forecast",
+        "predict",
+        "--model",
+        &exog_model,
+        "--data",
+        &fut,
+        "--horizon",
+        "4",
+    ]);
+    assert!(
+        err.contains("future values of the exogenous column(s) promo"),
+        "{err}"
+    );
+    // The built-in series works without files, with a JSON summary.
+    let json = ok(&[
+        "forecast",
+        "backtest",
+        "--dataset",
+        "co2",
+        "--epochs",
+        "30",
+        "--threads",
+        "1",
+        "--stride",
+        "6",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(json.trim()).expect("json");
+    assert_eq!(v["backtest"]["season"], 12);
+    assert_eq!(v["backtest"]["scores"][0]["method"], "mlp");
+}
+
+#[test]
+fn forecast_bad_input_fails_with_one_clear_line() {
+    let dir = TempDir::new("forecast-bad");
+    let gap = monthly_csv(40)
+        .lines()
+        .filter(|l| !l.starts_with("2001-03-01"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let gap_file = dir.file("gap.csv", &gap);
+    let model = dir.path("m.safetensors");
+    let fit = |file: &str| {
+        fails(&[
+            "forecast", "fit", "--data", file, "--time", "date", "--target", "y", "--out", &model,
+        ])
+    };
+    let err = fit(&gap_file);
+    // 2001-03-01 was data row 15 (line 16); the row after the gap is now line 16.
+    assert!(
+        err.contains("gap.csv, line 16, column 'date': gap"),
+        "{err}"
+    );
+    assert!(err.contains("1 missing step(s) of 1 month"), "{err}");
+    assert!(err.contains("--fill"), "{err}");
+    // With --fill the gap is filled and fitting works.
+    ok(&[
+        "forecast",
+        "fit",
+        "--data",
+        &gap_file,
+        "--time",
+        "date",
+        "--target",
+        "y",
+        "--fill",
+        "linear",
+        "--epochs",
+        "2",
+        "--threads",
+        "1",
+        "--out",
+        &model,
+        "--quiet",
+    ]);
+    // A date off the monthly grid is never shifted, filled or not.
+    let odd = dir.file(
+        "odd.csv",
+        &monthly_csv(40).replace("2001-06-01", "2001-06-15"),
+    );
+    let err = fails(&[
+        "forecast", "fit", "--data", &odd, "--time", "date", "--target", "y", "--fill", "linear",
+        "--out", &model,
+    ]);
+    assert!(
+        err.contains("odd.csv, line 19") && err.contains("irregular"),
+        "{err}"
+    );
+    let blank: Vec<String> = monthly_csv(40)
+        .lines()
+        .map(|l| match l.strip_prefix("2001-05-01,") {
+            Some(rest) => format!("2001-05-01,,{}", rest.split(',').nth(1).expect("promo")),
+            None => l.to_string(),
+        })
+        .collect();
+    let missing = dir.file("missing.csv", &blank.join("\n"));
+    let err = fit(&missing);
+    assert!(
+        err.contains("missing.csv, line 18, column 'y': missing value"),
+        "{err}"
+    );
+    let err = fails(&[
+        "forecast", "fit", "--data", &missing, "--time", "when", "--target", "y", "--out", &model,
+    ]);
+    assert!(err.contains("no column 'when'"), "{err}");
+    let good = dir.file("good.csv", &monthly_csv(60));
+    let base = [
+        "forecast", "fit", "--data", &good, "--time", "date", "--target", "y",
+    ];
+    for (flag, value, needle) in [
+        ("--lags", "3", "--lags"),
+        ("--strategy", "sideways", "strategy"),
+        ("--arch", "transformer", "arch"),
+        ("--interval", "bootstrap", "interval"),
+        ("--fill", "mean", "fill"),
+        ("--calendar", "hour", "calendar"),
+        ("--lags", "1,40", "lags"),
+    ] {
+        let mut args = base.to_vec();
+        args.extend([flag, value, "--out", &model]);
+        let err = fails(&args);
+        assert!(err.contains(needle), "{flag} {value}: {err}");
+    }
+    // A file that is not a forecaster, and one that is cut short.
+    let plain = dir.file("plain.safetensors", "not a model");
+    let err = fails(&["forecast", "predict", "--model", &plain, "--data", &good]);
+    assert!(err.contains("plain.safetensors"), "{err}");
+    let err = fails(&[
+        "forecast",
+        "predict",
+        "--model",
+        &dir.path("nope.safetensors"),
+        "--data",
+        &good,
+    ]);
+    assert!(err.contains("nope.safetensors"), "{err}");
+    let err = fails(&["forecast", "backtest", "--dataset", "sunspots"]);
+    assert!(err.contains("co2"), "{err}");
+}

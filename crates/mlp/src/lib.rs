@@ -5,6 +5,7 @@ pub mod architectures;
 pub mod data;
 pub mod error;
 pub mod estimator;
+pub mod forecast;
 pub mod io;
 pub mod rng;
 pub mod robust;

@@ -4,6 +4,7 @@ pub mod attack;
 pub mod bench;
 pub mod demo;
 pub mod eval;
+pub mod forecast;
 pub mod info;
 pub mod lsa;
 pub mod predict;

@@ -30,6 +30,7 @@
 //! ```
 
 pub mod classification;
+pub mod forecast;
 pub mod multilabel;
 pub mod regression;
 

@@ -1,0 +1,715 @@
+//! `mlp forecast`: fit a forecaster on a time series, forecast from new history, and backtest
+//! the model against the naive, seasonal naive, drift and AR(p) baselines.
+
+use crate::plot::{self, ForecastPlot};
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use mlp::architectures::{Arch, ArchConfig};
+use mlp::forecast::backtest::{BacktestReport, BacktestSettings, backtest};
+use mlp::forecast::calendar::CalendarFeatures;
+use mlp::forecast::forecaster::{Forecast, ForecastSettings, Forecaster, LagSetting};
+use mlp::forecast::intervals::{IntervalMethod, check_level};
+use mlp::forecast::lags::DelayRule;
+use mlp::forecast::series::{EmbeddedSeries, Fill, Series, SeriesColumns, format_time};
+use mlp::forecast::strategy::Strategy;
+use mlp::forecast::window::{Embedding, Normalize};
+use mlp::kernels::elementwise::Activation;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Flags of `mlp forecast`.
+#[derive(Debug, Args)]
+pub struct ForecastArgs {
+    #[command(subcommand)]
+    pub command: ForecastCommand,
+}
+
+/// The forecasting jobs.
+#[derive(Debug, Subcommand)]
+pub enum ForecastCommand {
+    /// Fit a forecaster on a series and save it (lags, scaling and calendar features included).
+    Fit(Box<FitArgs>),
+    /// Forecast the steps after a history with a saved forecaster; writes a CSV.
+    Predict(Box<PredictArgs>),
+    /// Rolling-origin backtest of the model against naive, seasonal naive, drift and AR(p).
+    Backtest(Box<BacktestArgs>),
+}
+
+/// Where the series comes from and which columns it uses.
+#[derive(Debug, Clone, Args)]
+pub struct SeriesArgs {
+    /// CSV with a time column, target column(s) and optional exogenous columns.
+    #[arg(long, value_name = "FILE", conflicts_with = "dataset")]
+    pub data: Option<PathBuf>,
+    /// A built-in series instead of --data: co2 (monthly Mauna Loa CO2, 1958-2001).
+    #[arg(long, value_name = "NAME")]
+    pub dataset: Option<String>,
+    /// The time column (integers, dates yyyy-mm-dd or date-times).
+    #[arg(long, value_name = "COL")]
+    pub time: Option<String>,
+    /// Target column(s), comma-separated.
+    #[arg(long, value_name = "COLS", value_delimiter = ',')]
+    pub target: Vec<String>,
+    /// Exogenous columns whose future values are known, comma-separated.
+    #[arg(long, value_name = "COLS", value_delimiter = ',')]
+    pub exog: Vec<String>,
+    /// Fill missing time steps and empty cells: linear, previous or zero (default: error).
+    #[arg(long, value_name = "HOW")]
+    pub fill: Option<String>,
+}
+
+/// Model and training flags shared by `fit` and `backtest`.
+#[derive(Debug, Clone, Args)]
+pub struct ModelArgs {
+    /// Lag embedding: `auto` (delay from the autocorrelation, dimension by Cao's method) or
+    /// `TAU,M` (delay and number of lags), e.g. `1,12`.
+    #[arg(long, default_value = "auto")]
+    pub lags: String,
+    /// Largest embedding dimension tried by --lags auto.
+    #[arg(long, default_value_t = 12)]
+    pub max_dim: usize,
+    /// Steps ahead to forecast.
+    #[arg(long, default_value_t = 12)]
+    pub horizon: usize,
+    /// Multi-step strategy: recursive (one-step model fed back) or direct (one head per step).
+    #[arg(long, default_value = "recursive")]
+    pub strategy: String,
+    /// Window normalization: last (relative to the latest value; follows trends) or global
+    /// (standardized levels).
+    #[arg(long, default_value = "last")]
+    pub normalize: String,
+    /// Calendar one-hots of each predicted step: auto, none, or dow,month.
+    #[arg(long, default_value = "auto")]
+    pub calendar: String,
+    /// Season length for the seasonal baselines and MASE (default: detected).
+    #[arg(long)]
+    pub season: Option<usize>,
+    /// Architecture (as `mlp train --arch`): mlp, resmlp, hourglass, score, glu, kan, finalmlp...
+    #[arg(long, default_value = "mlp")]
+    pub arch: String,
+    /// Hidden widths, comma-separated (block architectures use the first).
+    #[arg(long, value_delimiter = ',', default_value = "64")]
+    pub hidden: Vec<usize>,
+    /// Hidden activation.
+    #[arg(long, default_value = "relu")]
+    pub activation: String,
+    /// Blocks of block architectures.
+    #[arg(long, default_value_t = 2)]
+    pub depth: usize,
+    /// Expansion inside blocks.
+    #[arg(long, default_value_t = 4)]
+    pub expansion: usize,
+    /// Dropout probability (above 0 enables --interval mc-dropout).
+    #[arg(long, default_value_t = 0.0)]
+    pub dropout: f32,
+    /// Maximum epochs (training stops early on the validation part).
+    #[arg(long, default_value_t = 400)]
+    pub epochs: usize,
+    /// Learning rate (Adam).
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f32,
+    /// Minibatch size.
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// Weight decay.
+    #[arg(long, default_value_t = 1e-4)]
+    pub weight_decay: f32,
+    /// Epochs without validation improvement before stopping (0: never stop early).
+    #[arg(long, default_value_t = 40)]
+    pub patience: usize,
+    /// Share of the history (its end) held out for validation and interval calibration.
+    #[arg(long, default_value_t = 0.15)]
+    pub val_fraction: f64,
+    /// Random seed (initialization, shuffling, dropout).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Worker threads (0: all cores).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+}
+
+/// Interval and output flags shared by the commands.
+#[derive(Debug, Clone, Args)]
+pub struct IntervalArgs {
+    /// Prediction intervals: residual (validation error quantiles), mc-dropout, or none.
+    #[arg(long, default_value = "residual")]
+    pub interval: String,
+    /// Interval level.
+    #[arg(long, default_value_t = 0.9)]
+    pub level: f64,
+    /// Trajectories sampled by --interval mc-dropout.
+    #[arg(long, default_value_t = 100)]
+    pub samples: usize,
+    /// Print nothing but errors (and the --json summary).
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print a JSON summary on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Flags of `mlp forecast fit`.
+#[derive(Debug, Args)]
+pub struct FitArgs {
+    #[command(flatten)]
+    pub series: SeriesArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub output: IntervalArgs,
+    /// Where to write the forecaster (.safetensors).
+    #[arg(long, value_name = "MODEL")]
+    pub out: PathBuf,
+    /// Draw the history and the forecast after it (SVG or PNG).
+    #[arg(long, value_name = "FILE.svg|png")]
+    pub plot: Option<PathBuf>,
+}
+
+/// Flags of `mlp forecast predict`.
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// A forecaster written by `mlp forecast fit`.
+    #[arg(long, value_name = "MODEL")]
+    pub model: PathBuf,
+    /// History CSV with the model's time, target and exogenous columns (trailing rows with
+    /// empty targets carry future exogenous values).
+    #[arg(long, value_name = "FILE", conflicts_with = "dataset")]
+    pub data: Option<PathBuf>,
+    /// A built-in series as the history.
+    #[arg(long, value_name = "NAME")]
+    pub dataset: Option<String>,
+    /// Fill missing time steps and empty cells: linear, previous or zero.
+    #[arg(long, value_name = "HOW")]
+    pub fill: Option<String>,
+    /// Steps to forecast (default: the model's horizon).
+    #[arg(long)]
+    pub horizon: Option<usize>,
+    /// Write the forecast CSV here (time, target, lower, upper); default: stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Seed of Monte-Carlo dropout.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub output: IntervalArgs,
+    /// Draw the history, the forecast and its interval (SVG or PNG).
+    #[arg(long, value_name = "FILE.svg|png")]
+    pub plot: Option<PathBuf>,
+}
+
+/// Flags of `mlp forecast backtest`.
+#[derive(Debug, Args)]
+pub struct BacktestArgs {
+    #[command(flatten)]
+    pub series: SeriesArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub output: IntervalArgs,
+    /// Share of the history (its end) used as test origins and targets.
+    #[arg(long, default_value_t = 0.2)]
+    pub test_fraction: f64,
+    /// Steps between forecast origins.
+    #[arg(long, default_value_t = 1)]
+    pub stride: usize,
+    /// Order of the AR(p) baseline (default: the model's window span, at least the season).
+    #[arg(long)]
+    pub ar_order: Option<usize>,
+    /// Also save the forecaster fitted on the part before the test.
+    #[arg(long, value_name = "MODEL")]
+    pub out: Option<PathBuf>,
+}
+
+/// Runs a forecast subcommand.
+pub fn run(args: ForecastArgs) -> Result<ExitCode> {
+    match args.command {
+        ForecastCommand::Fit(a) => fit(*a),
+        ForecastCommand::Predict(a) => predict(*a),
+        ForecastCommand::Backtest(a) => run_backtest(*a),
+    }
+}
+
+fn parse_fill(text: &Option<String>) -> Result<Option<Fill>> {
+    Ok(text.as_deref().map(str::parse).transpose()?)
+}
+
+/// Loads the series the flags describe.
+fn load_series(args: &SeriesArgs) -> Result<Series> {
+    let fill = parse_fill(&args.fill)?;
+    match (&args.data, &args.dataset) {
+        (Some(path), None) => {
+            let Some(time) = &args.time else {
+                bail!("--time: name the time column of {}", path.display());
+            };
+            if args.target.is_empty() {
+                bail!("--target: name the target column(s) of {}", path.display());
+            }
+            let columns = SeriesColumns {
+                time: time.clone(),
+                targets: args.target.clone(),
+                exog: args.exog.clone(),
+                fill,
+            };
+            Ok(Series::load(path, &columns)?)
+        }
+        (None, Some(name)) => {
+            let which: EmbeddedSeries = name.parse()?;
+            let (time, target) = which.columns();
+            let columns = SeriesColumns {
+                time: args.time.clone().unwrap_or_else(|| time.into()),
+                targets: if args.target.is_empty() {
+                    vec![target.into()]
+                } else {
+                    args.target.clone()
+                },
+                exog: args.exog.clone(),
+                fill,
+            };
+            Ok(Series::from_table(&which.table()?, &columns)?)
+        }
+        _ => bail!("give the series with --data FILE or --dataset co2"),
+    }
+}
+
+fn settings(args: &ModelArgs) -> Result<ForecastSettings> {
+    let lags = if args.lags.trim().eq_ignore_ascii_case("auto") {
+        LagSetting::Auto {
+            max_dim: args.max_dim,
+        }
+    } else {
+        let parts: Vec<&str> = args.lags.split(',').map(str::trim).collect();
+        let (Some(tau), Some(dim), 2) = (
+            parts.first().and_then(|s| s.parse::<usize>().ok()),
+            parts.get(1).and_then(|s| s.parse::<usize>().ok()),
+            parts.len(),
+        ) else {
+            bail!(
+                "--lags: expected auto or TAU,M (e.g. 1,12), got '{}'",
+                args.lags
+            );
+        };
+        LagSetting::Fixed(Embedding { tau, dim })
+    };
+    if args.hidden.contains(&0) {
+        bail!("--hidden: layer widths must be at least 1");
+    }
+    if !(0.0..1.0).contains(&args.dropout) {
+        bail!("--dropout: must be in [0, 1), got {}", args.dropout);
+    }
+    let arch: Arch = args.arch.parse()?;
+    let activation: Activation = args.activation.parse()?;
+    let mut s = ForecastSettings {
+        lags,
+        horizon: args.horizon,
+        strategy: args.strategy.parse::<Strategy>()?,
+        normalize: args.normalize.parse::<Normalize>()?,
+        calendar: CalendarFeatures::parse(&args.calendar)?,
+        season: args.season,
+        arch: ArchConfig {
+            arch,
+            widths: args.hidden.clone(),
+            depth: args.depth,
+            expansion: args.expansion,
+            activation,
+            dropout: args.dropout,
+            ..ArchConfig::default()
+        },
+        val_fraction: args.val_fraction,
+        ..ForecastSettings::default()
+    };
+    s.train.epochs = args.epochs;
+    s.train.lr = Some(args.lr);
+    s.train.batch_size = args.batch_size;
+    s.train.weight_decay = args.weight_decay;
+    s.train.patience = (args.patience > 0).then_some(args.patience);
+    s.train.seed = args.seed;
+    s.train.threads = args.threads;
+    Ok(s)
+}
+
+fn interval_method(args: &IntervalArgs) -> Result<IntervalMethod> {
+    check_level(args.level)?;
+    Ok(IntervalMethod::parse(&args.interval, args.samples)?)
+}
+
+fn tau_rule(rule: DelayRule) -> &'static str {
+    match rule {
+        DelayRule::AcfZero => "first zero of the autocorrelation",
+        DelayRule::AcfInvE => "autocorrelation below 1/e",
+        DelayRule::AmiMinimum => "first minimum of the mutual information",
+        DelayRule::Default => "default",
+    }
+}
+
+fn describe_model(f: &Forecaster) {
+    let m = &f.meta;
+    println!(
+        "series     {} ({} steps of {}; train {}, validation {})",
+        m.source,
+        m.train_len + m.val_len,
+        m.step.describe(),
+        m.train_len,
+        m.val_len
+    );
+    match &m.lag_choice {
+        Some(c) => {
+            let fmt = |v: &[f64]| {
+                v.iter()
+                    .map(|x| format!("{x:.3}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            println!(
+                "lags       tau = {} ({}), m = {} (Cao's E1 saturates){}",
+                c.tau,
+                tau_rule(c.tau_rule),
+                c.dim,
+                if c.noisy {
+                    "; E2 stays near 1: the series looks stochastic"
+                } else {
+                    ""
+                }
+            );
+            println!("Cao E1     {}", fmt(&c.e1));
+            println!("Cao E2     {}", fmt(&c.e2));
+            if (c.tau, c.dim) != (m.embedding.tau, m.embedding.dim) {
+                println!(
+                    "           window capped to tau = {}, m = {} (a third of the training part)",
+                    m.embedding.tau, m.embedding.dim
+                );
+            }
+        }
+        None => println!(
+            "lags       tau = {}, m = {} (given)",
+            m.embedding.tau, m.embedding.dim
+        ),
+    }
+    let cal = m.calendar.names();
+    println!(
+        "inputs     {} lags x {} target(s), {} exogenous, calendar: {}",
+        m.embedding.dim,
+        m.targets.len(),
+        m.exog.len(),
+        if cal.is_empty() {
+            "none".to_string()
+        } else {
+            format!(
+                "{}{}",
+                if m.calendar.day_of_week {
+                    "day of week "
+                } else {
+                    ""
+                },
+                if m.calendar.month { "month" } else { "" }
+            )
+        }
+    );
+    println!(
+        "model      {:?} strategy, horizon {}, {} parameters, season {}",
+        m.strategy,
+        m.horizon,
+        f.model.network.n_params(),
+        m.season
+    );
+    if let Some(t) = &f.model.training {
+        println!(
+            "training   {} epochs, {} ({:.2} s)",
+            t.history.len(),
+            t.outcome,
+            t.seconds
+        );
+    }
+}
+
+fn lag_json(f: &Forecaster) -> serde_json::Value {
+    serde_json::json!({
+        "tau": f.meta.embedding.tau,
+        "m": f.meta.embedding.dim,
+        "auto": f.meta.lag_choice,
+        "season": f.meta.season,
+        "strategy": f.meta.strategy,
+        "horizon": f.meta.horizon,
+        "parameters": f.model.network.n_params(),
+    })
+}
+
+fn fit(args: FitArgs) -> Result<ExitCode> {
+    if let Some(p) = &args.plot {
+        plot::check_svg(p)?;
+    }
+    let method = interval_method(&args.output)?;
+    let series = load_series(&args.series)?;
+    let settings = settings(&args.model)?;
+    let forecaster = Forecaster::fit(&series, &settings)?;
+    forecaster
+        .save(&args.out)
+        .with_context(|| format!("saving {}", args.out.display()))?;
+    let quiet = args.output.quiet || args.output.json;
+    if !quiet {
+        if series.filled > 0 {
+            println!("filled     {} missing step(s)/cell(s)", series.filled);
+        }
+        describe_model(&forecaster);
+        println!("saved      {}", args.out.display());
+    }
+    if let Some(p) = &args.plot {
+        let f = forecaster.forecast(
+            &series,
+            settings.horizon,
+            method,
+            args.output.level,
+            settings.train.seed,
+        )?;
+        draw(p, &forecaster, &series, &f, args.output.level, method)?;
+        if !quiet {
+            println!("plot       {}", p.display());
+        }
+    }
+    if args.output.json {
+        println!(
+            "{}",
+            serde_json::json!({ "model": args.out, "lags": lag_json(&forecaster) })
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn predict(args: PredictArgs) -> Result<ExitCode> {
+    if let Some(p) = &args.plot {
+        plot::check_svg(p)?;
+    }
+    let method = interval_method(&args.output)?;
+    let forecaster = Forecaster::load(&args.model)?;
+    let m = &forecaster.meta;
+    let series_args = SeriesArgs {
+        data: args.data.clone(),
+        dataset: args.dataset.clone(),
+        time: Some(m.time_column.clone()),
+        target: m.targets.clone(),
+        exog: m.exog.clone(),
+        fill: args.fill.clone(),
+    };
+    let series = load_series(&series_args)?;
+    let steps = args.horizon.unwrap_or(m.horizon);
+    let f = forecaster.forecast(&series, steps, method, args.output.level, args.seed)?;
+    let csv = forecast_csv(&forecaster, &f);
+    match &args.out {
+        Some(path) => {
+            mlp::io::tensor_file::atomic_write(path, csv.as_bytes())?;
+            if !(args.output.quiet || args.output.json) {
+                println!(
+                    "wrote {} steps after {} to {}",
+                    steps,
+                    format_time(series.times[series.history_len() - 1], m.time_kind),
+                    path.display()
+                );
+            }
+        }
+        None if !args.output.json => {
+            std::io::stdout().write_all(csv.as_bytes())?;
+        }
+        None => {}
+    }
+    if let Some(p) = &args.plot {
+        draw(p, &forecaster, &series, &f, args.output.level, method)?;
+    }
+    if args.output.json {
+        let times: Vec<String> = f
+            .times
+            .iter()
+            .map(|&t| format_time(t, m.time_kind))
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({
+                "time": times,
+                "targets": m.targets,
+                "values": f.values,
+                "lower": f.lower,
+                "upper": f.upper,
+                "level": args.output.level,
+            })
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `time,target,lower,upper` for one target; `time,y1,y1_lower,y1_upper,y2,...` for several.
+fn forecast_csv(forecaster: &Forecaster, f: &Forecast) -> String {
+    let m = &forecaster.meta;
+    let single = m.targets.len() == 1;
+    let mut out = m.time_column.clone();
+    for t in &m.targets {
+        if single {
+            out.push_str(&format!(",{t},lower,upper"));
+        } else {
+            out.push_str(&format!(",{t},{t}_lower,{t}_upper"));
+        }
+    }
+    out.push('\n');
+    let cell = |b: &Option<Vec<Vec<f64>>>, c: usize, h: usize| {
+        b.as_ref()
+            .map_or(String::new(), |v| format!("{:.6}", v[c][h]))
+    };
+    for (h, &t) in f.times.iter().enumerate() {
+        out.push_str(&format_time(t, m.time_kind));
+        for c in 0..m.targets.len() {
+            out.push_str(&format!(
+                ",{:.6},{},{}",
+                f.values[c][h],
+                cell(&f.lower, c, h),
+                cell(&f.upper, c, h)
+            ));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn draw(
+    path: &Path,
+    forecaster: &Forecaster,
+    series: &Series,
+    f: &Forecast,
+    level: f64,
+    method: IntervalMethod,
+) -> Result<()> {
+    let m = &forecaster.meta;
+    let n = series.history_len();
+    // Enough history to see a few horizons and seasons.
+    let shown = (8 * f.times.len()).max(4 * m.season).max(48).min(n);
+    let kind = m.time_kind;
+    // Dates are plotted in days so the axis labels read as calendar dates.
+    let x = |key: f64| match kind {
+        mlp::forecast::series::TimeKind::Number => key,
+        _ => key / mlp::forecast::calendar::DAY,
+    };
+    let monthly = matches!(m.step, mlp::forecast::series::Step::Months(_));
+    let label = move |v: f64| match kind {
+        mlp::forecast::series::TimeKind::Number => format!("{v:.0}"),
+        _ => {
+            let day = format_time(
+                v.round() * mlp::forecast::calendar::DAY,
+                mlp::forecast::series::TimeKind::Date,
+            );
+            // Monthly and coarser series read better without the day.
+            if monthly { day[..7].to_string() } else { day }
+        }
+    };
+    let c = 0;
+    let history: Vec<(f64, f64)> = (n - shown..n)
+        .map(|i| (x(series.times[i]), series.targets[c].values[i]))
+        .collect();
+    let forecast: Vec<(f64, f64)> = f
+        .times
+        .iter()
+        .zip(&f.values[c])
+        .map(|(&t, &v)| (x(t), v))
+        .collect();
+    let interval: Vec<(f64, f64, f64)> = match (&f.lower, &f.upper) {
+        (Some(lo), Some(hi)) => f
+            .times
+            .iter()
+            .enumerate()
+            .map(|(h, &t)| (x(t), lo[c][h], hi[c][h]))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let how = match method {
+        IntervalMethod::McDropout { .. } => "MC dropout",
+        _ => "validation residuals",
+    };
+    plot::forecast(
+        path,
+        &ForecastPlot {
+            title: format!(
+                "{}: {} steps ahead ({:?}, tau = {}, m = {})",
+                m.targets[c],
+                f.times.len(),
+                m.strategy,
+                m.embedding.tau,
+                m.embedding.dim
+            ),
+            history: &history,
+            forecast: &forecast,
+            interval: &interval,
+            interval_label: format!("{:.0}% interval ({how})", 100.0 * level),
+            x_label: &label,
+        },
+    )
+}
+
+fn print_report(r: &BacktestReport) {
+    println!(
+        "backtest   {} origins x {} steps over the last {} steps (train {}), season {}",
+        r.origins, r.horizon, r.test_len, r.train_len, r.season
+    );
+    println!(
+        "{:<20} {:>9} {:>9} {:>8} {:>8} {:>7} {:>7} {:>8} {:>9}",
+        "method", "RMSE", "MAE", "MAPE%", "SMAPE%", "MASE", "R2", "cum.err%", "coverage"
+    );
+    let mut target = "";
+    for s in &r.scores {
+        if r.scores.iter().any(|o| o.target != s.target) && s.target != target {
+            println!("[{}]", s.target);
+        }
+        target = &s.target;
+        let cov = s
+            .coverage
+            .map_or(String::from("-"), |c| format!("{:.1}%", 100.0 * c));
+        println!(
+            "{:<20} {:>9.4} {:>9.4} {:>8.3} {:>8.3} {:>7.3} {:>7.3} {:>8.3} {:>9}",
+            s.method,
+            s.rmse,
+            s.mae,
+            100.0 * s.mape,
+            100.0 * s.smape,
+            s.mase,
+            s.r2,
+            100.0 * s.cumulative_error,
+            cov
+        );
+    }
+    if let Some(s) = r.scores.first()
+        && let Some(w) = s.interval_width
+    {
+        println!(
+            "intervals  {:.0}% level, mean width {:.4}, empirical coverage {:.1}%",
+            100.0 * r.level,
+            w,
+            100.0 * s.coverage.unwrap_or(f64::NAN)
+        );
+    }
+}
+
+fn run_backtest(args: BacktestArgs) -> Result<ExitCode> {
+    let method = interval_method(&args.output)?;
+    let series = load_series(&args.series)?;
+    let settings = settings(&args.model)?;
+    let bt = BacktestSettings {
+        test_fraction: args.test_fraction,
+        stride: args.stride,
+        intervals: method,
+        level: args.output.level,
+        ar_order: args.ar_order,
+        seed: args.model.seed,
+    };
+    let (report, forecaster) = backtest(&series, &settings, &bt)?;
+    if let Some(out) = &args.out {
+        forecaster
+            .save(out)
+            .with_context(|| format!("saving {}", out.display()))?;
+    }
+    if !(args.output.quiet || args.output.json) {
+        describe_model(&forecaster);
+        print_report(&report);
+    }
+    if args.output.json {
+        println!(
+            "{}",
+            serde_json::json!({ "lags": lag_json(&forecaster), "backtest": report })
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,337 @@
+//! The forecasts every model must beat, as in Hyndman & Athanasopoulos, *Forecasting: Principles
+//! and Practice*, ch. 5.2, plus a least-squares linear autoregression.
+//!
+//! For a history `y_1..y_T` and horizon step `h = 1..H`:
+//!
+//! * **naive**: `ŷ_{T+h} = y_T`;
+//! * **seasonal naive** with period `s`: `ŷ_{T+h} = y_{T+h-s k}`, `k = ceil(h / s)` (the value one
+//!   season back, repeated);
+//! * **drift**: `ŷ_{T+h} = y_T + h (y_T - y_1) / (T - 1)`, the line through the first and last
+//!   observation;
+//! * **AR(p)**: `y_t = c + Σ_{i=1..p} φ_i y_{t-i}`, coefficients by ordinary least squares on the
+//!   training part, forecast recursively (each prediction fed back as the next lag).
+//!
+//! ```
+//! use mlp::forecast::baselines::Baseline;
+//! let train = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+//! let drift = Baseline::Drift.fit(&train).unwrap();
+//! assert_eq!(drift.forecast(&train, 2), vec![7.0, 8.0]);
+//! let seasonal = Baseline::SeasonalNaive { period: 4 }.fit(&train).unwrap();
+//! assert_eq!(seasonal.forecast(&train, 5), vec![3.0, 4.0, 5.0, 6.0, 3.0]);
+//! ```
+
+use crate::{Error, Result};
+
+/// A baseline forecasting method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Baseline {
+    /// The last value.
+    Naive,
+    /// The value one season back.
+    SeasonalNaive {
+        /// Season length in steps.
+        period: usize,
+    },
+    /// The line through the first and last observation.
+    Drift,
+    /// Linear autoregression of order `order` with intercept, by least squares.
+    Ar {
+        /// Number of lags.
+        order: usize,
+    },
+}
+
+impl Baseline {
+    /// Short name for reports: `naive`, `seasonal_naive(12)`, `drift`, `ar(3)`.
+    pub fn name(&self) -> String {
+        match self {
+            Baseline::Naive => "naive".into(),
+            Baseline::SeasonalNaive { period } => format!("seasonal_naive({period})"),
+            Baseline::Drift => "drift".into(),
+            Baseline::Ar { order } => format!("ar({order})"),
+        }
+    }
+
+    /// Fits the method on `train` (only AR(p) learns anything; the others check the length).
+    ///
+    /// Errors on non-finite values, a zero period or order, or a training part too short: the
+    /// seasonal naive needs one full season, drift two values, AR(p) at least `2p + 2` values.
+    pub fn fit(&self, train: &[f64]) -> Result<FittedBaseline> {
+        if let Some(i) = train.iter().position(|v| !v.is_finite()) {
+            return Err(Error::InvalidData(format!(
+                "{}: value {i} of the training series is not finite",
+                self.name()
+            )));
+        }
+        let need = match *self {
+            Baseline::Naive => 1,
+            Baseline::Drift => 2,
+            Baseline::SeasonalNaive { period } => {
+                if period == 0 {
+                    return Err(Error::config("season", "the period must be at least 1"));
+                }
+                period
+            }
+            Baseline::Ar { order } => {
+                if order == 0 {
+                    return Err(Error::config("ar", "the order must be at least 1"));
+                }
+                2 * order + 2
+            }
+        };
+        if train.len() < need {
+            return Err(Error::InvalidData(format!(
+                "{} needs at least {need} training values; got {}",
+                self.name(),
+                train.len()
+            )));
+        }
+        let coefficients = match *self {
+            Baseline::Ar { order } => fit_ar(train, order)?,
+            _ => Vec::new(),
+        };
+        Ok(FittedBaseline {
+            method: *self,
+            coefficients,
+        })
+    }
+}
+
+/// A fitted baseline: forecasts from any history.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FittedBaseline {
+    /// The method.
+    pub method: Baseline,
+    /// AR(p): `[c, φ_1, ..., φ_p]` (`φ_1` multiplies the latest value); empty otherwise.
+    pub coefficients: Vec<f64>,
+}
+
+impl FittedBaseline {
+    /// Forecasts `horizon` steps after the end of `history` (all values up to the forecast
+    /// origin). A history shorter than the method needs (one value; a season; `p` lags) falls
+    /// back to repeating its last value, or to zeros when it is empty.
+    pub fn forecast(&self, history: &[f64], horizon: usize) -> Vec<f64> {
+        let Some(&last) = history.last() else {
+            return vec![0.0; horizon];
+        };
+        let t = history.len();
+        match self.method {
+            Baseline::Naive => vec![last; horizon],
+            Baseline::SeasonalNaive { period } if period > 0 && t >= period => (1..=horizon)
+                .map(|h| {
+                    let back = period * h.div_ceil(period);
+                    history[t + h - back - 1]
+                })
+                .collect(),
+            Baseline::Drift if t >= 2 => {
+                let slope = (last - history[0]) / (t - 1) as f64;
+                (1..=horizon).map(|h| last + h as f64 * slope).collect()
+            }
+            Baseline::Ar { order } if t >= order && self.coefficients.len() == order + 1 => {
+                let mut window: Vec<f64> = history[t - order..].to_vec();
+                let mut out = Vec::with_capacity(horizon);
+                for _ in 0..horizon {
+                    let next = self.coefficients[0]
+                        + (1..=order)
+                            .map(|i| self.coefficients[i] * window[window.len() - i])
+                            .sum::<f64>();
+                    out.push(next);
+                    window.remove(0);
+                    window.push(next);
+                }
+                out
+            }
+            _ => vec![last; horizon],
+        }
+    }
+}
+
+/// Least-squares AR(p) with intercept: solves the normal equations `(XᵀX) β = Xᵀy` by Cholesky,
+/// with a tiny ridge (`1e-10` times the mean diagonal) so a perfectly collinear design (a constant
+/// or exactly periodic series) still has a unique solution.
+fn fit_ar(train: &[f64], order: usize) -> Result<Vec<f64>> {
+    let k = order + 1;
+    let mut xtx = vec![0.0f64; k * k];
+    let mut xty = vec![0.0f64; k];
+    let mut row = vec![0.0f64; k];
+    for t in order..train.len() {
+        row[0] = 1.0;
+        for i in 1..=order {
+            row[i] = train[t - i];
+        }
+        for a in 0..k {
+            xty[a] += row[a] * train[t];
+            for b in 0..k {
+                xtx[a * k + b] += row[a] * row[b];
+            }
+        }
+    }
+    let ridge = 1e-10 * (0..k).map(|i| xtx[i * k + i]).sum::<f64>() / k as f64;
+    for i in 0..k {
+        xtx[i * k + i] += ridge.max(f64::MIN_POSITIVE);
+    }
+    solve_spd(&mut xtx, &mut xty, k).ok_or_else(|| {
+        Error::InvalidData(format!(
+            "ar({order}): the lagged values are degenerate; try a smaller order"
+        ))
+    })?;
+    Ok(xty)
+}
+
+/// Solves `A x = b` for symmetric positive definite `A` (`n x n`, row-major) in place by
+/// Cholesky; `b` becomes `x`. `None` when `A` is not positive definite.
+fn solve_spd(a: &mut [f64], b: &mut [f64], n: usize) -> Option<()> {
+    for j in 0..n {
+        let mut d = a[j * n + j];
+        for k in 0..j {
+            d -= a[j * n + k] * a[j * n + k];
+        }
+        if d <= 0.0 || !d.is_finite() {
+            return None;
+        }
+        let d = d.sqrt();
+        a[j * n + j] = d;
+        for i in j + 1..n {
+            let mut s = a[i * n + j];
+            for k in 0..j {
+                s -= a[i * n + k] * a[j * n + k];
+            }
+            a[i * n + j] = s / d;
+        }
+    }
+    for i in 0..n {
+        let mut s = b[i];
+        for k in 0..i {
+            s -= a[i * n + k] * b[k];
+        }
+        b[i] = s / a[i * n + i];
+    }
+    for i in (0..n).rev() {
+        let mut s = b[i];
+        for k in i + 1..n {
+            s -= a[k * n + i] * b[k];
+        }
+        b[i] = s / a[i * n + i];
+    }
+    Some(())
+}
+
+/// The season length of `x`: the lag in `2..=max_period` with the highest autocorrelation of the
+/// first differences among its local maxima, if that correlation exceeds 0.3. Differencing
+/// first removes a trend, which would otherwise dominate the autocorrelation of every lag.
+/// `None` for a series without a clear season (or shorter than three seasons).
+pub fn detect_season(x: &[f64], max_period: usize) -> Option<usize> {
+    if x.len() < 4 {
+        return None;
+    }
+    let diff: Vec<f64> = x.windows(2).map(|w| w[1] - w[0]).collect();
+    let max_period = max_period.min(diff.len() / 3);
+    if max_period < 2 {
+        return None;
+    }
+    let acf = super::lags::autocorrelation(&diff, max_period + 1);
+    (2..=max_period.min(acf.len().saturating_sub(2)))
+        .filter(|&k| acf[k] > acf[k - 1] && acf[k] >= acf[k + 1] && acf[k] > 0.3)
+        .max_by(|&a, &b| acf[a].total_cmp(&acf[b]).then(b.cmp(&a)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    #[test]
+    fn naive_seasonal_and_drift_match_hand_values() {
+        let y = [10.0, 12.0, 11.0, 13.0, 14.0];
+        assert_eq!(
+            Baseline::Naive.fit(&y).expect("fits").forecast(&y, 3),
+            vec![14.0; 3]
+        );
+        // drift: slope (14 - 10) / 4 = 1.
+        assert_eq!(
+            Baseline::Drift.fit(&y).expect("fits").forecast(&y, 3),
+            vec![15.0, 16.0, 17.0]
+        );
+        // season 2: ... 13, 14 | 13, 14, 13
+        let s = Baseline::SeasonalNaive { period: 2 }.fit(&y).expect("fits");
+        assert_eq!(s.forecast(&y, 3), vec![13.0, 14.0, 13.0]);
+        let s = Baseline::SeasonalNaive { period: 3 }.fit(&y).expect("fits");
+        assert_eq!(s.forecast(&y, 4), vec![11.0, 13.0, 14.0, 11.0]);
+    }
+
+    #[test]
+    fn ar_recovers_known_coefficients() {
+        // y_t = 0.5 + 0.6 y_{t-1} - 0.3 y_{t-2} + small noise.
+        let mut rng = Rng::seed_from(4);
+        let mut y = vec![0.0f64, 0.0];
+        for t in 2..20000 {
+            let v = 0.5 + 0.6 * y[t - 1] - 0.3 * y[t - 2] + 0.1 * rng.normal() as f64;
+            y.push(v);
+        }
+        let fit = Baseline::Ar { order: 2 }.fit(&y).expect("fits");
+        let c = &fit.coefficients;
+        assert!(
+            (c[0] - 0.5).abs() < 0.04 && (c[1] - 0.6).abs() < 0.04 && (c[2] + 0.3).abs() < 0.04,
+            "{c:?}"
+        );
+        // Noise-free: the forecast continues the recursion exactly.
+        let mut z = vec![1.0f64, 2.0];
+        for t in 2..40 {
+            z.push(0.5 + 0.6 * z[t - 1] - 0.3 * z[t - 2]);
+        }
+        let fit = Baseline::Ar { order: 2 }.fit(&z[..30]).expect("fits");
+        let f = fit.forecast(&z[..30], 10);
+        for (g, w) in f.iter().zip(&z[30..]) {
+            assert!((g - w).abs() < 1e-6, "{f:?}");
+        }
+    }
+
+    #[test]
+    fn ar_survives_a_constant_series() {
+        let y = [3.0; 20];
+        let fit = Baseline::Ar { order: 3 }.fit(&y).expect("fits");
+        let f = fit.forecast(&y, 2);
+        assert!(f.iter().all(|v| (v - 3.0).abs() < 1e-6), "{f:?}");
+    }
+
+    #[test]
+    fn short_or_bad_training_parts_are_errors() {
+        assert!(Baseline::Ar { order: 5 }.fit(&[1.0; 11]).is_err());
+        assert!(
+            Baseline::SeasonalNaive { period: 12 }
+                .fit(&[1.0; 11])
+                .is_err()
+        );
+        assert!(
+            Baseline::SeasonalNaive { period: 0 }
+                .fit(&[1.0; 11])
+                .is_err()
+        );
+        assert!(Baseline::Drift.fit(&[1.0]).is_err());
+        assert!(Baseline::Naive.fit(&[1.0, f64::NAN]).is_err());
+        assert_eq!(
+            Baseline::Naive.fit(&[1.0]).expect("fits").forecast(&[], 2),
+            vec![0.0; 2]
+        );
+    }
+
+    #[test]
+    fn season_is_found_through_a_trend() {
+        let mut rng = Rng::seed_from(1);
+        let y: Vec<f64> = (0..240)
+            .map(|t| {
+                0.5 * t as f64
+                    + 3.0 * (2.0 * std::f64::consts::PI * t as f64 / 12.0).sin()
+                    + 0.3 * rng.normal() as f64
+            })
+            .collect();
+        assert_eq!(detect_season(&y, 30), Some(12));
+        let noise: Vec<f64> = (0..240).map(|_| rng.normal() as f64).collect();
+        assert_eq!(detect_season(&noise, 30), None);
+        let weekly: Vec<f64> = (0..140)
+            .map(|t| [5.0, 1.0, 1.0, 2.0, 1.0, 8.0, 9.0][t % 7])
+            .collect();
+        assert_eq!(detect_season(&weekly, 30), Some(7));
+    }
+}
