@@ -1,5 +1,7 @@
-//! Plots: training curves (`mlp train --plot`) and parameter count against validation metric
-//! (`mlp sweep --plot`), drawn with plotters as SVG or PNG (chosen by the file extension). PNG text
+//! Plots: training curves (`mlp train --plot`), parameter count against validation metric
+//! (`mlp sweep --plot`), accuracy against epsilon (`mlp attack --plot`), per-layer relative error
+//! (`mlp lsa --plot`), reach sets (`mlp reach --plot`) and forecasts (`mlp forecast ... --plot`),
+//! drawn with plotters as SVG or PNG (chosen by the file extension). PNG text
 //! (and the layout of SVG labels) uses the DejaVu Sans font compiled into the binary (`assets/`, its license beside it), so no
 //! system fonts are needed.
 
@@ -36,6 +38,24 @@ fn register_font() {
         // A failure leaves PNG text undrawn; the embedded font is known to parse.
         let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
     });
+}
+
+/// Draws `$draw(area, args...)` into `path` on the PNG or SVG backend its extension names, with
+/// the embedded font registered; errors name the file.
+macro_rules! draw_to {
+    ($path:expr, $size:expr, $draw:ident($($arg:expr),*)) => {{
+        let path: &Path = $path;
+        check_svg(path)?;
+        register_font();
+        let result = if is_png(path) {
+            $draw(BitMapBackend::new(path, $size).into_drawing_area(), $($arg),*)
+        } else {
+            $draw(SVGBackend::new(path, $size).into_drawing_area(), $($arg),*)
+        };
+        result
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .with_context(|| format!("drawing {}", path.display()))
+    }};
 }
 
 fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
@@ -125,25 +145,7 @@ where
 
 /// Loss (train and validation) and the validation metric per epoch, side by side.
 pub fn training_curves(path: &Path, history: &[EpochRecord], metric_name: &str) -> Result<()> {
-    check_svg(path)?;
-    let size = (960, 400);
-    register_font();
-    let result = if is_png(path) {
-        curves_on(
-            BitMapBackend::new(path, size).into_drawing_area(),
-            history,
-            metric_name,
-        )
-    } else {
-        curves_on(
-            SVGBackend::new(path, size).into_drawing_area(),
-            history,
-            metric_name,
-        )
-    };
-    result
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .with_context(|| format!("drawing {}", path.display()))
+    draw_to!(path, (960, 400), curves_on(history, metric_name))
 }
 
 /// One point of a sweep: its series name, parameter count and metric.
@@ -226,27 +228,7 @@ pub fn pareto(
     metric_name: &str,
     frontier: &[(usize, f64)],
 ) -> Result<()> {
-    check_svg(path)?;
-    let size = (800, 500);
-    register_font();
-    let result = if is_png(path) {
-        pareto_on(
-            BitMapBackend::new(path, size).into_drawing_area(),
-            points,
-            metric_name,
-            frontier,
-        )
-    } else {
-        pareto_on(
-            SVGBackend::new(path, size).into_drawing_area(),
-            points,
-            metric_name,
-            frontier,
-        )
-    };
-    result
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .with_context(|| format!("drawing {}", path.display()))
+    draw_to!(path, (800, 500), pareto_on(points, metric_name, frontier))
 }
 
 fn robustness_on<DB: DrawingBackend>(
@@ -302,27 +284,7 @@ pub fn robustness_curve(
     what: &str,
     title: &str,
 ) -> Result<()> {
-    check_svg(path)?;
-    let size = (800, 500);
-    register_font();
-    let result = if is_png(path) {
-        robustness_on(
-            BitMapBackend::new(path, size).into_drawing_area(),
-            points,
-            what,
-            title,
-        )
-    } else {
-        robustness_on(
-            SVGBackend::new(path, size).into_drawing_area(),
-            points,
-            what,
-            title,
-        )
-    };
-    result
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .with_context(|| format!("drawing {}", path.display()))
+    draw_to!(path, (800, 500), robustness_on(points, what, title))
 }
 
 fn layer_errors_on<DB: DrawingBackend>(
@@ -375,21 +337,7 @@ where
 
 /// One bar per analysed layer: `(label, relative error, in the MVL)`.
 pub fn layer_errors(path: &Path, bars: &[(String, f64, bool)], title: &str) -> Result<()> {
-    check_svg(path)?;
-    let size = (800, 450);
-    register_font();
-    let result = if is_png(path) {
-        layer_errors_on(
-            BitMapBackend::new(path, size).into_drawing_area(),
-            bars,
-            title,
-        )
-    } else {
-        layer_errors_on(SVGBackend::new(path, size).into_drawing_area(), bars, title)
-    };
-    result
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .with_context(|| format!("drawing {}", path.display()))
+    draw_to!(path, (800, 450), layer_errors_on(bars, title))
 }
 
 fn reach_on<DB: DrawingBackend>(
@@ -454,27 +402,7 @@ pub fn reach_sets(
     trajectories: &[Vec<(f64, f64)>],
     d_safe: f64,
 ) -> Result<()> {
-    check_svg(path)?;
-    let size = (800, 560);
-    register_font();
-    let result = if is_png(path) {
-        reach_on(
-            BitMapBackend::new(path, size).into_drawing_area(),
-            boxes,
-            trajectories,
-            d_safe,
-        )
-    } else {
-        reach_on(
-            SVGBackend::new(path, size).into_drawing_area(),
-            boxes,
-            trajectories,
-            d_safe,
-        )
-    };
-    result
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .with_context(|| format!("drawing {}", path.display()))
+    draw_to!(path, (800, 560), reach_on(boxes, trajectories, d_safe))
 }
 
 /// One series of a forecast plot: the recent history, the forecast and its interval.
@@ -561,15 +489,5 @@ where
 
 /// History, forecast and prediction interval of one series.
 pub fn forecast(path: &Path, plot: &ForecastPlot) -> Result<()> {
-    check_svg(path)?;
-    let size = (900, 450);
-    register_font();
-    let result = if is_png(path) {
-        forecast_on(BitMapBackend::new(path, size).into_drawing_area(), plot)
-    } else {
-        forecast_on(SVGBackend::new(path, size).into_drawing_area(), plot)
-    };
-    result
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .with_context(|| format!("drawing {}", path.display()))
+    draw_to!(path, (900, 450), forecast_on(plot))
 }
