@@ -43,8 +43,9 @@ pub struct AttackFlags {
     #[arg(long)]
     pub no_random_start: bool,
     /// Units of eps: network (the model's input space) or raw (unscaled feature units; an L-inf
-    /// ball becomes a per-feature box, an L2 ball an ellipsoid in the network's space).
-    #[arg(long, default_value = "network", value_parser = ["network", "raw"])]
+    /// ball becomes a per-feature box, an L2 ball an ellipsoid in the network's space);
+    /// `standardized` is another name for `network`, as in `mlp verify`.
+    #[arg(long, default_value = "network", value_parser = ["network", "standardized", "raw"])]
     pub eps_units: String,
     /// Input domain LO,HI in raw units (e.g. 0,1 for pixels); perturbed inputs are clipped to it.
     #[arg(long, value_name = "LO,HI", allow_hyphen_values = true)]

@@ -33,8 +33,10 @@ pub struct VerifyArgs {
     /// Radius of the L-infinity box around each sample.
     #[arg(long, value_name = "E", allow_negative_numbers = true)]
     pub eps: Option<f64>,
-    /// Units of --eps: standardized (the network's input space) or raw (the file's units).
-    #[arg(long, default_value = "standardized", value_parser = ["standardized", "raw"])]
+    /// Units of --eps: network (the network's input space: standardized units for numeric CSV
+    /// features; `standardized` is another name for it) or raw (the file's units), as in
+    /// `mlp attack`.
+    #[arg(long, default_value = "network", value_parser = ["network", "standardized", "raw"])]
     pub eps_units: String,
     /// Lower corners of input boxes (raw units, the model's input columns), one box per row.
     #[arg(long, value_name = "FILE", requires = "upper")]
@@ -321,7 +323,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
         }
         let raw = args.eps_units == "raw";
         report.eps = Some(eps);
-        report.eps_units = Some(args.eps_units.clone());
+        report.eps_units = Some(if raw { "raw" } else { "network" }.to_string());
         let radius: Vec<f64> = (0..n)
             .map(|j| {
                 if map.one_hot[j] {
