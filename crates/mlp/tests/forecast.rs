@@ -27,14 +27,14 @@ fn series(values: &[(f64, Option<f64>)], future_x: &[f64]) -> Series {
     for (k, x) in future_x.iter().enumerate() {
         text.push_str(&format!("{},,{x}\n", values.len() + k));
     }
-    let table = read_csv_from_reader("generated.csv", text.as_bytes(), None).unwrap();
+    let table = read_csv_from_reader("generated.csv", text.as_bytes(), None).expect("test setup");
     let columns = SeriesColumns {
         time: "t".into(),
         targets: vec!["y".into()],
         exog: if with_x { vec!["x".into()] } else { vec![] },
         fill: None,
     };
-    Series::from_table(&table, &columns).unwrap()
+    Series::from_table(&table, &columns).expect("test setup")
 }
 
 fn quick_settings(emb: Embedding, horizon: usize, strategy: Strategy) -> ForecastSettings {
@@ -71,10 +71,10 @@ fn growth_series_recursive_forecast_of_the_last_fifth_has_mape_below_5_percent()
     let train: Vec<(f64, Option<f64>)> = y[..train_len].iter().map(|&v| (v, None)).collect();
     let s = series(&train, &[]);
     let settings = quick_settings(Embedding { tau: 1, dim: 12 }, 1, Strategy::Recursive);
-    let model = Forecaster::fit(&s, &settings).unwrap();
+    let model = Forecaster::fit(&s, &settings).expect("test setup");
     let f = model
         .forecast(&s, 30, IntervalMethod::None, 0.9, 0)
-        .unwrap();
+        .expect("test setup");
     let err = mape_of(&y[train_len..], &f.values[0]);
     eprintln!("growth: recursive 30-step MAPE {:.3} %", 100.0 * err);
     assert!(err < 0.05, "MAPE {err}");
@@ -101,11 +101,15 @@ fn direct_and_recursive_strategies_both_forecast() {
     };
     for strategy in [Strategy::Recursive, Strategy::Direct] {
         let settings = quick_settings(Embedding { tau: 1, dim: 13 }, 6, strategy);
-        let (report, model) = backtest(&s, &settings, &bt).unwrap();
+        let (report, model) = backtest(&s, &settings, &bt).expect("test setup");
         assert_eq!(model.meta.block(), strategy.block(6));
         assert_eq!(model.model.network.outputs(), strategy.block(6));
         let mlp = &report.scores[0];
-        let naive = report.scores.iter().find(|r| r.method == "naive").unwrap();
+        let naive = report
+            .scores
+            .iter()
+            .find(|r| r.method == "naive")
+            .expect("test setup");
         eprintln!(
             "{strategy:?}: MASE mlp {:.3} naive {:.3}, coverage {:?}",
             mlp.mase, naive.mase, mlp.coverage
@@ -130,17 +134,17 @@ fn known_future_exogenous_values_are_used() {
     assert_eq!(s.future_len(), 30);
     let mut settings = quick_settings(Embedding { tau: 1, dim: 3 }, 1, Strategy::Recursive);
     settings.normalize = Normalize::Global;
-    let model = Forecaster::fit(&s, &settings).unwrap();
+    let model = Forecaster::fit(&s, &settings).expect("test setup");
     let f = model
         .forecast(&s, 30, IntervalMethod::None, 0.9, 0)
-        .unwrap();
+        .expect("test setup");
     let err = mape_of(&y[200..], &f.values[0]);
     eprintln!("exogenous: 30-step MAPE {:.3} %", 100.0 * err);
     assert!(err < 0.03, "MAPE {err}");
     // Asking past the known future values is an error, not a silent guess.
     let e = model
         .forecast(&s, 31, IntervalMethod::None, 0.9, 0)
-        .unwrap_err()
+        .expect_err("should be refused")
         .to_string();
     assert!(
         e.contains("future values of the exogenous column(s) x"),
@@ -160,8 +164,8 @@ fn automatic_lags_are_chosen_stored_and_used() {
     settings.lags = LagSetting::Auto { max_dim: 8 };
     settings.normalize = Normalize::Global;
     settings.train.epochs = 5;
-    let model = Forecaster::fit(&s, &settings).unwrap();
-    let choice = model.meta.lag_choice.as_ref().unwrap();
+    let model = Forecaster::fit(&s, &settings).expect("test setup");
+    let choice = model.meta.lag_choice.as_ref().expect("test setup");
     eprintln!("auto lags on a sine: {choice:?}");
     assert!((5..=7).contains(&choice.tau), "{choice:?}");
     assert!(matches!(
@@ -176,11 +180,11 @@ fn automatic_lags_are_chosen_stored_and_used() {
 
 #[test]
 fn co2_backtest_mlp_beats_seasonal_naive_and_matches_ar() {
-    let co2 = EmbeddedSeries::Co2.load().unwrap();
+    let co2 = EmbeddedSeries::Co2.load().expect("test setup");
     let mut settings = ForecastSettings::default();
     settings.train.threads = 1;
     let bt = BacktestSettings::default();
-    let (report, model) = backtest(&co2, &settings, &bt).unwrap();
+    let (report, model) = backtest(&co2, &settings, &bt).expect("test setup");
     // Monthly data: the month one-hots are on, the season is a year.
     assert_eq!(
         model.meta.calendar,
@@ -209,7 +213,7 @@ fn co2_backtest_mlp_beats_seasonal_naive_and_matches_ar() {
             .scores
             .iter()
             .find(|s| s.method.starts_with(prefix))
-            .unwrap()
+            .expect("test setup")
     };
     let (mlp, snaive, ar) = (get("mlp"), get("seasonal_naive"), get("ar("));
     assert!(
@@ -225,7 +229,7 @@ fn co2_backtest_mlp_beats_seasonal_naive_and_matches_ar() {
         ar.method,
         ar.mase
     );
-    let coverage = mlp.coverage.unwrap();
+    let coverage = mlp.coverage.expect("test setup");
     assert!((0.6..=1.0).contains(&coverage), "coverage {coverage}");
     assert!(report.origins >= 90 && report.horizon == 12);
 }
@@ -237,22 +241,22 @@ fn mc_dropout_intervals_bracket_the_forecast_and_are_reproducible() {
     let mut settings = quick_settings(Embedding { tau: 1, dim: 6 }, 3, Strategy::Recursive);
     settings.arch.dropout = 0.1;
     settings.train.epochs = 60;
-    let model = Forecaster::fit(&s, &settings).unwrap();
+    let model = Forecaster::fit(&s, &settings).expect("test setup");
     let method = IntervalMethod::McDropout { samples: 40 };
-    let a = model.forecast(&s, 5, method, 0.8, 7).unwrap();
-    let b = model.forecast(&s, 5, method, 0.8, 7).unwrap();
+    let a = model.forecast(&s, 5, method, 0.8, 7).expect("test setup");
+    let b = model.forecast(&s, 5, method, 0.8, 7).expect("test setup");
     assert_eq!(a, b);
-    let (lo, hi) = (a.lower.unwrap(), a.upper.unwrap());
+    let (lo, hi) = (a.lower.expect("test setup"), a.upper.expect("test setup"));
     for h in 0..5 {
         assert!(lo[0][h] < hi[0][h], "step {h}: {} {}", lo[0][h], hi[0][h]);
     }
     // Without dropout, MC intervals are refused with a reason.
     settings.arch.dropout = 0.0;
     settings.train.epochs = 2;
-    let plain = Forecaster::fit(&s, &settings).unwrap();
+    let plain = Forecaster::fit(&s, &settings).expect("test setup");
     let e = plain
         .forecast(&s, 5, method, 0.8, 7)
-        .unwrap_err()
+        .expect_err("should be refused")
         .to_string();
     assert!(e.contains("--dropout"), "{e}");
 }
@@ -263,31 +267,35 @@ fn saved_forecaster_round_trips_and_truncated_files_are_refused() {
     let s = series(&y.iter().map(|&v| (v, None)).collect::<Vec<_>>(), &[]);
     let mut settings = quick_settings(Embedding { tau: 2, dim: 4 }, 3, Strategy::Direct);
     settings.train.epochs = 20;
-    let model = Forecaster::fit(&s, &settings).unwrap();
+    let model = Forecaster::fit(&s, &settings).expect("test setup");
     let dir = std::env::temp_dir().join(format!("mlp-forecast-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&dir).expect("test setup");
     let path = dir.join("model.safetensors");
-    model.save(&path).unwrap();
-    let back = Forecaster::load(&path).unwrap();
+    model.save(&path).expect("test setup");
+    let back = Forecaster::load(&path).expect("test setup");
     assert_eq!(back.meta, model.meta);
     let f1 = model
         .forecast(&s, 7, IntervalMethod::Residual, 0.9, 0)
-        .unwrap();
+        .expect("test setup");
     let f2 = back
         .forecast(&s, 7, IntervalMethod::Residual, 0.9, 0)
-        .unwrap();
+        .expect("test setup");
     assert_eq!(f1, f2);
-    let bytes = std::fs::read(&path).unwrap();
+    let bytes = std::fs::read(&path).expect("test setup");
     let cut = dir.join("cut.safetensors");
-    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
-    let e = Forecaster::load(&cut).unwrap_err().to_string();
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).expect("test setup");
+    let e = Forecaster::load(&cut)
+        .expect_err("should be refused")
+        .to_string();
     assert!(e.contains("cut.safetensors") && !e.contains('\n'), "{e}");
     // A plain regression model file is not a forecaster.
-    let mut file = mlp::io::TensorFile::read(&path).unwrap();
+    let mut file = mlp::io::TensorFile::read(&path).expect("test setup");
     file.metadata.remove("forecast_version");
     let plain = dir.join("plain.safetensors");
-    file.write(&plain).unwrap();
-    let e = Forecaster::load(&plain).unwrap_err().to_string();
+    file.write(&plain).expect("test setup");
+    let e = Forecaster::load(&plain)
+        .expect_err("should be refused")
+        .to_string();
     assert!(e.contains("not a forecaster"), "{e}");
     std::fs::remove_dir_all(&dir).ok();
 }

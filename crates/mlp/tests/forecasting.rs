@@ -16,7 +16,10 @@ fn two_sines(channels: usize, len: usize, noise: f32, seed: u64) -> Vec<f32> {
     let mut rng = Rng::seed_from(seed);
     let mut out = Vec::with_capacity(channels * len);
     for c in 0..channels {
-        let (p1, p2) = (rng.uniform() * 6.28, rng.uniform() * 6.28);
+        let (p1, p2) = (
+            rng.uniform() * std::f32::consts::TAU,
+            rng.uniform() * std::f32::consts::TAU,
+        );
         let a2 = 0.4 + 0.2 * c as f32;
         for t in 0..len {
             let t = t as f32;

@@ -255,7 +255,7 @@ mod tests {
         for t in 0..100 {
             text.push_str(&format!("{t},{t}\n"));
         }
-        let table = read_csv_from_reader("line.csv", text.as_bytes(), None).unwrap();
+        let table = read_csv_from_reader("line.csv", text.as_bytes(), None).expect("test setup");
         let series = Series::from_table(
             &table,
             &SeriesColumns {
@@ -265,7 +265,7 @@ mod tests {
                 fill: None,
             },
         )
-        .unwrap();
+        .expect("test setup");
         let mut settings = ForecastSettings {
             lags: LagSetting::Fixed(Embedding { tau: 1, dim: 2 }),
             horizon: 3,
@@ -279,13 +279,19 @@ mod tests {
             ar_order: Some(1),
             ..BacktestSettings::default()
         };
-        let (report, _) = backtest(&series, &settings, &bt).unwrap();
+        let (report, _) = backtest(&series, &settings, &bt).expect("test setup");
         // Origins 79..=96: every forecast of steps 1..3 is inside the series.
         assert_eq!(
             (report.train_len, report.test_len, report.origins),
             (80, 20, 18)
         );
-        let get = |name: &str| report.scores.iter().find(|s| s.method == name).unwrap();
+        let get = |name: &str| {
+            report
+                .scores
+                .iter()
+                .find(|s| s.method == name)
+                .expect("test setup")
+        };
         // Naive errs by h: MAE (1+2+3)/3 = 2, RMSE sqrt((1+4+9)/3); in-sample seasonal-naive MAE
         // with season 4 is 4, so MASE = 0.5.
         let naive = get("naive");

@@ -195,9 +195,9 @@ mod tests {
 
     #[test]
     fn parse_calendar_setting() {
-        assert_eq!(CalendarFeatures::parse("auto").unwrap(), None);
+        assert_eq!(CalendarFeatures::parse("auto").expect("test setup"), None);
         assert_eq!(
-            CalendarFeatures::parse("month").unwrap(),
+            CalendarFeatures::parse("month").expect("test setup"),
             Some(CalendarFeatures {
                 day_of_week: false,
                 month: true

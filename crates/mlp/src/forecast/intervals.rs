@@ -139,7 +139,7 @@ mod tests {
     fn residual_intervals_cover_gaussian_noise_at_their_level() {
         let mut rng = Rng::seed_from(7);
         let calib: Vec<f64> = (0..2000).map(|_| rng.normal() as f64).collect();
-        let offsets = residual_offsets(&[calib], 3, 0.9).unwrap();
+        let offsets = residual_offsets(&[calib], 3, 0.9).expect("test setup");
         // N(0,1) 5% and 95% quantiles are -/+1.645.
         assert!((offsets[0].0 + 1.645).abs() < 0.1 && (offsets[0].1 - 1.645).abs() < 0.1);
         // Steps without residuals widen by sqrt(h).
@@ -164,7 +164,7 @@ mod tests {
             0.5
         );
         assert_eq!(
-            IntervalMethod::parse("mc-dropout", 50).unwrap(),
+            IntervalMethod::parse("mc-dropout", 50).expect("test setup"),
             IntervalMethod::McDropout { samples: 50 }
         );
         assert!(IntervalMethod::parse("bootstrap", 50).is_err());

@@ -631,7 +631,7 @@ mod tests {
     use super::*;
 
     fn table(text: &str) -> RawTable {
-        read_csv_from_reader("test.csv", text.as_bytes(), None).unwrap()
+        read_csv_from_reader("test.csv", text.as_bytes(), None).expect("test setup")
     }
 
     fn cols(fill: Option<Fill>) -> SeriesColumns {
@@ -667,13 +667,13 @@ mod tests {
                     .collect::<Vec<_>>()
                     .join("\n")
             );
-            let s = Series::from_table(&table(&text), &cols(None)).unwrap();
+            let s = Series::from_table(&table(&text), &cols(None)).expect("test setup");
             match (s.step, want) {
                 (Step::Number(a), Step::Number(b)) => assert!((a - b).abs() < 1e-9),
                 (a, b) => assert_eq!(a, b, "{times}"),
             }
             // The grid reproduces the given times exactly.
-            let given: Vec<f64> = parse_time_column(&table(&text), 0).unwrap();
+            let given: Vec<f64> = parse_time_column(&table(&text), 0).expect("test setup");
             for (a, b) in s.times.iter().zip(&given) {
                 assert!((a - b).abs() < 1e-6, "{times}");
             }
@@ -684,7 +684,7 @@ mod tests {
     fn gap_is_an_error_naming_file_and_line() {
         let text = "t,y\n2024-01-01,1\n2024-02-01,2\n2024-04-01,4\n2024-05-01,5\n";
         let err = Series::from_table(&table(text), &cols(None))
-            .unwrap_err()
+            .expect_err("should be refused")
             .to_string();
         assert!(
             err.starts_with("test.csv, line 4, column 't': gap"),
@@ -699,39 +699,39 @@ mod tests {
         let text = "t,y,x\n1,1,10\n2,2,20\n5,8,50\n6,10,60\n";
         let mut c = cols(Some(Fill::Linear));
         c.exog = vec!["x".into()];
-        let s = Series::from_table(&table(text), &c).unwrap();
+        let s = Series::from_table(&table(text), &c).expect("test setup");
         assert_eq!(s.targets[0].values, vec![1.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
         assert_eq!(s.exog[0].values, vec![10.0, 20.0, 30.0, 40.0, 50.0, 60.0]);
         assert_eq!(s.times, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
         assert_eq!(s.filled, 2);
         let c = cols(Some(Fill::Previous));
-        let s = Series::from_table(&table(text), &c).unwrap();
+        let s = Series::from_table(&table(text), &c).expect("test setup");
         assert_eq!(s.targets[0].values, vec![1.0, 2.0, 2.0, 2.0, 8.0, 10.0]);
-        let s = Series::from_table(&table(text), &cols(Some(Fill::Zero))).unwrap();
+        let s = Series::from_table(&table(text), &cols(Some(Fill::Zero))).expect("test setup");
         assert_eq!(s.targets[0].values, vec![1.0, 2.0, 0.0, 0.0, 8.0, 10.0]);
     }
 
     #[test]
     fn missing_cell_and_irregular_and_unsorted_rows() {
         let err = Series::from_table(&table("t,y\n1,1\n2,\n3,3\n4,\n5,5\n"), &cols(None))
-            .unwrap_err()
+            .expect_err("should be refused")
             .to_string();
         assert!(err.contains("line 3, column 'y': missing value"), "{err}");
         let s = Series::from_table(
             &table("t,y\n1,1\n2,\n3,3\n4,4\n"),
             &cols(Some(Fill::Linear)),
         )
-        .unwrap();
+        .expect("test setup");
         assert_eq!(s.targets[0].values, vec![1.0, 2.0, 3.0, 4.0]);
         let err = Series::from_table(
             &table("t,y\n0,1\n2,1\n4,1\n6,1\n7,1\n8,1\n10,1\n"),
             &cols(None),
         )
-        .unwrap_err()
+        .expect_err("should be refused")
         .to_string();
         assert!(err.contains("line 6") && err.contains("irregular"), "{err}");
         let err = Series::from_table(&table("t,y\n1,1\n3,1\n2,1\n"), &cols(None))
-            .unwrap_err()
+            .expect_err("should be refused")
             .to_string();
         assert!(err.contains("line 4") && err.contains("not after"), "{err}");
     }
@@ -741,7 +741,7 @@ mod tests {
         let text = "t,y,x\n1,1,0\n2,2,1\n3,3,0\n4,,1\n5,,0\n";
         let mut c = cols(None);
         c.exog = vec!["x".into()];
-        let s = Series::from_table(&table(text), &c).unwrap();
+        let s = Series::from_table(&table(text), &c).expect("test setup");
         assert_eq!((s.history_len(), s.future_len()), (3, 2));
         assert_eq!(s.exog[0].values.len(), 5);
         assert_eq!(s.future_times(2), vec![6.0, 7.0]);
@@ -765,7 +765,7 @@ mod tests {
 
     #[test]
     fn embedded_co2_loads_without_gaps() {
-        let s = EmbeddedSeries::Co2.load().unwrap();
+        let s = EmbeddedSeries::Co2.load().expect("test setup");
         assert_eq!(s.history_len(), 526);
         assert_eq!(s.step, Step::Months(1));
         assert_eq!(format_time(s.times[0], s.kind), "1958-03-01");

@@ -172,7 +172,8 @@ mod tests {
                     }
                     Ok(out)
                 };
-                let got = roll_forward(&history, shape, 5, 2, &|_| vec![], &mut predict).unwrap();
+                let got = roll_forward(&history, shape, 5, 2, &|_| vec![], &mut predict)
+                    .expect("test setup");
                 assert_eq!(got.len(), 2);
                 assert_eq!(got[1][0], vec![4.0, 5.0, 6.0, 7.0, 8.0], "{strategy:?}");
                 assert_eq!(calls, 5usize.div_ceil(block));
@@ -199,8 +200,8 @@ mod tests {
         let mut echo = |x: &[f32], n: usize| -> Result<Vec<f32>> {
             Ok((0..n).map(|r| x[r * 2 + 1]).collect())
         };
-        let got =
-            roll_forward(&history, shape, 3, 1, &|k| vec![10.0 * k as f32], &mut echo).unwrap();
+        let got = roll_forward(&history, shape, 3, 1, &|k| vec![10.0 * k as f32], &mut echo)
+            .expect("test setup");
         assert_eq!(got[0][0], vec![10.0, 20.0, 30.0]);
     }
 }

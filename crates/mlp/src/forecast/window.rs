@@ -216,7 +216,8 @@ mod tests {
         let emb = Embedding { tau: 2, dim: 3 };
         assert_eq!(emb.span(), 5);
         let exog = |i: usize| vec![i as f32];
-        let w = make_windows(&[&a, &b], emb, Normalize::Global, 2, 1, &exog, [4, 7]).unwrap();
+        let w = make_windows(&[&a, &b], emb, Normalize::Global, 2, 1, &exog, [4, 7])
+            .expect("test setup");
         assert_eq!(
             w.layout,
             SequenceLayout {
@@ -233,7 +234,8 @@ mod tests {
         assert_eq!(&w.y[..4], &[5.0, 6.0, 105.0, 106.0]);
         assert_eq!(&w.y[4..], &[8.0, 9.0, 108.0, 109.0]);
         // Relative to the latest value.
-        let w = make_windows(&[&a], emb, Normalize::Last, 1, 0, &|_| vec![], [6]).unwrap();
+        let w =
+            make_windows(&[&a], emb, Normalize::Last, 1, 0, &|_| vec![], [6]).expect("test setup");
         assert_eq!(w.x, vec![-4.0, -2.0, 0.0]);
         assert_eq!(w.y, vec![1.0]);
         // Out of range origins are errors, not panics.
@@ -247,20 +249,23 @@ mod tests {
             .map(|i| 3.0 + 0.5 * i as f64 + (i % 4) as f64)
             .collect();
         for normalize in [Normalize::Global, Normalize::Last] {
-            let sc = SeriesScaler::fit(&y[..40], normalize).unwrap();
+            let sc = SeriesScaler::fit(&y[..40], normalize).expect("test setup");
             for &v in &y {
                 assert!((sc.invert(sc.apply(v)) - v).abs() < 1e-12);
             }
             // Fitting on the training part ignores the test part entirely.
             let mut changed = y.clone();
             changed[45] = 1e6;
-            assert_eq!(SeriesScaler::fit(&changed[..40], normalize).unwrap(), sc);
+            assert_eq!(
+                SeriesScaler::fit(&changed[..40], normalize).expect("test setup"),
+                sc
+            );
         }
-        let g = SeriesScaler::fit(&[1.0, 3.0], Normalize::Global).unwrap();
+        let g = SeriesScaler::fit(&[1.0, 3.0], Normalize::Global).expect("test setup");
         assert_eq!((g.mean, g.scale), (2.0, 1.0));
-        let l = SeriesScaler::fit(&[1.0, 2.0, 4.0], Normalize::Last).unwrap();
+        let l = SeriesScaler::fit(&[1.0, 2.0, 4.0], Normalize::Last).expect("test setup");
         assert_eq!((l.mean, l.scale), (0.0, 0.5));
-        let flat = SeriesScaler::fit(&[5.0; 8], Normalize::Global).unwrap();
+        let flat = SeriesScaler::fit(&[5.0; 8], Normalize::Global).expect("test setup");
         assert_eq!(flat.scale, 1.0);
         assert!(SeriesScaler::fit(&[1.0], Normalize::Global).is_err());
     }
@@ -272,9 +277,10 @@ mod tests {
             .collect();
         let emb = Embedding { tau: 1, dim: 4 };
         for normalize in [Normalize::Global, Normalize::Last] {
-            let sc = SeriesScaler::fit(&y[..20], normalize).unwrap();
+            let sc = SeriesScaler::fit(&y[..20], normalize).expect("test setup");
             let s: Vec<f64> = y.iter().map(|&v| sc.apply(v)).collect();
-            let w = make_windows(&[&s], emb, normalize, 3, 0, &|_| vec![], 3..27).unwrap();
+            let w =
+                make_windows(&[&s], emb, normalize, 3, 0, &|_| vec![], 3..27).expect("test setup");
             for (row, &t) in w.origins.iter().enumerate() {
                 let anchor = if normalize == Normalize::Last {
                     s[t]
