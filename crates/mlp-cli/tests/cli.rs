@@ -124,14 +124,39 @@ fn demo_runs_and_writes_models() {
         "{out}"
     );
     assert!(Path::new(&dir.path("models/iris.safetensors")).exists());
+    assert!(
+        out.contains("PGD-20 accuracy") && out.contains("seasonal_naive(12)"),
+        "{out}"
+    );
     let json = ok(&["demo", "--out-dir", &dir.path("models"), "--json"]);
+    let mut sections = 0;
     for line in json.lines() {
         let v: serde_json::Value = serde_json::from_str(line).expect("json line");
-        assert!(
-            v["test"]["accuracy"].as_f64().expect("accuracy") > 0.85,
-            "{line}"
-        );
+        if let Some(r) = v.get("robustness") {
+            // The attack hurts, certification is at most the clean accuracy.
+            let clean = r["clean_accuracy"].as_f64().expect("clean");
+            let adv = r["adversarial_accuracy"].as_f64().expect("adversarial");
+            let cert = r["certified_accuracy"].as_f64().expect("certified");
+            assert!(adv < clean && cert <= clean && cert > 0.5, "{line}");
+            sections += 1;
+        } else if let Some(b) = v.get("backtest") {
+            let mase = |name: &str| {
+                b["scores"]
+                    .as_array()
+                    .and_then(|s| s.iter().find(|m| m["method"] == name))
+                    .and_then(|m| m["mase"].as_f64())
+                    .expect("mase")
+            };
+            assert!(mase("mlp") < mase("seasonal_naive(12)"), "{line}");
+            sections += 1;
+        } else {
+            assert!(
+                v["test"]["accuracy"].as_f64().expect("accuracy") > 0.85,
+                "{line}"
+            );
+        }
     }
+    assert_eq!(sections, 2, "{json}");
 }
 
 #[test]

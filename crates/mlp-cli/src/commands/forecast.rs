@@ -640,7 +640,8 @@ fn draw(
     )
 }
 
-fn print_report(r: &BacktestReport) {
+/// Prints a backtest table (also used by `mlp demo`).
+pub(crate) fn print_report(r: &BacktestReport) {
     println!(
         "backtest   {} origins x {} steps over the last {} steps (train {}), season {}",
         r.origins, r.horizon, r.test_len, r.train_len, r.season
