@@ -152,7 +152,9 @@ pub fn gemm<T: Real>(
     }
     let a_addr = a_ptr as usize;
     let b_addr = b_ptr as usize;
-    let split_rows = m >= n || m >= 4 * threads;
+    // Each part packs its own copy of the operand that is not split: split the output along
+    // its longer side so the larger operand is packed once (rows: B is packed by every part).
+    let split_rows = m >= n || n < 8 * threads;
     let extent = if split_rows { m } else { n };
     let parts = threads.min(extent.div_ceil(8)).max(1);
     let block = extent.div_ceil(parts);
