@@ -8,6 +8,11 @@
 //! `C` is computed by exactly one thread with the same summation order whatever the split, so the
 //! result is bit-identical for a given thread count.
 //!
+//! A single row times a transposed matrix (single-sample inference through a dense layer) skips
+//! the GEMM: it is a set of fixed-order dot products ([`Real::dot_rows`]), split over this thread
+//! and a spinning helper core (see `helper_core`) when the pool has more than one thread. Its
+//! result does not depend on the split or on the CPU's vector width.
+//!
 //! ```
 //! use mlp::kernels::{gemm, Transpose};
 //! // [1 2; 3 4] * [5 6; 7 8]^T
@@ -115,27 +120,19 @@ pub fn gemm<T: Real>(
         }
         return;
     }
-    if m == 1 && tb == Transpose::Yes {
-        // One row times a row-major `n x k` matrix transposed: n contiguous dot products. This is
-        // single-sample inference (x W^T); packing W for a GEMM would cost more than the product.
-        let c = &mut c[..n];
-        for (j, cj) in c.iter_mut().enumerate() {
-            let d = T::dot(&a[..k], &b[j * k..(j + 1) * k]);
-            *cj = if beta == T::zero() {
-                alpha * d
-            } else {
-                alpha * d + beta * *cj
-            };
-        }
-        return;
-    }
-    let (rsa, csa) = op_strides(ta, if ta == Transpose::No { k } else { m });
-    let (rsb, csb) = op_strides(tb, if tb == Transpose::No { n } else { k });
     let threads = if SERIAL.with(|s| s.get()) {
         1
     } else {
         rayon::current_num_threads()
     };
+    if m == 1 && tb == Transpose::Yes {
+        // One row times a row-major `n x k` matrix transposed: n contiguous dot products. This is
+        // single-sample inference (x W^T); packing W for a GEMM would cost more than the product.
+        gemv_rows(threads, alpha, &a[..k], &b[..n * k], beta, &mut c[..n]);
+        return;
+    }
+    let (rsa, csa) = op_strides(ta, if ta == Transpose::No { k } else { m });
+    let (rsb, csb) = op_strides(tb, if tb == Transpose::No { n } else { k });
     let macs = m.saturating_mul(n).saturating_mul(k);
     let a_ptr = a.as_ptr();
     let b_ptr = b.as_ptr();
@@ -210,6 +207,58 @@ pub fn gemm<T: Real>(
         }
     });
 }
+
+/// `c <- alpha * W x + beta * c` for a row-major `c.len() x x.len()` matrix `W`. Large enough
+/// products split the rows of `W` across the pool's threads (each half of a layer's weights then
+/// streams from its own core's cache); every entry is one [`Real::dot_rows`] dot product, so the
+/// result does not depend on the split.
+fn gemv_rows<T: Real>(threads: usize, alpha: T, x: &[T], w: &[T], beta: T, c: &mut [T]) {
+    let (n, k) = (c.len(), x.len());
+    let finish = |c: &mut [T], dots: &[T]| {
+        for (cj, d) in c.iter_mut().zip(dots) {
+            *cj = if beta == T::zero() {
+                alpha * *d
+            } else {
+                alpha * *d + beta * *cj
+            };
+        }
+    };
+    let run = |rows: std::ops::Range<usize>, c: &mut [T]| {
+        let w = &w[rows.start * k..rows.end * k];
+        if alpha == T::one() && beta == T::zero() {
+            T::dot_rows(x, w, c);
+        } else {
+            let mut dots = [T::zero(); 64];
+            for (i, cc) in c.chunks_mut(64).enumerate() {
+                let part = &w[i * 64 * k..(i * 64 + cc.len()) * k];
+                T::dot_rows(x, part, &mut dots[..cc.len()]);
+                finish(cc, &dots[..cc.len()]);
+            }
+        }
+    };
+    if threads <= 1 || n * k < GEMV_PARALLEL_MIN_MACS || n < 16 {
+        run(0..n, c);
+        return;
+    }
+    // Two parts: this thread and the helper core (see `helper_core`).
+    let half = (n / 2).div_ceil(8) * 8;
+    let (c0, c1) = c.split_at_mut(half);
+    let c1 = SendPtr(c1.as_mut_ptr());
+    let c1 = &c1;
+    super::helper_core::run_pair(
+        || run(0..half, c0),
+        // SAFETY: `run_pair` runs this exactly once, while `c` is borrowed here; the rows
+        // `half..n` it writes are disjoint from `c0`.
+        &|| {
+            run(half..n, unsafe {
+                std::slice::from_raw_parts_mut(c1.0, n - half)
+            })
+        },
+    );
+}
+
+/// Below this many multiply-adds a matrix-vector product stays on the calling thread.
+const GEMV_PARALLEL_MIN_MACS: usize = 1 << 14;
 
 /// Reference twin of [`gemm`]: triple loop with `f64` accumulation. For tests.
 #[allow(clippy::too_many_arguments)]
@@ -405,5 +454,48 @@ mod tests {
             c
         };
         assert_eq!(run(), run());
+    }
+
+    #[test]
+    fn single_row_split_over_the_helper_core_equals_the_serial_result() {
+        let mut rng = Rng::seed_from(5);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .expect("pool");
+        for &(n, k) in &[(16usize, 1024usize), (130, 200), (256, 784), (301, 97)] {
+            let a = random(k, &mut rng);
+            let b = random(n * k, &mut rng);
+            for (alpha, beta) in [(1.0f32, 0.0f32), (0.5, 2.0)] {
+                let c0 = random(n, &mut rng);
+                let single = |c: &mut Vec<f32>| {
+                    gemm(
+                        Transpose::No,
+                        Transpose::Yes,
+                        1,
+                        n,
+                        k,
+                        alpha,
+                        &a,
+                        &b,
+                        beta,
+                        c,
+                    )
+                };
+                let mut want = c0.clone();
+                serial(|| single(&mut want));
+                // Repeated calls: some find the helper spinning, some parked, some busy.
+                for rep in 0..200 {
+                    let mut got = c0.clone();
+                    pool.install(|| single(&mut got));
+                    assert!(
+                        got.iter()
+                            .zip(&want)
+                            .all(|(g, w)| g.to_bits() == w.to_bits()),
+                        "{n}x{k} rep {rep}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -1,0 +1,288 @@
+//! Dot products with a fixed summation order, and the matrix-vector product built from them.
+//!
+//! Every dot product here sums into [`DOT_LANES`] interleaved partial sums (lane `i` takes the
+//! elements `i, i + 32, i + 64, ...`, the last partial block included) and combines them in a
+//! fixed halving tree. Multiplies and adds are separate
+//! instructions (no FMA). The portable code, the AVX2 code and the AVX-512 code therefore return
+//! the same bits on every CPU, which keeps single-sample inference and batch-1 training
+//! reproducible across machines.
+//!
+//! [`dot_rows_f32`] is single-sample inference through a dense layer (`x W^T`): it streams the
+//! weight rows once, several rows per pass so each load of `x` serves all of them.
+
+use num_traits::Float;
+
+/// Independent partial sums per dot product: four 8-wide (AVX2) or two 16-wide (AVX-512) vector
+/// accumulators, enough to hide the add latency (one accumulator would serialize every add).
+pub(crate) const DOT_LANES: usize = 32;
+
+/// The portable dot product: `DOT_LANES` partial sums, combined in a fixed tree at the end.
+#[inline(always)]
+pub(crate) fn dot_lanes<T: Float + Default>(a: &[T], b: &[T]) -> T {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [T::zero(); DOT_LANES];
+    let mut ca = a.chunks_exact(DOT_LANES);
+    let mut cb = b.chunks_exact(DOT_LANES);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        for i in 0..DOT_LANES {
+            acc[i] = acc[i] + x[i] * y[i];
+        }
+    }
+    for (i, (x, y)) in ca.remainder().iter().zip(cb.remainder()).enumerate() {
+        acc[i] = acc[i] + *x * *y;
+    }
+    reduce_lanes(acc)
+}
+
+/// Sums the partial sums in a fixed tree (halving the width each round).
+#[inline(always)]
+fn reduce_lanes<T: Float>(mut acc: [T; DOT_LANES]) -> T {
+    let mut width = DOT_LANES;
+    while width > 1 {
+        width /= 2;
+        for i in 0..width {
+            acc[i] = acc[i] + acc[i + width];
+        }
+    }
+    acc[0]
+}
+
+/// `f32` dot product of two slices (over the shorter length), dispatched to the widest vector
+/// unit the CPU has; bit-identical to [`dot_lanes`].
+pub(crate) fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            let mut out = [0.0f32];
+            // SAFETY: the CPU supports AVX-512F (checked); one row of `n` elements is in bounds.
+            unsafe { dot_rows_f32_avx512::<1>(&a[..n], &b[..n], &mut out) };
+            return out[0];
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked above); the function only reads slices.
+            return unsafe { dot_f32_avx2(&a[..n], &b[..n]) };
+        }
+    }
+    dot_lanes(&a[..n], &b[..n])
+}
+
+/// `out[j] = dot(x, w[j*k..(j+1)*k])` with `k = x.len()`, each entry bit-identical to
+/// [`dot_f32`] of that row.
+///
+/// # Panics
+/// When `w` holds fewer than `out.len() * x.len()` elements (a caller bug).
+pub(crate) fn dot_rows_f32(x: &[f32], w: &[f32], out: &mut [f32]) {
+    let k = x.len();
+    let rows = out.len();
+    assert!(
+        w.len() >= rows * k,
+        "dot_rows: {} weights for {rows} rows of {k}",
+        w.len()
+    );
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // Eight rows per pass: 16 accumulators, and each load of `x` serves eight rows.
+            const R: usize = 8;
+            let full = rows / R * R;
+            // SAFETY: the CPU supports AVX-512F (checked); `w` holds `rows * k` elements (asserted)
+            // and each call gets exactly the rows it writes.
+            unsafe {
+                for (block, o) in out[..full].chunks_exact_mut(R).enumerate() {
+                    dot_rows_f32_avx512::<R>(x, &w[block * R * k..(block + 1) * R * k], o);
+                }
+                for j in full..rows {
+                    dot_rows_f32_avx512::<1>(x, &w[j * k..(j + 1) * k], &mut out[j..j + 1]);
+                }
+            }
+            return;
+        }
+    }
+    for (j, o) in out.iter_mut().enumerate() {
+        *o = dot_f32(x, &w[j * k..(j + 1) * k]);
+    }
+}
+
+/// AVX2 twin of [`dot_lanes`] for `f32`: the same 32 partial sums in four 8-wide registers,
+/// multiplied and added separately (no FMA), reduced in the same tree.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn dot_f32_avx2(a: &[f32], b: &[f32]) -> f32 {
+    use std::arch::x86_64::*;
+    let n = a.len().min(b.len());
+    let chunks = n / DOT_LANES;
+    let rem = n % DOT_LANES;
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    // SAFETY: full loads read 8 floats inside the first `chunks * 32` elements of both slices;
+    // masked loads touch only the `rem` elements after them.
+    unsafe {
+        let mut acc = [_mm256_setzero_ps(); 4];
+        for c in 0..chunks {
+            let base = c * DOT_LANES;
+            for (r, acc_r) in acc.iter_mut().enumerate() {
+                let x = _mm256_loadu_ps(pa.add(base + 8 * r));
+                let y = _mm256_loadu_ps(pb.add(base + 8 * r));
+                *acc_r = _mm256_add_ps(*acc_r, _mm256_mul_ps(x, y));
+            }
+        }
+        if rem > 0 {
+            let base = chunks * DOT_LANES;
+            let lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+            for (r, acc_r) in acc.iter_mut().enumerate() {
+                let live = rem.saturating_sub(8 * r).min(8) as i32;
+                if live == 0 {
+                    break;
+                }
+                // Lanes below `live` are loaded and added; the others keep their sums, exactly
+                // as in the portable code.
+                let mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(live), lane);
+                let x = _mm256_maskload_ps(pa.add(base + 8 * r), mask);
+                let y = _mm256_maskload_ps(pb.add(base + 8 * r), mask);
+                let sum = _mm256_add_ps(*acc_r, _mm256_mul_ps(x, y));
+                *acc_r = _mm256_blendv_ps(*acc_r, sum, _mm256_castsi256_ps(mask));
+            }
+        }
+        // Tree rounds: width 16 (lanes i and i+16), then 8, 4, 2, 1.
+        let v8 = _mm256_add_ps(_mm256_add_ps(acc[0], acc[2]), _mm256_add_ps(acc[1], acc[3]));
+        let v4 = _mm_add_ps(_mm256_castps256_ps128(v8), _mm256_extractf128_ps(v8, 1));
+        let v2 = _mm_add_ps(v4, _mm_movehl_ps(v4, v4));
+        let v1 = _mm_add_ss(v2, _mm_shuffle_ps(v2, v2, 1));
+        _mm_cvtss_f32(v1)
+    }
+}
+
+/// `R` dot products of `x` with consecutive rows of `w` (row length `x.len()`), in AVX-512:
+/// two 16-wide accumulators per row (the 32 partial sums of [`dot_lanes`]), reduced in its tree.
+///
+/// # Safety
+/// The CPU must support AVX-512F; `w` must hold `R * x.len()` elements and `out` `R`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn dot_rows_f32_avx512<const R: usize>(x: &[f32], w: &[f32], out: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let k = x.len();
+    debug_assert!(w.len() >= R * k && out.len() >= R);
+    let chunks = k / DOT_LANES;
+    let rem = k % DOT_LANES;
+    let (px, pw) = (x.as_ptr(), w.as_ptr());
+    // SAFETY: loads stay inside the `k` elements of `x` and of each of the `R` rows of `w` (the
+    // caller guarantees `R * k` elements); masked loads do not touch masked-off elements.
+    unsafe {
+        let mut lo = [_mm512_setzero_ps(); R];
+        let mut hi = [_mm512_setzero_ps(); R];
+        for c in 0..chunks {
+            let base = c * DOT_LANES;
+            let x0 = _mm512_loadu_ps(px.add(base));
+            let x1 = _mm512_loadu_ps(px.add(base + 16));
+            for r in 0..R {
+                let row = pw.add(r * k + base);
+                lo[r] = _mm512_add_ps(lo[r], _mm512_mul_ps(x0, _mm512_loadu_ps(row)));
+                hi[r] = _mm512_add_ps(hi[r], _mm512_mul_ps(x1, _mm512_loadu_ps(row.add(16))));
+            }
+        }
+        if rem > 0 {
+            // The partial block: masked-off lanes keep their sums, exactly as in the portable
+            // code.
+            let base = chunks * DOT_LANES;
+            let m0: __mmask16 = if rem >= 16 { 0xffff } else { (1u16 << rem) - 1 };
+            let m1: __mmask16 = if rem > 16 {
+                (1u16 << (rem - 16)) - 1
+            } else {
+                0
+            };
+            let x0 = _mm512_maskz_loadu_ps(m0, px.add(base));
+            let x1 = _mm512_maskz_loadu_ps(m1, px.add(base + 16));
+            for r in 0..R {
+                let row = pw.add(r * k + base);
+                let p0 = _mm512_mul_ps(x0, _mm512_maskz_loadu_ps(m0, row));
+                let p1 = _mm512_mul_ps(x1, _mm512_maskz_loadu_ps(m1, row.add(16)));
+                lo[r] = _mm512_mask_add_ps(lo[r], m0, lo[r], p0);
+                hi[r] = _mm512_mask_add_ps(hi[r], m1, hi[r], p1);
+            }
+        }
+        for r in 0..R {
+            // Tree rounds: width 16 (lanes i and i+16), then 8, 4, 2, 1.
+            let v16 = _mm512_add_ps(lo[r], hi[r]);
+            let v8 = _mm256_add_ps(
+                _mm512_castps512_ps256(v16),
+                _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v16), 1)),
+            );
+            let v4 = _mm_add_ps(_mm256_castps256_ps128(v8), _mm256_extractf128_ps(v8, 1));
+            let v2 = _mm_add_ps(v4, _mm_movehl_ps(v4, v4));
+            let v1 = _mm_add_ss(v2, _mm_shuffle_ps(v2, v2, 1));
+            out[r] = _mm_cvtss_f32(v1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(len: usize, mul: usize, modulo: usize, shift: f32, scale: f32) -> Vec<f32> {
+        (0..len)
+            .map(|i| ((i * mul % modulo) as f32 - shift) / scale)
+            .collect()
+    }
+
+    #[test]
+    fn dispatched_and_portable_dot_agree_bit_for_bit() {
+        let a = data(1003, 37, 101, 50.0, 7.0);
+        let b = data(1003, 53, 97, 48.0, 11.0);
+        for len in [0, 1, 7, 8, 9, 31, 32, 33, 64, 1003] {
+            let fast = dot_f32(&a[..len], &b[..len]);
+            let portable = dot_lanes(&a[..len], &b[..len]);
+            assert_eq!(fast.to_bits(), portable.to_bits(), "len {len}");
+            let exact: f64 = a[..len]
+                .iter()
+                .zip(&b[..len])
+                .map(|(x, y)| *x as f64 * *y as f64)
+                .sum();
+            assert!((fast as f64 - exact).abs() < 1e-3, "len {len}");
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_dot_matches_portable_bit_for_bit() {
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            return;
+        }
+        let a = data(1003, 37, 101, 50.0, 7.0);
+        let b = data(1003, 53, 97, 48.0, 11.0);
+        for len in [0, 5, 32, 63, 784, 1003] {
+            // SAFETY: AVX2 checked above.
+            let fast = unsafe { dot_f32_avx2(&a[..len], &b[..len]) };
+            assert_eq!(
+                fast.to_bits(),
+                dot_lanes(&a[..len], &b[..len]).to_bits(),
+                "len {len}"
+            );
+        }
+    }
+
+    #[test]
+    fn dot_rows_equals_row_by_row_portable_dots() {
+        // Row counts around the 8-row block and lengths around the 32-lane block.
+        for (rows, k) in [
+            (1, 5),
+            (7, 32),
+            (8, 33),
+            (9, 784),
+            (17, 64),
+            (256, 784),
+            (10, 128),
+        ] {
+            let x = data(k, 37, 101, 50.0, 7.0);
+            let w = data(rows * k, 53, 97, 48.0, 11.0);
+            let mut out = vec![f32::NAN; rows];
+            dot_rows_f32(&x, &w, &mut out);
+            for (j, o) in out.iter().enumerate() {
+                let want = dot_lanes(&x, &w[j * k..(j + 1) * k]);
+                assert_eq!(o.to_bits(), want.to_bits(), "rows {rows} k {k} row {j}");
+            }
+        }
+    }
+}

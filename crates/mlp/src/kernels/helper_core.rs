@@ -1,0 +1,174 @@
+//! A second core for latency-bound work: single-sample inference.
+//!
+//! A one-row product through a dense layer streams the whole weight matrix once and is bound by
+//! the core's cache bandwidth, so splitting its rows over two cores (each streaming its half from
+//! its own cache) nearly halves it. But the product takes only microseconds, and waking a sleeping
+//! thread (what a rayon `join` from outside the pool does, twice) costs about as much. So one
+//! helper thread, started on first use, spins for a short while after each job
+//! ([`SPIN_WINDOW`]) and then parks; a burst of single-sample calls finds it awake.
+//!
+//! The caller never waits on a helper that has not started: after finishing its own half it tries
+//! to take the posted half back, and runs it itself if the helper has not claimed it (a
+//! descheduled or busy helper costs nothing but the lost parallelism). Only one caller uses the
+//! helper at a time; a concurrent caller runs both halves itself. Which core computes which half
+//! never changes the result.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
+use std::thread::Thread;
+use std::time::{Duration, Instant};
+
+/// How long the helper keeps spinning for the next job before it parks.
+const SPIN_WINDOW: Duration = Duration::from_micros(200);
+
+const IDLE: u8 = 0;
+const POSTED: u8 = 1;
+const TAKEN: u8 = 2;
+const DONE: u8 = 3;
+const PANICKED: u8 = 4;
+
+type Job = dyn Fn() + Sync;
+
+struct Shared {
+    state: AtomicU8,
+    /// The posted job: points at the poster's stack slot holding the job's (fat) reference,
+    /// since an atomic holds only thin pointers.
+    job: AtomicPtr<&'static Job>,
+    /// Set by the caller holding the helper; other callers run alone.
+    busy: AtomicBool,
+    parked: AtomicBool,
+    thread: OnceLock<Thread>,
+}
+
+fn shared() -> Option<&'static Shared> {
+    static SHARED: OnceLock<Option<&'static Shared>> = OnceLock::new();
+    *SHARED.get_or_init(|| {
+        let s: &'static Shared = Box::leak(Box::new(Shared {
+            state: AtomicU8::new(IDLE),
+            job: AtomicPtr::new(std::ptr::null_mut()),
+            busy: AtomicBool::new(false),
+            parked: AtomicBool::new(false),
+            thread: OnceLock::new(),
+        }));
+        let handle = std::thread::Builder::new()
+            .name("mlp-helper-core".into())
+            .spawn(move || helper_loop(s))
+            .ok()?;
+        let _ = s.thread.set(handle.thread().clone());
+        Some(s)
+    })
+}
+
+fn helper_loop(s: &'static Shared) {
+    let mut last_job = Instant::now();
+    loop {
+        if s.state.load(Ordering::Acquire) == POSTED
+            && s.state
+                .compare_exchange(POSTED, TAKEN, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            let job = s.job.load(Ordering::Acquire);
+            // SAFETY: the caller that posted the job keeps it alive until the state is DONE
+            // (it spins on that after seeing TAKEN), and `job` points to its stack slot.
+            let run = std::panic::AssertUnwindSafe(|| unsafe { (**job)() });
+            let finished = if std::panic::catch_unwind(run).is_ok() {
+                DONE
+            } else {
+                PANICKED
+            };
+            s.state.store(finished, Ordering::Release);
+            last_job = Instant::now();
+            continue;
+        }
+        if last_job.elapsed() < SPIN_WINDOW {
+            std::hint::spin_loop();
+            continue;
+        }
+        s.parked.store(true, Ordering::SeqCst);
+        // Re-check after announcing the park, so a post in between is not missed.
+        if s.state.load(Ordering::SeqCst) != POSTED {
+            std::thread::park();
+        }
+        s.parked.store(false, Ordering::SeqCst);
+        last_job = Instant::now();
+    }
+}
+
+/// Runs `first` on the calling thread and `second` on the helper core when it is free and awake
+/// in time, else on the calling thread after `first`. Returns when both have run.
+pub(crate) fn run_pair(first: impl FnOnce(), second: &(dyn Fn() + Sync)) {
+    let Some(s) = shared() else {
+        first();
+        second();
+        return;
+    };
+    if s.busy
+        .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        first();
+        second();
+        return;
+    }
+    // SAFETY: the lifetime is erased only for the helper's view; this function does not return
+    // before the helper has finished with the job (DONE) or the job was taken back (never run).
+    let mut slot: &'static Job =
+        unsafe { std::mem::transmute::<&(dyn Fn() + Sync + '_), &'static Job>(second) };
+    s.job.store(&mut slot, Ordering::Release);
+    s.state.store(POSTED, Ordering::SeqCst);
+    if s.parked.load(Ordering::SeqCst)
+        && let Some(t) = s.thread.get()
+    {
+        t.unpark();
+    }
+    first();
+    if s.state
+        .compare_exchange(POSTED, IDLE, Ordering::AcqRel, Ordering::Acquire)
+        .is_ok()
+    {
+        second();
+    } else {
+        let finished = loop {
+            let state = s.state.load(Ordering::Acquire);
+            if state == DONE || state == PANICKED {
+                break state;
+            }
+            std::hint::spin_loop();
+        };
+        s.state.store(IDLE, Ordering::Release);
+        s.job.store(std::ptr::null_mut(), Ordering::Release);
+        s.busy.store(false, Ordering::Release);
+        assert!(finished == DONE, "a job on the helper core panicked");
+        return;
+    }
+    s.job.store(std::ptr::null_mut(), Ordering::Release);
+    s.busy.store(false, Ordering::Release);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    #[test]
+    fn both_halves_run_exactly_once_from_many_callers() {
+        let runs = AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    for _ in 0..2000 {
+                        let mut a = 0u64;
+                        let b = AtomicUsize::new(0);
+                        run_pair(|| a += 1, &|| {
+                            b.fetch_add(1, Ordering::Relaxed);
+                        });
+                        assert_eq!(a, 1);
+                        assert_eq!(b.load(Ordering::Relaxed), 1);
+                        runs.fetch_add(1, Ordering::Relaxed);
+                    }
+                });
+            }
+        });
+        assert_eq!(runs.load(Ordering::Relaxed), 8000);
+    }
+}
