@@ -200,6 +200,20 @@ pub fn bias_activation_forward<T: Real>(
     if width == 0 {
         return;
     }
+    super::simd::vectorized(
+        #[inline(always)]
+        || bias_activation_forward_scalar(act, out, width, bias, pre),
+    )
+}
+
+#[inline(always)]
+fn bias_activation_forward_scalar<T: Real>(
+    act: Activation,
+    out: &mut [T],
+    width: usize,
+    bias: Option<&[T]>,
+    pre: Option<&mut [T]>,
+) {
     if let Some(b) = bias {
         for row in out.chunks_exact_mut(width) {
             for (x, &bj) in row.iter_mut().zip(b) {
@@ -234,13 +248,25 @@ pub fn activation_backward<T: Real>(
     out: &[T],
     pre: Option<&[T]>,
 ) {
+    super::simd::vectorized(
+        #[inline(always)]
+        || activation_backward_scalar(act, d_out, out, pre),
+    )
+}
+
+#[inline(always)]
+fn activation_backward_scalar<T: Real>(
+    act: Activation,
+    d_out: &mut [T],
+    out: &[T],
+    pre: Option<&[T]>,
+) {
     match act {
         Activation::Identity => {}
         Activation::Relu => {
+            // A select rather than a conditional store, so it vectorizes.
             for (d, &y) in d_out.iter_mut().zip(out) {
-                if y <= T::zero() {
-                    *d = T::zero();
-                }
+                *d = if y <= T::zero() { T::zero() } else { *d };
             }
         }
         Activation::Tanh => {
@@ -272,11 +298,16 @@ pub fn add_column_sums<T: Real>(acc: &mut [T], matrix: &[T], width: usize) {
     if width == 0 {
         return;
     }
-    for row in matrix.chunks_exact(width) {
-        for (a, &x) in acc.iter_mut().zip(row) {
-            *a = *a + x;
-        }
-    }
+    super::simd::vectorized(
+        #[inline(always)]
+        || {
+            for row in matrix.chunks_exact(width) {
+                for (a, &x) in acc.iter_mut().zip(row) {
+                    *a = *a + x;
+                }
+            }
+        },
+    )
 }
 
 #[cfg(test)]
@@ -318,5 +349,52 @@ mod tests {
             Some(Activation::LeakyRelu)
         );
         assert!("relu6".parse::<Activation>().is_err());
+    }
+
+    #[test]
+    fn vector_builds_are_bit_identical_to_the_baseline_builds() {
+        let (rows, width) = (7, 53);
+        let z: Vec<f32> = (0..rows * width)
+            .map(|i| ((i as f32 * 0.61).sin() * 4.0).powi(3))
+            .collect();
+        let bias: Vec<f32> = (0..width).map(|j| (j as f32 * 0.3).cos()).collect();
+        let d: Vec<f32> = (0..rows * width).map(|i| (i as f32 * 0.17).cos()).collect();
+        let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        for act in [
+            Activation::Identity,
+            Activation::Relu,
+            Activation::LeakyRelu,
+            Activation::Elu,
+            Activation::Gelu,
+            Activation::Silu,
+            Activation::Tanh,
+            Activation::Sigmoid,
+            Activation::Softplus,
+        ] {
+            let (mut y1, mut pre1) = (z.clone(), vec![0.0f32; z.len()]);
+            bias_activation_forward(act, &mut y1, width, Some(&bias), Some(&mut pre1));
+            let (mut y2, mut pre2) = (z.clone(), vec![0.0f32; z.len()]);
+            crate::kernels::simd::baseline(|| {
+                bias_activation_forward_scalar(act, &mut y2, width, Some(&bias), Some(&mut pre2))
+            });
+            assert_eq!(bits(&y1), bits(&y2), "{act} forward");
+            assert_eq!(bits(&pre1), bits(&pre2), "{act} pre-activation");
+            let mut d1 = d.clone();
+            activation_backward(act, &mut d1, &y1, Some(&pre1));
+            let mut d2 = d.clone();
+            crate::kernels::simd::baseline(|| {
+                activation_backward_scalar(act, &mut d2, &y2, Some(&pre2))
+            });
+            assert_eq!(bits(&d1), bits(&d2), "{act} backward");
+        }
+        let mut acc1 = bias.clone();
+        add_column_sums(&mut acc1, &z, width);
+        let mut acc2 = bias.clone();
+        for row in z.chunks_exact(width) {
+            for (a, x) in acc2.iter_mut().zip(row) {
+                *a += *x;
+            }
+        }
+        assert_eq!(bits(&acc1), bits(&acc2));
     }
 }

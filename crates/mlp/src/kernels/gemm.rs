@@ -156,54 +156,61 @@ pub fn gemm<T: Real>(
     let parts = threads.min(extent.div_ceil(8)).max(1);
     let block = extent.div_ceil(parts);
     let c_ref = &c_ptr;
+    let run_part = move |p: usize| {
+        let start = p * block;
+        if start >= extent {
+            return;
+        }
+        let len = block.min(extent - start);
+        let a_ptr = a_addr as *const T;
+        let b_ptr = b_addr as *const T;
+        unsafe {
+            if split_rows {
+                T::gemm_raw(
+                    len,
+                    k,
+                    n,
+                    alpha,
+                    a_ptr.offset(start as isize * rsa),
+                    rsa,
+                    csa,
+                    b_ptr,
+                    rsb,
+                    csb,
+                    beta,
+                    c_ref.0.add(start * n),
+                    n as isize,
+                    1,
+                )
+            } else {
+                T::gemm_raw(
+                    m,
+                    k,
+                    len,
+                    alpha,
+                    a_ptr,
+                    rsa,
+                    csa,
+                    b_ptr.offset(start as isize * csb),
+                    rsb,
+                    csb,
+                    beta,
+                    c_ref.0.add(start),
+                    n as isize,
+                    1,
+                )
+            }
+        }
+    };
+    if parts == 2 {
+        // Two parts: this thread and the spinning helper core, which stays awake between the
+        // products of a training step (a rayon worker would often be asleep and need waking).
+        super::helper_core::run_pair(|| run_part(0), &|| run_part(1));
+        return;
+    }
     rayon::scope(|s| {
         for p in 0..parts {
-            let start = p * block;
-            if start >= extent {
-                break;
-            }
-            let len = block.min(extent - start);
-            s.spawn(move |_| {
-                let a_ptr = a_addr as *const T;
-                let b_ptr = b_addr as *const T;
-                unsafe {
-                    if split_rows {
-                        T::gemm_raw(
-                            len,
-                            k,
-                            n,
-                            alpha,
-                            a_ptr.offset(start as isize * rsa),
-                            rsa,
-                            csa,
-                            b_ptr,
-                            rsb,
-                            csb,
-                            beta,
-                            c_ref.0.add(start * n),
-                            n as isize,
-                            1,
-                        )
-                    } else {
-                        T::gemm_raw(
-                            m,
-                            k,
-                            len,
-                            alpha,
-                            a_ptr,
-                            rsa,
-                            csa,
-                            b_ptr.offset(start as isize * csb),
-                            rsb,
-                            csb,
-                            beta,
-                            c_ref.0.add(start),
-                            n as isize,
-                            1,
-                        )
-                    }
-                }
-            });
+            s.spawn(move |_| run_part(p));
         }
     });
 }

@@ -10,6 +10,7 @@ pub mod fft;
 pub mod gemm;
 mod helper_core;
 mod real;
+pub(crate) mod simd;
 
 pub use gemm::{Transpose, gemm, gemm_naive, serial};
 pub use real::Real;
