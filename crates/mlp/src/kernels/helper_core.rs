@@ -1,17 +1,19 @@
-//! A second core for latency-bound work: single-sample inference.
+//! A second core for latency-bound work: single-sample inference and the two halves of a
+//! threaded GEMM on a two-thread pool.
 //!
 //! A one-row product through a dense layer streams the whole weight matrix once and is bound by
 //! the core's cache bandwidth, so splitting its rows over two cores (each streaming its half from
 //! its own cache) nearly halves it. But the product takes only microseconds, and waking a sleeping
-//! thread (what a rayon `join` from outside the pool does, twice) costs about as much. So one
-//! helper thread, started on first use, spins for a short while after each job
-//! ([`SPIN_WINDOW`]) and then parks; a burst of single-sample calls finds it awake.
+//! thread (what a rayon `join` from outside the pool does, twice) costs about as much; a training
+//! step's products are separated by elementwise passes long enough for rayon's workers to fall
+//! asleep too. So one helper thread, started on first use, spins for a short while after each job
+//! ([`SPIN_WINDOW`]) and then parks; a burst of calls finds it awake.
 //!
 //! The caller never waits on a helper that has not started: after finishing its own half it tries
 //! to take the posted half back, and runs it itself if the helper has not claimed it (a
 //! descheduled or busy helper costs nothing but the lost parallelism). Only one caller uses the
-//! helper at a time; a concurrent caller runs both halves itself. Which core computes which half
-//! never changes the result.
+//! helper at a time; a concurrent caller splits its pair with `rayon::join` instead. Which thread
+//! computes which half never changes the result.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
@@ -97,9 +99,10 @@ fn helper_loop(s: &'static Shared) {
     }
 }
 
-/// Runs `first` on the calling thread and `second` on the helper core when it is free and awake
-/// in time, else on the calling thread after `first`. Returns when both have run.
-pub(crate) fn run_pair(first: impl FnOnce(), second: &(dyn Fn() + Sync)) {
+/// Runs `first` on the calling thread and `second` on the helper core when it is awake in time
+/// (else on the calling thread after `first`); when another caller holds the helper, runs the two
+/// with `rayon::join`. Returns when both have run.
+pub(crate) fn run_pair(first: impl FnOnce() + Send, second: &(dyn Fn() + Sync)) {
     let Some(s) = shared() else {
         first();
         second();
@@ -109,8 +112,7 @@ pub(crate) fn run_pair(first: impl FnOnce(), second: &(dyn Fn() + Sync)) {
         .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
         .is_err()
     {
-        first();
-        second();
+        rayon::join(first, second);
         return;
     }
     // SAFETY: the lifetime is erased only for the helper's view; this function does not return
