@@ -6,6 +6,8 @@ invocation; medians per (peer, workload), ratios pair by pair; writes BENCHMARKS
 Usage:
   python3 bench/run.py [--reps 3] [--threads 2] [--workloads w1,w2,w3,w4] [--install]
                        [--peers-dir ../shared/bench/peers] [--out BENCHMARKS.md] [--no-peers]
+  python3 bench/run.py --rerender /tmp/mlp_peers/results.json   # rewrite the report (e.g. after
+                       editing bench/ANALYSIS.md) from a run's saved measurements, without rerunning
 
 --install installs what the peers need: pip (torch scikit-learn numpy onnx onnxruntime onnxscript
 threadpoolctl) and apt (dataset-fashion-mnist libfann-dev zlib1g-dev), then builds the FANN peer.
@@ -60,7 +62,16 @@ def main():
     ap.add_argument("--no-peers", action="store_true")
     ap.add_argument("--peers-dir", default=os.path.join(ROOT, "..", "shared", "bench", "peers"))
     ap.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
+    ap.add_argument("--rerender", metavar="RESULTS_JSON",
+                    help="write the report from a saved run (its command line and time are kept)")
     a = ap.parse_args()
+    if a.rerender:
+        with open(a.rerender) as f:
+            saved = json.load(f)
+        for key in ("reps", "threads", "workloads"):
+            setattr(a, key, saved["args"][key])
+        write_report(a, saved["results"], saved["peers_dir"], saved["generated"])
+        return
     peers_dir = os.path.abspath(a.peers_dir)
     os.makedirs(CACHE, exist_ok=True)
     if a.install:
@@ -108,7 +119,13 @@ def main():
                 run_json([fann, "w2", "rprop", "3"], "fann-rprop", results)
         if "w4" in workloads:
             run_json([mlp, "bench", "w4", "--threads", T, "--seed", str(rep)], "mlp", results)
-    write_report(a, results, peers_dir)
+    generated = f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC"
+    saved = os.path.join(CACHE, "results.json")
+    with open(saved, "w") as f:
+        json.dump({"args": {"reps": a.reps, "threads": a.threads, "workloads": a.workloads},
+                   "peers_dir": peers_dir, "generated": generated, "results": results}, f)
+    print(f"measurements saved to {saved} (rewrite the report with --rerender {saved})")
+    write_report(a, results, peers_dir, generated)
 
 
 def med(results, workload, label, key):
@@ -153,11 +170,11 @@ def machine():
     return f"{model}, {os.cpu_count()} cores, {'/'.join(simd)}"
 
 
-def write_report(a, results, peers_dir):
+def write_report(a, results, peers_dir, generated):
     labels = sorted({r["label"] for r in results})
     L = []
     L.append("# Benchmarks\n")
-    L.append(f"Generated {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC by\n")
+    L.append(f"Generated {generated} by\n")
     L.append(f"```\npython3 bench/run.py --reps {a.reps} --threads {a.threads} --workloads {a.workloads}\n```\n")
     L.append(f"Machine: {machine()}. Threads: {a.threads}. Repetitions: {a.reps} (medians shown); peers run "
              f"alternately with ours in the same invocation, from `{os.path.relpath(peers_dir, ROOT)}`.\n")
