@@ -140,6 +140,7 @@ fn w1(args: &BenchArgs) -> Result<(Network, Dataset, serde_json::Value)> {
     let med = median(&times);
     let n = train_set.len();
     let flops = flops_per_epoch(&net, n);
+    let gemm_only_s = step_gemms_alone_s(&[784, 256, 128, 10], 128, n, args.threads)?;
     let line = json!({
         "peer": "mlp", "workload": "W1", "threads": args.threads, "epochs": epochs,
         "epoch_s": times.iter().map(|t| round(*t, 3)).collect::<Vec<_>>(),
@@ -147,9 +148,41 @@ fn w1(args: &BenchArgs) -> Result<(Network, Dataset, serde_json::Value)> {
         "train_loss": state.history.iter().map(|r| round(r.train_loss, 4)).collect::<Vec<_>>(),
         "test_acc": acc.map(|a| round(a, 4)), "params": net.n_params(),
         "gflop_per_epoch": round(flops / 1e9, 2), "achieved_gflops": round(flops / med / 1e9, 2),
+        "gemm_only_epoch_s": round(gemm_only_s, 3), "fraction_of_gemm_bound": round(gemm_only_s / med, 3),
         "peak_rss_mib": peak_rss_mib(),
     });
     Ok((net, test, line))
+}
+
+/// Seconds one epoch's matrix products would take alone: every GEMM of a training step of a
+/// dense net with these layer widths (forward, weight gradient, and input gradient below the
+/// first layer), each timed in isolation at the given thread count, times the steps per epoch.
+/// Its ratio to the measured epoch is the share of the epoch that is GEMM at its standalone rate.
+fn step_gemms_alone_s(
+    widths: &[usize],
+    batch: usize,
+    samples: usize,
+    threads: usize,
+) -> Result<f64> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()?;
+    let mut step_s = 0.0;
+    for (layer, pair) in widths.windows(2).enumerate() {
+        let (fan_in, fan_out) = (pair[0], pair[1]);
+        let mut shapes = vec![
+            (Transpose::No, Transpose::Yes, batch, fan_out, fan_in),
+            (Transpose::Yes, Transpose::No, fan_out, fan_in, batch),
+        ];
+        if layer > 0 {
+            shapes.push((Transpose::No, Transpose::No, batch, fan_in, fan_out));
+        }
+        for (ta, tb, m, n, k) in shapes {
+            let rate = pool.install(|| gemm_rate(ta, tb, m, n, k));
+            step_s += 2.0 * (m * n * k) as f64 / (rate * 1e9);
+        }
+    }
+    Ok(step_s * samples.div_ceil(batch) as f64)
 }
 
 fn w2(args: &BenchArgs) -> Result<serde_json::Value> {
