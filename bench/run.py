@@ -240,6 +240,11 @@ def write_report(a, results, peers_dir, generated):
     fa = med(results, "W1", "torch-eager-fusedadam", "samples_per_s")
     target("W1 >= 2x PyTorch fused-Adam samples/s", None if not (fa and ours) else ours / fa >= 2,
            f"{ours / fa:.2f}x" if fa and ours else "PyTorch not run")
+    g1 = med(results, "W1", "mlp", "gemm_only_epoch_s")
+    fs = med(results, "W1", "torch-eager-fusedadam", "median_s_per_epoch")
+    if g1 and fs:
+        L.append(f"  (the epoch's GEMMs alone, each timed at its standalone rate: {g1:.3f} s; 2x PyTorch "
+                 f"needs {fs / 2:.3f} s per epoch)")
     tw2 = med(results, "W2", "torch-eager", "median_s_per_epoch")
     fw2 = min([x for x in (med(results, "W2", "fann-incremental", "median_s_per_epoch"),
                            med(results, "W2", "fann-rprop", "median_s_per_epoch")) if x] or [None]) if fann_any(results) else None
