@@ -127,6 +127,35 @@ impl Hooks for StopAfter {
     }
 }
 
+/// Large enough that every two-thread path runs: split GEMMs and matrix-vector products, the
+/// halved Adam pass and batch gathering on the helper core. None of them changes a result, so two
+/// threads repeat themselves and also equal one thread, bit for bit.
+#[test]
+fn two_thread_paths_repeat_and_equal_one_thread() {
+    let data = mlp::data::generate::two_moons(600, 0.1, 3).expect("moons");
+    let fit = |threads: usize| {
+        MlpBuilder::classifier()
+            .hidden(&[256, 256])
+            .epochs(2)
+            .batch_size(128)
+            .seed(11)
+            .threads(threads)
+            .fit(&data)
+            .expect("fit")
+    };
+    let one = fit(1);
+    let two = fit(2);
+    let again = fit(2);
+    assert_eq!(two.network.params, again.network.params);
+    assert_eq!(one.network.params, two.network.params);
+    let x: Vec<f32> = data.features[..2].to_vec();
+    assert_eq!(
+        one.network.predict(&x, 1),
+        two.network.predict(&x, 1),
+        "single-sample inference"
+    );
+}
+
 #[test]
 fn interrupted_and_resumed_run_equals_uninterrupted_run() {
     let data = moons();

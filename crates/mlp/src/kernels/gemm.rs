@@ -250,18 +250,7 @@ fn gemv_rows<T: Real>(threads: usize, alpha: T, x: &[T], w: &[T], beta: T, c: &m
     // Two parts: this thread and the helper core (see `helper_core`).
     let half = (n / 2).div_ceil(8) * 8;
     let (c0, c1) = c.split_at_mut(half);
-    let c1 = SendPtr(c1.as_mut_ptr());
-    let c1 = &c1;
-    super::helper_core::run_pair(
-        || run(0..half, c0),
-        // SAFETY: `run_pair` runs this exactly once, while `c` is borrowed here; the rows
-        // `half..n` it writes are disjoint from `c0`.
-        &|| {
-            run(half..n, unsafe {
-                std::slice::from_raw_parts_mut(c1.0, n - half)
-            })
-        },
-    );
+    super::helper_core::run_split((0..half, c0), (half..n, c1), |(rows, c)| run(rows, c));
 }
 
 /// Below this many multiply-adds a matrix-vector product stays on the calling thread.

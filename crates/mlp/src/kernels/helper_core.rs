@@ -150,6 +150,19 @@ pub(crate) fn run_pair(first: impl FnOnce() + Send, second: &(dyn Fn() + Sync)) 
     s.busy.store(false, Ordering::Release);
 }
 
+/// Runs `work` on two pieces of data: `first` on the calling thread, `second` as in [`run_pair`]
+/// (on the helper core when it is awake). For work split into two disjoint halves, such as
+/// `split_at_mut` pieces of a buffer.
+pub(crate) fn run_split<P: Send>(first: P, second: P, work: impl Fn(P) + Sync) {
+    let second = std::sync::Mutex::new(Some(second));
+    run_pair(|| work(first), &|| {
+        // Uncontended: the pair's second half runs exactly once.
+        if let Some(piece) = second.lock().ok().and_then(|mut slot| slot.take()) {
+            work(piece);
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

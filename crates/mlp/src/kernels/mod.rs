@@ -13,4 +13,5 @@ mod real;
 pub(crate) mod simd;
 
 pub use gemm::{Transpose, gemm, gemm_naive, serial};
+pub(crate) use helper_core::run_split;
 pub use real::Real;

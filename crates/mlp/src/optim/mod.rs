@@ -304,7 +304,20 @@ pub fn step(
                 let r = s.range.clone();
                 let (p, g) = (&mut params[r.clone()], &grads[r.clone()]);
                 let (m, v) = (&mut m[r.clone()], &mut v[r]);
-                if rayon::current_num_threads() > 1 && p.len() > PARALLEL_CHUNK {
+                let threads = rayon::current_num_threads();
+                if threads == 2 && p.len() > PARALLEL_CHUNK {
+                    // Two halves on this thread and the spinning helper core: no rayon wake-up
+                    // per step. Elementwise, so the split changes no result.
+                    let half = p.len() / 2;
+                    let (p0, p1) = p.split_at_mut(half);
+                    let (m0, m1) = m.split_at_mut(half);
+                    let (v0, v1) = v.split_at_mut(half);
+                    crate::kernels::run_split(
+                        (p0, &g[..half], m0, v0),
+                        (p1, &g[half..], m1, v1),
+                        |(p, g, m, v)| hp.update(p, g, m, v, wd, decoupled),
+                    );
+                } else if threads > 1 && p.len() > PARALLEL_CHUNK {
                     // Elementwise and independent: splitting across threads changes no result.
                     use rayon::prelude::*;
                     p.par_chunks_mut(PARALLEL_CHUNK)

@@ -276,9 +276,7 @@ fn train_minibatch(
         for b in state.next_batch..n_batches {
             let rows = &order[b * batch_size..((b + 1) * batch_size).min(n)];
             let bs = rows.len();
-            for (i, &r) in rows.iter().enumerate() {
-                x_batch[i * nf..(i + 1) * nf].copy_from_slice(&data.features[r * nf..(r + 1) * nf]);
-            }
+            gather_rows(&data.features, nf, rows, &mut x_batch[..bs * nf]);
             let weights = data.weights.as_ref().map(|w| {
                 w_batch.clear();
                 w_batch.extend(rows.iter().map(|&r| w[r]));
@@ -754,4 +752,26 @@ fn train_lbfgs(
     }
     state.finished = true;
     Ok(Outcome::Completed)
+}
+
+/// Copies the feature rows `rows` of a row-major `features` matrix (`width` columns) into `out`.
+/// Shuffled rows come from all over a data set that does not fit in cache, so the copy waits on
+/// memory; with more than one thread, the two halves of the batch are copied by two cores.
+fn gather_rows(features: &[f32], width: usize, rows: &[usize], out: &mut [f32]) {
+    let copy = |rows: &[usize], out: &mut [f32]| {
+        for (dst, &r) in out.chunks_exact_mut(width.max(1)).zip(rows) {
+            dst.copy_from_slice(&features[r * width..(r + 1) * width]);
+        }
+    };
+    if rayon::current_num_threads() < 2 || rows.len() < 16 || width == 0 {
+        copy(rows, out);
+        return;
+    }
+    let half = rows.len() / 2;
+    let (first, second) = out.split_at_mut(half * width);
+    crate::kernels::run_split(
+        (&rows[..half], first),
+        (&rows[half..], second),
+        |(rows, out)| copy(rows, out),
+    );
 }
