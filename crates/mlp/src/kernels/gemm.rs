@@ -59,6 +59,15 @@ pub fn serial<R>(f: impl FnOnce() -> R) -> R {
     result
 }
 
+/// Threads a kernel called here may use: 1 inside [`serial`], else the current rayon pool's.
+pub(crate) fn threads_here() -> usize {
+    if SERIAL.with(|s| s.get()) {
+        1
+    } else {
+        rayon::current_num_threads()
+    }
+}
+
 struct SendPtr<T>(*mut T);
 // SAFETY: each thread writes a disjoint block of C (see `gemm`).
 unsafe impl<T> Send for SendPtr<T> {}
@@ -120,11 +129,7 @@ pub fn gemm<T: Real>(
         }
         return;
     }
-    let threads = if SERIAL.with(|s| s.get()) {
-        1
-    } else {
-        rayon::current_num_threads()
-    };
+    let threads = threads_here();
     if m == 1 && tb == Transpose::Yes {
         // One row times a row-major `n x k` matrix transposed: n contiguous dot products. This is
         // single-sample inference (x W^T); packing W for a GEMM would cost more than the product.
