@@ -91,7 +91,7 @@ def main():
     for rep in range(a.reps):
         print(f"repetition {rep + 1}/{a.reps}", flush=True)
         if "w1" in workloads or "w3" in workloads:
-            run_json([mlp, "bench", "w1,w3" if "w3" in workloads else "w1", "--threads", T, "--seed", str(rep)], "mlp", results)
+            run_json([mlp, "bench", "w1,w3" if "w3" in workloads else "w1", "--threads", T, "--seed", str(rep), "--json"], "mlp", results)
             if torch_ok:
                 run_json([py, P("torch_w1.py"), "--epochs", "5", "--threads", T, "--fused-adam", "--seed", str(rep),
                           "--save", f"{CACHE}/torch_w1.pt"], "torch-eager-fusedadam", results)
@@ -108,7 +108,7 @@ def main():
             if fann_ok and os.path.exists(f"{CACHE}/fann_w1.net"):
                 run_json([fann, "w3", f"{CACHE}/fann_w1.net"], "fann", results)
         if "w2" in workloads:
-            run_json([mlp, "bench", "w2", "--threads", T, "--seed", str(rep)], "mlp", results)
+            run_json([mlp, "bench", "w2", "--threads", T, "--seed", str(rep), "--json"], "mlp", results)
             if torch_ok:
                 run_json([py, P("torch_w2.py"), "--epochs", "3", "--threads", T, "--act", "tanh"], "torch-eager", results)
                 run_json([py, P("torch_w2.py"), "--epochs", "3", "--threads", "1", "--act", "tanh"], "torch-eager-1thread", results)
@@ -118,7 +118,7 @@ def main():
                 run_json([fann, "w2", "incremental", "3"], "fann-incremental", results)
                 run_json([fann, "w2", "rprop", "3"], "fann-rprop", results)
         if "w4" in workloads:
-            run_json([mlp, "bench", "w4", "--threads", T, "--seed", str(rep)], "mlp", results)
+            run_json([mlp, "bench", "w4", "--threads", T, "--seed", str(rep), "--json"], "mlp", results)
     generated = f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC"
     saved = os.path.join(CACHE, "results.json")
     with open(saved, "w") as f:

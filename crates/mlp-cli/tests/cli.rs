@@ -1982,3 +1982,26 @@ fn forecast_bad_input_fails_with_one_clear_line() {
     let err = fails(&["forecast", "backtest", "--dataset", "sunspots"]);
     assert!(err.contains("co2"), "{err}");
 }
+
+#[test]
+fn bench_prints_a_summary_or_peer_compatible_json() {
+    let line = ok(&["bench", "w2", "--epochs", "1", "--threads", "1", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(line.trim()).expect("one JSON object");
+    assert_eq!(v["workload"], "W2");
+    for key in [
+        "median_s_per_epoch",
+        "steps_per_s",
+        "test_mse",
+        "peak_rss_mib",
+    ] {
+        let x = v[key].as_f64().unwrap_or(f64::NAN);
+        assert!(x.is_finite() && x > 0.0, "{key}: {}", v[key]);
+    }
+    let text = ok(&["bench", "w2", "--epochs", "1", "--threads", "1"]);
+    assert!(
+        text.starts_with("W2  ") && text.contains("s/epoch"),
+        "{text}"
+    );
+    let err = fails(&["bench", "w9"]);
+    assert!(err.contains("unknown workload 'w9'"), "{err}");
+}

@@ -47,6 +47,10 @@ pub struct BenchArgs {
     /// seeds 0-2, and on W2 slightly better, test MSE 0.0117 vs 0.0126).
     #[arg(long, default_value = "xavier_uniform")]
     pub init: String,
+    /// Print one JSON object per workload (the fields the peer scripts print) instead of a
+    /// summary line.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// The workload's network with every dense layer drawn from `init`.
@@ -396,7 +400,54 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
             "w4" => w4(&args)?,
             other => bail!("unknown workload '{other}'; one of w1, w2, w3, w4"),
         };
-        println!("{line}");
+        if args.json {
+            println!("{line}");
+        } else {
+            println!("{}", summary(&line));
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One readable line for a workload's JSON result.
+fn summary(v: &serde_json::Value) -> String {
+    let num = |key: &str| v.get(key).and_then(serde_json::Value::as_f64);
+    let show = |key: &str, digits: usize| {
+        num(key).map_or_else(|| "-".to_string(), |x| format!("{x:.digits$}"))
+    };
+    match v.get("workload").and_then(serde_json::Value::as_str) {
+        Some("W1") => format!(
+            "W1  {} s/epoch, {} samples/s, {} GFLOP/s, test accuracy {}, GEMMs alone {} s/epoch, peak RSS {} MiB",
+            show("median_s_per_epoch", 3),
+            show("samples_per_s", 0),
+            show("achieved_gflops", 1),
+            show("test_acc", 4),
+            show("gemm_only_epoch_s", 3),
+            show("peak_rss_mib", 1),
+        ),
+        Some("W2") => format!(
+            "W2  {} s/epoch, {} steps/s, test MSE {}, peak RSS {} MiB",
+            show("median_s_per_epoch", 3),
+            show("steps_per_s", 0),
+            show("test_mse", 5),
+            show("peak_rss_mib", 1),
+        ),
+        Some("W3") => format!(
+            "W3  latency {} µs median ({} µs p99), {} samples/s at batch 1, {} at batch 10000, test accuracy {}",
+            show("latency_1_us_median", 2),
+            show("latency_1_us_p99", 2),
+            show("throughput_batch1_per_s", 0),
+            show("throughput_batch10000_per_s", 0),
+            show("test_acc", 4),
+        ),
+        Some("W4") => format!(
+            "W4  {} s/epoch, {} GFLOP/s = {} of the best GEMM rate ({} GFLOP/s), peak RSS {} MiB",
+            show("epoch_s", 3),
+            show("achieved_gflops", 1),
+            show("fraction_of_gemm", 3),
+            show("best_gemm_gflops", 1),
+            show("peak_rss_mib", 1),
+        ),
+        _ => v.to_string(),
+    }
 }
