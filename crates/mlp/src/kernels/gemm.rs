@@ -220,9 +220,10 @@ pub fn gemm<T: Real>(
     });
 }
 
-/// `c <- alpha * W x + beta * c` for a row-major `c.len() x x.len()` matrix `W`. Large enough
-/// products split the rows of `W` across the pool's threads (each half of a layer's weights then
-/// streams from its own core's cache); every entry is one [`Real::dot_rows`] dot product, so the
+/// `c <- alpha * W x + beta * c` for a row-major `c.len() x x.len()` matrix `W`. When the pool has
+/// more than one thread, large enough products split the rows of `W` in two halves, the second on
+/// the helper core (each half of a layer's weights then streams from its own core's cache); every
+/// entry is one [`Real::dot_rows`] dot product, so the
 /// result does not depend on the split.
 fn gemv_rows<T: Real>(threads: usize, alpha: T, x: &[T], w: &[T], beta: T, c: &mut [T]) {
     let (n, k) = (c.len(), x.len());

@@ -36,7 +36,7 @@ struct Shared {
     /// The posted job: points at the poster's stack slot holding the job's (fat) reference,
     /// since an atomic holds only thin pointers.
     job: AtomicPtr<&'static Job>,
-    /// Set by the caller holding the helper; other callers run alone.
+    /// Set by the caller holding the helper; other callers split with `rayon::join`.
     busy: AtomicBool,
     parked: AtomicBool,
     thread: OnceLock<Thread>,
@@ -126,28 +126,36 @@ pub(crate) fn run_pair(first: impl FnOnce() + Send, second: &(dyn Fn() + Sync)) 
     {
         t.unpark();
     }
-    first();
+    // A panic in `first` must not unwind past the job the helper may be running (it borrows
+    // this frame): finish the protocol, then resume the panic.
+    let first_result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(first));
     if s.state
         .compare_exchange(POSTED, IDLE, Ordering::AcqRel, Ordering::Acquire)
         .is_ok()
     {
-        second();
-    } else {
-        let finished = loop {
-            let state = s.state.load(Ordering::Acquire);
-            if state == DONE || state == PANICKED {
-                break state;
-            }
-            std::hint::spin_loop();
-        };
-        s.state.store(IDLE, Ordering::Release);
+        // Taken back before the helper claimed it: the helper is out of the picture.
         s.job.store(std::ptr::null_mut(), Ordering::Release);
         s.busy.store(false, Ordering::Release);
-        assert!(finished == DONE, "a job on the helper core panicked");
+        if let Err(panic) = first_result {
+            std::panic::resume_unwind(panic);
+        }
+        second();
         return;
     }
+    let finished = loop {
+        let state = s.state.load(Ordering::Acquire);
+        if state == DONE || state == PANICKED {
+            break state;
+        }
+        std::hint::spin_loop();
+    };
+    s.state.store(IDLE, Ordering::Release);
     s.job.store(std::ptr::null_mut(), Ordering::Release);
     s.busy.store(false, Ordering::Release);
+    if let Err(panic) = first_result {
+        std::panic::resume_unwind(panic);
+    }
+    assert!(finished == DONE, "a job on the helper core panicked");
 }
 
 /// Runs `work` on two pieces of data: `first` on the calling thread, `second` as in [`run_pair`]
@@ -188,5 +196,20 @@ mod tests {
             }
         });
         assert_eq!(runs.load(Ordering::Relaxed), 8000);
+    }
+
+    #[test]
+    fn a_panicking_half_is_reported_and_the_helper_stays_usable() {
+        for _ in 0..50 {
+            let first = std::panic::catch_unwind(|| run_pair(|| panic!("first half"), &|| {}));
+            assert!(first.is_err());
+            let second = std::panic::catch_unwind(|| run_pair(|| {}, &|| panic!("second half")));
+            assert!(second.is_err());
+        }
+        let hits = AtomicUsize::new(0);
+        run_split(1usize, 2usize, |k| {
+            hits.fetch_add(k, Ordering::Relaxed);
+        });
+        assert_eq!(hits.load(Ordering::Relaxed), 3);
     }
 }
