@@ -360,17 +360,7 @@ mod tests {
         let bias: Vec<f32> = (0..width).map(|j| (j as f32 * 0.3).cos()).collect();
         let d: Vec<f32> = (0..rows * width).map(|i| (i as f32 * 0.17).cos()).collect();
         let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-        for act in [
-            Activation::Identity,
-            Activation::Relu,
-            Activation::LeakyRelu,
-            Activation::Elu,
-            Activation::Gelu,
-            Activation::Silu,
-            Activation::Tanh,
-            Activation::Sigmoid,
-            Activation::Softplus,
-        ] {
+        for act in Activation::ALL {
             let (mut y1, mut pre1) = (z.clone(), vec![0.0f32; z.len()]);
             bias_activation_forward(act, &mut y1, width, Some(&bias), Some(&mut pre1));
             let (mut y2, mut pre2) = (z.clone(), vec![0.0f32; z.len()]);
