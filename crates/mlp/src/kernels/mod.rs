@@ -2,6 +2,13 @@
 //!
 //! All engine math is written once, generic over [`Real`] (`f32` for training and inference,
 //! `f64` for the finite-difference gradient checks), so the checked code is the shipped code.
+//!
+//! - `gemm`: the matrix product (and its single-row, matrix-vector case) with our own threading;
+//! - `dot`: fixed-order dot products, the same bits on every CPU (portable, AVX2, AVX-512);
+//! - `elementwise`, `fast_math`: activations, their derivatives, bias and column sums;
+//! - `simd`: runs plain loops compiled for the CPU's widest vector unit (runtime detection);
+//! - `helper_core`: a spinning second core for the two halves of short parallel work;
+//! - `fft`: real FFTs for the spectral layers.
 
 mod dot;
 pub mod elementwise;
