@@ -304,7 +304,7 @@ pub fn step(
                 let r = s.range.clone();
                 let (p, g) = (&mut params[r.clone()], &grads[r.clone()]);
                 let (m, v) = (&mut m[r.clone()], &mut v[r]);
-                let threads = rayon::current_num_threads();
+                let threads = crate::kernels::gemm::threads_here();
                 if threads == 2 && p.len() > PARALLEL_CHUNK {
                     // Two halves on this thread and the spinning helper core: no rayon wake-up
                     // per step. Elementwise, so the split changes no result.

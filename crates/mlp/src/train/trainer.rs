@@ -763,7 +763,7 @@ fn gather_rows(features: &[f32], width: usize, rows: &[usize], out: &mut [f32]) 
             dst.copy_from_slice(&features[r * width..(r + 1) * width]);
         }
     };
-    if rayon::current_num_threads() < 2 || rows.len() < 16 || width == 0 {
+    if crate::kernels::gemm::threads_here() < 2 || rows.len() < 16 || width == 0 {
         copy(rows, out);
         return;
     }
