@@ -9,11 +9,12 @@ mod output;
 mod plot;
 mod progress;
 
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Subcommand};
 use std::process::ExitCode;
 
 /// Fast multilayer perceptrons: train, predict, evaluate and inspect MLPs on a CPU.
-#[derive(Debug, Parser)]
+#[derive(Debug, clap::Parser)]
 #[command(name = "mlp", version, about, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
@@ -49,8 +50,26 @@ enum Command {
     Bench(commands::bench::BenchArgs),
 }
 
+/// The ids of the flags given on the command line (not defaulted), so that a `--config` file
+/// can fill in the rest without overriding them.
+fn given_flags(matches: &ArgMatches) -> Vec<String> {
+    matches
+        .ids()
+        .filter(|id| matches.value_source(id.as_str()) == Some(ValueSource::CommandLine))
+        .map(|id| id.as_str().to_string())
+        .collect()
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let Some((_, sub)) = matches.subcommand() {
+        match &mut cli.command {
+            Command::Train(a) => a.given = given_flags(sub),
+            Command::Sweep(a) => a.train.given = given_flags(sub),
+            _ => {}
+        }
+    }
     let result = match cli.command {
         Command::Train(a) => commands::train::run(*a),
         Command::Predict(a) => commands::predict::run(a),

@@ -1,7 +1,62 @@
 //! Printing results: metric tables for people, JSON for programs.
 
+use anyhow::{Result, bail};
 use mlp::estimator::Evaluation;
 use mlp::model::Model;
+use std::path::Path;
+
+/// Checks, before any work is done, that `path` (given with `flag`) can be written: it is not a
+/// directory, its directory exists, and a file can be created there. A long run must not end by
+/// failing to save its result.
+pub fn check_writable(flag: &str, path: &Path) -> Result<()> {
+    if path.is_dir() {
+        bail!(
+            "{flag} {}: is a directory; give a file name",
+            path.display()
+        );
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        bail!(
+            "{flag} {}: the directory {} does not exist",
+            path.display(),
+            dir.display()
+        );
+    }
+    // Files are written atomically (a temporary file in the same directory, then a rename), so
+    // creating a file in the directory is the test that matters.
+    let probe = dir.join(format!(".mlp-write-test-{}", std::process::id()));
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => bail!(
+            "{flag} {}: cannot write in {}: {}",
+            path.display(),
+            dir.display(),
+            io_reason(&e)
+        ),
+    }
+}
+
+/// An I/O error as a person reads it: "permission denied", without the OS error number.
+pub fn io_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = match text.find(" (os error") {
+        Some(i) => &text[..i],
+        None => &text,
+    };
+    text.to_lowercase()
+}
 
 /// Prints an evaluation as an aligned table.
 pub fn print_evaluation(eval: &Evaluation, model: &Model) {

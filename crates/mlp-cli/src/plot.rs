@@ -5,7 +5,7 @@
 //! (and the layout of SVG labels) uses the DejaVu Sans font compiled into the binary (`assets/`, its license beside it), so no
 //! system fonts are needed.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use mlp::train::EpochRecord;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -15,15 +15,38 @@ type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
 
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 
-/// Checks that a plot path names an SVG or PNG file (before any work is done).
+/// Checks that a plot path names an SVG or PNG file that can be written (before any work is
+/// done).
 pub fn check_svg(path: &Path) -> Result<()> {
     match path.extension().and_then(|e| e.to_str()) {
-        Some(e) if e.eq_ignore_ascii_case("svg") || e.eq_ignore_ascii_case("png") => Ok(()),
+        Some(e) if e.eq_ignore_ascii_case("svg") || e.eq_ignore_ascii_case("png") => {}
         _ => bail!(
             "{}: plots are written as SVG or PNG; give a file name ending in .svg or .png",
             path.display()
         ),
     }
+    crate::output::check_writable("--plot", path)
+}
+
+/// A drawing error as one line. The backends wrap I/O failures several layers deep
+/// (`ImageError(IoError(Os { .. }))` in their text), so when the file cannot be opened for
+/// writing, that reason is the message.
+fn draw_error(path: &Path, e: &dyn std::error::Error) -> anyhow::Error {
+    if let Err(io) = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+    {
+        return anyhow::anyhow!(
+            "cannot write the plot {}: {}",
+            path.display(),
+            crate::output::io_reason(&io)
+        );
+    }
+    let text = e.to_string();
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    anyhow::anyhow!("drawing the plot {} failed: {line}", path.display())
 }
 
 fn is_png(path: &Path) -> bool {
@@ -52,9 +75,7 @@ macro_rules! draw_to {
         } else {
             $draw(SVGBackend::new(path, $size).into_drawing_area(), $($arg),*)
         };
-        result
-            .map_err(|e| anyhow::anyhow!("{e}"))
-            .with_context(|| format!("drawing {}", path.display()))
+        result.map_err(|e| draw_error(path, e.as_ref()))
     }};
 }
 

@@ -1,5 +1,6 @@
-//! Training hooks for the command line: a progress bar (or one log line per epoch when stderr is
-//! not a terminal), Ctrl-C handling, and periodic checkpoints.
+//! Training hooks for the command line: a progress bar on a terminal (or, when stderr is not a
+//! terminal, a log line every 10% of the epochs; every epoch with `--verbose`), Ctrl-C handling,
+//! and periodic checkpoints.
 
 use indicatif::{ProgressBar, ProgressStyle};
 use mlp::network::Network;
@@ -35,6 +36,8 @@ pub type EpochSaver = Box<dyn FnMut(&Network, &TrainState) -> mlp::Result<()> + 
 pub struct CliHooks {
     bar: Option<ProgressBar>,
     log_lines: bool,
+    /// Log every epoch instead of every 10%.
+    verbose: bool,
     epochs: usize,
     interrupt: Arc<AtomicBool>,
     checkpoint_every: usize,
@@ -45,12 +48,13 @@ pub struct CliHooks {
 }
 
 impl CliHooks {
-    /// Hooks for a run of `epochs` epochs; `quiet` shows nothing.
-    pub fn new(epochs: usize, quiet: bool, metric_name: &'static str) -> Self {
+    /// Hooks for a run of `epochs` epochs; `quiet` shows nothing, `verbose` logs every epoch.
+    pub fn new(epochs: usize, quiet: bool, verbose: bool, metric_name: &'static str) -> Self {
         let tty = std::io::stderr().is_terminal();
         CliHooks {
             bar: None,
             log_lines: !quiet && !tty,
+            verbose: verbose && !quiet,
             epochs,
             interrupt: interrupt_flag(),
             checkpoint_every: 1,
@@ -115,6 +119,32 @@ impl Hooks for CliHooks {
         net: &Network,
         state: &TrainState,
     ) -> mlp::Result<()> {
+        if self.logs_epoch(record.epoch, state.finished) {
+            self.log(record);
+        }
+        if let Some(saver) = self.saver.as_mut()
+            && (record.epoch.is_multiple_of(self.checkpoint_every) || state.finished)
+        {
+            saver(net, state)?;
+        }
+        Ok(())
+    }
+
+    fn should_stop(&mut self) -> bool {
+        self.interrupted()
+    }
+}
+
+impl CliHooks {
+    /// Whether epoch `epoch` gets a log line: every epoch with `--verbose`, otherwise the
+    /// epochs that complete another tenth of the run, and the last one.
+    fn logs_epoch(&self, epoch: usize, finished: bool) -> bool {
+        let step = self.epochs.div_ceil(10).max(1);
+        self.verbose || finished || epoch.is_multiple_of(step) || epoch >= self.epochs
+    }
+
+    /// Prints an epoch's line above the bar, or to stderr without one.
+    fn log(&self, record: &EpochRecord) {
         let line = format!(
             "epoch {:>4}/{}  train loss {:.4}{}{}  lr {:.2e}  {:.2}s",
             record.epoch,
@@ -135,15 +165,5 @@ impl Hooks for CliHooks {
         } else if self.log_lines {
             eprintln!("{line}");
         }
-        if let Some(saver) = self.saver.as_mut()
-            && (record.epoch.is_multiple_of(self.checkpoint_every) || state.finished)
-        {
-            saver(net, state)?;
-        }
-        Ok(())
-    }
-
-    fn should_stop(&mut self) -> bool {
-        self.interrupted()
     }
 }

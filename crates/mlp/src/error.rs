@@ -83,9 +83,11 @@ pub enum Error {
         /// How to get the files.
         hint: String,
     },
-    /// Training produced a non-finite loss; the model keeps its last good weights.
+    /// Training produced a non-finite loss; the model keeps its last good weights. The trainer
+    /// itself reports divergence as [`Outcome::Diverged`](crate::train::Outcome::Diverged); this
+    /// variant is for callers that treat a diverged run as a failure.
     #[error(
-        "training diverged at epoch {epoch}, batch {batch}: loss is {loss}; the last good weights were kept (try a lower --lr or --clip-grad-norm)"
+        "training diverged at epoch {epoch}, batch {batch}: loss is {loss}; the last good weights were kept (try a lower learning rate or gradient clipping)"
     )]
     Diverged {
         /// 1-based epoch.

@@ -519,7 +519,8 @@ pub struct Session {
 
 impl Session {
     /// Trains until done, early-stopped, interrupted, or diverged. The model's history and
-    /// outcome are updated in every case; on divergence the model keeps the last good weights.
+    /// outcome (the [`Outcome`]'s sentence) are updated in every case; on divergence
+    /// ([`Outcome::Diverged`]) the model holds the best weights seen.
     pub fn run(&mut self, hooks: &mut (dyn Hooks + Send)) -> Result<Outcome> {
         let started = std::time::Instant::now();
         let result = train::train(
@@ -535,14 +536,8 @@ impl Session {
             t.history = self.state.history.clone();
             t.seconds += started.elapsed().as_secs_f64();
             t.outcome = match &result {
-                Ok(Outcome::Completed) => "completed".into(),
-                Ok(Outcome::EarlyStopped { best_epoch }) => {
-                    format!("early stopped; best epoch {best_epoch}")
-                }
-                Ok(Outcome::Interrupted) => "interrupted".into(),
-                Ok(Outcome::Converged) => "converged (training loss stopped improving)".into(),
-                Err(Error::Diverged { epoch, .. }) => format!("diverged at epoch {epoch}"),
-                Err(_) => "failed".into(),
+                Ok(outcome) => outcome.to_string(),
+                Err(e) => format!("failed: {e}"),
             };
         }
         result

@@ -164,6 +164,10 @@ pub struct FitArgs {
     /// Draw the history and the forecast after it (SVG or PNG).
     #[arg(long, value_name = "FILE.svg|png")]
     pub plot: Option<PathBuf>,
+    /// Save the forecaster and exit 0 even when training diverged (by default a diverged fit
+    /// saves its best weights and exits with status 3).
+    #[arg(long)]
+    pub allow_divergence: bool,
 }
 
 /// Flags of `mlp forecast predict`.
@@ -435,6 +439,7 @@ fn lag_json(f: &Forecaster) -> serde_json::Value {
 }
 
 fn fit(args: FitArgs) -> Result<ExitCode> {
+    crate::output::check_writable("--out", &args.out)?;
     if let Some(p) = &args.plot {
         plot::check_svg(p)?;
     }
@@ -466,11 +471,31 @@ fn fit(args: FitArgs) -> Result<ExitCode> {
             println!("plot       {}", p.display());
         }
     }
+    // The library keeps the outcome as its sentence; a diverged run's begins with "diverged".
+    let diverged = forecaster
+        .model
+        .training
+        .as_ref()
+        .filter(|t| t.outcome.starts_with("diverged"))
+        .map(|t| t.outcome.clone());
     if args.output.json {
         println!(
             "{}",
-            serde_json::json!({ "model": args.out, "lags": lag_json(&forecaster) })
+            serde_json::json!({
+                "model": args.out,
+                "lags": lag_json(&forecaster),
+                "diverged": diverged.is_some(),
+            })
         );
+    }
+    if let Some(outcome) = diverged
+        && !args.allow_divergence
+    {
+        eprintln!(
+            "error: training {outcome}; the forecaster with those weights was saved to {}. Lower the learning rate (--lr), or pass --allow-divergence to accept the fit",
+            args.out.display()
+        );
+        return Ok(ExitCode::from(super::train::DIVERGED_EXIT));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -143,6 +143,7 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
         .with_context(|| format!("creating {}", args.out_dir.display()))?;
     let csv = args.out_dir.join("results.csv");
     let mut rows = read_rows(&csv)?;
+    let mut diverged: Vec<String> = Vec::new();
     let mut base = args.train.clone();
     // A sweep compares validation metrics, so it always holds out validation data.
     if base.val_fraction.is_none() && base.val_data.is_none() {
@@ -189,7 +190,7 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
                 }
                 let mut session = train::session_for(&a, &loaded)?;
                 let started = std::time::Instant::now();
-                session.run(&mut NoHooks)?;
+                let outcome = session.run(&mut NoHooks)?;
                 let model = &session.model;
                 let params = model
                     .network
@@ -217,12 +218,20 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
                     seconds: started.elapsed().as_secs_f64(),
                 };
                 eprintln!(
-                    "{arch:>9} width {width:>4} depth {depth}: {params:>8} params, validation {metric_name} {:.4}{} ({:.1}s)",
+                    "{arch:>9} width {width:>4} depth {depth}: {params:>8} params, validation {metric_name} {:.4}{} ({:.1}s){}",
                     row.val_metric,
                     row.test_metric
                         .map_or(String::new(), |t| format!(", test {t:.4}")),
-                    row.seconds
+                    row.seconds,
+                    if outcome.diverged() {
+                        format!("; {outcome}")
+                    } else {
+                        String::new()
+                    }
                 );
+                if outcome.diverged() {
+                    diverged.push(format!("{arch} width {width} depth {depth}"));
+                }
                 rows.push(row);
                 write_rows(&csv, &rows)?;
             }
@@ -266,6 +275,14 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
             .map(|&i| (rows[i].params, rows[i].val_metric))
             .collect();
         plot::pareto(path, &points, metric_name, &line)?;
+    }
+    if !diverged.is_empty() && !args.train.allow_divergence {
+        eprintln!(
+            "error: training diverged in {} run(s) ({}); their rows hold the best weights' metrics. Lower the learning rate (--lr) or clip gradients (--clip-grad-norm), or pass --allow-divergence to accept them",
+            diverged.len(),
+            diverged.join(", ")
+        );
+        return Ok(ExitCode::from(train::DIVERGED_EXIT));
     }
     Ok(ExitCode::SUCCESS)
 }

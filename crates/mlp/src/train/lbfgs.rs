@@ -2,13 +2,14 @@
 //! training set (evaluated in chunks), sharing the epoch bookkeeping of the minibatch loop.
 
 use super::config::TrainConfig;
-use super::trainer::{Hooks, Outcome, TrainState, batch_targets, end_epoch, mix, segments};
+use super::outcome::{DivergenceWatch, Outcome};
+use super::trainer::{Hooks, TrainState, batch_targets, end_epoch, mix, segments};
+use crate::Result;
 use crate::data::Dataset;
 use crate::loss::Loss;
 use crate::network::{Network, Workspace};
 use crate::optim::lbfgs::Lbfgs;
 use crate::rng::Rng;
-use crate::{Error, Result};
 
 /// Full-batch L-BFGS: each epoch is one iteration over the whole training set.
 #[allow(clippy::too_many_arguments)]
@@ -20,6 +21,7 @@ pub(super) fn train_lbfgs(
     loss: &Loss,
     state: &mut TrainState,
     hooks: &mut (dyn Hooks + Send),
+    watch: &mut DivergenceWatch,
     history: usize,
 ) -> Result<Outcome> {
     let n = data.len();
@@ -92,11 +94,7 @@ pub(super) fn train_lbfgs(
         );
         let value = opt.step(&mut net.params, lr, &mut objective);
         if !value.is_finite() {
-            return Err(Error::Diverged {
-                epoch: epoch + 1,
-                batch: 0,
-                loss: value as f32,
-            });
+            return Ok(watch.diverge(net, state, epoch + 1, value));
         }
         state.partial_loss = (value, 1.0);
         hooks.on_batch(epoch + 1, 0, 1, value);
@@ -107,6 +105,7 @@ pub(super) fn train_lbfgs(
             loss,
             state,
             hooks,
+            watch,
             lr,
             started.elapsed().as_secs_f64(),
         )?;
@@ -118,5 +117,5 @@ pub(super) fn train_lbfgs(
         }
     }
     state.finished = true;
-    Ok(Outcome::Completed)
+    Ok(Outcome::MaxEpochs { best_epoch: None })
 }

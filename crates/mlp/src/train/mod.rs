@@ -5,10 +5,12 @@ pub mod adversarial;
 pub mod augment;
 mod config;
 mod lbfgs;
+mod outcome;
 mod trainer;
 
 pub use adversarial::{AdversarialConfig, auto_mvl};
 pub use config::{TrainConfig, ValidationSplit};
+pub use outcome::{DIVERGENCE_FACTOR, Outcome};
 pub use trainer::{
-    EpochRecord, Hooks, NoHooks, Outcome, TrainState, argmax, check_loss_fits, evaluate_loss, train,
+    EpochRecord, Hooks, NoHooks, TrainState, argmax, check_loss_fits, evaluate_loss, train,
 };

@@ -8,6 +8,7 @@
 
 use super::augment;
 use super::config::TrainConfig;
+use super::outcome::{DivergenceWatch, Outcome};
 use crate::data::{Dataset, Targets};
 use crate::loss::{BatchTargets, Loss};
 use crate::network::{InferenceScratch, Network, Workspace};
@@ -60,22 +61,6 @@ pub struct TrainState {
     pub history: Vec<EpochRecord>,
     /// Set once training has finished (epochs exhausted or early stop).
     pub finished: bool,
-}
-
-/// How a call to [`train`] ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// All epochs ran.
-    Completed,
-    /// Early stopping triggered; the best weights were restored.
-    EarlyStopped {
-        /// 1-based epoch with the best validation loss.
-        best_epoch: usize,
-    },
-    /// No validation set, and the training loss stopped improving (the final weights are kept).
-    Converged,
-    /// [`Hooks::should_stop`] asked to stop; the state can be resumed.
-    Interrupted,
 }
 
 /// Callbacks from the training loop (progress display, checkpoints, Ctrl-C).
@@ -183,8 +168,8 @@ pub(super) fn batch_targets<'a>(
 ///
 /// # Errors
 /// [`Error::InvalidConfig`] for bad hyperparameters or a loss that does not fit the targets;
-/// [`Error::Diverged`] when the loss or gradient becomes non-finite — the network then holds the
-/// weights from before the failing step; any error returned by a hook.
+/// any error returned by a hook. A run whose loss becomes non-finite or rises well above its
+/// starting loss is not an error: it ends with [`Outcome::Diverged`] and the best weights seen.
 pub fn train(
     net: &mut Network,
     data: &Dataset,
@@ -222,12 +207,35 @@ pub fn train(
         .build()
         .map_err(|e| Error::config("threads", e.to_string()))?;
     pool.install(|| {
+        let mut watch = DivergenceWatch::new(
+            net,
+            start_loss(net, data, loss, config),
+            state.epoch,
+            val.is_none(),
+        );
         if let OptimizerConfig::Lbfgs { history } = config.optimizer {
-            super::lbfgs::train_lbfgs(net, data, val, config, loss, state, hooks, history)
+            super::lbfgs::train_lbfgs(
+                net, data, val, config, loss, state, hooks, &mut watch, history,
+            )
         } else {
-            train_minibatch(net, data, val, config, loss, state, hooks)
+            train_minibatch(net, data, val, config, loss, state, hooks, &mut watch)
         }
     })
+}
+
+/// Rows of the training set the starting loss is measured on: enough for a steady mean, few
+/// enough to cost a small fraction of an epoch on large data.
+const START_LOSS_ROWS: usize = 4096;
+
+/// The loss of the current weights on (the first rows of) the training data, by inference: the
+/// reference against which a rising loss counts as divergence.
+fn start_loss(net: &Network, data: &Dataset, loss: &Loss, config: &TrainConfig) -> f64 {
+    let class_weights = config.class_weights.as_deref();
+    if data.len() <= START_LOSS_ROWS {
+        return evaluate_loss(net, data, loss, class_weights).0;
+    }
+    let rows: Vec<usize> = (0..START_LOSS_ROWS).collect();
+    evaluate_loss(net, &data.select(&rows), loss, class_weights).0
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -239,9 +247,11 @@ fn train_minibatch(
     loss: &Loss,
     state: &mut TrainState,
     hooks: &mut (dyn Hooks + Send),
+    watch: &mut DivergenceWatch,
 ) -> Result<Outcome> {
     let n = data.len();
     let nf = data.n_features;
+    let mut first_batch = true;
     let batch_size = config.batch_size.min(n);
     let n_batches = n.div_ceil(batch_size);
     let segs = segments(net);
@@ -348,11 +358,7 @@ fn train_minibatch(
                 0.0
             };
             if !batch_loss.is_finite() {
-                return Err(Error::Diverged {
-                    epoch: epoch + 1,
-                    batch: b,
-                    loss: batch_loss as f32,
-                });
+                return Ok(watch.diverge(net, state, epoch + 1, batch_loss));
             }
             match adversary.as_ref().filter(|a| a.regularized()) {
                 Some(adv) => {
@@ -371,17 +377,19 @@ fn train_minibatch(
                 }
                 None => net.backward(&net.params, &x_batch[..bs * nf], bs, &mut ws, None),
             }
+            if first_batch {
+                // Still the starting weights: this batch's loss (with any augmentation,
+                // adversarial examples and regularizer) is a second reference point.
+                watch.first_batch(batch_loss);
+                first_batch = false;
+            }
             let grads = &mut ws.grads;
             let norm = match config.clip_grad_norm {
                 Some(max) => clip::clip_by_global_norm(grads, max),
                 None => clip::global_norm(grads),
             };
             if !norm.is_finite() {
-                return Err(Error::Diverged {
-                    epoch: epoch + 1,
-                    batch: b,
-                    loss: norm as f32,
-                });
+                return Ok(watch.diverge(net, state, epoch + 1, norm));
             }
             lr = config
                 .schedule
@@ -408,7 +416,7 @@ fn train_minibatch(
                     return Ok(Outcome::Interrupted);
                 }
                 // The epoch's last batch: finish the epoch's bookkeeping first, then stop.
-                let outcome = end_epoch(net, val, config, loss, state, hooks, lr, 0.0)?;
+                let outcome = end_epoch(net, val, config, loss, state, hooks, watch, lr, 0.0)?;
                 return Ok(if state.finished {
                     outcome
                 } else {
@@ -417,13 +425,13 @@ fn train_minibatch(
             }
         }
         let seconds = started.elapsed().as_secs_f64();
-        let outcome = end_epoch(net, val, config, loss, state, hooks, lr, seconds)?;
+        let outcome = end_epoch(net, val, config, loss, state, hooks, watch, lr, seconds)?;
         if state.finished {
             return Ok(outcome);
         }
     }
     state.finished = true;
-    Ok(Outcome::Completed)
+    Ok(Outcome::MaxEpochs { best_epoch: None })
 }
 
 /// Validation, early stopping and history at an epoch's end. Returns the outcome so far.
@@ -435,6 +443,7 @@ pub(super) fn end_epoch(
     loss: &Loss,
     state: &mut TrainState,
     hooks: &mut (dyn Hooks + Send),
+    watch: &mut DivergenceWatch,
     lr: f32,
     seconds: f64,
 ) -> Result<Outcome> {
@@ -464,9 +473,15 @@ pub(super) fn end_epoch(
     state.next_batch = 0;
     state.partial_loss = (0.0, 0.0);
     state.partial_seconds = 0.0;
+    if watch.end_epoch(net, epoch + 1, train_loss) {
+        let outcome = watch.diverge(net, state, epoch + 1, train_loss);
+        hooks.on_epoch_end(&record, net, state)?;
+        return Ok(outcome);
+    }
     let monitored = val_loss.unwrap_or(train_loss);
     config.schedule.end_epoch(monitored, &mut state.schedule);
-    let mut outcome = Outcome::Completed;
+    // Placeholder while the run goes on (callers look at `state.finished`).
+    let mut outcome = Outcome::MaxEpochs { best_epoch: None };
     if let Some(vl) = val_loss {
         let improved = match &state.best {
             None => vl.is_finite(),
@@ -510,14 +525,15 @@ pub(super) fn end_epoch(
     }
     if state.epoch >= config.epochs {
         state.finished = true;
-        // With a validation set and early stopping, end on the best weights seen.
+        // With a validation set and early stopping, end on the best weights seen. Reaching the
+        // last epoch is not an early stop, even when patience ran out on that very epoch.
         if config.patience.is_some()
             && let Some((_, best_epoch, params)) = &state.best
             && *best_epoch != state.epoch
         {
             net.params.copy_from_slice(params);
-            outcome = Outcome::EarlyStopped {
-                best_epoch: *best_epoch,
+            outcome = Outcome::MaxEpochs {
+                best_epoch: Some(*best_epoch),
             };
         }
     }

@@ -195,7 +195,9 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
     /// A TOML or JSON file with `layers = [...]` (hidden stack; the output layer is added) and/or
-    /// a `[train]` table of training settings; it overrides the matching flags.
+    /// a `[train]` table of training settings. The file's settings replace the defaults of the
+    /// matching flags; flags given on the command line (e.g. --seed, --threads, --lr,
+    /// --adversarial) win over the file, and settings the file leaves out keep the flags' values.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Write the model and optimizer state here every epoch (atomically).
@@ -212,12 +214,27 @@ pub struct TrainArgs {
     /// Draw the training curves (loss and validation metric per epoch) to this SVG or PNG file.
     #[arg(long, value_name = "FILE.svg|png")]
     pub plot: Option<PathBuf>,
+    /// Save the model and exit 0 even when training diverged (by default a diverged run saves
+    /// its best weights and exits with status 3).
+    #[arg(long)]
+    #[serde(default)]
+    pub allow_divergence: bool,
     /// Print nothing but errors (and the --json summary).
     #[arg(long, short)]
     pub quiet: bool,
+    /// Log every epoch (by default: a progress bar on a terminal, otherwise a line every 10% of
+    /// the epochs).
+    #[arg(long, conflicts_with = "quiet")]
+    #[serde(default)]
+    pub verbose: bool,
     /// Print a JSON summary on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Flags given on the command line (clap ids), so that they win over a --config file; kept
+    /// in checkpoints so a resumed run overlays the file the same way.
+    #[arg(skip)]
+    #[serde(default)]
+    pub given: Vec<String>,
 }
 
 /// Training sets at least this large hold out a validation fraction by default.
@@ -233,6 +250,65 @@ struct ConfigFile {
     /// Training settings.
     #[serde(default)]
     train: Option<TrainConfig>,
+}
+
+/// The same file untyped, for the keys its `[train]` table sets (the typed read above has
+/// filled in defaults for the rest).
+#[derive(Debug, Default, Deserialize)]
+struct ConfigKeys {
+    #[serde(default)]
+    train: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// The `[train]` settings a flag sets: given on the command line, the flag wins over the file.
+fn config_keys_of_flag(flag: &str) -> &'static [&'static str] {
+    match flag {
+        "epochs" => &["epochs"],
+        "batch_size" => &["batch_size"],
+        "optimizer" | "momentum" => &["optimizer"],
+        "lr" => &["lr"],
+        "weight_decay" => &["weight_decay"],
+        "schedule" => &["schedule"],
+        "clip_grad_norm" => &["clip_grad_norm"],
+        "loss" | "label_smoothing" => &["loss"],
+        "patience" => &["patience"],
+        "seed" => &["seed"],
+        "threads" => &["threads"],
+        "class_weight" => &["class_weights"],
+        "mixup" => &["mixup"],
+        "adversarial" | "eps" | "adv_steps" | "adv_step_size" | "adv_norm" | "adv_ratio"
+        | "adv_clip" | "layer_reg" | "mvl" => &["adversarial"],
+        _ => &[],
+    }
+}
+
+/// Lays the settings a config file names over the settings from the flags, except those that a
+/// flag given on the command line sets.
+fn overlay_config(
+    flags: &TrainConfig,
+    file: &TrainConfig,
+    file_keys: &serde_json::Map<String, serde_json::Value>,
+    given: &[String],
+) -> Result<TrainConfig> {
+    let mut merged = serde_json::to_value(flags)?;
+    let file = serde_json::to_value(file)?;
+    let (Some(merged_map), Some(file_map)) = (merged.as_object_mut(), file.as_object()) else {
+        bail!("training settings are not a table");
+    };
+    for key in file_keys.keys() {
+        let flag_wins = given
+            .iter()
+            .any(|g| config_keys_of_flag(g).contains(&key.as_str()));
+        if flag_wins {
+            continue;
+        }
+        // A key the typed read accepted but that serializes to nothing is an explicit "off".
+        match file_map.get(key) {
+            Some(v) => merged_map.insert(key.clone(), v.clone()),
+            None => merged_map.remove(key),
+        };
+    }
+    Ok(serde_json::from_value(merged)?)
 }
 
 fn parse_loss(text: &str) -> Result<Loss> {
@@ -385,6 +461,7 @@ impl TrainArgs {
             bail!("--val-fraction must be in [0, 1), got {f}");
         }
         let f = if self.val_data.is_some() { 0.0 } else { f };
+        check_split_size(n_rows, f)?;
         let split = match (self.split.as_deref(), task) {
             _ if f == 0.0 => ValidationSplit::None,
             (Some("random"), _) => ValidationSplit::Random(f),
@@ -398,7 +475,14 @@ impl TrainArgs {
         if let Some(path) = &self.config {
             let file: ConfigFile = input::read_config(path)?;
             if let Some(train) = file.train {
-                b.config = train;
+                let keys: ConfigKeys = input::read_config(path)?;
+                b.config = overlay_config(
+                    &b.config,
+                    &train,
+                    &keys.train.unwrap_or_default(),
+                    &self.given,
+                )
+                .with_context(|| format!("{}: applying the [train] settings", path.display()))?;
             }
             if let Some(hidden) = file.layers {
                 b = b.layers(hidden);
@@ -406,6 +490,35 @@ impl TrainArgs {
         }
         Ok(b)
     }
+}
+
+/// Training needs at least this many rows, after any validation rows are held out.
+const MIN_TRAIN_ROWS: usize = 2;
+
+/// Checks that `n_rows` training rows can give up the validation fraction `f` and still train:
+/// a split that holds out no row, or leaves fewer than [`MIN_TRAIN_ROWS`], is an error rather
+/// than a silent run without validation.
+fn check_split_size(n_rows: usize, f: f64) -> Result<()> {
+    if n_rows < MIN_TRAIN_ROWS {
+        bail!("the training data has {n_rows} row(s); training needs at least {MIN_TRAIN_ROWS}");
+    }
+    if f <= 0.0 {
+        return Ok(());
+    }
+    let n_val = (n_rows as f64 * f).round() as usize;
+    if n_val == 0 {
+        let least = (0.5 / n_rows as f64 * 1000.0).ceil() / 1000.0;
+        bail!(
+            "--val-fraction {f} of {n_rows} training rows holds out no row for validation; use --val-fraction {least} or more, --val-data FILE, or --val-fraction 0"
+        );
+    }
+    if n_rows - n_val.min(n_rows) < MIN_TRAIN_ROWS {
+        bail!(
+            "--val-fraction {f} of {n_rows} training rows leaves {} to train on (at least {MIN_TRAIN_ROWS} are needed); lower --val-fraction or add rows",
+            n_rows - n_val.min(n_rows)
+        );
+    }
+    Ok(())
 }
 
 impl TrainArgs {

@@ -184,19 +184,30 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
             if args.out.is_some() {
                 saved.out = args.out.clone();
             }
-            if std::env::args().any(|a| a == "--epochs" || a.starts_with("--epochs=")) {
+            if args.given.iter().any(|g| g == "epochs") {
                 saved.epochs = args.epochs;
+                // A --config file of the original run must not undo the extension.
+                if !saved.given.iter().any(|g| g == "epochs") {
+                    saved.given.push("epochs".into());
+                }
             }
             saved.quiet = args.quiet;
+            saved.verbose = args.verbose;
             saved.json = args.json;
+            saved.allow_divergence = args.allow_divergence;
             saved.checkpoint = Some(saved.checkpoint.clone().unwrap_or_else(|| path.clone()));
             (saved, Some((model, state)))
         }
         None => (args, None),
     };
     let out = args.out.clone().context("--out MODEL is required")?;
+    // Every output is checked before the data is loaded: a run must not fail at its end.
+    crate::output::check_writable("--out", &out)?;
     if let Some(path) = &args.plot {
         crate::plot::check_svg(path)?;
+    }
+    if let Some(path) = &args.checkpoint {
+        crate::output::check_writable("--checkpoint", path)?;
     }
     let loaded = load(&args)?;
     let mut session = session_for(&args, &loaded)?;
@@ -220,7 +231,12 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     } else {
         "r2"
     };
-    let mut hooks = CliHooks::new(session.config.epochs, args.quiet || args.json, metric_name);
+    let mut hooks = CliHooks::new(
+        session.config.epochs,
+        args.quiet || args.json,
+        args.verbose,
+        metric_name,
+    );
     let checkpoint_path = args.checkpoint.clone();
     if let Some(path) = &checkpoint_path {
         let template = session.model.clone();
@@ -264,18 +280,22 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
                 crate::plot::training_curves(path, &session.state.history, metric_name)?;
             }
             report(&args, &model, &session, outcome, data.test.as_ref(), &out)?;
+            if outcome.diverged() && !args.allow_divergence {
+                eprintln!(
+                    "error: training {outcome}; the model with those weights was saved to {}. Lower the learning rate (--lr) or clip gradients (--clip-grad-norm), or pass --allow-divergence to accept the run",
+                    out.display()
+                );
+                return Ok(ExitCode::from(DIVERGED_EXIT));
+            }
             Ok(ExitCode::SUCCESS)
-        }
-        Err(e @ mlp::Error::Diverged { .. }) => {
-            model.save(&out)?;
-            Err(anyhow::Error::new(e).context(format!(
-                "the last good weights were saved to {}",
-                out.display()
-            )))
         }
         Err(e) => Err(e.into()),
     }
 }
+
+/// Exit status of a run that diverged (without `--allow-divergence`): distinct from 1 (an error
+/// before or during training) so scripts can tell a failed fit from bad input.
+pub const DIVERGED_EXIT: u8 = 3;
 
 /// `--mvl auto` (or AT-LR without `--mvl`): picks the MVL layers by LSA after a short standard
 /// warm-up (`mlp::train::auto_mvl`) and records them in the settings and in `args`, so a resumed
@@ -348,7 +368,12 @@ fn report(
             "train_loss": last.map(|r| r.train_loss),
             "val_loss": last.and_then(|r| r.val_loss),
             "val_metric": last.and_then(|r| r.val_metric),
-            "best_epoch": match outcome { Outcome::EarlyStopped { best_epoch } => Some(best_epoch), _ => None },
+            "best_epoch": match outcome {
+                Outcome::EarlyStopped { best_epoch }
+                | Outcome::MaxEpochs { best_epoch: Some(best_epoch) } => Some(best_epoch),
+                _ => None,
+            },
+            "diverged": outcome.diverged(),
             "seconds": train_summary.map(|t| t.seconds),
             "test": test_eval,
         });

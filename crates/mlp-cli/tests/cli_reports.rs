@@ -1,0 +1,341 @@
+//! `mlp train` says what happened: divergence is reported (status 3) instead of "converged",
+//! "early stopped" only for runs that stopped early, a `--config` file overlays the flags,
+//! too-small data and unwritable outputs fail before training, and progress lines follow
+//! `--verbose` / `--quiet`.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn mlp(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mlp"))
+        .args(args)
+        .output()
+        .expect("run mlp")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn ok(args: &[&str]) -> Output {
+    let o = mlp(args);
+    assert!(
+        o.status.success(),
+        "mlp {args:?} failed:\n{}\n{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    o
+}
+
+/// Runs a command that must fail with one clear error line; returns that line.
+fn fails(args: &[&str]) -> String {
+    let o = mlp(args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "mlp {args:?}:\n{err}");
+    assert!(!err.contains("panicked"), "panic on {args:?}:\n{err}");
+    assert!(
+        err.starts_with("error:"),
+        "no clear error for {args:?}:\n{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{args:?}:\n{err}");
+    err
+}
+
+struct TempDir(PathBuf);
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("mlp-reports-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).expect("temp dir");
+        TempDir(p)
+    }
+    fn file(&self, name: &str, contents: &str) -> String {
+        let p = self.0.join(name);
+        std::fs::write(&p, contents).expect("write");
+        p.display().to_string()
+    }
+    fn path(&self, name: &str) -> String {
+        self.0.join(name).display().to_string()
+    }
+}
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Two numeric features and a yes/no label (a linear boundary), from a fixed LCG.
+fn csv(rows: usize) -> String {
+    let mut s = String::from("x1,x2,label\n");
+    let mut state = 99u64;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 33) as f64) / (1u64 << 31) as f64 * 4.0 - 2.0
+    };
+    for _ in 0..rows {
+        let (a, b) = (next(), next());
+        let label = if a + b > 0.0 { "yes" } else { "no" };
+        s.push_str(&format!("{a:.4},{b:.4},{label}\n"));
+    }
+    s
+}
+
+fn info_json(model: &str) -> serde_json::Value {
+    let o = ok(&["info", "--model", model, "--json"]);
+    serde_json::from_slice(&o.stdout).expect("info json")
+}
+
+#[test]
+fn a_diverging_run_says_so_keeps_its_weights_and_exits_3() {
+    let dir = TempDir::new("diverge");
+    let data = dir.file("d.csv", &csv(200));
+    let out = dir.path("m.safetensors");
+    let args = [
+        "train",
+        "--data",
+        &data,
+        "--target",
+        "label",
+        "--out",
+        &out,
+        "--lr",
+        "1e6",
+        "--epochs",
+        "30",
+        "--seed",
+        "1",
+        "--threads",
+        "1",
+    ];
+    let o = mlp(&args);
+    let (so, se) = (stdout(&o), stderr(&o));
+    assert_eq!(o.status.code(), Some(3), "{so}\n{se}");
+    assert!(se.contains("error: training diverged"), "{se}");
+    assert!(se.contains("--allow-divergence"), "{se}");
+    assert!(
+        !so.contains("converged") && !se.contains("converged"),
+        "{so}\n{se}"
+    );
+    // The best (here: the starting) weights are saved, finite, and the file says what happened.
+    let info = info_json(&out);
+    let outcome = info["model"]["training"]["outcome"]
+        .as_str()
+        .expect("outcome");
+    assert!(outcome.starts_with("diverged"), "{outcome}");
+    let history = info["model"]["training"]["history"]
+        .as_array()
+        .expect("history");
+    assert!(
+        history.len() < 30,
+        "ran on after diverging: {}",
+        history.len()
+    );
+
+    let mut allowed = args.to_vec();
+    allowed.extend(["--allow-divergence", "--json"]);
+    let o = ok(&allowed);
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(summary["diverged"], true);
+    assert!(
+        summary["outcome"]
+            .as_str()
+            .is_some_and(|t| t.contains("diverged"))
+    );
+}
+
+#[test]
+fn a_healthy_run_that_uses_every_epoch_is_not_early_stopped() {
+    let dir = TempDir::new("epochs");
+    let data = dir.file("d.csv", &csv(200));
+    let out = dir.path("m.safetensors");
+    let o = ok(&[
+        "train",
+        "--data",
+        &data,
+        "--target",
+        "label",
+        "--out",
+        &out,
+        "--epochs",
+        "8",
+        "--val-fraction",
+        "0.2",
+        "--patience",
+        "100",
+        "--threads",
+        "1",
+    ]);
+    let so = stdout(&o);
+    assert!(so.contains("completed all epochs"), "{so}");
+    assert!(
+        !so.contains("early stopped") && !so.contains("diverged"),
+        "{so}"
+    );
+}
+
+#[test]
+fn config_file_fills_in_but_command_line_flags_win() {
+    let dir = TempDir::new("config");
+    let data = dir.file("d.csv", &csv(120));
+    let spec = dir.file(
+        "spec.toml",
+        "[train]\nseed = 5\nlr = 0.05\nepochs = 3\nthreads = 2\n",
+    );
+    let out = dir.path("m.safetensors");
+    ok(&[
+        "train",
+        "--data",
+        &data,
+        "--target",
+        "label",
+        "--out",
+        &out,
+        "--config",
+        &spec,
+        "--seed",
+        "7",
+        "--lr",
+        "0.002",
+        "--threads",
+        "1",
+        "--batch-size",
+        "50",
+        "--quiet",
+    ]);
+    let info = info_json(&out);
+    let config = &info["model"]["training"]["config"];
+    // Given on the command line: the flags win.
+    assert_eq!(config["seed"], 7);
+    assert_eq!(config["lr"].as_f64().map(|v| v as f32), Some(0.002));
+    assert_eq!(config["threads"], 1);
+    // Not in the file: the flag's value stays (the file does not reset it to a default).
+    assert_eq!(config["batch_size"], 50);
+    // In the file, not on the command line: the file wins over the flag's default.
+    assert_eq!(config["epochs"], 3);
+
+    // Without the flags, the file's values apply.
+    ok(&[
+        "train", "--data", &data, "--target", "label", "--out", &out, "--config", &spec, "--quiet",
+    ]);
+    let config = info_json(&out)["model"]["training"]["config"].clone();
+    assert_eq!(config["seed"], 5);
+    assert_eq!(config["threads"], 2);
+    assert_eq!(config["lr"].as_f64().map(|v| v as f32), Some(0.05));
+}
+
+#[test]
+fn too_little_data_for_the_split_is_a_clear_error() {
+    let dir = TempDir::new("small");
+    // A numeric target: one row of a class label is refused for having one class.
+    let one = dir.file("one.csv", "x1,x2,y\n0.5,1.0,2.0\n");
+    let three = dir.file("three.csv", &csv(3));
+    let out = dir.path("m.safetensors");
+    let err = fails(&["train", "--data", &one, "--target", "y", "--out", &out]);
+    assert!(err.contains("1 row"), "{err}");
+    let err = fails(&[
+        "train",
+        "--data",
+        &three,
+        "--target",
+        "label",
+        "--out",
+        &out,
+        "--val-fraction",
+        "0.1",
+    ]);
+    assert!(
+        err.contains("--val-fraction") && err.contains("no row"),
+        "{err}"
+    );
+    let err = fails(&[
+        "train",
+        "--data",
+        &three,
+        "--target",
+        "label",
+        "--out",
+        &out,
+        "--val-fraction",
+        "0.6",
+    ]);
+    assert!(err.contains("to train on"), "{err}");
+    assert!(!std::path::Path::new(&out).exists());
+}
+
+#[test]
+fn unwritable_outputs_fail_before_training() {
+    let dir = TempDir::new("outputs");
+    let data = dir.file("d.csv", &csv(100));
+    let missing = dir.path("no/such/dir/m.safetensors");
+    let out = dir.path("m.safetensors");
+    let base = [
+        "train", "--data", &data, "--target", "label", "--epochs", "2",
+    ];
+    let run = |extra: &[&str]| {
+        let mut a = base.to_vec();
+        a.extend_from_slice(extra);
+        fails(&a)
+    };
+    let err = run(&["--out", &missing]);
+    assert!(
+        err.contains("--out") && err.contains("does not exist"),
+        "{err}"
+    );
+    let err = run(&["--out", &out, "--plot", &dir.path("no/p.svg")]);
+    assert!(err.contains("--plot"), "{err}");
+    let err = run(&["--out", &out, "--plot", &dir.path("p.txt")]);
+    assert!(err.contains(".svg or .png"), "{err}");
+    let err = run(&["--out", &out, "--checkpoint", &dir.0.display().to_string()]);
+    assert!(
+        err.contains("--checkpoint") && err.contains("directory"),
+        "{err}"
+    );
+    // Nothing was trained or written.
+    assert!(!std::path::Path::new(&out).exists());
+}
+
+#[test]
+fn progress_lines_every_tenth_or_every_epoch_or_none() {
+    let dir = TempDir::new("progress");
+    let data = dir.file("d.csv", &csv(100));
+    let out = dir.path("m.safetensors");
+    let base = [
+        "train",
+        "--data",
+        &data,
+        "--target",
+        "label",
+        "--out",
+        &out,
+        "--epochs",
+        "20",
+        "--patience",
+        "0",
+        "--threads",
+        "1",
+    ];
+    let epoch_lines = |extra: &[&str]| {
+        let mut a = base.to_vec();
+        a.extend_from_slice(extra);
+        let o = ok(&a);
+        stderr(&o)
+            .lines()
+            .filter(|l| l.starts_with("epoch"))
+            .count()
+    };
+    // stderr is a pipe here, not a terminal: a line per 10% of the epochs.
+    assert_eq!(epoch_lines(&[]), 10);
+    assert_eq!(epoch_lines(&["--verbose"]), 20);
+    let mut quiet = base.to_vec();
+    quiet.push("--quiet");
+    let o = ok(&quiet);
+    assert_eq!(stderr(&o), "");
+    assert_eq!(stdout(&o), "");
+}
