@@ -63,6 +63,13 @@ fn given_flags(matches: &ArgMatches) -> Vec<String> {
 fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
     let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // The subcommand path (`forecast fit`), for errors worded in that subcommand's flags.
+    let mut path = Vec::new();
+    let mut level = &matches;
+    while let Some((name, sub)) = level.subcommand() {
+        path.push(name.to_string());
+        level = sub;
+    }
     if let Some((_, sub)) = matches.subcommand() {
         match &mut cli.command {
             Command::Train(a) => a.given = given_flags(sub),
@@ -90,7 +97,7 @@ fn main() -> ExitCode {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", in_flag_terms(&err, &path));
             ExitCode::FAILURE
         }
     }
@@ -101,4 +108,76 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
         e.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+/// The flag of `cmd` that sets the library setting `field` (as named in `mlp::Error`), if `cmd`
+/// has one.
+fn flag_for_field(cmd: &clap::Command, field: &str) -> Option<String> {
+    let long = match field {
+        "class_weights" | "class-weight" => "class-weight",
+        "loss.label_smoothing" => "label-smoothing",
+        "loss.delta" => "loss",
+        "adversarial.eps" => "eps",
+        "adversarial.ratio" => "adv-ratio",
+        "adversarial.layer_reg" => "layer-reg",
+        "adversarial.clip" => "adv-clip",
+        "adversarial.mvl" => "mvl",
+        other => other,
+    }
+    .replace('_', "-");
+    cmd.get_arguments()
+        .any(|a| a.get_long() == Some(long.as_str()))
+        .then(|| format!("--{long}"))
+}
+
+/// An error message in the words of the subcommand that failed: a library setting is named by
+/// its flag, and a hint naming a flag this subcommand lacks but `mlp train` has (e.g. `--impute`
+/// from `mlp predict`) says where that flag belongs.
+fn in_flag_terms(err: &anyhow::Error, path: &[String]) -> String {
+    let mut text = format!("{err:#}");
+    let root = Cli::command();
+    let mut cmd = &root;
+    for name in path {
+        match cmd.find_subcommand(name) {
+            Some(c) => cmd = c,
+            None => return text,
+        }
+    }
+    if let Some(mlp::Error::InvalidConfig { field, .. }) =
+        err.chain().find_map(|e| e.downcast_ref::<mlp::Error>())
+        && let Some(flag) = flag_for_field(cmd, field)
+    {
+        text = text.replacen(&format!("invalid {field}:"), &format!("invalid {flag}:"), 1);
+    }
+    let Some(train) = root.find_subcommand("train") else {
+        return text;
+    };
+    if path.first().is_some_and(|p| p == "train") {
+        return text;
+    }
+    let has = |c: &clap::Command, long: &str| c.get_arguments().any(|a| a.get_long() == Some(long));
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(i) = rest.find("--") {
+        let (before, after) = rest.split_at(i);
+        out.push_str(before);
+        let name: String = after[2..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        let starts_word = out.is_empty() || out.ends_with([' ', '(', '\'', '`']);
+        if starts_word
+            && !name.is_empty()
+            && !has(cmd, &name)
+            && has(train, &name)
+            && !out.ends_with("mlp train ")
+        {
+            out.push_str("mlp train ");
+        }
+        out.push_str("--");
+        out.push_str(&name);
+        rest = &after[2 + name.len()..];
+    }
+    out.push_str(rest);
+    out
 }

@@ -339,3 +339,74 @@ fn progress_lines_every_tenth_or_every_epoch_or_none() {
     assert_eq!(stderr(&o), "");
     assert_eq!(stdout(&o), "");
 }
+
+#[test]
+fn library_errors_name_the_flags_of_the_subcommand() {
+    let dir = TempDir::new("flags");
+    let data = dir.file("d.csv", &csv(60));
+    let out = dir.path("m.safetensors");
+    let train = ["train", "--data", &data, "--target", "label", "--out", &out];
+    let err = fails(&[&train[..], &["--batch-size", "0"]].concat());
+    assert!(err.contains("invalid --batch-size: "), "{err}");
+    let err = fails(
+        &[
+            &train[..],
+            &["--adversarial", "fgsm", "--eps", "0.1", "--adv-ratio", "2"],
+        ]
+        .concat(),
+    );
+    assert!(err.contains("invalid --adv-ratio: "), "{err}");
+    // `mlp train` has --impute, so its hint names it as is...
+    let missing = dir.file(
+        "missing.csv",
+        "x1,x2,label\n0.1,,yes\n0.2,0.3,no\n0.4,0.1,yes\n",
+    );
+    let err = fails(&[
+        "train", "--data", &missing, "--target", "label", "--out", &out,
+    ]);
+    assert!(err.contains("use --impute"), "{err}");
+    // ...but `mlp predict` has no --impute: the hint says where the flag belongs.
+    ok(&[&train[..], &["--epochs", "2", "--quiet"]].concat());
+    let cells = dir.file("cells.csv", "x1,x2\n0.1,\n");
+    let err = fails(&["predict", "--model", &out, "--data", &cells]);
+    assert!(err.contains("mlp train --impute"), "{err}");
+}
+
+#[test]
+fn a_diverging_sweep_run_is_reported_and_exits_3() {
+    let dir = TempDir::new("sweep");
+    let data = dir.file("d.csv", &csv(100));
+    let results = dir.path("results");
+    let args = [
+        "sweep",
+        "--archs",
+        "mlp",
+        "--widths",
+        "8",
+        "--depths",
+        "1",
+        "--out-dir",
+        &results,
+        "--data",
+        &data,
+        "--target",
+        "label",
+        "--lr",
+        "1e6",
+        "--epochs",
+        "10",
+        "--threads",
+        "1",
+    ];
+    let o = mlp(&args);
+    let se = stderr(&o);
+    assert_eq!(o.status.code(), Some(3), "{se}");
+    assert!(se.contains("diverged"), "{se}");
+    // A fresh directory: the first sweep's results.csv would make this one skip the run.
+    let fresh = dir.path("fresh");
+    let mut allowed = args.to_vec();
+    allowed[8] = &fresh;
+    allowed.push("--allow-divergence");
+    let o = ok(&allowed);
+    assert!(stderr(&o).contains("diverged"), "{}", stderr(&o));
+}

@@ -65,7 +65,8 @@ pub enum Error {
     /// A configuration value is out of range or inconsistent.
     #[error("invalid {field}: {reason}")]
     InvalidConfig {
-        /// The field or flag at fault (e.g. `lr`, `hidden`).
+        /// The setting at fault, as the library and config files name it (e.g. `lr`,
+        /// `batch_size`, `adversarial.ratio`); the command-line tool maps it to its flag.
         field: String,
         /// Why it is invalid, and what would be valid.
         reason: String,

@@ -128,21 +128,27 @@ impl AdversarialConfig {
     pub fn validate(&self) -> Result<()> {
         self.attack_config(0).validate()?;
         if self.eps <= 0.0 {
-            return Err(Error::config("eps", "adversarial training needs eps > 0"));
+            return Err(Error::config(
+                "adversarial.eps",
+                "adversarial training needs eps > 0",
+            ));
         }
         if !(self.ratio > 0.0 && self.ratio <= 1.0) {
             return Err(Error::config(
-                "adv-ratio",
+                "adversarial.ratio",
                 format!("must be in (0, 1], got {}", self.ratio),
             ));
         }
         if !(self.layer_reg.is_finite() && self.layer_reg >= 0.0) {
-            return Err(Error::config("layer-reg", "must be a finite number >= 0"));
+            return Err(Error::config(
+                "adversarial.layer_reg",
+                "must be a finite number >= 0",
+            ));
         }
         if let Some((lo, hi)) = self.clip
             && !(lo.is_finite() && hi.is_finite() && lo <= hi)
         {
-            return Err(Error::config("adv-clip", "needs finite LO <= HI"));
+            return Err(Error::config("adversarial.clip", "needs finite LO <= HI"));
         }
         Ok(())
     }

@@ -108,7 +108,7 @@ impl TrainConfig {
             return Err(Error::config("epochs", "must be at least 1"));
         }
         if self.batch_size == 0 {
-            return Err(Error::config("batch-size", "must be at least 1"));
+            return Err(Error::config("batch_size", "must be at least 1"));
         }
         let lr = self.base_lr();
         if !(lr.is_finite() && lr > 0.0) {
@@ -118,28 +118,28 @@ impl TrainConfig {
             ));
         }
         if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
-            return Err(Error::config("weight-decay", "must be zero or positive"));
+            return Err(Error::config("weight_decay", "must be zero or positive"));
         }
         if let Some(c) = self.clip_grad_norm
             && !(c.is_finite() && c > 0.0)
         {
-            return Err(Error::config("clip-grad-norm", "must be positive"));
+            return Err(Error::config("clip_grad_norm", "must be positive"));
         }
         if let Some(Loss::CrossEntropy { label_smoothing }) = self.loss
             && !(0.0..1.0).contains(&label_smoothing)
         {
-            return Err(Error::config("label-smoothing", "must be in [0, 1)"));
+            return Err(Error::config("loss.label_smoothing", "must be in [0, 1)"));
         }
         if let Some(Loss::Huber { delta }) = self.loss
             && (delta.is_nan() || delta <= 0.0)
         {
-            return Err(Error::config("huber delta", "must be positive"));
+            return Err(Error::config("loss.delta", "must be positive"));
         }
         if let Some(w) = &self.class_weights
             && w.iter().any(|x| !(x.is_finite() && *x >= 0.0))
         {
             return Err(Error::config(
-                "class-weight",
+                "class_weights",
                 "weights must be finite and >= 0",
             ));
         }

@@ -399,7 +399,11 @@ fn report(
             (Some((loss, epoch, _)), _) => {
                 println!("best validation loss {loss:.4} at epoch {epoch}")
             }
-            (None, _) => println!("final train loss {:.4}", r.train_loss),
+            // A diverged run's last loss belongs to weights it did not keep.
+            (None, _) if !outcome.diverged() => {
+                println!("final train loss {:.4}", r.train_loss)
+            }
+            (None, _) => {}
         }
     }
     if let Some(e) = &test_eval {
