@@ -410,3 +410,32 @@ fn a_diverging_sweep_run_is_reported_and_exits_3() {
     let o = ok(&allowed);
     assert!(stderr(&o).contains("diverged"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_diverging_forecast_fit_is_reported_and_exits_3() {
+    let dir = TempDir::new("forecast");
+    let out = dir.path("f.safetensors");
+    let args = [
+        "forecast",
+        "fit",
+        "--dataset",
+        "co2",
+        "--out",
+        &out,
+        "--lr",
+        "1e6",
+        "--epochs",
+        "10",
+        "--threads",
+        "1",
+        "--quiet",
+    ];
+    let o = mlp(&args);
+    let se = stderr(&o);
+    assert_eq!(o.status.code(), Some(3), "{se}");
+    assert!(se.contains("error: training diverged"), "{se}");
+    assert!(std::path::Path::new(&out).exists());
+    let mut allowed = args.to_vec();
+    allowed.push("--allow-divergence");
+    ok(&allowed);
+}
