@@ -4,6 +4,7 @@
 pub mod adversarial;
 pub mod augment;
 mod config;
+mod lbfgs;
 mod trainer;
 
 pub use adversarial::{AdversarialConfig, auto_mvl};

@@ -11,7 +11,6 @@ use super::config::TrainConfig;
 use crate::data::{Dataset, Targets};
 use crate::loss::{BatchTargets, Loss};
 use crate::network::{InferenceScratch, Network, Workspace};
-use crate::optim::lbfgs::Lbfgs;
 use crate::optim::schedule::ScheduleState;
 use crate::optim::{self, OptimizerConfig, OptimizerState, Segment, clip};
 use crate::rng::Rng;
@@ -103,14 +102,14 @@ pub trait Hooks {
 pub struct NoHooks;
 impl Hooks for NoHooks {}
 
-fn mix(seed: u64, a: u64, b: u64) -> u64 {
+pub(super) fn mix(seed: u64, a: u64, b: u64) -> u64 {
     let mut r = Rng::seed_from(
         seed ^ a.wrapping_mul(0xA24B_AED4_963E_E407) ^ b.wrapping_mul(0x9FB2_1C65_1E98_DF25),
     );
     r.next_u64()
 }
 
-fn segments(net: &Network) -> Vec<Segment> {
+pub(super) fn segments(net: &Network) -> Vec<Segment> {
     net.tensors()
         .iter()
         .filter(|t| t.kind != crate::layers::ParamKind::Frozen)
@@ -148,7 +147,7 @@ pub fn check_loss_fits(loss: &Loss, targets: &Targets, outputs: usize) -> Result
     }
 }
 
-fn batch_targets<'a>(
+pub(super) fn batch_targets<'a>(
     targets: &'a Targets,
     classes: &'a mut Vec<usize>,
     values: &'a mut Vec<f32>,
@@ -224,7 +223,7 @@ pub fn train(
         .map_err(|e| Error::config("threads", e.to_string()))?;
     pool.install(|| {
         if let OptimizerConfig::Lbfgs { history } = config.optimizer {
-            train_lbfgs(net, data, val, config, loss, state, hooks, history)
+            super::lbfgs::train_lbfgs(net, data, val, config, loss, state, hooks, history)
         } else {
             train_minibatch(net, data, val, config, loss, state, hooks)
         }
@@ -429,7 +428,7 @@ fn train_minibatch(
 
 /// Validation, early stopping and history at an epoch's end. Returns the outcome so far.
 #[allow(clippy::too_many_arguments)]
-fn end_epoch(
+pub(super) fn end_epoch(
     net: &mut Network,
     val: Option<&Dataset>,
     config: &TrainConfig,
@@ -641,117 +640,6 @@ pub fn argmax(row: &[f32]) -> usize {
         }
     }
     best
-}
-
-/// Full-batch L-BFGS: each epoch is one iteration over the whole training set.
-#[allow(clippy::too_many_arguments)]
-fn train_lbfgs(
-    net: &mut Network,
-    data: &Dataset,
-    val: Option<&Dataset>,
-    config: &TrainConfig,
-    loss: &Loss,
-    state: &mut TrainState,
-    hooks: &mut (dyn Hooks + Send),
-    history: usize,
-) -> Result<Outcome> {
-    let n = data.len();
-    let nf = data.n_features;
-    let chunk = config.batch_size.clamp(1, 4096).min(n);
-    let segs = segments(net);
-    let mut opt = Lbfgs::new(history);
-    let mut ws: Workspace<f32> = Workspace::new();
-    let class_weights = config.class_weights.as_deref();
-    let shape_net = net.clone();
-    while state.epoch < config.epochs && !state.finished {
-        let epoch = state.epoch;
-        let started = std::time::Instant::now();
-        let dropout_seed = mix(config.seed, 3, epoch as u64);
-        let wd = config.weight_decay;
-        let mut objective = |params: &[f32], grad_out: &mut [f32]| -> f64 {
-            grad_out.iter_mut().for_each(|g| *g = 0.0);
-            let mut parts: Vec<(f64, f64, Vec<f32>)> = Vec::new();
-            let mut start = 0;
-            let mut classes = Vec::new();
-            let mut values = Vec::new();
-            let mut rng = Rng::seed_from(dropout_seed);
-            while start < n {
-                let b = chunk.min(n - start);
-                let rows: Vec<usize> = (start..start + b).collect();
-                let x = &data.features[start * nf..(start + b) * nf];
-                shape_net.forward_train(params, x, b, &mut ws, &mut rng);
-                let weights = data.weights.as_ref().map(|w| &w[start..start + b]);
-                let targets = batch_targets(&data.targets, &mut classes, &mut values, &rows);
-                let (outputs, d_outputs) = ws.outputs_and_d_outputs(&shape_net, b);
-                let (l, w) = loss.evaluate(
-                    outputs,
-                    b,
-                    shape_net.outputs(),
-                    targets,
-                    weights,
-                    class_weights,
-                    Some(d_outputs),
-                );
-                shape_net.backward(params, x, b, &mut ws, None);
-                parts.push((l, w, ws.grads.clone()));
-                start += b;
-            }
-            let total_w: f64 = parts.iter().map(|p| p.1).sum();
-            let mut value = 0.0;
-            for (l, w, g) in &parts {
-                value += l / total_w.max(f64::MIN_POSITIVE);
-                let scale = (w / total_w.max(f64::MIN_POSITIVE)) as f32;
-                for (o, &gi) in grad_out.iter_mut().zip(g) {
-                    *o += scale * gi;
-                }
-            }
-            for s in &segs {
-                if s.decay && wd > 0.0 {
-                    for i in s.range.clone() {
-                        value += 0.5 * wd as f64 * (params[i] as f64).powi(2);
-                        grad_out[i] += wd * params[i];
-                    }
-                }
-            }
-            value
-        };
-        let lr = config.schedule.lr(
-            config.base_lr(),
-            epoch,
-            0,
-            1,
-            config.epochs,
-            &state.schedule,
-        );
-        let value = opt.step(&mut net.params, lr, &mut objective);
-        if !value.is_finite() {
-            return Err(Error::Diverged {
-                epoch: epoch + 1,
-                batch: 0,
-                loss: value as f32,
-            });
-        }
-        state.partial_loss = (value, 1.0);
-        hooks.on_batch(epoch + 1, 0, 1, value);
-        let outcome = end_epoch(
-            net,
-            val,
-            config,
-            loss,
-            state,
-            hooks,
-            lr,
-            started.elapsed().as_secs_f64(),
-        )?;
-        if state.finished {
-            return Ok(outcome);
-        }
-        if hooks.should_stop() {
-            return Ok(Outcome::Interrupted);
-        }
-    }
-    state.finished = true;
-    Ok(Outcome::Completed)
 }
 
 /// Copies the feature rows `rows` of a row-major `features` matrix (`width` columns) into `out`.

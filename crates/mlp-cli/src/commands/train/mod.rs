@@ -1,0 +1,10 @@
+//! `mlp train`: fit a model and write it to one self-describing file.
+//!
+//! `args` holds the flags and their translation into a builder; `run` loads the data, trains and
+//! reports.
+
+mod args;
+mod run;
+
+pub use args::TrainArgs;
+pub use run::{load, run, session_for};
