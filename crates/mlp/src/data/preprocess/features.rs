@@ -58,6 +58,80 @@ impl fmt::Display for Impute {
     }
 }
 
+/// What encoding does with a category the training data never had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnknownCategory {
+    /// Encode it as all zeros (as scikit-learn's `handle_unknown='ignore'`) and report each
+    /// unseen (column, value) pair once, so the caller can warn.
+    #[default]
+    Warn,
+    /// Encode it as all zeros and say nothing.
+    Ignore,
+    /// Refuse it: an error naming the line, column and value.
+    Error,
+}
+
+impl FromStr for UnknownCategory {
+    type Err = Error;
+
+    /// Parses `warn`, `ignore` or `error`.
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "warn" => Ok(UnknownCategory::Warn),
+            "ignore" => Ok(UnknownCategory::Ignore),
+            "error" => Ok(UnknownCategory::Error),
+            other => Err(Error::config(
+                "unknown-category",
+                format!("unknown policy '{other}'; expected warn, ignore or error"),
+            )),
+        }
+    }
+}
+
+/// A category met at encoding time that the training data did not have (it was encoded as all
+/// zeros).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnseenCategory {
+    /// The column it is in.
+    pub column: String,
+    /// The cell's value.
+    pub value: String,
+    /// The 1-based file line where it first appears.
+    pub first_line: u64,
+    /// How many rows hold it.
+    pub rows: usize,
+}
+
+impl fmt::Display for UnseenCategory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "column '{}': category '{}' was not seen in training; encoded as all zeros ({} row{}, first on line {})",
+            self.column,
+            self.value,
+            self.rows,
+            if self.rows == 1 { "" } else { "s" },
+            self.first_line
+        )
+    }
+}
+
+/// The first few categories of a vocabulary, for error messages.
+fn shown_categories(categories: &[String]) -> String {
+    const SHOWN: usize = 10;
+    let mut s = categories
+        .iter()
+        .take(SHOWN)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if categories.len() > SHOWN {
+        s.push_str(&format!(", ... ({} in all)", categories.len()));
+    }
+    s
+}
+
 /// One fitted input column.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
@@ -292,8 +366,24 @@ impl Preprocessor {
     /// extra columns are ignored. Errors: a needed column is absent ([`Error::UnknownColumn`]);
     /// a missing cell with no fill, a non-number in a numeric column, or a non-finite value
     /// ([`Error::Parse`] naming line and column).
+    ///
+    /// A category not seen in training encodes as all zeros, silently; see
+    /// [`Preprocessor::transform_with`] to be told about them or to refuse them.
     pub fn transform(&self, table: &RawTable) -> Result<Vec<f32>> {
+        self.transform_with(table, UnknownCategory::Ignore)
+            .map(|(x, _)| x)
+    }
+
+    /// [`Preprocessor::transform`] with a policy for categories the training data did not have.
+    /// Returns the encoded matrix and, under [`UnknownCategory::Warn`], each unseen
+    /// (column, value) pair once, in order of first appearance.
+    pub fn transform_with(
+        &self,
+        table: &RawTable,
+        policy: UnknownCategory,
+    ) -> Result<(Vec<f32>, Vec<UnseenCategory>)> {
         table.check_shape()?;
+        let mut unseen: Vec<UnseenCategory> = Vec::new();
         let indices: Vec<usize> = self
             .columns
             .iter()
@@ -370,15 +460,54 @@ impl Preprocessor {
                         } else {
                             cell
                         };
-                        if let Ok(k) = categories.binary_search_by(|cat| cat.as_str().cmp(value)) {
-                            out[row * width + offset + k] = 1.0;
+                        match categories.binary_search_by(|cat| cat.as_str().cmp(value)) {
+                            Ok(k) => out[row * width + offset + k] = 1.0,
+                            Err(_) => match policy {
+                                UnknownCategory::Ignore => {}
+                                UnknownCategory::Error => {
+                                    return Err(table.cell_error(
+                                        row,
+                                        c,
+                                        format!(
+                                            "category '{value}' was not seen in training (known: {})",
+                                            shown_categories(categories)
+                                        ),
+                                    ));
+                                }
+                                UnknownCategory::Warn => {
+                                    let name = col.name();
+                                    match unseen
+                                        .iter_mut()
+                                        .find(|u| u.column == name && u.value == value)
+                                    {
+                                        Some(u) => u.rows += 1,
+                                        None => unseen.push(UnseenCategory {
+                                            column: name.to_string(),
+                                            value: value.to_string(),
+                                            first_line: table.line(row),
+                                            rows: 1,
+                                        }),
+                                    }
+                                }
+                            },
                         }
                     }
                 }
             }
             offset += col.width();
         }
-        Ok(out)
+        Ok((out, unseen))
+    }
+
+    /// Which encoded features are one-hot indicators (`true`) rather than numeric columns, in
+    /// network-input order. Indicators are left unscaled by the model's feature scaler.
+    pub fn one_hot_mask(&self) -> Vec<bool> {
+        self.columns
+            .iter()
+            .flat_map(|c| {
+                std::iter::repeat_n(matches!(c, FeatureColumn::Categorical { .. }), c.width())
+            })
+            .collect()
     }
 }
 

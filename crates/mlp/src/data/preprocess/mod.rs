@@ -7,8 +7,9 @@
 //!
 //! # Missing cells
 //!
-//! A cell is missing when, after trimming, it is one of [`MISSING_TOKENS`]: the empty string,
-//! `NA`, `N/A`, `NaN`, `nan`, `null` or `?` (exact spelling). Missing feature cells are filled
+//! One definition for `train`, `predict`, `eval` and `forecast`: a cell is missing when, after
+//! trimming, it equals one of [`MISSING_TOKENS`] ignoring ASCII case: the empty string, `NA`,
+//! `N/A`, `NaN`, `null` or `?` (so `na`, `Null`, `NAN` are missing too). Missing feature cells are filled
 //! according to [`Impute`]; with [`Impute::None`] a missing cell is an error naming its line and
 //! column. Missing target cells are always an error (targets are never imputed), as are missing
 //! weights.
@@ -19,14 +20,15 @@
 //!   error naming the first offending line (a typo, not a category).
 //! - A column is **numeric** when every non-missing training cell parses as an `f64` (Rust
 //!   syntax: `1`, `-2.5`, `1e-3`, `.5`; no thousands separators or decimal commas). A cell that
-//!   parses to a non-finite value (`inf`, `-infinity`, `NAN`) is an error, not a category.
+//!   parses to a non-finite value (`inf`, `-infinity`) is an error, not a category.
 //!   Numeric features are standardized with the training mean and population standard deviation
 //!   (as scikit-learn's `StandardScaler`; a scale of 1.0 when the column is constant), computed
 //!   after imputation (as an imputer-then-scaler pipeline). With `standardize: false` the mean
 //!   is 0 and the scale 1.
 //! - Any other column is **categorical** and one-hot encoded against its training vocabulary,
 //!   sorted by byte order. A category not seen in training encodes as all zeros (like
-//!   scikit-learn's `handle_unknown='ignore'`). [`Impute::Mean`] and [`Impute::Median`] are
+//!   scikit-learn's `handle_unknown='ignore'`); [`UnknownCategory`] says whether that is
+//!   reported (the default; `mlp predict` warns once per column and value), silent, or an error. [`Impute::Mean`] and [`Impute::Median`] are
 //!   meaningless for text, so categorical columns are filled with their most frequent category
 //!   under every impute mode other than `None`. A categorical column may have at most
 //!   [`MAX_CATEGORIES`] distinct values (more suggests an identifier or free text column).
@@ -59,15 +61,18 @@ mod features;
 mod loading;
 mod targets;
 
-pub use features::{FeatureColumn, FeatureConfig, Impute, Preprocessor};
+pub use features::{
+    FeatureColumn, FeatureConfig, Impute, Preprocessor, UnknownCategory, UnseenCategory,
+};
 pub use loading::{apply_tabular, load_tabular};
 pub use targets::{TargetEncoder, TargetKind, fit_targets};
 
 use super::csv::RawTable;
 use crate::error::{Error, Result};
 
-/// The spellings of a missing cell (compared after trimming, case-sensitive).
-pub const MISSING_TOKENS: [&str; 7] = ["", "NA", "N/A", "NaN", "nan", "null", "?"];
+/// The spellings of a missing cell, compared after trimming and ignoring ASCII case (see
+/// [`is_missing`]). The forecaster's series reader uses the same rule.
+pub const MISSING_TOKENS: [&str; 6] = ["", "NA", "N/A", "NaN", "null", "?"];
 
 /// The most distinct values a categorical feature column may have.
 pub const MAX_CATEGORIES: usize = 1000;
@@ -78,9 +83,12 @@ const IMPUTE_HINT: &str = "use --impute mean|median|most-frequent, or remove the
 /// How many labels an unknown-label error lists.
 const LABELS_SHOWN: usize = 20;
 
-/// True when a cell counts as missing (see [`MISSING_TOKENS`]).
+/// True when a cell counts as missing: after trimming, one of [`MISSING_TOKENS`] in any ASCII
+/// case. This is the one definition every reader of tables uses (training, prediction,
+/// evaluation, forecasting), so a file means the same thing to every command.
 pub fn is_missing(cell: &str) -> bool {
-    MISSING_TOKENS.contains(&cell.trim())
+    let cell = cell.trim();
+    MISSING_TOKENS.iter().any(|t| t.eq_ignore_ascii_case(cell))
 }
 
 /// Parses a non-missing numeric cell: `Ok(None)` when it is not a number at all.

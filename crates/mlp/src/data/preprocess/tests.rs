@@ -274,7 +274,12 @@ fn missing_tokens() {
         assert!(is_missing(tok));
     }
     assert!(is_missing("  NA "));
+    // Case does not matter: one rule for train, predict and forecast.
+    for tok in ["na", "Na", "n/a", "nan", "NAN", "Null", "NULL"] {
+        assert!(is_missing(tok), "{tok}");
+    }
     assert!(!is_missing("none"));
+    assert!(!is_missing("nana"));
     assert!(!is_missing("0"));
 }
 
