@@ -12,7 +12,8 @@ fn main() -> mlp::Result<()> {
     let table = Table::from_csv(path)?;
     let model = MlpBuilder::classifier()
         .hidden(&[32])
-        .epochs(60)
+        .epochs(100)
+        .lr(0.01)
         .seed(1)
         .fit_table(&table, "class")?;
     let predictions = model.predict_table(&table)?;

@@ -14,6 +14,7 @@ fn main() -> mlp::Result<()> {
     let model = MlpBuilder::regressor()
         .hidden(&[32])
         .epochs(150)
+        .lr(0.01)
         .seed(2)
         .fit_table(&table, target)?;
     let predictions = model.predict_table(&table)?;

@@ -12,8 +12,13 @@
 //! // A CSV with numeric and text columns (here the iris data shipped with the crate).
 //! let csv = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/data/iris.csv"));
 //! let table = Table::from_reader("iris.csv", csv.as_bytes())?;
-//! // One call fits the encoding (standardization, one-hot categories, class labels) and the network.
-//! let model = MlpBuilder::classifier().hidden(&[16]).epochs(60).seed(7).fit_table(&table, "species")?;
+//! // One call fits the encoding (scaling, one-hot categories, class labels) and the network.
+//! let model = MlpBuilder::classifier()
+//!     .hidden(&[16])
+//!     .epochs(100)
+//!     .lr(0.01)
+//!     .seed(7)
+//!     .fit_table(&table, "species")?;
 //! // Raw rows in, labels out: the model keeps its encoding.
 //! let predictions = model.predict_table(&table)?;
 //! let labels = predictions.labels().expect("a classifier predicts labels");

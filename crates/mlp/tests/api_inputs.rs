@@ -146,11 +146,12 @@ proptest! {
             let _ = model.predict_classes(&x, rows);
             let _ = model.predict_values(&x, rows);
         }
-        if rows > 0 && x.len() % rows == 0 {
-            if let Ok(a) = mlp::ndarray::ArrayView2::from_shape((rows, x.len() / rows), &x) {
-                let _ = classifier.predict_proba_array(a);
-                let _ = regressor.predict_values_array(a);
-            }
+        if rows > 0
+            && x.len() % rows == 0
+            && let Ok(a) = mlp::ndarray::ArrayView2::from_shape((rows, x.len() / rows), &x)
+        {
+            let _ = classifier.predict_proba_array(a);
+            let _ = regressor.predict_values_array(a);
         }
     }
 
