@@ -5,9 +5,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use mlp::data::csv::{RawTable, read_csv};
 use mlp::data::datasets::{NamedDataset, Split, class_names, load_named};
-use mlp::data::preprocess::{
-    FeatureColumn, FeatureConfig, Impute, TargetEncoder, TargetKind, apply_tabular, load_tabular,
-};
+use mlp::data::preprocess::{Impute, TargetEncoder, TargetKind, apply_tabular};
 use mlp::data::{Dataset, Targets, idx, npy};
 use mlp::model::{InputSchema, Model};
 use serde::{Deserialize, Serialize};
@@ -104,15 +102,6 @@ pub struct TrainingData {
     pub table: Option<RawTable>,
 }
 
-fn passthrough_of(columns: &[FeatureColumn]) -> Vec<bool> {
-    columns
-        .iter()
-        .flat_map(|c| {
-            std::iter::repeat_n(matches!(c, FeatureColumn::Categorical { .. }), c.width())
-        })
-        .collect()
-}
-
 fn classes_encoder(name: &str, n: usize, names: Option<Vec<String>>) -> TargetEncoder {
     TargetEncoder::Classes {
         name: name.to_string(),
@@ -163,25 +152,22 @@ pub fn load_training(args: &DataArgs, task: Option<TargetKind>) -> Result<Traini
     };
     match file_kind(path) {
         FileKind::Csv => {
+            // The library's table path (what `MlpBuilder::fit_table` runs), so the CLI and a
+            // program using the crate encode a CSV identically.
             let table = read_csv(path, args.delimiter()?)?;
-            let config = FeatureConfig {
-                targets: target
-                    .split(',')
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect(),
+            let columns = mlp::table::TableColumns {
                 features: args.features.clone(),
-                weight_column: args.weight_column.clone(),
                 ignore: args.ignore.clone(),
+                weight_column: args.weight_column.clone(),
                 impute: args.impute()?,
-                standardize: false,
             };
-            let (pre, enc, data) = load_tabular(&table, &config, task)?;
+            let enc =
+                mlp::table::encode_training_table(&table, &columns.feature_config(target), task)?;
             Ok(TrainingData {
-                passthrough: passthrough_of(&pre.columns),
-                input: InputSchema::Tabular { preprocessor: pre },
-                target: enc,
-                train: data,
+                passthrough: enc.passthrough,
+                input: enc.input,
+                target: enc.target,
+                train: enc.data,
                 test: None,
                 source: path.display().to_string(),
                 table: Some(table),
@@ -226,6 +212,15 @@ pub fn load_training(args: &DataArgs, task: Option<TargetKind>) -> Result<Traini
                 table: None,
             })
         }
+    }
+}
+
+/// A `--delimiter` flag as a byte (tab and other ASCII characters).
+pub fn delimiter_byte(delimiter: Option<char>) -> Result<Option<u8>> {
+    match delimiter {
+        None => Ok(None),
+        Some(c) if c.is_ascii() => Ok(Some(c as u8)),
+        Some(c) => bail!("--delimiter must be a single ASCII character, got '{c}'"),
     }
 }
 

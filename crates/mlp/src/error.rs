@@ -13,14 +13,16 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// Reading or writing a file failed at the operating-system level.
-    #[error("{}", path.display())]
+    /// Reading or writing a file failed at the operating-system level. The message includes the
+    /// operating system's reason (`data.csv: No such file or directory (os error 2)`); the
+    /// reason is part of the message rather than a `source()`, so a printed error chain does not
+    /// say it twice.
+    #[error("{}: {reason}", path.display())]
     Io {
         /// The file being read or written.
         path: PathBuf,
         /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     /// A cell or record of a text data file could not be used.
     #[error("{}, line {line}, column '{column}': {msg}", path.display())]
@@ -105,7 +107,15 @@ impl Error {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            reason: source,
+        }
+    }
+
+    /// The operating-system error behind an [`Error::Io`], if this is one.
+    pub fn io_error(&self) -> Option<&std::io::Error> {
+        match self {
+            Error::Io { reason, .. } => Some(reason),
+            _ => None,
         }
     }
 

@@ -18,10 +18,13 @@
 //! # let _ = classes;
 //! ```
 //!
+//! From a table of raw rows (CSV or in memory), with the encoding kept in the model:
+//! [`MlpBuilder::fit_table`] (see [`crate::table`]).
+//!
 //! With `ndarray`: [`MlpBuilder::fit_array`] takes an `ArrayView2<f32>` of features and a slice
 //! of class indices or an `ArrayView2<f32>` of targets.
 
-use crate::data::preprocess::TargetEncoder;
+use crate::data::preprocess::{Impute, TargetEncoder, TargetKind};
 use crate::data::split;
 use crate::data::{Dataset, Targets};
 use crate::kernels::elementwise::Activation;
@@ -32,6 +35,7 @@ use crate::optim::OptimizerConfig;
 use crate::optim::schedule::Schedule;
 use crate::rng::Rng;
 use crate::spec::{LayerSpec, ModelSpec};
+use crate::table::{Table, TableColumns, encode_training_table};
 use crate::train::{self, Hooks, NoHooks, Outcome, TrainConfig, TrainState, ValidationSplit};
 use crate::{Error, Result};
 
@@ -60,7 +64,10 @@ pub struct MlpBuilder {
     label_smoothing: f32,
     class_weight: ClassWeight,
     validation: ValidationSplit,
+    /// Whether [`MlpBuilder::validation`] was called (otherwise tables get the automatic rule).
+    validation_given: bool,
     standardize: bool,
+    table: TableColumns,
     /// The training configuration (public for full control).
     pub config: TrainConfig,
 }
@@ -77,7 +84,9 @@ impl Default for MlpBuilder {
             label_smoothing: 0.0,
             class_weight: ClassWeight::None,
             validation: ValidationSplit::Random(0.1),
+            validation_given: false,
             standardize: true,
+            table: TableColumns::default(),
             config: TrainConfig::default(),
         }
     }
@@ -148,9 +157,34 @@ impl MlpBuilder {
         self.class_weight = w;
         self
     }
-    /// Validation split (default: stratified 10% for classifiers, random 10% otherwise).
+    /// Validation split. Default for [`MlpBuilder::fit`]: stratified 10% for classifiers, random
+    /// 10% otherwise. Default for [`MlpBuilder::fit_table`]: as `mlp train`, 10% (stratified for
+    /// classifiers) from [`AUTO_VALIDATION_MIN_ROWS`] rows up, none below (training then stops
+    /// when the training loss stops improving).
     pub fn validation(mut self, v: ValidationSplit) -> Self {
         self.validation = v;
+        self.validation_given = true;
+        self
+    }
+    /// Table feature columns for [`MlpBuilder::fit_table`] (names or 0-based indices; default:
+    /// every column but the target, the weight column and ignored columns).
+    pub fn features<S: AsRef<str>>(mut self, columns: &[S]) -> Self {
+        self.table.features = Some(columns.iter().map(|c| c.as_ref().to_string()).collect());
+        self
+    }
+    /// Table columns to leave out of the features.
+    pub fn ignore<S: AsRef<str>>(mut self, columns: &[S]) -> Self {
+        self.table.ignore = columns.iter().map(|c| c.as_ref().to_string()).collect();
+        self
+    }
+    /// A table column of per-sample weights (finite, `>= 0`, not all zero).
+    pub fn weight_column(mut self, column: &str) -> Self {
+        self.table.weight_column = Some(column.to_string());
+        self
+    }
+    /// How to fill missing cells of table feature columns (default: a missing cell is an error).
+    pub fn impute(mut self, how: Impute) -> Self {
+        self.table.impute = how;
         self
     }
     /// Whether to standardize features (default true).
@@ -188,9 +222,10 @@ impl MlpBuilder {
         self.config.schedule = s;
         self
     }
-    /// Early-stopping patience (`None` disables early stopping).
-    pub fn patience(mut self, p: Option<usize>) -> Self {
-        self.config.patience = p;
+    /// Early-stopping patience in epochs: `.patience(10)`, or `.patience(None)` to disable early
+    /// stopping (default 20).
+    pub fn patience(mut self, p: impl Into<Option<usize>>) -> Self {
+        self.config.patience = p.into();
         self
     }
     /// Random seed.
@@ -204,8 +239,51 @@ impl MlpBuilder {
         self
     }
 
+    /// Fits on a table of raw rows: encodes the features (standardized numbers, one-hot
+    /// categories, imputation) and the target (class labels, or scaled values) exactly as
+    /// `mlp train --data FILE --target COL` does, and keeps both encodings in the model, so
+    /// [`Model::predict_table`] takes raw rows and answers in labels or raw units. `target` names
+    /// one column, or several comma-separated for multi-output regression. With the same settings
+    /// and seed, the weights equal those of `mlp train`.
+    pub fn fit_table(&self, table: &Table, target: &str) -> Result<Model> {
+        let mut session = self.table_session(table, target)?;
+        session.run(&mut NoHooks)?;
+        Ok(session.into_model())
+    }
+
+    /// The training session [`MlpBuilder::fit_table`] runs (to train with hooks, or resume).
+    pub fn table_session(&self, table: &Table, target: &str) -> Result<Session> {
+        let kind = match self.task {
+            None => None,
+            Some(Task::Classification) => Some(TargetKind::Classify),
+            Some(Task::Regression) => Some(TargetKind::Regress),
+            Some(Task::MultiLabel) => {
+                return Err(Error::config(
+                    "task",
+                    "multi-label training from a table is not supported; use fit on a Dataset",
+                ));
+            }
+        };
+        let config = self.table.feature_config(target);
+        let enc = encode_training_table(table.raw(), &config, kind)?;
+        let task = enc.task();
+        let mut builder = self.clone().task(task);
+        if !self.validation_given {
+            builder.validation = auto_validation(task, enc.data.len());
+        }
+        builder.session(
+            &enc.data,
+            None,
+            enc.input,
+            enc.target,
+            &enc.passthrough,
+            table.raw().path.display().to_string(),
+        )
+    }
+
     /// Fits on a data set of encoded numeric features (regression targets in original units).
     pub fn fit(&self, data: &Dataset) -> Result<Model> {
+        data.validate()?;
         let names = (0..data.n_features).map(|i| format!("x{i}")).collect();
         let input = InputSchema::Matrix {
             feature_names: names,
@@ -220,6 +298,13 @@ impl MlpBuilder {
 
     /// Fits on `ndarray` features and class indices.
     pub fn fit_array(&self, x: ndarray::ArrayView2<'_, f32>, classes: &[usize]) -> Result<Model> {
+        if classes.len() != x.nrows() {
+            return Err(Error::shape(
+                "fit_array (one class per row)",
+                x.nrows(),
+                classes.len(),
+            ));
+        }
         let n_classes = classes.iter().max().map_or(0, |m| m + 1);
         let data = Dataset {
             features: x.iter().copied().collect(),
@@ -283,12 +368,32 @@ impl MlpBuilder {
         if data.is_empty() {
             return Err(Error::InvalidData("no training samples".into()));
         }
+        data.validate()?;
+        if let Some(v) = val {
+            v.validate()?;
+            if v.n_features != data.n_features {
+                return Err(Error::shape(
+                    "validation data",
+                    format!("{} features (as the training data)", data.n_features),
+                    format!("{} features", v.n_features),
+                ));
+            }
+        }
         for (i, &x) in data.features.iter().enumerate() {
             if !x.is_finite() {
                 return Err(Error::InvalidData(format!(
-                    "feature {} of sample {} is {x}; clean the data or use --impute",
+                    "feature {} of sample {} is {x}; clean the data or impute missing values",
                     i % data.n_features.max(1),
                     i / data.n_features.max(1)
+                )));
+            }
+        }
+        if let Targets::Classes { labels, .. } = &data.targets {
+            let first = labels.first().copied();
+            if labels.iter().all(|&l| Some(l) == first) {
+                return Err(Error::InvalidData(format!(
+                    "every training sample has class {}; classification needs at least two classes",
+                    first.unwrap_or(0)
                 )));
             }
         }
@@ -421,11 +526,31 @@ impl MlpBuilder {
     }
 }
 
+/// Training sets at least this large hold out a validation fraction by default in
+/// [`MlpBuilder::fit_table`] and `mlp train`.
+pub const AUTO_VALIDATION_MIN_ROWS: usize = 5000;
+
+/// The validation split `mlp train` and [`MlpBuilder::fit_table`] use when none is given: 10%
+/// (stratified for classification) from [`AUTO_VALIDATION_MIN_ROWS`] rows up, none below (a small
+/// held-out set costs more accuracy than it saves).
+pub fn auto_validation(task: Task, n_rows: usize) -> ValidationSplit {
+    if n_rows < AUTO_VALIDATION_MIN_ROWS {
+        ValidationSplit::None
+    } else if task == Task::Classification {
+        ValidationSplit::Stratified(0.1)
+    } else {
+        ValidationSplit::Random(0.1)
+    }
+}
+
 /// `n / (k * count_c)` per class (0 for absent classes).
 pub fn balanced_weights(labels: &[usize], n_classes: usize) -> Vec<f32> {
     let mut counts = vec![0usize; n_classes];
     for &l in labels {
-        counts[l] += 1;
+        // Out-of-range labels are rejected by `Dataset::validate` before this runs.
+        if let Some(c) = counts.get_mut(l) {
+            *c += 1;
+        }
     }
     let n = labels.len() as f64;
     counts
@@ -574,21 +699,41 @@ impl Evaluation {
 impl Model {
     /// Metrics on a data set of encoded features with encoded targets (class indices, or
     /// standardized values as produced by this model's target encoder).
+    ///
+    /// Errors (never a panic): a malformed data set, a feature count other than the model's, a
+    /// class index the model does not know, a target width other than the model's outputs.
     pub fn evaluate(&self, data: &Dataset) -> Result<Evaluation> {
+        data.validate()?;
+        if data.n_features != self.n_features() {
+            return Err(Error::shape(
+                "evaluate",
+                format!("{} features (as the model)", self.n_features()),
+                format!("{} features", data.n_features),
+            ));
+        }
         let n = data.len();
         match (&data.targets, self.task) {
             (Targets::Classes { labels, .. }, Task::Classification) => {
-                let proba = self.predict_proba(&data.features, n)?;
                 let k = self.n_classes();
+                if let Some((i, &l)) = labels.iter().enumerate().find(|(_, l)| **l >= k) {
+                    return Err(Error::InvalidData(format!(
+                        "sample {i} has class index {l}, but the model knows {k} classes (0..{k})"
+                    )));
+                }
+                let proba = self.predict_proba(&data.features, n)?;
                 let pred: Vec<usize> = proba.chunks_exact(k.max(1)).map(train::argmax).collect();
-                Ok(Evaluation::Classification(ClassificationReport::compute(
-                    labels,
-                    &pred,
-                    Some(&proba),
-                    k,
-                )))
+                Ok(Evaluation::Classification(
+                    ClassificationReport::try_compute(labels, &pred, Some(&proba), k)?,
+                ))
             }
             (Targets::Values { values, n_outputs }, Task::Regression) => {
+                if *n_outputs != self.network.outputs() {
+                    return Err(Error::shape(
+                        "evaluate (targets per sample)",
+                        self.network.outputs(),
+                        n_outputs,
+                    ));
+                }
                 let pred = self.predict_values(&data.features, n)?;
                 let mut truth = values.clone();
                 self.target.decode_values(&mut truth);
@@ -597,6 +742,13 @@ impl Model {
                 )))
             }
             (Targets::MultiLabel { values, n_labels }, Task::MultiLabel) => {
+                if *n_labels != self.network.outputs() {
+                    return Err(Error::shape(
+                        "evaluate (labels per sample)",
+                        self.network.outputs(),
+                        n_labels,
+                    ));
+                }
                 let proba = self.predict_proba(&data.features, n)?;
                 Ok(Evaluation::MultiLabel(MultiLabelReport::compute(
                     values, &proba, *n_labels,

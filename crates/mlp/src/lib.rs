@@ -1,4 +1,47 @@
 //! # mlp: a fast, complete multilayer-perceptron engine
+//!
+//! Train, evaluate and deploy multilayer perceptrons on a CPU. The `mlp` command-line tool is a
+//! thin layer over this crate: `mlp train` and `mlp predict` call the same functions as the
+//! example below, so a program and the tool trained with the same settings and seed produce the
+//! same weights and the same predictions.
+//!
+//! ```
+//! use mlp::prelude::*;
+//!
+//! # fn main() -> mlp::Result<()> {
+//! // A CSV with numeric and text columns (here the iris data shipped with the crate).
+//! let csv = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/data/iris.csv"));
+//! let table = Table::from_reader("iris.csv", csv.as_bytes())?;
+//! // One call fits the encoding (scaling, one-hot categories, class labels) and the network.
+//! let model = MlpBuilder::classifier()
+//!     .hidden(&[16])
+//!     .epochs(100)
+//!     .lr(0.01)
+//!     .seed(7)
+//!     .fit_table(&table, "species")?;
+//! // Raw rows in, labels out: the model keeps its encoding.
+//! let predictions = model.predict_table(&table)?;
+//! let labels = predictions.labels().expect("a classifier predicts labels");
+//! let truth = table.column("species").expect("the target column");
+//! let correct = labels.iter().zip(truth).filter(|(p, t)| p == t).count();
+//! assert!(correct as f64 / labels.len() as f64 > 0.9);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Map of the modules
+//!
+//! - Start here: [`prelude`], [`table`] (tables in, [`table::Predictions`] out),
+//!   [`estimator`] (the [`estimator::MlpBuilder`] and its `fit*` methods), [`model`] (a trained,
+//!   self-describing [`model::Model`]: predict, save, load).
+//! - Data: [`data`] (CSV/NPY/IDX readers, [`data::preprocess`] encoders, splits, named and
+//!   generated data sets), [`metrics`].
+//! - The engine: [`spec`] (architecture as data), [`network`], [`layers`], [`loss`], [`optim`],
+//!   [`train`] (the training loop), [`kernels`] (GEMM and fused element-wise kernels), [`io`]
+//!   (the model file), [`rng`].
+//! - Capabilities built on it: [`architectures`], [`robust`] (attacks, adversarial training),
+//!   [`verify`] (bound propagation), [`forecast`] (time series).
+//! - [`error`]: the one typed [`Error`]; nothing a user controls makes the library panic.
 #![warn(missing_docs)]
 
 pub mod architectures;
@@ -11,6 +54,8 @@ pub mod rng;
 pub mod robust;
 
 pub use error::{Error, Result};
+/// The `ndarray` version this crate's `*_array` methods take and return.
+pub use ndarray;
 pub mod kernels;
 pub mod layers;
 pub mod loss;
@@ -18,6 +63,8 @@ pub mod metrics;
 pub mod model;
 pub mod network;
 pub mod optim;
+pub mod prelude;
 pub mod spec;
+pub mod table;
 pub mod train;
 pub mod verify;

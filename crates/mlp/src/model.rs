@@ -14,7 +14,7 @@
 use crate::data::preprocess::{Preprocessor, TargetEncoder};
 use crate::io::TensorFile;
 use crate::loss::{Loss, softmax_rows};
-use crate::network::Network;
+use crate::network::{InferenceScratch, Network};
 use crate::spec::ModelSpec;
 use crate::train::{EpochRecord, TrainConfig};
 use crate::{Error, Result};
@@ -191,16 +191,39 @@ pub struct Model {
 }
 
 impl Model {
-    /// Network outputs for already-encoded, unscaled features (`rows x n_features`).
-    pub fn forward(&self, features: &[f32], rows: usize) -> Result<Vec<f32>> {
+    /// Checks encoded features before inference: `rows x n_features` values, all finite. A NaN
+    /// or infinite value is an error naming its row and feature (silently predicting class 0
+    /// for a NaN row is worse than stopping).
+    fn check_features(&self, features: &[f32], rows: usize) -> Result<()> {
         let n = self.network.inputs();
-        if features.len() != rows * n {
+        if rows.checked_mul(n) != Some(features.len()) {
             return Err(Error::shape(
                 "predict",
                 format!("{rows} x {n} features"),
                 format!("{} values", features.len()),
             ));
         }
+        if let Some(i) = features.iter().position(|x| !x.is_finite()) {
+            let j = i % n.max(1);
+            let name = self
+                .input
+                .feature_names()
+                .get(j)
+                .cloned()
+                .unwrap_or_else(|| format!("x{j}"));
+            return Err(Error::InvalidData(format!(
+                "row {}, feature '{name}' (column {j}): value is {}; inputs must be finite",
+                i / n.max(1),
+                features[i]
+            )));
+        }
+        Ok(())
+    }
+
+    /// Network outputs for already-encoded, unscaled features (`rows x n_features`). Errors on a
+    /// wrong length or a non-finite value (naming row and feature).
+    pub fn forward(&self, features: &[f32], rows: usize) -> Result<Vec<f32>> {
+        self.check_features(features, rows)?;
         let mut x = features.to_vec();
         self.scaler.apply(&mut x);
         Ok(self.network.predict(&x, rows))
@@ -386,13 +409,93 @@ impl Model {
     }
 
     /// Saves atomically to `path`.
-    pub fn save(&self, path: &Path) -> Result<()> {
-        self.to_tensor_file()?.write(path)
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        self.to_tensor_file()?.write(path.as_ref())
     }
 
     /// Loads from `path`, with a clear error for a missing, truncated, corrupt or foreign file.
-    pub fn load(path: &Path) -> Result<Self> {
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
         Self::from_tensor_file(&TensorFile::read(path)?, path)
+    }
+
+    /// Values per row that [`Model::predict_into`] writes: class probabilities (classification,
+    /// also for a one-output BCE classifier), label probabilities (multi-label), or values in
+    /// raw units (regression).
+    pub fn output_width(&self) -> usize {
+        match (self.task, self.loss) {
+            (Task::Classification, Loss::Bce) => 2,
+            _ => self.network.outputs(),
+        }
+    }
+
+    /// Predicts into a caller-provided buffer (`rows x output_width()`), reusing `scratch`: after
+    /// the first call with the largest batch, serving allocates nothing. Writes what
+    /// [`Model::predict_proba`] (classification, multi-label) or [`Model::predict_values`]
+    /// (regression) return. `features` are encoded and unscaled (`rows x n_features`).
+    pub fn predict_into(
+        &self,
+        features: &[f32],
+        rows: usize,
+        scratch: &mut PredictScratch,
+        out: &mut [f32],
+    ) -> Result<()> {
+        self.check_features(features, rows)?;
+        let width = self.output_width();
+        if rows.checked_mul(width) != Some(out.len()) {
+            return Err(Error::shape(
+                "predict_into output",
+                format!("{rows} x {width} values"),
+                format!("{} values", out.len()),
+            ));
+        }
+        let nout = self.network.outputs();
+        let PredictScratch { scaled, raw, net } = scratch;
+        scaled.clear();
+        scaled.extend_from_slice(features);
+        self.scaler.apply(scaled);
+        raw.resize(rows * nout, 0.0);
+        let raw = &mut raw[..rows * nout];
+        self.network
+            .predict_into(&self.network.params, scaled, rows, net, raw);
+        match (self.task, self.loss) {
+            (Task::Classification, Loss::Bce) => {
+                for (o, &z) in out.chunks_exact_mut(2).zip(raw.iter()) {
+                    let p = crate::kernels::elementwise::sigmoid(z);
+                    o[0] = 1.0 - p;
+                    o[1] = p;
+                }
+            }
+            (Task::Classification, _) => {
+                out.copy_from_slice(raw);
+                softmax_rows(out, nout);
+            }
+            (Task::MultiLabel, _) => {
+                for (o, &z) in out.iter_mut().zip(raw.iter()) {
+                    *o = crate::kernels::elementwise::sigmoid(z);
+                }
+            }
+            (Task::Regression, _) => {
+                out.copy_from_slice(raw);
+                self.target.decode_values(out);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reusable buffers for [`Model::predict_into`]: one per serving thread.
+#[derive(Debug, Default, Clone)]
+pub struct PredictScratch {
+    scaled: Vec<f32>,
+    raw: Vec<f32>,
+    net: InferenceScratch<f32>,
+}
+
+impl PredictScratch {
+    /// Empty buffers; they grow to the largest batch seen and are then reused.
+    pub fn new() -> Self {
+        Self::default()
     }
 }
 

@@ -3,7 +3,6 @@
 use crate::input::{InferenceDataArgs, load_inference};
 use anyhow::{Result, bail};
 use clap::Args;
-use mlp::model::Model;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -21,7 +20,7 @@ pub struct EvalArgs {
 }
 
 pub fn run(args: EvalArgs) -> Result<ExitCode> {
-    let model = Model::load(&args.model)?;
+    let model = crate::commands::predict::load_model(&args.model)?;
     let data = load_inference(&args.input, &model, true)?;
     let Some(labelled) = data.targets else {
         bail!("the input has no targets to evaluate against");

@@ -10,6 +10,8 @@ pub mod npy;
 pub mod preprocess;
 pub mod split;
 
+use crate::{Error, Result};
+
 /// The targets of a data set.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Targets {
@@ -92,6 +94,70 @@ impl Dataset {
     /// True when there are no samples.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Checks that the parts fit together, so nothing downstream can index out of bounds:
+    /// at least one feature per sample, exactly `len() * n_features` feature values, whole target
+    /// rows (at least one output), class indices below `n_classes`, finite target values, and
+    /// one finite non-negative weight per sample.
+    pub fn validate(&self) -> Result<()> {
+        if self.n_features == 0 {
+            return Err(Error::shape("data set", "at least 1 feature", "0 features"));
+        }
+        match &self.targets {
+            Targets::Classes { labels, n_classes } => {
+                if let Some((i, &l)) = labels.iter().enumerate().find(|(_, l)| **l >= *n_classes) {
+                    return Err(Error::InvalidData(format!(
+                        "sample {i} has class index {l}, outside 0..{n_classes}"
+                    )));
+                }
+            }
+            Targets::Values {
+                values,
+                n_outputs: k,
+            }
+            | Targets::MultiLabel {
+                values,
+                n_labels: k,
+            } => {
+                if *k == 0 || values.len() % k != 0 {
+                    return Err(Error::shape(
+                        "targets",
+                        format!("whole rows of {k} values (at least 1)"),
+                        format!("{} values", values.len()),
+                    ));
+                }
+                if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+                    return Err(Error::InvalidData(format!(
+                        "target {} of sample {} is {}",
+                        i % k,
+                        i / k,
+                        values[i]
+                    )));
+                }
+            }
+        }
+        let n = self.len();
+        let expected = n.checked_mul(self.n_features);
+        if expected != Some(self.features.len()) {
+            return Err(Error::shape(
+                "data set features",
+                format!("{n} samples x {} features", self.n_features),
+                format!("{} values", self.features.len()),
+            ));
+        }
+        if let Some(w) = &self.weights {
+            if w.len() != n {
+                return Err(Error::shape("sample weights", n, w.len()));
+            }
+            if let Some(i) = w.iter().position(|v| !v.is_finite() || *v < 0.0) {
+                return Err(Error::InvalidData(format!(
+                    "sample weight {i} is {}; weights must be finite and >= 0",
+                    w[i]
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The given rows, in the given order, as a new data set.

@@ -135,8 +135,8 @@ pub fn chronological_split_by(
 /// Parses a time column (numbers or ISO dates, see the module docs) into sortable keys. Errors
 /// name the line, taking row `i` to be on line `i + 2`; prefer [`parse_time_column`] for a
 /// [`RawTable`], which knows each row's real line.
-pub fn parse_time_key(cells: &[String], path: &Path, column: &str) -> Result<Vec<f64>> {
-    parse_time_cells(cells, path, column, |row| row as u64 + 2)
+pub fn parse_time_key(cells: &[String], path: impl AsRef<Path>, column: &str) -> Result<Vec<f64>> {
+    parse_time_cells(cells, path.as_ref(), column, |row| row as u64 + 2)
 }
 
 /// [`parse_time_key`] for column `col` of a table, with exact line numbers in errors.

@@ -463,9 +463,10 @@ impl std::str::FromStr for EmbeddedSeries {
     }
 }
 
+/// The toolkit's one definition of a missing cell (see [`crate::data::preprocess::is_missing`]),
+/// so a file means the same thing to `forecast` as to `train` and `predict`.
 fn is_missing(cell: &str) -> bool {
-    let c = cell.trim();
-    c.is_empty() || c.eq_ignore_ascii_case("na") || c.eq_ignore_ascii_case("nan")
+    crate::data::preprocess::is_missing(cell)
 }
 
 /// The most common value of `diffs` (ties: the smallest), compared exactly.

@@ -279,6 +279,50 @@ impl ClassificationReport {
         proba: Option<&[f32]>,
         n_classes: usize,
     ) -> ClassificationReport {
+        Self::compute_unchecked(y_true, y_pred, proba, n_classes)
+    }
+
+    /// [`ClassificationReport::compute`] for inputs that may be malformed: the lengths, class
+    /// ranges and probability shape are checked first and a violation is an
+    /// [`crate::Error::ShapeMismatch`] or [`crate::Error::InvalidData`], never a panic.
+    pub fn try_compute(
+        y_true: &[usize],
+        y_pred: &[usize],
+        proba: Option<&[f32]>,
+        n_classes: usize,
+    ) -> crate::Result<ClassificationReport> {
+        if y_true.len() != y_pred.len() {
+            return Err(crate::Error::shape(
+                "classification metrics (y_pred)",
+                y_true.len(),
+                y_pred.len(),
+            ));
+        }
+        for (name, labels) in [("true", y_true), ("predicted", y_pred)] {
+            if let Some((i, &l)) = labels.iter().enumerate().find(|&(_, &l)| l >= n_classes) {
+                return Err(crate::Error::InvalidData(format!(
+                    "{name} label of sample {i} is class {l}, but there are {n_classes} classes"
+                )));
+            }
+        }
+        if let Some(p) = proba
+            && y_true.len().checked_mul(n_classes) != Some(p.len())
+        {
+            return Err(crate::Error::shape(
+                "classification metrics (proba)",
+                format!("{} x {n_classes} values", y_true.len()),
+                format!("{} values", p.len()),
+            ));
+        }
+        Ok(Self::compute_unchecked(y_true, y_pred, proba, n_classes))
+    }
+
+    fn compute_unchecked(
+        y_true: &[usize],
+        y_pred: &[usize],
+        proba: Option<&[f32]>,
+        n_classes: usize,
+    ) -> ClassificationReport {
         let macro_avg = precision_recall_f1(y_true, y_pred, n_classes, Average::Macro);
         let weighted = precision_recall_f1(y_true, y_pred, n_classes, Average::Weighted);
         ClassificationReport {

@@ -168,6 +168,50 @@ impl OptimizerConfig {
         )
     }
 
+    /// SGD with scikit-learn's default momentum 0.9.
+    pub fn sgd() -> Self {
+        Self::from_defaults("sgd")
+    }
+
+    /// SGD with Nesterov momentum 0.9.
+    pub fn nesterov() -> Self {
+        Self::from_defaults("nesterov")
+    }
+
+    /// Adam with the usual defaults (0.9, 0.999, 1e-8).
+    pub fn adam() -> Self {
+        Self::from_defaults("adam")
+    }
+
+    /// AdamW (decoupled weight decay) with Adam's defaults.
+    pub fn adamw() -> Self {
+        Self::from_defaults("adamw")
+    }
+
+    /// LAMB with its defaults.
+    pub fn lamb() -> Self {
+        Self::from_defaults("lamb")
+    }
+
+    /// RMSprop with its defaults (no momentum).
+    pub fn rmsprop() -> Self {
+        Self::from_defaults("rmsprop")
+    }
+
+    /// L-BFGS (full batch) with its default history.
+    pub fn lbfgs() -> Self {
+        Self::from_defaults("lbfgs")
+    }
+
+    /// [`OptimizerConfig::from_name`] for a name known to be valid (Adam otherwise).
+    fn from_defaults(name: &str) -> Self {
+        Self::from_name(name).unwrap_or(OptimizerConfig::Adam {
+            beta1: d_beta1(),
+            beta2: d_beta2(),
+            eps: d_eps(),
+        })
+    }
+
     /// The optimizer's name.
     pub fn name(&self) -> &'static str {
         match self {

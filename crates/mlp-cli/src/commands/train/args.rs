@@ -237,8 +237,8 @@ pub struct TrainArgs {
     pub given: Vec<String>,
 }
 
-/// Training sets at least this large hold out a validation fraction by default.
-const AUTO_VALIDATION_MIN_ROWS: usize = 5000;
+// The library's rule, so `mlp train` and `MlpBuilder::fit_table` split the same way.
+use mlp::estimator::AUTO_VALIDATION_MIN_ROWS;
 
 /// Contents of a `--config` file.
 #[derive(Debug, Default, Deserialize)]
