@@ -68,10 +68,34 @@ pub(crate) fn threads_here() -> usize {
     }
 }
 
+/// The output pointer handed to the parts of a threaded [`gemm`]: each part writes its own
+/// disjoint block of `C` through it, which is what sending `&mut` sub-slices would allow, so it
+/// is `Send`/`Sync` exactly when `T: Send`.
 struct SendPtr<T>(*mut T);
-// SAFETY: each thread writes a disjoint block of C (see `gemm`).
-unsafe impl<T> Send for SendPtr<T> {}
-unsafe impl<T> Sync for SendPtr<T> {}
+// SAFETY: sharing or sending the pointer lets other threads write `T`s through it, as sending
+// disjoint `&mut [T]` pieces would (sound for `T: Send`); `gemm` gives each part a disjoint
+// block of C and waits for all parts before returning, so the borrow of `c` outlives every use.
+unsafe impl<T: Send> Send for SendPtr<T> {}
+// SAFETY: as above: shared references to it are only used to write disjoint blocks.
+unsafe impl<T: Send> Sync for SendPtr<T> {}
+
+/// An input pointer (`A` or `B`) read by every part of a threaded [`gemm`], as a shared `&[T]`
+/// would be: `Send`/`Sync` exactly when `T: Sync`. (A pointer, not an address cast to `usize`,
+/// so it keeps its provenance.)
+struct SharedPtr<T>(*const T);
+// SAFETY: it only reads `T`s the caller borrows immutably for the whole product, as sharing
+// `&[T]` across threads would (sound for `T: Sync`).
+unsafe impl<T: Sync> Send for SharedPtr<T> {}
+// SAFETY: as above.
+unsafe impl<T: Sync> Sync for SharedPtr<T> {}
+
+/// `rows * cols`, panicking (a caller bug) instead of wrapping in a release build, where a
+/// wrapped product would let a short slice pass the length checks.
+#[track_caller]
+fn elements(what: &str, rows: usize, cols: usize) -> usize {
+    rows.checked_mul(cols)
+        .unwrap_or_else(|| panic!("gemm: {what} of {rows}x{cols} overflows usize"))
+}
 
 /// `C <- alpha * op(A) * op(B) + beta * C` (row-major, contiguous).
 ///
@@ -95,22 +119,27 @@ pub fn gemm<T: Real>(
     beta: T,
     c: &mut [T],
 ) {
+    let (need_a, need_b, need_c) = (
+        elements("A", m, k),
+        elements("B", k, n),
+        elements("C", m, n),
+    );
     assert!(
-        a.len() >= m * k,
+        a.len() >= need_a,
         "gemm: A has {} elements, needs {}x{}",
         a.len(),
         m,
         k
     );
     assert!(
-        b.len() >= k * n,
+        b.len() >= need_b,
         "gemm: B has {} elements, needs {}x{}",
         b.len(),
         k,
         n
     );
     assert!(
-        c.len() >= m * n,
+        c.len() >= need_c,
         "gemm: C has {} elements, needs {}x{}",
         c.len(),
         m,
@@ -136,39 +165,48 @@ pub fn gemm<T: Real>(
         gemv_rows(threads, alpha, &a[..k], &b[..n * k], beta, &mut c[..n]);
         return;
     }
+    // No stride or offset below overflows `isize`: `m, n, k >= 1` here, so `m`, `n` and `k` are
+    // each at most a product that fits in a slice (`m * k <= a.len()`, ...), and a slice never
+    // holds more than `isize::MAX` bytes.
     let (rsa, csa) = op_strides(ta, if ta == Transpose::No { k } else { m });
     let (rsb, csb) = op_strides(tb, if tb == Transpose::No { n } else { k });
     let macs = m.saturating_mul(n).saturating_mul(k);
-    let a_ptr = a.as_ptr();
-    let b_ptr = b.as_ptr();
+    let a_ptr = SharedPtr(a.as_ptr());
+    let b_ptr = SharedPtr(b.as_ptr());
     let c_ptr = SendPtr(c.as_mut_ptr());
-    // SAFETY (all calls below): the asserts above bound every index the strides reach; blocks
-    // of C handed to different threads are disjoint.
     if threads <= 1 || macs < PARALLEL_MIN_MACS {
+        // SAFETY: `gemm_raw`'s contract. With the strides of `op_strides`, element (i, p) of
+        // op(A) is at `i * rsa + p * csa <= (m - 1) * rsa + (k - 1) * csa < m * k <= a.len()`
+        // (for either transpose), likewise op(B) inside `k * n <= b.len()`; C is row-major
+        // `m x n` with row stride `n`: distinct elements, all inside `m * n <= c.len()`. `c` is
+        // a `&mut` borrow, so it overlaps neither `a` nor `b` and no other thread touches it.
         unsafe {
             T::gemm_raw(
-                m, k, n, alpha, a_ptr, rsa, csa, b_ptr, rsb, csb, beta, c_ptr.0, n as isize, 1,
+                m, k, n, alpha, a_ptr.0, rsa, csa, b_ptr.0, rsb, csb, beta, c_ptr.0, n as isize, 1,
             )
         };
         return;
     }
-    let a_addr = a_ptr as usize;
-    let b_addr = b_ptr as usize;
     // Each part packs its own copy of the operand that is not split: split the output along
     // its longer side so the larger operand is packed once (rows: B is packed by every part).
     let split_rows = m >= n || n < 8 * threads;
     let extent = if split_rows { m } else { n };
     let parts = threads.min(extent.div_ceil(8)).max(1);
     let block = extent.div_ceil(parts);
-    let c_ref = &c_ptr;
+    let (a_ref, b_ref, c_ref) = (&a_ptr, &b_ptr, &c_ptr);
     let run_part = move |p: usize| {
         let start = p * block;
         if start >= extent {
             return;
         }
         let len = block.min(extent - start);
-        let a_ptr = a_addr as *const T;
-        let b_ptr = b_addr as *const T;
+        // SAFETY: as for the single call above, restricted to one block: rows
+        // `start..start + len` of op(A) and of C (split_rows; `start * rsa` is row `start`,
+        // inside A), or columns `start..start + len` of op(B) and of C (`start * csb` is column
+        // `start`, inside B). Every offset stays inside its slice, the blocks of C given to
+        // different parts are disjoint (`start` steps by `block` and `len <= block`), and
+        // `gemm` does not return (ending the borrows of `a`, `b`, `c`) before every part has
+        // finished: `run_pair` and `rayon::scope` both wait for all of them.
         unsafe {
             if split_rows {
                 T::gemm_raw(
@@ -176,10 +214,10 @@ pub fn gemm<T: Real>(
                     k,
                     n,
                     alpha,
-                    a_ptr.offset(start as isize * rsa),
+                    a_ref.0.offset(start as isize * rsa),
                     rsa,
                     csa,
-                    b_ptr,
+                    b_ref.0,
                     rsb,
                     csb,
                     beta,
@@ -193,10 +231,10 @@ pub fn gemm<T: Real>(
                     k,
                     len,
                     alpha,
-                    a_ptr,
+                    a_ref.0,
                     rsa,
                     csa,
-                    b_ptr.offset(start as isize * csb),
+                    b_ref.0.offset(start as isize * csb),
                     rsb,
                     csb,
                     beta,
@@ -405,6 +443,27 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    #[should_panic(expected = "overflows usize")]
+    fn dimensions_whose_product_wraps_are_refused() {
+        // `m * k` wraps to 0 in release arithmetic: without `checked_mul` the empty slices
+        // would pass the length checks.
+        let m = 1usize << (usize::BITS - 1);
+        let mut c: [f32; 0] = [];
+        gemm(
+            Transpose::No,
+            Transpose::No,
+            m,
+            0,
+            2,
+            1.0,
+            &[],
+            &[],
+            0.0,
+            &mut c,
+        );
     }
 
     #[test]
