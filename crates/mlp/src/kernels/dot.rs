@@ -222,17 +222,17 @@ unsafe fn dot_rows_f32_avx512<const R: usize>(x: &[f32], w: &[f32], out: &mut [f
                 0
             };
             let x0 = _mm512_maskz_loadu_ps(m0, px.add(base));
-            for r in 0..R {
+            for (r, lo_r) in lo.iter_mut().enumerate() {
                 let row = pw.add(r * k + base);
                 let p0 = _mm512_mul_ps(x0, _mm512_maskz_loadu_ps(m0, row));
-                lo[r] = _mm512_mask_add_ps(lo[r], m0, lo[r], p0);
+                *lo_r = _mm512_mask_add_ps(*lo_r, m0, *lo_r, p0);
             }
             if m1 != 0 {
                 let x1 = _mm512_maskz_loadu_ps(m1, px.add(base + 16));
-                for r in 0..R {
-                    let row = pw.add(r * k + base);
-                    let p1 = _mm512_mul_ps(x1, _mm512_maskz_loadu_ps(m1, row.add(16)));
-                    hi[r] = _mm512_mask_add_ps(hi[r], m1, hi[r], p1);
+                for (r, hi_r) in hi.iter_mut().enumerate() {
+                    let row = pw.add(r * k + base + 16);
+                    let p1 = _mm512_mul_ps(x1, _mm512_maskz_loadu_ps(m1, row));
+                    *hi_r = _mm512_mask_add_ps(*hi_r, m1, *hi_r, p1);
                 }
             }
         }

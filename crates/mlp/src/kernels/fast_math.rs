@@ -107,7 +107,10 @@ mod tests {
 
     #[test]
     fn dispatched_slice_matches_portable_bit_for_bit() {
-        eprintln!("tanh_slice dispatched to the {} path", super::super::simd::path());
+        eprintln!(
+            "tanh_slice dispatched to the {} path",
+            super::super::simd::path()
+        );
         let xs: Vec<f32> = (0..1000).map(|i| (i as f32 - 500.0) * 0.0173).collect();
         let mut a = xs.clone();
         let mut b = xs.clone();

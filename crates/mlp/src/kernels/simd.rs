@@ -190,7 +190,10 @@ mod tests {
     fn report_the_simd_path() {
         let line = report();
         println!("{line}");
-        assert!(line.starts_with(&format!("simd path: {} (", path())), "{line}");
+        assert!(
+            line.starts_with(&format!("simd path: {} (", path())),
+            "{line}"
+        );
     }
 
     #[test]
