@@ -36,7 +36,8 @@ pub enum Transpose {
 
 /// Below this many multiply-adds a product runs on the calling thread: splitting costs more than
 /// it saves (measured on 2-core Zen 3; see the performance notes in BENCHMARKS.md).
-const PARALLEL_MIN_MACS: usize = 1 << 18;
+/// (Under Miri, far lower, so its tests reach the threaded split with shapes it can interpret.)
+const PARALLEL_MIN_MACS: usize = if cfg!(miri) { 1 << 10 } else { 1 << 18 };
 
 /// Strides (row, column) of `op(X)` for a row-major stored matrix.
 fn op_strides(t: Transpose, stored_cols: usize) -> (isize, isize) {
@@ -298,7 +299,8 @@ fn gemv_rows<T: Real>(threads: usize, alpha: T, x: &[T], w: &[T], beta: T, c: &m
 }
 
 /// Below this many multiply-adds a matrix-vector product stays on the calling thread.
-const GEMV_PARALLEL_MIN_MACS: usize = 1 << 14;
+/// (Under Miri, lower: see [`PARALLEL_MIN_MACS`].)
+const GEMV_PARALLEL_MIN_MACS: usize = if cfg!(miri) { 1 << 8 } else { 1 << 14 };
 
 /// Reference twin of [`gemm`]: triple loop with `f64` accumulation. For tests.
 #[allow(clippy::too_many_arguments)]
@@ -364,7 +366,15 @@ mod tests {
             (128, 257, 65),
             (300, 20, 300),
             (8, 700, 64),
+            (3, 40, 9),
         ];
+        // Under Miri, the small shapes only: they still reach both threaded splits (rows for
+        // 63x2x10, columns for 3x40x9) past its lower `PARALLEL_MIN_MACS`.
+        let shapes: Vec<_> = if cfg!(miri) {
+            shapes[..7].iter().chain(&shapes[11..]).copied().collect()
+        } else {
+            shapes.to_vec()
+        };
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(2)
             .build()
@@ -489,7 +499,11 @@ mod tests {
     #[test]
     fn threaded_result_is_bit_identical_across_runs() {
         let mut rng = Rng::seed_from(3);
-        let (m, n, k) = (256, 300, 200);
+        let (m, n, k) = if cfg!(miri) {
+            (24, 20, 16)
+        } else {
+            (256, 300, 200)
+        };
         let a = random(m * k, &mut rng);
         let b = random(k * n, &mut rng);
         let pool = rayon::ThreadPoolBuilder::new()
@@ -524,7 +538,12 @@ mod tests {
             .num_threads(2)
             .build()
             .expect("pool");
-        for &(n, k) in &[(16usize, 1024usize), (130, 200), (256, 784), (301, 97)] {
+        let shapes: &[(usize, usize)] = if cfg!(miri) {
+            &[(16, 64), (37, 9)]
+        } else {
+            &[(16, 1024), (130, 200), (256, 784), (301, 97)]
+        };
+        for &(n, k) in shapes {
             let a = random(k, &mut rng);
             let b = random(n * k, &mut rng);
             for (alpha, beta) in [(1.0f32, 0.0f32), (0.5, 2.0)] {
@@ -546,7 +565,7 @@ mod tests {
                 let mut want = c0.clone();
                 serial(|| single(&mut want));
                 // Repeated calls: some find the helper spinning, some parked, some busy.
-                for rep in 0..200 {
+                for rep in 0..if cfg!(miri) { 3 } else { 200 } {
                     let mut got = c0.clone();
                     pool.install(|| single(&mut got));
                     assert!(
