@@ -13,9 +13,11 @@
 #
 # Needs a nightly toolchain with Miri (`rustup toolchain install nightly --component miri`; the
 # first run also builds Miri's sysroot). Not part of .ci/run, which cannot download a toolchain.
-# Time on 2 shared cores: about 5 minutes to build the dependencies per variant the first time
-# (target/miri, kept between runs), then 1-3 minutes of interpretation per variant; the tests
-# shrink their shapes under `cfg(miri)`.
+# Time (the tests shrink their shapes under `cfg(miri)`), measured on the 2-core development
+# machine while other builds ran: building the dependencies for a variant the first time, about
+# 7 minutes (kept in target/miri*); the portable run of all 24 kernel tests, about 3 CPU-minutes
+# (12 minutes of wall time under that load), the GEMM and helper-core tests taking most of it;
+# `avx512 kernels::dot` about 11 seconds of interpretation.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,7 +29,10 @@ filter=("${@:-kernels::}")
 # rules in its intrusive list (a known upstream issue), and it casts integers to pointers
 # (permissive provenance silences that warning; the kernels themselves keep pointers as
 # pointers). Leaks: the helper core's thread and rayon's pool are never joined, by design.
+# Deterministic floats: Miri otherwise perturbs libm results (exp_m1, tanh...) by a few ULP on
+# each call, and the tests compare two calls of the same function bit for bit.
 DEFAULT_MIRIFLAGS="-Zmiri-tree-borrows -Zmiri-permissive-provenance -Zmiri-ignore-leaks"
+DEFAULT_MIRIFLAGS+=" -Zmiri-deterministic-floats"
 
 run() {
     local name="$1" features="$2"
