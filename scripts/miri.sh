@@ -3,7 +3,8 @@
 # undefined behaviour: out-of-bounds pointers and reads, data races (the helper core, the threaded
 # GEMM), invalid transmutes, calls of `#[target_feature]` functions the CPU lacks.
 #
-#   scripts/miri.sh             portable paths (Miri reports no SIMD feature it was not compiled with)
+#   scripts/miri.sh             portable paths (Miri reports no SIMD feature it was not
+#                               compiled with)
 #   scripts/miri.sh avx2        the AVX2 kernels, compiled in and interpreted
 #   scripts/miri.sh avx512      the AVX-512 kernels, compiled in and interpreted (any CPU: Miri
 #                               runs the intrinsics itself, so this checks them on machines that

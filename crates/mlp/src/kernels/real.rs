@@ -5,7 +5,7 @@ use num_traits::Float;
 
 mod sealed {
     /// Only this crate implements [`super::Real`]: its `unsafe fn gemm_raw` hands raw pointers
-    /// to the GEMM, and the safe [`crate::kernels::gemm`] relies on every implementation
+    /// to the GEMM, and the safe [`fn@crate::kernels::gemm`] relies on every implementation
     /// honouring the documented contract exactly.
     pub trait Sealed {}
     impl Sealed for f32 {}
@@ -15,7 +15,7 @@ mod sealed {
 /// A floating-point scalar the engine can run on: `f32` (production) or `f64` (gradient checks).
 ///
 /// `realfft::FftNum` lets spectral layers (FreTS) run real FFTs in the same generic code.
-/// The trait is sealed (implemented for `f32` and `f64` only): the safe [`crate::kernels::gemm`]
+/// The trait is sealed (implemented for `f32` and `f64` only): the safe [`fn@crate::kernels::gemm`]
 /// passes raw pointers to [`Real::gemm_raw`], so an outside implementation could turn a safe
 /// call into undefined behaviour.
 pub trait Real:

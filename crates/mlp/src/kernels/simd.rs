@@ -1,9 +1,9 @@
 //! Runtime selection of the vector instruction set.
 //!
 //! The crate is compiled for the baseline x86-64 target (SSE2: four `f32` lanes), so a loop
-//! written in plain Rust vectorizes only that wide. [`vectorized`] runs a closure inside a function
-//! compiled for AVX-512 or AVX2 when the CPU has it, so the same loop, inlined there, is compiled
-//! for 16 or 8 lanes. The arithmetic is unchanged (Rust never contracts a multiply and an add into
+//! written in plain Rust vectorizes only that wide. `vectorized` (crate-internal) runs a closure
+//! inside a function compiled for AVX-512 or AVX2 when the CPU has it, so the same loop, inlined
+//! there, is compiled for 16 or 8 lanes. The arithmetic is unchanged (Rust never contracts a multiply and an add into
 //! an FMA, and `sqrt` and division are exact in every width), so results are bit-identical to the
 //! baseline build; the tests of each user compare the two.
 //!
