@@ -530,8 +530,16 @@ mod tests {
     fn system_fashion_mnist_test_split_if_installed() {
         let dir = Path::new(SYSTEM_DATA_DIR).join("fashion-mnist");
         if find_file(&dir, Split::Test, "labels").is_none() {
-            println!(
-                "skipped: {} not installed (apt-get install dataset-fashion-mnist)",
+            // CI installs the data and sets MLP_REQUIRE_DATA=1: there, absent data is a failure,
+            // not a silent skip.
+            assert!(
+                std::env::var_os("MLP_REQUIRE_DATA").is_none_or(|v| v != "1"),
+                "MLP_REQUIRE_DATA=1 but {} has no Fashion-MNIST test split",
+                dir.display()
+            );
+            eprintln!(
+                "SKIP system_fashion_mnist_test_split_if_installed: {} not installed \
+                 (apt-get install dataset-fashion-mnist)",
                 dir.display()
             );
             return;

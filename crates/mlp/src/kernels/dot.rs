@@ -10,6 +10,7 @@
 //! [`dot_rows_f32`] is single-sample inference through a dense layer (`x W^T`): it streams the
 //! weight rows once, several rows per pass so each load of `x` serves all of them.
 
+use super::simd::{self, SimdPath};
 use num_traits::Float;
 
 /// Independent partial sums per dot product: four 8-wide (AVX2) or two 16-wide (AVX-512) vector
@@ -52,20 +53,23 @@ fn reduce_lanes<T: Float>(mut acc: [T; DOT_LANES]) -> T {
 /// unit the CPU has; bit-identical to [`dot_lanes`].
 pub(crate) fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            let mut out = [0.0f32];
-            // SAFETY: the CPU supports AVX-512F (checked); one row of `n` elements is in bounds.
-            unsafe { dot_rows_f32_avx512::<1>(&a[..n], &b[..n], &mut out) };
-            return out[0];
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2 (checked above); the function only reads slices.
-            return unsafe { dot_f32_avx2(&a[..n], &b[..n]) };
+        match simd::path() {
+            SimdPath::Avx512 => {
+                let mut out = [0.0f32];
+                // SAFETY: `path` checked every AVX-512 feature (the function needs avx512f); one
+                // row of `n = a.len()` elements (`b`) and one output, as its contract asks.
+                unsafe { dot_rows_f32_avx512::<1>(a, b, &mut out) };
+                return out[0];
+            }
+            // SAFETY: `path` checked AVX2; the function reads only inside its two slices.
+            SimdPath::Avx2 => return unsafe { dot_f32_avx2(a, b) },
+            SimdPath::Portable => {}
         }
     }
-    dot_lanes(&a[..n], &b[..n])
+    dot_lanes(a, b)
 }
 
 /// `out[j] = dot(x, w[j*k..(j+1)*k])` with `k = x.len()`, each entry bit-identical to
@@ -76,25 +80,30 @@ pub(crate) fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
 pub(crate) fn dot_rows_f32(x: &[f32], w: &[f32], out: &mut [f32]) {
     let k = x.len();
     let rows = out.len();
+    // `checked_mul`: a wrapped product could pass the check with a short `w`.
     assert!(
-        w.len() >= rows * k,
+        rows.checked_mul(k).is_some_and(|need| w.len() >= need),
         "dot_rows: {} weights for {rows} rows of {k}",
         w.len()
     );
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512f") {
+        if simd::path() == SimdPath::Avx512 {
             // Eight rows per pass: 16 accumulators, and each load of `x` serves eight rows.
             const R: usize = 8;
-            let full = rows / R * R;
-            // SAFETY: the CPU supports AVX-512F (checked); `w` holds `rows * k` elements (asserted)
-            // and each call gets exactly the rows it writes.
-            unsafe {
-                for (block, o) in out[..full].chunks_exact_mut(R).enumerate() {
-                    dot_rows_f32_avx512::<R>(x, &w[block * R * k..(block + 1) * R * k], o);
-                }
-                for j in full..rows {
-                    dot_rows_f32_avx512::<1>(x, &w[j * k..(j + 1) * k], &mut out[j..j + 1]);
+            for (block, o) in out.chunks_mut(R).enumerate() {
+                // In range: `(block * R + o.len()) * k <= rows * k <= w.len()` (asserted above).
+                let rows_w = &w[block * R * k..(block * R + o.len()) * k];
+                // SAFETY: `path` checked every AVX-512 feature; each call gets exactly the rows
+                // of `w` and the outputs it reads and writes (`R` or `1` of each).
+                unsafe {
+                    if o.len() == R {
+                        dot_rows_f32_avx512::<R>(x, rows_w, o);
+                    } else {
+                        for (j, oj) in o.chunks_mut(1).enumerate() {
+                            dot_rows_f32_avx512::<1>(x, &rows_w[j * k..(j + 1) * k], oj);
+                        }
+                    }
                 }
             }
             return;
@@ -107,6 +116,10 @@ pub(crate) fn dot_rows_f32(x: &[f32], w: &[f32], out: &mut [f32]) {
 
 /// AVX2 twin of [`dot_lanes`] for `f32`: the same 32 partial sums in four 8-wide registers,
 /// multiplied and added separately (no FMA), reduced in the same tree.
+///
+/// # Safety
+/// The CPU must support AVX2. (The slices may have any lengths: only the first
+/// `min(a.len(), b.len())` elements of each are read.)
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn dot_f32_avx2(a: &[f32], b: &[f32]) -> f32 {
@@ -115,8 +128,11 @@ unsafe fn dot_f32_avx2(a: &[f32], b: &[f32]) -> f32 {
     let chunks = n / DOT_LANES;
     let rem = n % DOT_LANES;
     let (pa, pb) = (a.as_ptr(), b.as_ptr());
-    // SAFETY: full loads read 8 floats inside the first `chunks * 32` elements of both slices;
-    // masked loads touch only the `rem` elements after them.
+    // SAFETY: every pointer formed below points inside its slice: full loads start at
+    // `base + 8r <= n - 8` and read 8 floats of the first `chunks * 32 <= n` elements; a masked
+    // load is formed only for a register with live lanes (`base + 8r < n`, the loop breaks
+    // before the first register without), and `_mm256_maskload_ps` reads only the live lanes
+    // (`base + 8r + live <= n`): masked-off lanes are neither read nor faulted on.
     unsafe {
         let mut acc = [_mm256_setzero_ps(); 4];
         for c in 0..chunks {
@@ -157,18 +173,31 @@ unsafe fn dot_f32_avx2(a: &[f32], b: &[f32]) -> f32 {
 /// two 16-wide accumulators per row (the 32 partial sums of [`dot_lanes`]), reduced in its tree.
 ///
 /// # Safety
-/// The CPU must support AVX-512F; `w` must hold `R * x.len()` elements and `out` `R`.
+/// The CPU must support AVX-512F. (`w` must hold `R * x.len()` elements and `out` `R`; that is
+/// asserted, so a short slice panics rather than reading out of bounds.)
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn dot_rows_f32_avx512<const R: usize>(x: &[f32], w: &[f32], out: &mut [f32]) {
     use std::arch::x86_64::*;
     let k = x.len();
-    debug_assert!(w.len() >= R * k && out.len() >= R);
+    // Checked in release too: the loads below rely on it, and it costs one compare per `R` rows.
+    assert!(
+        R.checked_mul(k).is_some_and(|need| w.len() >= need) && out.len() >= R,
+        "dot_rows_f32_avx512: {} weights, {} outputs for {R} rows of {k}",
+        w.len(),
+        out.len()
+    );
     let chunks = k / DOT_LANES;
     let rem = k % DOT_LANES;
     let (px, pw) = (x.as_ptr(), w.as_ptr());
-    // SAFETY: loads stay inside the `k` elements of `x` and of each of the `R` rows of `w` (the
-    // caller guarantees `R * k` elements); masked loads do not touch masked-off elements.
+    // SAFETY: every pointer formed below points inside its slice (`x`: `k` elements; row `r` of
+    // `w`: `r * k .. (r + 1) * k`, inside `w` by the assert). Full loads read 16 floats at
+    // offsets `base` and `base + 16 <= k - 16` of `x` and of the row. In the partial block
+    // (`rem = k - base` in 1..32) the low half's pointer is at `base < k`, and the high half's
+    // (`base + 16`) is formed only when `rem > 16`, i.e. `base + 16 < k`: offsetting past the
+    // end of a slice is undefined behaviour even when the masked load would read nothing. The
+    // masked loads read only the live lanes (`base + rem = k`), and masked-off lanes neither
+    // read nor fault.
     unsafe {
         let mut lo = [_mm512_setzero_ps(); R];
         let mut hi = [_mm512_setzero_ps(); R];
@@ -193,13 +222,18 @@ unsafe fn dot_rows_f32_avx512<const R: usize>(x: &[f32], w: &[f32], out: &mut [f
                 0
             };
             let x0 = _mm512_maskz_loadu_ps(m0, px.add(base));
-            let x1 = _mm512_maskz_loadu_ps(m1, px.add(base + 16));
-            for r in 0..R {
+            for (r, lo_r) in lo.iter_mut().enumerate() {
                 let row = pw.add(r * k + base);
                 let p0 = _mm512_mul_ps(x0, _mm512_maskz_loadu_ps(m0, row));
-                let p1 = _mm512_mul_ps(x1, _mm512_maskz_loadu_ps(m1, row.add(16)));
-                lo[r] = _mm512_mask_add_ps(lo[r], m0, lo[r], p0);
-                hi[r] = _mm512_mask_add_ps(hi[r], m1, hi[r], p1);
+                *lo_r = _mm512_mask_add_ps(*lo_r, m0, *lo_r, p0);
+            }
+            if m1 != 0 {
+                let x1 = _mm512_maskz_loadu_ps(m1, px.add(base + 16));
+                for (r, hi_r) in hi.iter_mut().enumerate() {
+                    let row = pw.add(r * k + base + 16);
+                    let p1 = _mm512_mul_ps(x1, _mm512_maskz_loadu_ps(m1, row));
+                    *hi_r = _mm512_mask_add_ps(*hi_r, m1, *hi_r, p1);
+                }
             }
         }
         for r in 0..R {
@@ -227,11 +261,15 @@ mod tests {
             .collect()
     }
 
+    /// Lengths around the 8-, 16- and 32-lane blocks, so every masked tail width runs.
+    const LENGTHS: [usize; 14] = [0, 1, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 1003];
+
     #[test]
     fn dispatched_and_portable_dot_agree_bit_for_bit() {
+        eprintln!("dot_f32 dispatched to the {} path", simd::path());
         let a = data(1003, 37, 101, 50.0, 7.0);
         let b = data(1003, 53, 97, 48.0, 11.0);
-        for len in [0, 1, 7, 8, 9, 31, 32, 33, 64, 1003] {
+        for len in LENGTHS.into_iter().chain([64, 784]) {
             let fast = dot_f32(&a[..len], &b[..len]);
             let portable = dot_lanes(&a[..len], &b[..len]);
             assert_eq!(fast.to_bits(), portable.to_bits(), "len {len}");
@@ -242,39 +280,77 @@ mod tests {
                 .sum();
             assert!((fast as f64 - exact).abs() < 1e-3, "len {len}");
         }
+        // Unequal lengths: the shorter one counts.
+        let short = dot_f32(&a[..40], &b[..33]);
+        assert_eq!(short.to_bits(), dot_lanes(&a[..33], &b[..33]).to_bits());
     }
 
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn avx2_dot_matches_portable_bit_for_bit() {
-        if !std::arch::is_x86_feature_detected!("avx2") {
+        if simd::path() < SimdPath::Avx2 {
+            eprintln!("SKIP avx2_dot_matches_portable_bit_for_bit: this CPU has no AVX2");
             return;
         }
-        let a = data(1003, 37, 101, 50.0, 7.0);
-        let b = data(1003, 53, 97, 48.0, 11.0);
-        for len in [0, 5, 32, 63, 784, 1003] {
-            // SAFETY: AVX2 checked above.
-            let fast = unsafe { dot_f32_avx2(&a[..len], &b[..len]) };
-            assert_eq!(
-                fast.to_bits(),
-                dot_lanes(&a[..len], &b[..len]).to_bits(),
-                "len {len}"
+        eprintln!("dot: testing the avx2 path");
+        // Each slice is its own allocation of exactly `len` elements, so a load past the end
+        // would read outside it (and Miri, running this with AVX2 enabled, would say so).
+        for len in LENGTHS.into_iter().chain([784]) {
+            let a = data(len, 37, 101, 50.0, 7.0);
+            let b = data(len, 53, 97, 48.0, 11.0);
+            // SAFETY: `path` checked AVX2.
+            let fast = unsafe { dot_f32_avx2(&a, &b) };
+            assert_eq!(fast.to_bits(), dot_lanes(&a, &b).to_bits(), "len {len}");
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx512_dot_rows_match_portable_bit_for_bit() {
+        if simd::path() < SimdPath::Avx512 {
+            eprintln!(
+                "SKIP avx512_dot_rows_match_portable_bit_for_bit: this CPU lacks AVX-512 ({})",
+                simd::report()
             );
+            return;
+        }
+        eprintln!("dot: testing the avx512 path");
+        for len in LENGTHS {
+            let x = data(len, 37, 101, 50.0, 7.0);
+            let w = data(8 * len, 53, 97, 48.0, 11.0);
+            let mut one = [f32::NAN];
+            // SAFETY: `path` checked every AVX-512 feature; sizes as the contract asks.
+            unsafe { dot_rows_f32_avx512::<1>(&x, &w[..len], &mut one) };
+            assert_eq!(one[0].to_bits(), dot_lanes(&x, &w[..len]).to_bits());
+            let mut eight = [f32::NAN; 8];
+            // SAFETY: as above.
+            unsafe { dot_rows_f32_avx512::<8>(&x, &w, &mut eight) };
+            for (j, o) in eight.iter().enumerate() {
+                let want = dot_lanes(&x, &w[j * len..(j + 1) * len]);
+                assert_eq!(o.to_bits(), want.to_bits(), "len {len} row {j}");
+            }
         }
     }
 
     #[test]
     fn dot_rows_equals_row_by_row_portable_dots() {
-        // Row counts around the 8-row block and lengths around the 32-lane block.
+        eprintln!("dot_rows_f32 dispatched to the {} path", simd::path());
+        // Row counts around the 8-row block and lengths around the 32-lane block (the two large
+        // shapes are left to native runs: Miri is some 1000 times slower).
+        let large = if cfg!(miri) { 0 } else { 2 };
         for (rows, k) in [
+            (0, 5),
+            (1, 0),
             (1, 5),
             (7, 32),
             (8, 33),
-            (9, 784),
             (17, 64),
-            (256, 784),
+            (3, 17),
             (10, 128),
-        ] {
+        ]
+        .into_iter()
+        .chain([(9, 784), (256, 784)].into_iter().take(large))
+        {
             let x = data(k, 37, 101, 50.0, 7.0);
             let w = data(rows * k, 53, 97, 48.0, 11.0);
             let mut out = vec![f32::NAN; rows];
@@ -284,5 +360,12 @@ mod tests {
                 assert_eq!(o.to_bits(), want.to_bits(), "rows {rows} k {k} row {j}");
             }
         }
+    }
+
+    #[test]
+    #[should_panic(expected = "dot_rows")]
+    fn dot_rows_refuses_a_short_weight_slice() {
+        let mut out = [0.0f32; 3];
+        dot_rows_f32(&[1.0; 4], &[1.0; 11], &mut out);
     }
 }

@@ -353,6 +353,10 @@ mod tests {
 
     #[test]
     fn vector_builds_are_bit_identical_to_the_baseline_builds() {
+        eprintln!(
+            "elementwise passes dispatched to the {} path",
+            crate::kernels::simd::path()
+        );
         let (rows, width) = (7, 53);
         let z: Vec<f32> = (0..rows * width)
             .map(|i| ((i as f32 * 0.61).sin() * 4.0).powi(3))

@@ -209,7 +209,12 @@ mod tests {
 
     #[test]
     fn rfft_then_irfft_reproduces_the_signal_for_odd_and_even_lengths() {
-        for n in [1, 2, 3, 7, 8, 24, 96, 97] {
+        // (The long lengths natively only: planning and running them is slow under Miri.)
+        let long = if cfg!(miri) { 0 } else { 2 };
+        for n in [1, 2, 3, 7, 8, 24]
+            .into_iter()
+            .chain([96, 97].into_iter().take(long))
+        {
             let err = round_trip(n);
             assert!(err < 1e-6, "n = {n}: max error {err}");
         }

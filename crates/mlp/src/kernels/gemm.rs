@@ -36,7 +36,8 @@ pub enum Transpose {
 
 /// Below this many multiply-adds a product runs on the calling thread: splitting costs more than
 /// it saves (measured on 2-core Zen 3; see the performance notes in BENCHMARKS.md).
-const PARALLEL_MIN_MACS: usize = 1 << 18;
+/// (Under Miri, far lower, so its tests reach the threaded split with shapes it can interpret.)
+const PARALLEL_MIN_MACS: usize = if cfg!(miri) { 1 << 10 } else { 1 << 18 };
 
 /// Strides (row, column) of `op(X)` for a row-major stored matrix.
 fn op_strides(t: Transpose, stored_cols: usize) -> (isize, isize) {
@@ -68,10 +69,34 @@ pub(crate) fn threads_here() -> usize {
     }
 }
 
+/// The output pointer handed to the parts of a threaded [`gemm`]: each part writes its own
+/// disjoint block of `C` through it, which is what sending `&mut` sub-slices would allow, so it
+/// is `Send`/`Sync` exactly when `T: Send`.
 struct SendPtr<T>(*mut T);
-// SAFETY: each thread writes a disjoint block of C (see `gemm`).
-unsafe impl<T> Send for SendPtr<T> {}
-unsafe impl<T> Sync for SendPtr<T> {}
+// SAFETY: sharing or sending the pointer lets other threads write `T`s through it, as sending
+// disjoint `&mut [T]` pieces would (sound for `T: Send`); `gemm` gives each part a disjoint
+// block of C and waits for all parts before returning, so the borrow of `c` outlives every use.
+unsafe impl<T: Send> Send for SendPtr<T> {}
+// SAFETY: as above: shared references to it are only used to write disjoint blocks.
+unsafe impl<T: Send> Sync for SendPtr<T> {}
+
+/// An input pointer (`A` or `B`) read by every part of a threaded [`gemm`], as a shared `&[T]`
+/// would be: `Send`/`Sync` exactly when `T: Sync`. (A pointer, not an address cast to `usize`,
+/// so it keeps its provenance.)
+struct SharedPtr<T>(*const T);
+// SAFETY: it only reads `T`s the caller borrows immutably for the whole product, as sharing
+// `&[T]` across threads would (sound for `T: Sync`).
+unsafe impl<T: Sync> Send for SharedPtr<T> {}
+// SAFETY: as above.
+unsafe impl<T: Sync> Sync for SharedPtr<T> {}
+
+/// `rows * cols`, panicking (a caller bug) instead of wrapping in a release build, where a
+/// wrapped product would let a short slice pass the length checks.
+#[track_caller]
+fn elements(what: &str, rows: usize, cols: usize) -> usize {
+    rows.checked_mul(cols)
+        .unwrap_or_else(|| panic!("gemm: {what} of {rows}x{cols} overflows usize"))
+}
 
 /// `C <- alpha * op(A) * op(B) + beta * C` (row-major, contiguous).
 ///
@@ -95,22 +120,27 @@ pub fn gemm<T: Real>(
     beta: T,
     c: &mut [T],
 ) {
+    let (need_a, need_b, need_c) = (
+        elements("A", m, k),
+        elements("B", k, n),
+        elements("C", m, n),
+    );
     assert!(
-        a.len() >= m * k,
+        a.len() >= need_a,
         "gemm: A has {} elements, needs {}x{}",
         a.len(),
         m,
         k
     );
     assert!(
-        b.len() >= k * n,
+        b.len() >= need_b,
         "gemm: B has {} elements, needs {}x{}",
         b.len(),
         k,
         n
     );
     assert!(
-        c.len() >= m * n,
+        c.len() >= need_c,
         "gemm: C has {} elements, needs {}x{}",
         c.len(),
         m,
@@ -136,39 +166,48 @@ pub fn gemm<T: Real>(
         gemv_rows(threads, alpha, &a[..k], &b[..n * k], beta, &mut c[..n]);
         return;
     }
+    // No stride or offset below overflows `isize`: `m, n, k >= 1` here, so `m`, `n` and `k` are
+    // each at most a product that fits in a slice (`m * k <= a.len()`, ...), and a slice never
+    // holds more than `isize::MAX` bytes.
     let (rsa, csa) = op_strides(ta, if ta == Transpose::No { k } else { m });
     let (rsb, csb) = op_strides(tb, if tb == Transpose::No { n } else { k });
     let macs = m.saturating_mul(n).saturating_mul(k);
-    let a_ptr = a.as_ptr();
-    let b_ptr = b.as_ptr();
+    let a_ptr = SharedPtr(a.as_ptr());
+    let b_ptr = SharedPtr(b.as_ptr());
     let c_ptr = SendPtr(c.as_mut_ptr());
-    // SAFETY (all calls below): the asserts above bound every index the strides reach; blocks
-    // of C handed to different threads are disjoint.
     if threads <= 1 || macs < PARALLEL_MIN_MACS {
+        // SAFETY: `gemm_raw`'s contract. With the strides of `op_strides`, element (i, p) of
+        // op(A) is at `i * rsa + p * csa <= (m - 1) * rsa + (k - 1) * csa < m * k <= a.len()`
+        // (for either transpose), likewise op(B) inside `k * n <= b.len()`; C is row-major
+        // `m x n` with row stride `n`: distinct elements, all inside `m * n <= c.len()`. `c` is
+        // a `&mut` borrow, so it overlaps neither `a` nor `b` and no other thread touches it.
         unsafe {
             T::gemm_raw(
-                m, k, n, alpha, a_ptr, rsa, csa, b_ptr, rsb, csb, beta, c_ptr.0, n as isize, 1,
+                m, k, n, alpha, a_ptr.0, rsa, csa, b_ptr.0, rsb, csb, beta, c_ptr.0, n as isize, 1,
             )
         };
         return;
     }
-    let a_addr = a_ptr as usize;
-    let b_addr = b_ptr as usize;
     // Each part packs its own copy of the operand that is not split: split the output along
     // its longer side so the larger operand is packed once (rows: B is packed by every part).
     let split_rows = m >= n || n < 8 * threads;
     let extent = if split_rows { m } else { n };
     let parts = threads.min(extent.div_ceil(8)).max(1);
     let block = extent.div_ceil(parts);
-    let c_ref = &c_ptr;
+    let (a_ref, b_ref, c_ref) = (&a_ptr, &b_ptr, &c_ptr);
     let run_part = move |p: usize| {
         let start = p * block;
         if start >= extent {
             return;
         }
         let len = block.min(extent - start);
-        let a_ptr = a_addr as *const T;
-        let b_ptr = b_addr as *const T;
+        // SAFETY: as for the single call above, restricted to one block: rows
+        // `start..start + len` of op(A) and of C (split_rows; `start * rsa` is row `start`,
+        // inside A), or columns `start..start + len` of op(B) and of C (`start * csb` is column
+        // `start`, inside B). Every offset stays inside its slice, the blocks of C given to
+        // different parts are disjoint (`start` steps by `block` and `len <= block`), and
+        // `gemm` does not return (ending the borrows of `a`, `b`, `c`) before every part has
+        // finished: `run_pair` and `rayon::scope` both wait for all of them.
         unsafe {
             if split_rows {
                 T::gemm_raw(
@@ -176,10 +215,10 @@ pub fn gemm<T: Real>(
                     k,
                     n,
                     alpha,
-                    a_ptr.offset(start as isize * rsa),
+                    a_ref.0.offset(start as isize * rsa),
                     rsa,
                     csa,
-                    b_ptr,
+                    b_ref.0,
                     rsb,
                     csb,
                     beta,
@@ -193,10 +232,10 @@ pub fn gemm<T: Real>(
                     k,
                     len,
                     alpha,
-                    a_ptr,
+                    a_ref.0,
                     rsa,
                     csa,
-                    b_ptr.offset(start as isize * csb),
+                    b_ref.0.offset(start as isize * csb),
                     rsb,
                     csb,
                     beta,
@@ -260,7 +299,8 @@ fn gemv_rows<T: Real>(threads: usize, alpha: T, x: &[T], w: &[T], beta: T, c: &m
 }
 
 /// Below this many multiply-adds a matrix-vector product stays on the calling thread.
-const GEMV_PARALLEL_MIN_MACS: usize = 1 << 14;
+/// (Under Miri, lower: see [`PARALLEL_MIN_MACS`].)
+const GEMV_PARALLEL_MIN_MACS: usize = if cfg!(miri) { 1 << 8 } else { 1 << 14 };
 
 /// Reference twin of [`gemm`]: triple loop with `f64` accumulation. For tests.
 #[allow(clippy::too_many_arguments)]
@@ -326,7 +366,19 @@ mod tests {
             (128, 257, 65),
             (300, 20, 300),
             (8, 700, 64),
+            (3, 40, 9),
         ];
+        // Under Miri (some 1000 times slower), the small shapes and one (alpha, beta) only: they
+        // still reach both threaded splits (rows for 63x2x10, columns for 3x40x9) past its
+        // lower `PARALLEL_MIN_MACS`.
+        let (shapes, scalings): (Vec<_>, &[(f32, f32)]) = if cfg!(miri) {
+            (
+                [0, 2, 4, 5, 6, 11].iter().map(|&i| shapes[i]).collect(),
+                &[(2.3, 1.0)],
+            )
+        } else {
+            (shapes.to_vec(), &[(1.0, 0.0), (2.3, 1.0), (1.0, 2.0)])
+        };
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(2)
             .build()
@@ -334,7 +386,7 @@ mod tests {
         for &(m, n, k) in &shapes {
             for ta in [Transpose::No, Transpose::Yes] {
                 for tb in [Transpose::No, Transpose::Yes] {
-                    for (alpha, beta) in [(1.0f32, 0.0f32), (2.3, 1.0), (1.0, 2.0)] {
+                    for &(alpha, beta) in scalings {
                         let a = random(m * k, &mut rng);
                         let b = random(k * n, &mut rng);
                         let c0 = random(m * n, &mut rng);
@@ -366,7 +418,12 @@ mod tests {
     #[test]
     fn single_row_path_matches_naive() {
         let mut rng = Rng::seed_from(8);
-        for &(n, k) in &[(1usize, 1usize), (3, 7), (10, 128), (17, 33), (256, 784)] {
+        let shapes: &[(usize, usize)] = if cfg!(miri) {
+            &[(1, 1), (3, 7), (17, 33)]
+        } else {
+            &[(1, 1), (3, 7), (10, 128), (17, 33), (256, 784)]
+        };
+        for &(n, k) in shapes {
             let a = random(k, &mut rng);
             let b = random(n * k, &mut rng);
             for (alpha, beta) in [(1.0f32, 0.0f32), (0.5, 2.0)] {
@@ -408,6 +465,27 @@ mod tests {
     }
 
     #[test]
+    #[should_panic(expected = "overflows usize")]
+    fn dimensions_whose_product_wraps_are_refused() {
+        // `m * k` wraps to 0 in release arithmetic: without `checked_mul` the empty slices
+        // would pass the length checks.
+        let m = 1usize << (usize::BITS - 1);
+        let mut c: [f32; 0] = [];
+        gemm(
+            Transpose::No,
+            Transpose::No,
+            m,
+            0,
+            2,
+            1.0,
+            &[],
+            &[],
+            0.0,
+            &mut c,
+        );
+    }
+
+    #[test]
     fn beta_zero_ignores_nan_in_output() {
         let a = [1.0f32; 4];
         let b = [1.0f32; 4];
@@ -430,7 +508,11 @@ mod tests {
     #[test]
     fn threaded_result_is_bit_identical_across_runs() {
         let mut rng = Rng::seed_from(3);
-        let (m, n, k) = (256, 300, 200);
+        let (m, n, k) = if cfg!(miri) {
+            (24, 20, 16)
+        } else {
+            (256, 300, 200)
+        };
         let a = random(m * k, &mut rng);
         let b = random(k * n, &mut rng);
         let pool = rayon::ThreadPoolBuilder::new()
@@ -465,7 +547,12 @@ mod tests {
             .num_threads(2)
             .build()
             .expect("pool");
-        for &(n, k) in &[(16usize, 1024usize), (130, 200), (256, 784), (301, 97)] {
+        let shapes: &[(usize, usize)] = if cfg!(miri) {
+            &[(16, 64), (37, 9)]
+        } else {
+            &[(16, 1024), (130, 200), (256, 784), (301, 97)]
+        };
+        for &(n, k) in shapes {
             let a = random(k, &mut rng);
             let b = random(n * k, &mut rng);
             for (alpha, beta) in [(1.0f32, 0.0f32), (0.5, 2.0)] {
@@ -487,7 +574,7 @@ mod tests {
                 let mut want = c0.clone();
                 serial(|| single(&mut want));
                 // Repeated calls: some find the helper spinning, some parked, some busy.
-                for rep in 0..200 {
+                for rep in 0..if cfg!(miri) { 3 } else { 200 } {
                     let mut got = c0.clone();
                     pool.install(|| single(&mut got));
                     assert!(

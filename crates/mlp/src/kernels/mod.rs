@@ -6,7 +6,8 @@
 //! - `gemm`: the matrix product (and its single-row, matrix-vector case) with our own threading;
 //! - `dot`: fixed-order dot products, the same bits on every CPU (portable, AVX2, AVX-512);
 //! - `elementwise`, `fast_math`: activations, their derivatives, bias and column sums;
-//! - `simd`: runs plain loops compiled for the CPU's widest vector unit (runtime detection);
+//! - `simd`: the one runtime CPU check ([`simd::path`], cached), and plain loops compiled for the
+//!   widest vector unit it found;
 //! - `helper_core`: a spinning second core for the two halves of short parallel work;
 //! - `fft`: real FFTs for the spectral layers.
 
@@ -17,7 +18,7 @@ pub mod fft;
 pub mod gemm;
 mod helper_core;
 mod real;
-pub(crate) mod simd;
+pub mod simd;
 
 pub use gemm::{Transpose, gemm, gemm_naive, serial};
 pub(crate) use helper_core::run_split;

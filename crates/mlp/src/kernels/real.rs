@@ -3,11 +3,31 @@
 use super::dot::dot_lanes;
 use num_traits::Float;
 
+mod sealed {
+    /// Only this crate implements [`super::Real`]: its `unsafe fn gemm_raw` hands raw pointers
+    /// to the GEMM, and the safe [`fn@crate::kernels::gemm`] relies on every implementation
+    /// honouring the documented contract exactly.
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
 /// A floating-point scalar the engine can run on: `f32` (production) or `f64` (gradient checks).
 ///
 /// `realfft::FftNum` lets spectral layers (FreTS) run real FFTs in the same generic code.
+/// The trait is sealed (implemented for `f32` and `f64` only): the safe [`fn@crate::kernels::gemm`]
+/// passes raw pointers to [`Real::gemm_raw`], so an outside implementation could turn a safe
+/// call into undefined behaviour.
 pub trait Real:
-    Float + Default + Send + Sync + std::fmt::Debug + std::iter::Sum + realfft::FftNum + 'static
+    sealed::Sealed
+    + Float
+    + Default
+    + Send
+    + Sync
+    + std::fmt::Debug
+    + std::iter::Sum
+    + realfft::FftNum
+    + 'static
 {
     /// Converts from `f64` (rounding for `f32`).
     fn of(x: f64) -> Self;
@@ -39,11 +59,17 @@ pub trait Real:
             *o = Self::dot(x, &w[j * k..(j + 1) * k]);
         }
     }
-    /// `C <- alpha * A * B + beta * C` on raw strided matrices (the BLAS contract).
+    /// `C <- alpha * A * B + beta * C` on raw strided matrices (the BLAS contract), `A` being
+    /// `m x k`, `B` `k x n` and `C` `m x n`; element `(i, j)` of a matrix `X` with strides
+    /// `(rsx, csx)` is at `x.offset(i * rsx + j * csx)`. When `beta` is zero, `C` is only written.
     ///
     /// # Safety
-    /// The pointers and strides must describe valid, non-overlapping (for `c`) matrices of the
-    /// given sizes.
+    /// (`matrixmultiply`'s contract, which both implementations forward to.) For every index
+    /// pair in range, the element address computed above must be in bounds of one live
+    /// allocation (`a` and `b` readable, `c` readable and writable), each offset fitting in
+    /// `isize`; distinct `(i, j)` of `C` must be distinct elements; `C` must not overlap `A` or
+    /// `B`; and no other thread may access `C` (or write `A` or `B`) during the call. When
+    /// `m`, `k` or `n` is zero, no element is accessed.
     #[allow(clippy::too_many_arguments)]
     unsafe fn gemm_raw(
         m: usize,
@@ -98,7 +124,7 @@ impl Real for f32 {
         rsc: isize,
         csc: isize,
     ) {
-        // SAFETY: forwarded contract.
+        // SAFETY: our contract is `sgemm`'s, which the caller upholds.
         unsafe {
             matrixmultiply::sgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc)
         }
@@ -128,7 +154,7 @@ impl Real for f64 {
         rsc: isize,
         csc: isize,
     ) {
-        // SAFETY: forwarded contract.
+        // SAFETY: our contract is `dgemm`'s, which the caller upholds.
         unsafe {
             matrixmultiply::dgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc)
         }
