@@ -44,6 +44,15 @@ pub fn read_npy(path: &Path) -> Result<NpyArray> {
     parse_npy(&bytes, path)
 }
 
+/// Parses an NPY file held in memory (gzip-compressed or not), as [`read_npy`] does for a file on
+/// disk; `path` only names the file in error messages.
+///
+/// # Errors
+/// As [`read_npy`], less the I/O errors.
+pub fn read_npy_from_bytes(bytes: &[u8], path: &Path) -> Result<NpyArray> {
+    parse_npy(&super::idx::gunzip_if_gzipped(bytes, path)?, path)
+}
+
 /// The element types this reader understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -66,7 +75,9 @@ fn parse_descr(descr: &str, path: &Path) -> Result<Dtype> {
         Error::format(
             path,
             format!(
-                "unsupported dtype '{descr}' ({why}); supported: f2 f4 f8 i1 i2 i4 i8 u1 u2 u4 u8 b1"
+                "unsupported dtype '{}' ({why}); supported: f2 f4 f8 i1 i2 i4 i8 u1 u2 u4 u8 b1",
+                // Escaped: a crafted header's control characters would break the line.
+                descr.escape_debug()
             ),
         )
     };
