@@ -123,7 +123,7 @@ mod seeds {
             if fortran { "True" } else { "False" }
         );
         let pre = if version == 1 { 10 } else { 12 };
-        while (pre + header.len() + 1) % 64 != 0 {
+        while !(pre + header.len() + 1).is_multiple_of(64) {
             header.push(' ');
         }
         header.push('\n');

@@ -220,7 +220,7 @@ proptest! {
 /// An NPY 1.0 file with the given header dictionary and payload.
 fn npy_with_header(dict: &str, payload: &[u8]) -> Vec<u8> {
     let mut header = dict.to_string();
-    while (10 + header.len() + 1) % 64 != 0 {
+    while !(10 + header.len() + 1).is_multiple_of(64) {
         header.push(' ');
     }
     header.push('\n');
