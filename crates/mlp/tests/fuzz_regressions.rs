@@ -1,6 +1,7 @@
 //! Inputs the fuzzers (`fuzz/`, `scripts/fuzz.sh`) found crashing a parser, kept so the fix
 //! stays fixed: every file under `tests/fixtures/fuzz/<target>/` (`csv`, `npy`, `idx`, `model`)
-//! must be refused with an error naming the file, not a panic. Inputs under
+//! must be refused with a one-line error naming the file, not a panic. (Inputs that the property
+//! tests in `properties.rs` found are kept here too.) Inputs under
 //! `tests/fixtures/fuzz/pending/` still crash code outside the parsers and are not asserted yet.
 //!
 //! Also holds the generator of the fuzzers' seed corpora (an ignored test; see
@@ -45,6 +46,10 @@ fn check_all(target: &str, parse: impl Fn(&[u8], &Path) -> mlp::Result<()>) {
         match parsed {
             Ok(Err(e)) => {
                 let msg = e.to_string();
+                assert!(
+                    !msg.contains('\n'),
+                    "{target}/{name}: error is not one line: {msg:?}"
+                );
                 assert!(
                     msg.contains(name.as_ref()),
                     "{target}/{name}: error does not name the file: {msg}"
