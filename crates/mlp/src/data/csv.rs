@@ -128,8 +128,7 @@ impl RawTable {
             column: self
                 .headers
                 .get(col)
-                .cloned()
-                .unwrap_or_else(|| (col + 1).to_string()),
+                .map_or_else(|| (col + 1).to_string(), |h| shown(h)),
             msg: msg.into(),
         }
     }
@@ -222,7 +221,7 @@ fn parse_bytes(path: PathBuf, bytes: &[u8], delimiter: Option<u8>) -> Result<Raw
             Some(names) => {
                 if record.len() != names.len() {
                     let column = if record.len() < names.len() {
-                        names[record.len()].clone()
+                        shown(&names[record.len()])
                     } else {
                         (names.len() + 1).to_string()
                     };
@@ -311,7 +310,7 @@ fn read_header(path: &Path, record: &csv::ByteRecord, line: u64) -> Result<Vec<S
             return Err(Error::Parse {
                 path: path.to_path_buf(),
                 line,
-                column: name,
+                column: shown(&name),
                 msg: format!(
                     "duplicate column name (fields {} and {}); column names must be unique",
                     prev + 1,
@@ -330,12 +329,22 @@ fn field_str(path: &Path, raw: &[u8], line: u64, column: &str) -> Result<String>
         Err(e) => Err(Error::Parse {
             path: path.to_path_buf(),
             line,
-            column: column.to_string(),
+            column: shown(column),
             msg: format!(
                 "invalid UTF-8 at byte {} of the field; save the file as UTF-8",
                 e.valid_up_to() + 1
             ),
         }),
+    }
+}
+
+/// A column name as an error shows it: with control characters (a line break inside a quoted
+/// header field) escaped, so that the message stays on one line.
+fn shown(name: &str) -> String {
+    if name.chars().any(char::is_control) {
+        name.escape_debug().to_string()
+    } else {
+        name.to_string()
     }
 }
 

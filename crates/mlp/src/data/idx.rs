@@ -8,6 +8,7 @@
 //! Only element type `0x08` (unsigned byte), the type every MNIST-like file uses, is supported;
 //! other element types are reported as a [`Error::Format`] naming the type code.
 
+use std::borrow::Cow;
 use std::io::{Read, Write};
 use std::path::Path;
 
@@ -33,9 +34,18 @@ pub struct IdxArray {
 /// Shared with the NPY reader.
 pub(crate) fn read_maybe_gzipped(path: &Path) -> Result<Vec<u8>> {
     let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    match gunzip_if_gzipped(&raw, path)? {
+        Cow::Borrowed(_) => Ok(raw),
+        Cow::Owned(out) => Ok(out),
+    }
+}
+
+/// The bytes themselves, or their decompression when they start with the gzip magic bytes;
+/// `path` names the file in errors. Shared with the NPY reader.
+pub(crate) fn gunzip_if_gzipped<'a>(raw: &'a [u8], path: &Path) -> Result<Cow<'a, [u8]>> {
     if raw.len() >= 2 && raw[0] == 0x1f && raw[1] == 0x8b {
         let mut out = Vec::new();
-        MultiGzDecoder::new(raw.as_slice())
+        MultiGzDecoder::new(raw)
             .read_to_end(&mut out)
             .map_err(|e| {
                 Error::format(
@@ -45,9 +55,9 @@ pub(crate) fn read_maybe_gzipped(path: &Path) -> Result<Vec<u8>> {
                     ),
                 )
             })?;
-        Ok(out)
+        Ok(Cow::Owned(out))
     } else {
-        Ok(raw)
+        Ok(Cow::Borrowed(raw))
     }
 }
 
@@ -60,6 +70,15 @@ pub(crate) fn read_maybe_gzipped(path: &Path) -> Result<Vec<u8>> {
 pub fn read_idx(path: &Path) -> Result<IdxArray> {
     let bytes = read_maybe_gzipped(path)?;
     parse_idx(&bytes, path)
+}
+
+/// Parses an IDX file held in memory (gzip-compressed or not), as [`read_idx`] does for a file on
+/// disk; `path` only names the file in error messages.
+///
+/// # Errors
+/// As [`read_idx`], less the I/O errors.
+pub fn read_idx_from_bytes(bytes: &[u8], path: &Path) -> Result<IdxArray> {
+    parse_idx(&gunzip_if_gzipped(bytes, path)?, path)
 }
 
 /// Parses the bytes of an (uncompressed) IDX file; `path` is only used in error messages.

@@ -44,6 +44,15 @@ pub fn read_npy(path: &Path) -> Result<NpyArray> {
     parse_npy(&bytes, path)
 }
 
+/// Parses an NPY file held in memory (gzip-compressed or not), as [`read_npy`] does for a file on
+/// disk; `path` only names the file in error messages.
+///
+/// # Errors
+/// As [`read_npy`], less the I/O errors.
+pub fn read_npy_from_bytes(bytes: &[u8], path: &Path) -> Result<NpyArray> {
+    parse_npy(&super::idx::gunzip_if_gzipped(bytes, path)?, path)
+}
+
 /// The element types this reader understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -66,7 +75,9 @@ fn parse_descr(descr: &str, path: &Path) -> Result<Dtype> {
         Error::format(
             path,
             format!(
-                "unsupported dtype '{descr}' ({why}); supported: f2 f4 f8 i1 i2 i4 i8 u1 u2 u4 u8 b1"
+                "unsupported dtype '{}' ({why}); supported: f2 f4 f8 i1 i2 i4 i8 u1 u2 u4 u8 b1",
+                // Escaped: a crafted header's control characters would break the line.
+                descr.escape_debug()
             ),
         )
     };
@@ -326,14 +337,16 @@ fn f16_to_f32(h: u16) -> f32 {
 /// Reorders a column-major (Fortran) array of the given shape into row-major (C) order.
 fn fortran_to_c(data: &[f32], shape: &[usize]) -> Vec<f32> {
     let rank = shape.len();
+    let mut out = Vec::with_capacity(data.len());
+    // Before the strides: with a zero dimension the other dimensions may be huge, and their
+    // products overflow; otherwise every stride is at most the element count.
+    if data.is_empty() {
+        return out;
+    }
     // Fortran strides: the first axis varies fastest.
     let mut fstride = vec![1usize; rank];
     for k in 1..rank {
         fstride[k] = fstride[k - 1] * shape[k - 1];
-    }
-    let mut out = Vec::with_capacity(data.len());
-    if data.is_empty() {
-        return out;
     }
     let mut idx = vec![0usize; rank];
     let mut off = 0usize;
@@ -774,6 +787,8 @@ mod tests {
             }
         }
         assert!(fortran_to_c(&[], &[0, 3]).is_empty());
+        // A zero dimension after huge ones: no stride is computed, so none overflows.
+        assert!(fortran_to_c(&[], &[usize::MAX / 2, usize::MAX / 2, 0]).is_empty());
     }
 
     #[test]

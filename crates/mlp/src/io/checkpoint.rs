@@ -74,7 +74,22 @@ pub fn save(
 
 /// Reads a checkpoint: the model (current weights), the training state and the resume info.
 pub fn load(path: &Path) -> Result<(Model, TrainState, serde_json::Value)> {
-    let mut file = TensorFile::read(path)?;
+    from_tensor_file(TensorFile::read(path)?, path)
+}
+
+/// Like [`load`], from a checkpoint file held in memory; `path` only names it in error messages.
+pub fn load_from_bytes(
+    bytes: &[u8],
+    path: &Path,
+) -> Result<(Model, TrainState, serde_json::Value)> {
+    from_tensor_file(TensorFile::from_bytes(bytes, path)?, path)
+}
+
+/// The checkpoint in `file` (read from `path`, which names it in error messages).
+fn from_tensor_file(
+    mut file: TensorFile,
+    path: &Path,
+) -> Result<(Model, TrainState, serde_json::Value)> {
     let bad = |msg: String| Error::format(path, msg);
     let json = file
         .metadata

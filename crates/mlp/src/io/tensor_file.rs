@@ -111,6 +111,10 @@ impl TensorFile {
 }
 
 /// Writes `bytes` to `path` via a temporary file in the same directory and a rename.
+///
+/// The temporary file is `.NAME.tmp-PID`. A run killed between creating and renaming it leaves
+/// it behind; each write first removes such leftovers of the same `NAME` whose process is gone
+/// (`remove_stale_temp_files`), so they do not pile up.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -120,7 +124,8 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "model".into());
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    remove_stale_temp_files(&dir, &name);
+    let tmp = dir.join(format!("{}{}", temp_prefix(&name), std::process::id()));
     let result = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -133,6 +138,59 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
         return Err(Error::io(path, e));
     }
     Ok(())
+}
+
+/// The start of the temporary file names [`atomic_write`] uses for `name`; the PID follows.
+fn temp_prefix(name: &str) -> String {
+    format!(".{name}.tmp-")
+}
+
+/// Removes `.NAME.tmp-PID` files in `dir` left by writers of `name` that no longer run: the PID
+/// is not a live process (on Linux, no `/proc/PID`), or, where liveness cannot be checked, the
+/// file is more than a day old. Returns how many were removed. Best effort: a file that cannot be
+/// listed or removed is left alone, since the write itself does not depend on it.
+fn remove_stale_temp_files(dir: &Path, name: &str) -> usize {
+    let prefix = temp_prefix(name);
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let own = std::process::id();
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        // Our own temporary file is being (or about to be) written by this call or a concurrent
+        // one in this process.
+        if pid == own || !is_stale(pid, &entry) {
+            continue;
+        }
+        if std::fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// Whether the temporary file of process `pid` is a leftover.
+fn is_stale(pid: u32, entry: &std::fs::DirEntry) -> bool {
+    let proc_dir = Path::new("/proc");
+    if proc_dir.join("self").exists() {
+        return !proc_dir.join(pid.to_string()).exists();
+    }
+    // No procfs: only files old enough that no write can still be under way.
+    const DAY: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+    entry
+        .metadata()
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age > DAY)
 }
 
 #[cfg(test)]
@@ -167,6 +225,35 @@ mod tests {
         );
         std::fs::write(&cut, b"hello, world").expect("write junk");
         assert!(TensorFile::read(&cut).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn stale_temp_files_of_dead_writers_are_removed_on_the_next_write() {
+        let dir = std::env::temp_dir().join(format!("mlp-tf-stale-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("tmp dir");
+        let path = dir.join("m.safetensors");
+        // Above Linux's PID limit (2^22), so never a live process.
+        let dead = dir.join(".m.safetensors.tmp-4194305");
+        // PID 1 always runs; another name; not a PID.
+        let live = dir.join(".m.safetensors.tmp-1");
+        let other = dir.join(".other.safetensors.tmp-4194305");
+        let not_pid = dir.join(".m.safetensors.tmp-x");
+        for p in [&dead, &live, &other, &not_pid] {
+            std::fs::write(p, b"half a file").expect("write leftover");
+        }
+        let mut f = TensorFile::default();
+        f.push("w", vec![1], vec![1.0]);
+        f.write(&path).expect("write");
+        assert!(!dead.exists(), "a dead writer's temporary file is removed");
+        assert!(other.exists() && not_pid.exists(), "other files are kept");
+        if Path::new("/proc/self").exists() {
+            assert!(live.exists(), "a live writer's temporary file is kept");
+        }
+        assert_eq!(TensorFile::read(&path).expect("read"), f);
+        // Nothing of this process's own write is left behind.
+        let own = dir.join(format!(".m.safetensors.tmp-{}", std::process::id()));
+        assert!(!own.exists());
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
