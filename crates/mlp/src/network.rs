@@ -392,7 +392,9 @@ impl Network {
         }
     }
 
-    /// Inference over many rows; returns `rows x outputs`.
+    /// Inference over many rows; returns `rows x outputs`. The fast internal path: `input` must
+    /// hold at least `rows x inputs` values (it panics otherwise); input from outside goes through
+    /// [`Network::try_predict`].
     ///
     /// Rows are cut into blocks of [`PREDICT_BLOCK`] that run through all layers while their
     /// activations stay in cache; with more than one thread in the current rayon pool, each thread
@@ -402,6 +404,23 @@ impl Network {
         let mut out = vec![0.0f32; rows * self.outputs()];
         self.predict_batch(&self.params, input, rows, &mut out);
         out
+    }
+
+    /// [`Network::predict`] for input a caller does not control: checks that `input` holds
+    /// `rows x inputs` values (with checked arithmetic) instead of panicking on a short slice.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] when `input.len()` is not `rows * inputs`.
+    pub fn try_predict(&self, input: &[f32], rows: usize) -> Result<Vec<f32>> {
+        let n = self.inputs();
+        if rows.checked_mul(n) != Some(input.len()) {
+            return Err(Error::shape(
+                "Network::try_predict",
+                format!("{rows} rows x {n} inputs"),
+                format!("{} values", input.len()),
+            ));
+        }
+        Ok(self.predict(input, rows))
     }
 
     /// [`Network::predict`] into a caller-provided buffer (`rows x outputs`).
