@@ -8,7 +8,7 @@
 //! once per batch size; the inference path ping-pongs between two buffers and saves nothing.
 
 use crate::kernels::Real;
-use crate::layers::{GradMode, Layer, ParamKind};
+use crate::layers::{Cx, GradMode, Layer, ParamKind};
 use crate::rng::Rng;
 use crate::spec::ModelSpec;
 use crate::{Error, Result};
@@ -138,7 +138,8 @@ impl Network {
             let (before, rest) = ws.outputs.split_at_mut(i);
             let x: &[T] = if i == 0 { input } else { &before[i - 1] };
             let p = &params[self.layer_ranges[i].clone()];
-            layer.forward_train(p, x, batch, &mut rest[0], &mut ws.aux[i], rng);
+            let mut cx = Cx::forward(p, &mut ws.aux[i], batch, &mut *rng);
+            layer.forward_train(&mut cx, x, &mut rest[0]);
         }
         let last = ws.outputs.len() - 1;
         &ws.outputs[last][..batch * self.outputs()]
@@ -176,6 +177,8 @@ impl Network {
             *g = T::zero();
         }
         let n = self.layers.len();
+        // Backward passes draw nothing; the context still carries a stream.
+        let mut rng = Rng::seed_from(0);
         for i in (0..n).rev() {
             let layer = &self.layers[i];
             let x: &[T] = if i == 0 { input } else { &ws.outputs[i - 1] };
@@ -191,16 +194,14 @@ impl Network {
             } else {
                 Some(&mut d_in[..batch * layer.in_features()])
             };
-            layer.backward(
-                &params[range.clone()],
-                x,
-                &ws.outputs[i],
-                &mut ws.aux[i],
+            let mut cx = Cx {
+                params: &params[range.clone()],
+                d_params: &mut ws.grads[range],
+                aux: &mut ws.aux[i],
                 batch,
-                d_out,
-                d_in_slice,
-                &mut ws.grads[range],
-            );
+                rng: &mut rng,
+            };
+            layer.backward(&mut cx, x, &ws.outputs[i], d_out, d_in_slice);
             std::mem::swap(&mut ws.grad_a, &mut ws.grad_b);
         }
     }

@@ -369,7 +369,7 @@ pub const MAX_PARAMS: usize = u32::MAX as usize;
 
 /// Largest count for sizes that multiply the work and the saved state rather than the widths
 /// (recurrent steps, N-BEATS blocks and depth, basis functions per KAN edge).
-pub const MAX_REPEAT: usize = 1 << 12;
+pub const MAX_REPEAT: usize = 1 << 20;
 
 /// Checks every size in `specs` against [`MAX_WIDTH`] and [`MAX_REPEAT`] with checked
 /// arithmetic, starting at `width`; returns the output width. Runs before any layer is built, so
