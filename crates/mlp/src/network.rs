@@ -88,6 +88,11 @@ impl Network {
         &self.tensors
     }
 
+    /// Where top-level layer `index`'s parameters lie in [`Network::params`].
+    pub fn layer_range(&self, index: usize) -> Option<Range<usize>> {
+        self.layer_ranges.get(index).cloned()
+    }
+
     /// Total number of parameters.
     pub fn n_params(&self) -> usize {
         self.params.len()
@@ -269,86 +274,6 @@ impl Network {
         x
     }
 
-    /// Re-grids the KAN layer at top-level position `index` to `new_basis` (e.g. a finer grid, or
-    /// the data's range), refitting its coefficients by least squares to the current edge
-    /// functions at the layer's inputs for `samples` (see [`crate::layers::kan_grid::regrid`]).
-    /// The spec records the new basis; every other parameter is kept.
-    pub fn regrid_kan(
-        &mut self,
-        index: usize,
-        new_basis: crate::layers::KanBasis,
-        samples: &[f32],
-        rows: usize,
-    ) -> Result<()> {
-        let Some(Layer::Kan(kan)) = self.layers.get(index) else {
-            return Err(Error::config(
-                "layer",
-                format!("layer {index} is not a top-level kan layer"),
-            ));
-        };
-        let inputs = self.layer_inputs(index, samples, rows);
-        let range = self.layer_ranges[index].clone();
-        let (_, new_params) =
-            crate::layers::kan_grid::regrid(kan, &self.params[range.clone()], new_basis, &inputs)?;
-        let mut spec = self.spec.clone();
-        match spec.layers.get_mut(index) {
-            Some(crate::spec::LayerSpec::Kan { basis, .. }) => *basis = new_basis,
-            _ => {
-                return Err(Error::config(
-                    "layer",
-                    "the spec does not match the network",
-                ));
-            }
-        }
-        let mut rebuilt = spec.build(0)?;
-        let new_range = rebuilt.layer_ranges[index].clone();
-        let mut params = Vec::with_capacity(rebuilt.n_params());
-        params.extend_from_slice(&self.params[..range.start]);
-        params.extend_from_slice(&new_params);
-        params.extend_from_slice(&self.params[range.end..]);
-        debug_assert_eq!(params.len(), rebuilt.n_params());
-        debug_assert_eq!(new_range.len(), new_params.len());
-        rebuilt.params = params;
-        *self = rebuilt;
-        Ok(())
-    }
-
-    /// For top-level B-spline/RBF KAN layers whose spec asks for `grid_from_data`: moves the grid
-    /// to the range of the layer's inputs on `samples` (5% margin), keeping its size.
-    pub fn fit_kan_grids(&mut self, samples: &[f32], rows: usize) -> Result<()> {
-        for index in 0..self.layers.len() {
-            let Some(crate::spec::LayerSpec::Kan {
-                basis,
-                grid_from_data: true,
-                ..
-            }) = self.spec.layers.get(index).cloned()
-            else {
-                continue;
-            };
-            let width = self.layers[index].in_features();
-            let inputs = self.layer_inputs(index, samples, rows);
-            let (low, high) = crate::layers::kan_grid::data_range(&inputs, width, 0.05);
-            let new_basis = match basis {
-                crate::layers::KanBasis::Bspline { grid, order, .. } => {
-                    crate::layers::KanBasis::Bspline {
-                        grid,
-                        order,
-                        low,
-                        high,
-                    }
-                }
-                crate::layers::KanBasis::Rbf { centers, .. } => {
-                    crate::layers::KanBasis::Rbf { centers, low, high }
-                }
-                other => other,
-            };
-            if new_basis != basis {
-                self.regrid_kan(index, new_basis, samples, rows)?;
-            }
-        }
-        Ok(())
-    }
-
     /// After a training step: updates the buffers (batch normalization's running statistics)
     /// from the last [`Network::forward_train`] on `batch` rows.
     pub fn update_buffers(&mut self, ws: &Workspace<f32>, batch: usize) {
@@ -444,6 +369,19 @@ impl Network {
                 .zip(output[..rows * nout].chunks_mut(PREDICT_BLOCK * nout))
                 .for_each(run);
         }
+    }
+}
+
+impl ModelSpec {
+    /// Validates the spec and builds the network (parameters drawn from `seed`). It lives beside
+    /// [`Network`] so that the spec stays plain data that knows nothing of the built network.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for zero widths, a dropout probability outside `[0, 1)`, a
+    /// residual or recurrent block that does not return to its input width, a size beyond
+    /// [`crate::spec::MAX_WIDTH`], or a spec without parameters.
+    pub fn build(&self, seed: u64) -> Result<Network> {
+        Network::new(self.clone(), self.layers()?, seed)
     }
 }
 

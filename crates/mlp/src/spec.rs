@@ -1,4 +1,6 @@
-//! The architecture as data: a serde spec (JSON or TOML) that builds a [`Network`].
+//! The architecture as data: a serde spec (JSON or TOML) that builds a
+//! [`Network`](crate::network::Network) (`ModelSpec::build` lives in `network.rs`, so this module
+//! depends on the layers only).
 //!
 //! ```
 //! use mlp::spec::ModelSpec;
@@ -19,7 +21,6 @@ use crate::layers::{
     BatchNorm, Chain, Dense, Dropout, FieldEmbedding, Frets, Glu, Init, Integrator, Kan, KanBasis,
     Layer, LayerNorm, NBeats, Recurrent, Residual, SelectableKan, TwoStream,
 };
-use crate::network::Network;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -296,16 +297,6 @@ impl ModelSpec {
     /// Output width of the network (the input width when the spec is invalid or empty).
     pub fn outputs(&self) -> usize {
         width_after(&self.layers, self.inputs)
-    }
-
-    /// Validates the spec and builds the layers (parameters drawn from `seed`).
-    ///
-    /// # Errors
-    /// [`Error::InvalidConfig`] for zero widths, a dropout probability outside `[0, 1)`, a
-    /// residual or recurrent block that does not return to its input width, or a spec without
-    /// parameters.
-    pub fn build(&self, seed: u64) -> Result<Network> {
-        Network::new(self.clone(), self.layers()?, seed)
     }
 
     /// Validates the spec and returns its layers.
