@@ -86,6 +86,9 @@ fn edit_metadata(path: &str, key: &str, edit: impl FnOnce(&mut serde_json::Value
     file.write(p).expect("write model file");
 }
 
+/// An edit of a metadata document.
+type Edit = fn(&mut serde_json::Value);
+
 fn huge_units(doc: &mut serde_json::Value) {
     doc["spec"]["layers"][0]["units"] = serde_json::json!(100_000_000_000u64);
 }
@@ -157,7 +160,7 @@ fn sizes_that_overflow_or_pass_the_limits_are_errors() {
         "train", "--data", &data, "--target", "label", "--out", &model, "--hidden", "4",
         "--epochs", "1", "--quiet",
     ]);
-    let edits: [fn(&mut serde_json::Value); 4] = [
+    let edits: [Edit; 4] = [
         // usize::MAX: every product with it overflows.
         |d| d["spec"]["layers"][0]["units"] = serde_json::json!(u64::MAX),
         // A huge input width.
@@ -222,7 +225,7 @@ fn a_forecaster_with_edited_sizes_is_an_error() {
         &model,
     ]);
     ok(&["forecast", "predict", "--model", &model, "--data", &data]);
-    let edits: [(&str, fn(&mut serde_json::Value)); 3] = [
+    let edits: [(&str, Edit); 3] = [
         ("mlp", huge_units),
         ("forecast", |d| {
             d["horizon"] = serde_json::json!(100_000_000_000u64)

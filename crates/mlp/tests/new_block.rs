@@ -59,13 +59,13 @@ impl Block for SeGate {
         for row in 0..cx.batch {
             let xr = &x[row * f..(row + 1) * f];
             let (h, g) = cx.aux[row * (r + f)..(row + 1) * (r + f)].split_at_mut(r);
-            for i in 0..r {
+            for (i, hi) in h.iter_mut().enumerate() {
                 let w = &cx.params[o1 + i * f..o1 + (i + 1) * f];
                 let z = xr
                     .iter()
                     .zip(w)
                     .fold(cx.params[ob1 + i], |a, (&x, &w)| a + x * w);
-                h[i] = z.max(T::zero());
+                *hi = z.max(T::zero());
             }
             for j in 0..f {
                 let w = &cx.params[o2 + j * r..o2 + (j + 1) * r];
@@ -102,12 +102,12 @@ impl Block for SeGate {
                 .map(|j| dyr[j] * xr[j] * g[j] * (T::one() - g[j]))
                 .collect();
             let mut dh = vec![T::zero(); r];
-            for j in 0..f {
-                cx.d_params[ob2 + j] = cx.d_params[ob2 + j] + dz[j];
-                for i in 0..r {
+            for (j, &dzj) in dz.iter().enumerate() {
+                cx.d_params[ob2 + j] = cx.d_params[ob2 + j] + dzj;
+                for (i, (dhi, &hi)) in dh.iter_mut().zip(h).enumerate() {
                     let k = o2 + j * r + i;
-                    cx.d_params[k] = cx.d_params[k] + dz[j] * h[i];
-                    dh[i] = dh[i] + dz[j] * cx.params[k];
+                    cx.d_params[k] = cx.d_params[k] + dzj * hi;
+                    *dhi = *dhi + dzj * cx.params[k];
                 }
             }
             for (i, d) in dh.iter_mut().enumerate() {
@@ -120,13 +120,13 @@ impl Block for SeGate {
                     dx[row * f + j] = dyr[j] * g[j];
                 }
             }
-            for i in 0..r {
-                cx.d_params[ob1 + i] = cx.d_params[ob1 + i] + dh[i];
-                for j in 0..f {
+            for (i, &dhi) in dh.iter().enumerate() {
+                cx.d_params[ob1 + i] = cx.d_params[ob1 + i] + dhi;
+                for (j, &xj) in xr.iter().enumerate() {
                     let k = o1 + i * f + j;
-                    cx.d_params[k] = cx.d_params[k] + dh[i] * xr[j];
+                    cx.d_params[k] = cx.d_params[k] + dhi * xj;
                     if let Some(dx) = dx.as_deref_mut() {
-                        dx[row * f + j] = dx[row * f + j] + dh[i] * cx.params[k];
+                        dx[row * f + j] = dx[row * f + j] + dhi * cx.params[k];
                     }
                 }
             }

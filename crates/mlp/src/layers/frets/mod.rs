@@ -559,6 +559,63 @@ impl<'a, T: Real> Aux<'a, T> {
     }
 }
 
+impl super::Block for Frets {
+    fn kind(&self) -> &'static str {
+        "frets"
+    }
+    fn in_features(&self) -> usize {
+        Frets::in_features(self)
+    }
+    fn out_features(&self) -> usize {
+        Frets::out_features(self)
+    }
+    fn param_shapes(&self) -> Vec<super::ParamShape> {
+        Frets::param_shapes(self)
+    }
+    fn n_params(&self) -> usize {
+        Frets::n_params(self)
+    }
+    fn init_params(&self, params: &mut [f32], rng: &mut Rng) {
+        Frets::init_params(self, params, rng)
+    }
+    fn aux_len(&self, batch: usize) -> usize {
+        Frets::aux_len(self, batch)
+    }
+    fn forward<T: Real>(&self, cx: &mut super::Cx<'_, T>, x: &[T], y: &mut [T]) {
+        Frets::forward(self, cx.params, x, cx.batch, y, cx.aux)
+    }
+    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T]) {
+        Frets::forward_eval(self, params, x, batch, y)
+    }
+    fn backward<T: Real>(
+        &self,
+        cx: &mut super::Cx<'_, T>,
+        x: &[T],
+        y: &[T],
+        dy: &mut [T],
+        dx: Option<&mut [T]>,
+    ) {
+        Frets::backward(self, cx.params, x, y, cx.aux, cx.batch, dy, dx, cx.d_params)
+    }
+    fn describe(&self) -> String {
+        format!(
+            "frets {} channels x window {}{} -> horizon {}  embed {}, head hidden {}, channel learner {}  {} params",
+            self.channels,
+            self.window,
+            if self.exog > 0 {
+                format!(" + {} exog", self.exog)
+            } else {
+                String::new()
+            },
+            self.horizon,
+            self.embed_dim,
+            self.hidden,
+            if self.channel_learner { "on" } else { "off" },
+            Frets::n_params(self)
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -768,62 +825,5 @@ mod tests {
                 }
             }
         }
-    }
-}
-
-impl super::Block for Frets {
-    fn kind(&self) -> &'static str {
-        "frets"
-    }
-    fn in_features(&self) -> usize {
-        Frets::in_features(self)
-    }
-    fn out_features(&self) -> usize {
-        Frets::out_features(self)
-    }
-    fn param_shapes(&self) -> Vec<super::ParamShape> {
-        Frets::param_shapes(self)
-    }
-    fn n_params(&self) -> usize {
-        Frets::n_params(self)
-    }
-    fn init_params(&self, params: &mut [f32], rng: &mut Rng) {
-        Frets::init_params(self, params, rng)
-    }
-    fn aux_len(&self, batch: usize) -> usize {
-        Frets::aux_len(self, batch)
-    }
-    fn forward<T: Real>(&self, cx: &mut super::Cx<'_, T>, x: &[T], y: &mut [T]) {
-        Frets::forward(self, cx.params, x, cx.batch, y, cx.aux)
-    }
-    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T]) {
-        Frets::forward_eval(self, params, x, batch, y)
-    }
-    fn backward<T: Real>(
-        &self,
-        cx: &mut super::Cx<'_, T>,
-        x: &[T],
-        y: &[T],
-        dy: &mut [T],
-        dx: Option<&mut [T]>,
-    ) {
-        Frets::backward(self, cx.params, x, y, cx.aux, cx.batch, dy, dx, cx.d_params)
-    }
-    fn describe(&self) -> String {
-        format!(
-            "frets {} channels x window {}{} -> horizon {}  embed {}, head hidden {}, channel learner {}  {} params",
-            self.channels,
-            self.window,
-            if self.exog > 0 {
-                format!(" + {} exog", self.exog)
-            } else {
-                String::new()
-            },
-            self.horizon,
-            self.embed_dim,
-            self.hidden,
-            if self.channel_learner { "on" } else { "off" },
-            Frets::n_params(self)
-        )
     }
 }
