@@ -100,6 +100,19 @@ pub enum Error {
         /// The non-finite loss value.
         loss: f32,
     },
+    /// A model file's architecture disagrees with the tensors stored in it (a hand-edited or
+    /// foreign file); found before anything is allocated from the architecture's sizes.
+    #[error("{}: layer {layer} ({kind}): {msg}", path.display())]
+    ModelMismatch {
+        /// The model file.
+        path: PathBuf,
+        /// Position of the layer in the spec's layer list.
+        layer: usize,
+        /// The layer's kind (`dense`, ...).
+        kind: String,
+        /// What disagrees: the tensor, the shape the spec asks for and what the file holds.
+        msg: String,
+    },
 }
 
 impl Error {

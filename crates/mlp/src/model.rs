@@ -359,9 +359,12 @@ impl Model {
             .ok_or_else(|| bad("missing the 'mlp' metadata entry".into()))?;
         let doc: ModelDoc =
             serde_json::from_str(json).map_err(|e| bad(format!("corrupt model metadata: {e}")))?;
-        let mut network = doc
+        let layers = doc
             .spec
-            .build(0)
+            .layers()
+            .map_err(|e| bad(format!("invalid architecture: {e}")))?;
+        check_spec_tensors(&layers, file, path)?;
+        let mut network = Network::new(doc.spec.clone(), layers, 0)
             .map_err(|e| bad(format!("invalid architecture: {e}")))?;
         let mut params = vec![0.0f32; network.n_params()];
         for t in network.tensors() {
@@ -497,6 +500,48 @@ impl PredictScratch {
     pub fn new() -> Self {
         Self::default()
     }
+}
+
+/// Checks every tensor the architecture needs against the file before anything is sized from
+/// the architecture: present, same shape, same element count. The spec's sizes were already
+/// bounded by [`crate::spec::MAX_WIDTH`] (checked arithmetic), so after this the parameter buffer
+/// is no larger than the tensors actually in the file, and a spec edited to a huge size (e.g.
+/// `units: 100000000000`) is an error naming the layer instead of an allocation abort.
+fn check_spec_tensors(
+    layers: &[crate::layers::Layer],
+    file: &TensorFile,
+    path: &Path,
+) -> Result<()> {
+    for (i, layer) in layers.iter().enumerate() {
+        let mismatch = |msg: String| Error::ModelMismatch {
+            path: path.to_path_buf(),
+            layer: i,
+            kind: layer.kind().to_string(),
+            msg,
+        };
+        for (suffix, shape, _) in layer.param_shapes() {
+            let name = format!("layers.{i}.{suffix}");
+            let Some((stored, data)) = file.get(&name) else {
+                return Err(mismatch(format!(
+                    "the spec needs tensor '{name}' of shape {shape:?}; the file has no such tensor"
+                )));
+            };
+            if stored != shape.as_slice() {
+                return Err(mismatch(format!(
+                    "tensor '{name}' has shape {stored:?} in the file, the spec asks for {shape:?}"
+                )));
+            }
+            let elems = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+            if elems != Some(data.len()) {
+                return Err(mismatch(format!(
+                    "tensor '{name}' holds {} values, its shape {shape:?} needs {}",
+                    data.len(),
+                    elems.map_or_else(|| "more than fit in memory".to_string(), |n| n.to_string())
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Checks that the metadata describes the network: input width, and as many class labels or

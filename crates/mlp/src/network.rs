@@ -8,7 +8,7 @@
 //! once per batch size; the inference path ping-pongs between two buffers and saves nothing.
 
 use crate::kernels::Real;
-use crate::layers::{GradMode, Layer, ParamKind};
+use crate::layers::{Cx, GradMode, Layer, ParamKind};
 use crate::rng::Rng;
 use crate::spec::ModelSpec;
 use crate::{Error, Result};
@@ -88,6 +88,11 @@ impl Network {
         &self.tensors
     }
 
+    /// Where top-level layer `index`'s parameters lie in [`Network::params`].
+    pub fn layer_range(&self, index: usize) -> Option<Range<usize>> {
+        self.layer_ranges.get(index).cloned()
+    }
+
     /// Total number of parameters.
     pub fn n_params(&self) -> usize {
         self.params.len()
@@ -138,7 +143,8 @@ impl Network {
             let (before, rest) = ws.outputs.split_at_mut(i);
             let x: &[T] = if i == 0 { input } else { &before[i - 1] };
             let p = &params[self.layer_ranges[i].clone()];
-            layer.forward_train(p, x, batch, &mut rest[0], &mut ws.aux[i], rng);
+            let mut cx = Cx::forward(p, &mut ws.aux[i], batch, &mut *rng);
+            layer.forward_train(&mut cx, x, &mut rest[0]);
         }
         let last = ws.outputs.len() - 1;
         &ws.outputs[last][..batch * self.outputs()]
@@ -176,6 +182,8 @@ impl Network {
             *g = T::zero();
         }
         let n = self.layers.len();
+        // Backward passes draw nothing; the context still carries a stream.
+        let mut rng = Rng::seed_from(0);
         for i in (0..n).rev() {
             let layer = &self.layers[i];
             let x: &[T] = if i == 0 { input } else { &ws.outputs[i - 1] };
@@ -191,16 +199,14 @@ impl Network {
             } else {
                 Some(&mut d_in[..batch * layer.in_features()])
             };
-            layer.backward(
-                &params[range.clone()],
-                x,
-                &ws.outputs[i],
-                &mut ws.aux[i],
+            let mut cx = Cx {
+                params: &params[range.clone()],
+                d_params: &mut ws.grads[range],
+                aux: &mut ws.aux[i],
                 batch,
-                d_out,
-                d_in_slice,
-                &mut ws.grads[range],
-            );
+                rng: &mut rng,
+            };
+            layer.backward(&mut cx, x, &ws.outputs[i], d_out, d_in_slice);
             std::mem::swap(&mut ws.grad_a, &mut ws.grad_b);
         }
     }
@@ -268,86 +274,6 @@ impl Network {
         x
     }
 
-    /// Re-grids the KAN layer at top-level position `index` to `new_basis` (e.g. a finer grid, or
-    /// the data's range), refitting its coefficients by least squares to the current edge
-    /// functions at the layer's inputs for `samples` (see [`crate::layers::kan_grid::regrid`]).
-    /// The spec records the new basis; every other parameter is kept.
-    pub fn regrid_kan(
-        &mut self,
-        index: usize,
-        new_basis: crate::layers::KanBasis,
-        samples: &[f32],
-        rows: usize,
-    ) -> Result<()> {
-        let Some(Layer::Kan(kan)) = self.layers.get(index) else {
-            return Err(Error::config(
-                "layer",
-                format!("layer {index} is not a top-level kan layer"),
-            ));
-        };
-        let inputs = self.layer_inputs(index, samples, rows);
-        let range = self.layer_ranges[index].clone();
-        let (_, new_params) =
-            crate::layers::kan_grid::regrid(kan, &self.params[range.clone()], new_basis, &inputs)?;
-        let mut spec = self.spec.clone();
-        match spec.layers.get_mut(index) {
-            Some(crate::spec::LayerSpec::Kan { basis, .. }) => *basis = new_basis,
-            _ => {
-                return Err(Error::config(
-                    "layer",
-                    "the spec does not match the network",
-                ));
-            }
-        }
-        let mut rebuilt = spec.build(0)?;
-        let new_range = rebuilt.layer_ranges[index].clone();
-        let mut params = Vec::with_capacity(rebuilt.n_params());
-        params.extend_from_slice(&self.params[..range.start]);
-        params.extend_from_slice(&new_params);
-        params.extend_from_slice(&self.params[range.end..]);
-        debug_assert_eq!(params.len(), rebuilt.n_params());
-        debug_assert_eq!(new_range.len(), new_params.len());
-        rebuilt.params = params;
-        *self = rebuilt;
-        Ok(())
-    }
-
-    /// For top-level B-spline/RBF KAN layers whose spec asks for `grid_from_data`: moves the grid
-    /// to the range of the layer's inputs on `samples` (5% margin), keeping its size.
-    pub fn fit_kan_grids(&mut self, samples: &[f32], rows: usize) -> Result<()> {
-        for index in 0..self.layers.len() {
-            let Some(crate::spec::LayerSpec::Kan {
-                basis,
-                grid_from_data: true,
-                ..
-            }) = self.spec.layers.get(index).cloned()
-            else {
-                continue;
-            };
-            let width = self.layers[index].in_features();
-            let inputs = self.layer_inputs(index, samples, rows);
-            let (low, high) = crate::layers::kan_grid::data_range(&inputs, width, 0.05);
-            let new_basis = match basis {
-                crate::layers::KanBasis::Bspline { grid, order, .. } => {
-                    crate::layers::KanBasis::Bspline {
-                        grid,
-                        order,
-                        low,
-                        high,
-                    }
-                }
-                crate::layers::KanBasis::Rbf { centers, .. } => {
-                    crate::layers::KanBasis::Rbf { centers, low, high }
-                }
-                other => other,
-            };
-            if new_basis != basis {
-                self.regrid_kan(index, new_basis, samples, rows)?;
-            }
-        }
-        Ok(())
-    }
-
     /// After a training step: updates the buffers (batch normalization's running statistics)
     /// from the last [`Network::forward_train`] on `batch` rows.
     pub fn update_buffers(&mut self, ws: &Workspace<f32>, batch: usize) {
@@ -392,7 +318,9 @@ impl Network {
         }
     }
 
-    /// Inference over many rows; returns `rows x outputs`.
+    /// Inference over many rows; returns `rows x outputs`. The fast internal path: `input` must
+    /// hold at least `rows x inputs` values (it panics otherwise); input from outside goes through
+    /// [`Network::try_predict`].
     ///
     /// Rows are cut into blocks of [`PREDICT_BLOCK`] that run through all layers while their
     /// activations stay in cache; with more than one thread in the current rayon pool, each thread
@@ -402,6 +330,23 @@ impl Network {
         let mut out = vec![0.0f32; rows * self.outputs()];
         self.predict_batch(&self.params, input, rows, &mut out);
         out
+    }
+
+    /// [`Network::predict`] for input a caller does not control: checks that `input` holds
+    /// `rows x inputs` values (with checked arithmetic) instead of panicking on a short slice.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] when `input.len()` is not `rows * inputs`.
+    pub fn try_predict(&self, input: &[f32], rows: usize) -> Result<Vec<f32>> {
+        let n = self.inputs();
+        if rows.checked_mul(n) != Some(input.len()) {
+            return Err(Error::shape(
+                "Network::try_predict",
+                format!("{rows} rows x {n} inputs"),
+                format!("{} values", input.len()),
+            ));
+        }
+        Ok(self.predict(input, rows))
     }
 
     /// [`Network::predict`] into a caller-provided buffer (`rows x outputs`).
@@ -424,6 +369,19 @@ impl Network {
                 .zip(output[..rows * nout].chunks_mut(PREDICT_BLOCK * nout))
                 .for_each(run);
         }
+    }
+}
+
+impl ModelSpec {
+    /// Validates the spec and builds the network (parameters drawn from `seed`). It lives beside
+    /// [`Network`] so that the spec stays plain data that knows nothing of the built network.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for zero widths, a dropout probability outside `[0, 1)`, a
+    /// residual or recurrent block that does not return to its input width, a size beyond
+    /// [`crate::spec::MAX_WIDTH`], or a spec without parameters.
+    pub fn build(&self, seed: u64) -> Result<Network> {
+        Network::new(self.clone(), self.layers()?, seed)
     }
 }
 

@@ -1,4 +1,6 @@
-//! The architecture as data: a serde spec (JSON or TOML) that builds a [`Network`].
+//! The architecture as data: a serde spec (JSON or TOML) that builds a
+//! [`Network`](crate::network::Network) (`ModelSpec::build` lives in `network.rs`, so this module
+//! depends on the layers only).
 //!
 //! ```
 //! use mlp::spec::ModelSpec;
@@ -19,7 +21,6 @@ use crate::layers::{
     BatchNorm, Chain, Dense, Dropout, FieldEmbedding, Frets, Glu, Init, Integrator, Kan, KanBasis,
     Layer, LayerNorm, NBeats, Recurrent, Residual, SelectableKan, TwoStream,
 };
-use crate::network::Network;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -298,16 +299,6 @@ impl ModelSpec {
         width_after(&self.layers, self.inputs)
     }
 
-    /// Validates the spec and builds the layers (parameters drawn from `seed`).
-    ///
-    /// # Errors
-    /// [`Error::InvalidConfig`] for zero widths, a dropout probability outside `[0, 1)`, a
-    /// residual or recurrent block that does not return to its input width, or a spec without
-    /// parameters.
-    pub fn build(&self, seed: u64) -> Result<Network> {
-        Network::new(self.clone(), self.layers()?, seed)
-    }
-
     /// Validates the spec and returns its layers.
     pub fn layers(&self) -> Result<Vec<Layer>> {
         if self.inputs == 0 {
@@ -316,7 +307,25 @@ impl ModelSpec {
                 "the network needs at least one input feature",
             ));
         }
+        check_sizes(&self.layers, self.inputs, "layers")?;
         let layers = build_layers(&self.layers, self.inputs, "layers")?.0;
+        let mut total = 0usize;
+        for (i, layer) in layers.iter().enumerate() {
+            for (name, shape, _) in layer.param_shapes() {
+                let n = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+                total = n
+                    .and_then(|n| total.checked_add(n))
+                    .filter(|&t| t <= MAX_PARAMS)
+                    .ok_or_else(|| {
+                        Error::config(
+                            format!("layers[{i}]"),
+                            format!(
+                                "tensor '{name}' of shape {shape:?} takes the network past {MAX_PARAMS} parameters"
+                            ),
+                        )
+                    })?;
+            }
+        }
         if layers.iter().all(|l| l.n_params() == 0) {
             return Err(Error::config(
                 "layers",
@@ -340,6 +349,155 @@ impl LayerSpec {
     }
 }
 
+/// Largest width a layer (or the input) may have: 2^26 features. Far above any real MLP, far
+/// below what overflows the buffer arithmetic (`batch * width * steps`); a spec beyond it is
+/// corrupt or hostile (e.g. a model file whose `units` was edited), and is refused before
+/// anything is allocated.
+pub const MAX_WIDTH: usize = 1 << 26;
+
+/// Largest number of parameters a spec may describe (2^32 - 1 floats, 16 GiB).
+pub const MAX_PARAMS: usize = u32::MAX as usize;
+
+/// Largest count for sizes that multiply the work and the saved state rather than the widths
+/// (recurrent steps, N-BEATS blocks and depth, basis functions per KAN edge).
+pub const MAX_REPEAT: usize = 1 << 20;
+
+/// Checks every size in `specs` against [`MAX_WIDTH`] and [`MAX_REPEAT`] with checked
+/// arithmetic, starting at `width`; returns the output width. Runs before any layer is built, so
+/// a hostile size is an error rather than an allocation failure.
+fn check_sizes(specs: &[LayerSpec], mut width: usize, path: &str) -> Result<usize> {
+    let limit = |here: &str, field: &str, v: Option<usize>, max: usize| -> Result<usize> {
+        match v {
+            Some(v) if v <= max => Ok(v),
+            Some(v) => Err(Error::config(
+                format!("{here}.{field}"),
+                format!("{v} is beyond the limit of {max}"),
+            )),
+            None => Err(Error::config(
+                format!("{here}.{field}"),
+                "the size overflows".to_string(),
+            )),
+        }
+    };
+    let basis = |here: &str, b: &KanBasis| -> Result<()> {
+        let n = match *b {
+            KanBasis::Bspline { grid, order, .. } => grid.checked_add(order),
+            KanBasis::Chebyshev { degree } => degree.checked_add(1),
+            KanBasis::Fourier { frequencies } => frequencies.checked_mul(2),
+            KanBasis::Rbf { centers, .. } => Some(centers),
+        };
+        limit(here, "basis", n, MAX_REPEAT).map(|_| ())
+    };
+    limit(path, "width", Some(width), MAX_WIDTH)?;
+    for (i, spec) in specs.iter().enumerate() {
+        let here = format!("{path}[{i}]");
+        let h = here.as_str();
+        match spec {
+            LayerSpec::Dense { units, .. } => {
+                width = limit(h, "units", Some(*units), MAX_WIDTH)?;
+            }
+            LayerSpec::Glu { hidden, units, .. } => {
+                limit(h, "hidden", Some(*hidden), MAX_WIDTH)?;
+                width = limit(h, "units", Some(*units), MAX_WIDTH)?;
+            }
+            LayerSpec::Kan {
+                units, basis: b, ..
+            } => {
+                basis(h, b)?;
+                width = limit(h, "units", Some(*units), MAX_WIDTH)?;
+            }
+            LayerSpec::SelectableKan { units, bases } => {
+                limit(h, "bases", Some(bases.len()), MAX_REPEAT)?;
+                for b in bases {
+                    basis(h, b)?;
+                }
+                width = limit(h, "units", Some(*units), MAX_WIDTH)?;
+            }
+            LayerSpec::FinalMlp {
+                units,
+                heads,
+                stream1,
+                stream2,
+                ..
+            } => {
+                limit(h, "heads", Some(*heads), MAX_WIDTH)?;
+                check_sizes(stream1, width, &format!("{here}.stream1"))?;
+                check_sizes(stream2, width, &format!("{here}.stream2"))?;
+                width = limit(h, "units", Some(*units), MAX_WIDTH)?;
+            }
+            LayerSpec::Embedding { fields, dim } => {
+                limit(h, "fields", Some(fields.len()), MAX_WIDTH)?;
+                limit(h, "dim", Some(*dim), MAX_WIDTH)?;
+                let total = fields.iter().try_fold(0usize, |a, &f| a.checked_add(f));
+                limit(h, "fields", total, MAX_WIDTH)?;
+                width = limit(h, "dim", fields.len().checked_mul(*dim), MAX_WIDTH)?;
+            }
+            LayerSpec::Residual { layers } => {
+                check_sizes(layers, width, &format!("{here}.layers"))?;
+            }
+            LayerSpec::Recurrent { layers, steps, .. } => {
+                limit(h, "steps", Some(*steps), MAX_REPEAT)?;
+                check_sizes(layers, width, &format!("{here}.layers"))?;
+            }
+            &LayerSpec::Frets {
+                channels,
+                window,
+                exog,
+                horizon,
+                embed_dim,
+                hidden,
+                ..
+            } => {
+                for (field, v) in [
+                    ("channels", channels),
+                    ("window", window),
+                    ("exog", exog),
+                    ("horizon", horizon),
+                    ("embed_dim", embed_dim),
+                    ("hidden", hidden),
+                ] {
+                    limit(h, field, Some(v), MAX_WIDTH)?;
+                }
+                let read = channels
+                    .checked_mul(window)
+                    .and_then(|n| n.checked_add(exog));
+                limit(h, "window", read, MAX_WIDTH)?;
+                width = limit(h, "horizon", channels.checked_mul(horizon), MAX_WIDTH)?;
+            }
+            &LayerSpec::NBeats {
+                channels,
+                window,
+                exog,
+                horizon,
+                blocks,
+                layers,
+                units,
+            } => {
+                for (field, v) in [
+                    ("channels", channels),
+                    ("window", window),
+                    ("exog", exog),
+                    ("horizon", horizon),
+                    ("units", units),
+                ] {
+                    limit(h, field, Some(v), MAX_WIDTH)?;
+                }
+                limit(h, "blocks", Some(blocks), MAX_REPEAT)?;
+                limit(h, "layers", Some(layers), MAX_REPEAT)?;
+                let read = channels
+                    .checked_mul(window)
+                    .and_then(|n| n.checked_add(exog));
+                limit(h, "window", read, MAX_WIDTH)?;
+                width = limit(h, "horizon", channels.checked_mul(horizon), MAX_WIDTH)?;
+            }
+            LayerSpec::Dropout { .. }
+            | LayerSpec::LayerNorm { .. }
+            | LayerSpec::BatchNorm { .. } => {}
+        }
+    }
+    Ok(width)
+}
+
 /// Width after a stack of layer specs, starting from `width`.
 fn width_after(specs: &[LayerSpec], mut width: usize) -> usize {
     for l in specs {
@@ -349,13 +507,13 @@ fn width_after(specs: &[LayerSpec], mut width: usize) -> usize {
             | LayerSpec::Kan { units, .. }
             | LayerSpec::SelectableKan { units, .. }
             | LayerSpec::FinalMlp { units, .. } => width = *units,
-            LayerSpec::Embedding { fields, dim } => width = fields.len() * dim,
+            LayerSpec::Embedding { fields, dim } => width = fields.len().saturating_mul(*dim),
             LayerSpec::Frets {
                 channels, horizon, ..
             }
             | LayerSpec::NBeats {
                 channels, horizon, ..
-            } => width = channels * horizon,
+            } => width = channels.saturating_mul(*horizon),
             LayerSpec::Dropout { .. }
             | LayerSpec::LayerNorm { .. }
             | LayerSpec::BatchNorm { .. }

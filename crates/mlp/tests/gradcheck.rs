@@ -1,11 +1,12 @@
 //! Finite-difference gradient checks, in f64, for every layer kind and every loss.
 //!
 //! The engine's math is generic over the scalar type, so these checks run the same code that
-//! trains in f32. Adding a layer or loss variant breaks the exhaustive matches in
-//! `layer_cases`/`loss_cases` until it has a case here.
+//! trains in f32. `every_block_kind_has_a_gradient_check` fails for any kind in
+//! [`mlp::layers::KINDS`] (the one list of block kinds) that no case here exercises, and a new
+//! loss variant breaks the exhaustive match in `loss_cases` until it has a case.
 
 use mlp::kernels::elementwise::Activation;
-use mlp::layers::{Init, Layer};
+use mlp::layers::{GradMode, Init, Layer};
 use mlp::loss::{BatchTargets, Loss};
 use mlp::network::{Network, Workspace};
 use mlp::rng::Rng;
@@ -18,23 +19,6 @@ fn dense(units: usize, activation: Activation) -> LayerSpec {
 /// One spec per layer kind and configuration worth checking.
 fn layer_cases() -> Vec<(String, ModelSpec)> {
     let mut cases = Vec::new();
-    // Registry guard: every Layer variant must be listed here (and given a case below).
-    let witness = |l: &Layer| match l {
-        Layer::Dense(_) => "dense",
-        Layer::Dropout(_) => "dropout",
-        Layer::LayerNorm(_) => "layer_norm",
-        Layer::BatchNorm(_) => "batch_norm",
-        Layer::Glu(_) => "glu",
-        Layer::Kan(_) => "kan",
-        Layer::SelectableKan(_) => "selectable_kan",
-        Layer::TwoStream(_) => "final_mlp",
-        Layer::Embedding(_) => "embedding",
-        Layer::Residual(_) => "residual",
-        Layer::Recurrent(_) => "recurrent",
-        Layer::Frets(_) => "frets",
-        Layer::NBeats(_) => "nbeats",
-    };
-    let _ = witness;
     let spec = |inputs: usize, layers: Vec<LayerSpec>| ModelSpec { inputs, layers };
     for act in Activation::ALL {
         cases.push((
@@ -74,6 +58,22 @@ fn layer_cases() -> Vec<(String, ModelSpec)> {
             vec![
                 dense(6, Activation::Sigmoid),
                 LayerSpec::Dropout { p: 0.4 },
+                dense(2, Activation::Identity),
+            ],
+        ),
+    ));
+    // Training mode: the batch's own statistics, differentiated through (mean and variance
+    // depend on every row). Eval mode (running statistics) is checked below.
+    cases.push((
+        "batch_norm (training mode, batch statistics)".into(),
+        spec(
+            4,
+            vec![
+                dense(5, Activation::Tanh),
+                LayerSpec::BatchNorm {
+                    eps: 1e-5,
+                    momentum: 0.1,
+                },
                 dense(2, Activation::Identity),
             ],
         ),
@@ -391,10 +391,75 @@ fn assert_close(name: &str, what: &str, analytic: f64, numeric: f64) {
     );
 }
 
+/// Every kind in a layer, inner layers included.
+fn kinds_in(layer: &Layer, out: &mut std::collections::BTreeSet<&'static str>) {
+    out.insert(layer.kind());
+    for (_, inner) in layer.children() {
+        kinds_in(inner, out);
+    }
+}
+
+#[test]
+fn every_block_kind_has_a_gradient_check() {
+    let mut covered = std::collections::BTreeSet::new();
+    for (_, spec) in layer_cases() {
+        for layer in spec.build(0).expect("valid spec").layers() {
+            kinds_in(layer, &mut covered);
+        }
+    }
+    let missing: Vec<&str> = mlp::layers::KINDS
+        .iter()
+        .copied()
+        .filter(|k| !covered.contains(k))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "block kinds without a finite-difference case in layer_cases(): {missing:?}"
+    );
+    // And the list names exactly the kinds the layers report.
+    assert!(covered.iter().all(|k| mlp::layers::KINDS.contains(k)));
+}
+
 #[test]
 fn every_layer_matches_central_differences() {
     for (name, spec) in layer_cases() {
-        let net = spec.build(11).expect("valid spec");
+        check_network(&name, &spec.build(11).expect("valid spec"));
+    }
+}
+
+#[test]
+fn batch_norm_eval_mode_matches_central_differences() {
+    // Running statistics moved off their initial values, so the affine map is not trivial.
+    let spec = ModelSpec {
+        inputs: 3,
+        layers: vec![
+            dense(4, Activation::Tanh),
+            LayerSpec::BatchNorm {
+                eps: 1e-5,
+                momentum: 0.1,
+            },
+            dense(2, Activation::Identity),
+        ],
+    };
+    let mut net = spec.build(5).expect("valid spec");
+    for t in net.tensors().to_vec() {
+        if t.name.ends_with("running_mean") || t.name.ends_with("running_var") {
+            for (j, p) in net.params[t.range].iter_mut().enumerate() {
+                *p = 0.5 + 0.25 * j as f32;
+            }
+        }
+    }
+    check_network(
+        "batch_norm (eval mode)",
+        &net.with_grad_mode(GradMode::Eval),
+    );
+}
+
+/// Central differences against the analytic parameter and input gradients of `net`.
+fn check_network(name: &str, net: &Network) {
+    let name = name.to_string();
+    let net = net.clone();
+    {
         let batch = 3;
         let mut rng = Rng::seed_from(2);
         let params: Vec<f64> = net

@@ -131,120 +131,12 @@ pub fn run(args: InfoArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One line per layer, blocks followed by their inner layers, indented.
+/// One line per layer (its [`Layer::describe`]), blocks followed by their inner layers
+/// ([`Layer::children`]), indented.
 fn describe(layer: &Layer, name: &str, depth: usize) {
-    let pad = "  ".repeat(depth);
-    let n = layer.n_params();
-    match layer {
-        Layer::Dense(d) => println!(
-            "{pad}{name}  dense {} -> {}  activation {}  {n} params{}",
-            d.in_features,
-            d.out_features,
-            d.activation,
-            if d.trainable { "" } else { " (frozen)" }
-        ),
-        Layer::Dropout(d) => println!("{pad}{name}  dropout p={}", d.p),
-        Layer::LayerNorm(l) => println!(
-            "{pad}{name}  layer_norm {}  eps {}  {n} params",
-            l.features, l.eps
-        ),
-        Layer::BatchNorm(b) => println!(
-            "{pad}{name}  batch_norm {}  eps {}  momentum {}  {n} params (running statistics included)",
-            b.features, b.eps, b.momentum
-        ),
-        Layer::Glu(g) => println!(
-            "{pad}{name}  glu {} -> {} (hidden {}, gate {})  {n} params",
-            g.in_features, g.out_features, g.hidden, g.gate
-        ),
-        Layer::Kan(k) => println!(
-            "{pad}{name}  kan {} -> {}  basis {} ({} functions){}  {n} params",
-            k.in_features,
-            k.out_features,
-            k.basis.name(),
-            k.basis.len(),
-            if k.base { " + silu base" } else { "" }
-        ),
-        Layer::SelectableKan(k) => println!(
-            "{pad}{name}  selectable_kan {} -> {}  bases {}  {n} params",
-            k.in_features,
-            k.out_features,
-            k.families
-                .iter()
-                .map(|f| f.basis.name())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        Layer::TwoStream(t) => {
-            println!(
-                "{pad}{name}  final_mlp {} -> {}  fusion heads {}, gates {:?}  {n} params",
-                t.in_features, t.out_features, t.heads, t.gates
-            );
-            for (s, stream) in t.streams.iter().enumerate() {
-                for (j, inner) in stream.layers.iter().enumerate() {
-                    describe(inner, &format!("{name}.stream{}.{j}", s + 1), depth + 1);
-                }
-            }
-        }
-        Layer::Embedding(e) => println!(
-            "{pad}{name}  embedding {} fields ({} inputs) -> {} x {}  {n} params",
-            e.fields.len(),
-            e.in_features(),
-            e.fields.len(),
-            e.dim
-        ),
-        Layer::Residual(r) => {
-            println!(
-                "{pad}{name}  residual x + F(x), width {}  {n} params",
-                r.branch.in_features()
-            );
-            for (j, inner) in r.branch.layers.iter().enumerate() {
-                describe(inner, &format!("{name}.block.{j}"), depth + 1);
-            }
-        }
-        Layer::Frets(f) => println!(
-            "{pad}{name}  frets {} channels x window {}{} -> horizon {}  embed {}, head hidden {}, channel learner {}  {n} params",
-            f.channels,
-            f.window,
-            if f.exog > 0 {
-                format!(" + {} exog", f.exog)
-            } else {
-                String::new()
-            },
-            f.horizon,
-            f.embed_dim,
-            f.hidden,
-            if f.channel_learner { "on" } else { "off" }
-        ),
-        Layer::NBeats(nb) => {
-            println!(
-                "{pad}{name}  nbeats {} channels x window {}{} -> horizon {}  {} blocks  {n} params",
-                nb.channels,
-                nb.window,
-                if nb.exog > 0 {
-                    format!(" + {} exog", nb.exog)
-                } else {
-                    String::new()
-                },
-                nb.horizon,
-                nb.blocks.len()
-            );
-            for (l, block) in nb.blocks.iter().enumerate() {
-                for (j, inner) in block.stack.layers.iter().enumerate() {
-                    describe(inner, &format!("{name}.block.{l}.fc.{j}"), depth + 1);
-                }
-            }
-        }
-        Layer::Recurrent(r) => {
-            println!(
-                "{pad}{name}  recurrent h <- (1 - dt) h + dt F(h), steps {}, dt {}, width {}  {n} params (shared)",
-                r.steps,
-                r.dt,
-                r.block.in_features()
-            );
-            for (j, inner) in r.block.layers.iter().enumerate() {
-                describe(inner, &format!("{name}.block.{j}"), depth + 1);
-            }
-        }
+    println!("{}{name}  {}", "  ".repeat(depth), layer.describe());
+    for (child, inner) in layer.children() {
+        describe(inner, &format!("{name}.{child}"), depth + 1);
     }
 }
 

@@ -663,6 +663,7 @@ impl Forecaster {
             .and_then(|j| {
                 serde_json::from_str(j).map_err(|e| bad(format!("corrupt forecast metadata: {e}")))
             })?;
+        check_meta_sizes(&meta).map_err(bad)?;
         let layout = meta.layout();
         let net = &model.network;
         if meta.targets.is_empty()
@@ -686,6 +687,48 @@ impl Forecaster {
         }
         Ok(Forecaster { model, meta })
     }
+}
+
+/// Bounds every size in loaded forecast metadata before anything uses it: each within
+/// [`crate::spec::MAX_WIDTH`], and the network layout computed with checked arithmetic, so an
+/// edited file (`horizon: 100000000000`) is an error rather than an overflow or a huge allocation.
+fn check_meta_sizes(meta: &ForecastMeta) -> std::result::Result<(), String> {
+    let max = crate::spec::MAX_WIDTH;
+    for (field, v) in [
+        ("horizon", meta.horizon),
+        ("embedding.tau", meta.embedding.tau),
+        ("embedding.dim", meta.embedding.dim),
+        ("season", meta.season),
+        ("targets", meta.targets.len()),
+        ("exog", meta.exog.len()),
+    ] {
+        if v > max {
+            return Err(format!(
+                "forecast metadata field {field} = {v} is beyond the limit of {max}"
+            ));
+        }
+    }
+    let block = meta.block();
+    let exog = meta.exog_width().checked_mul(block);
+    let inputs = meta
+        .targets
+        .len()
+        .checked_mul(meta.embedding.dim)
+        .zip(exog)
+        .and_then(|(a, b)| a.checked_add(b));
+    let outputs = meta.targets.len().checked_mul(block);
+    let history = meta
+        .embedding
+        .dim
+        .saturating_sub(1)
+        .checked_mul(meta.embedding.tau);
+    if inputs.is_none_or(|n| n > max) || outputs.is_none_or(|n| n > max) || history.is_none() {
+        return Err("forecast metadata sizes overflow the network layout".into());
+    }
+    if meta.residuals.iter().any(|r| r.len() > meta.horizon) {
+        return Err("forecast residuals do not match the horizon".into());
+    }
+    Ok(())
 }
 
 /// Targets `[c][..len]` scaled by the forecaster's scalers.

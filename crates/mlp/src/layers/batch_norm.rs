@@ -209,3 +209,80 @@ impl BatchNorm {
         }
     }
 }
+
+impl super::Block for BatchNorm {
+    fn kind(&self) -> &'static str {
+        "batch_norm"
+    }
+    fn in_features(&self) -> usize {
+        self.features
+    }
+    fn out_features(&self) -> usize {
+        self.features
+    }
+    fn param_shapes(&self) -> Vec<super::ParamShape> {
+        BatchNorm::param_shapes(self)
+    }
+    fn n_params(&self) -> usize {
+        BatchNorm::n_params(self)
+    }
+    fn init_params(&self, params: &mut [f32], _rng: &mut crate::rng::Rng) {
+        BatchNorm::init_params(self, params)
+    }
+    fn aux_len(&self, batch: usize) -> usize {
+        BatchNorm::aux_len(self, batch)
+    }
+    fn forward<T: Real>(&self, cx: &mut super::Cx<'_, T>, x: &[T], y: &mut [T]) {
+        BatchNorm::forward_train(self, cx.params, x, cx.batch, y, cx.aux)
+    }
+    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T]) {
+        BatchNorm::forward_eval(self, params, x, batch, y)
+    }
+    fn backward<T: Real>(
+        &self,
+        cx: &mut super::Cx<'_, T>,
+        _x: &[T],
+        _y: &[T],
+        dy: &mut [T],
+        dx: Option<&mut [T]>,
+    ) {
+        BatchNorm::backward(self, cx.params, cx.aux, cx.batch, dy, dx, cx.d_params)
+    }
+    fn update_buffers(&self, params: &mut [f32], aux: &[f32], batch: usize) {
+        self.update_running(params, aux, batch)
+    }
+    fn has_buffers(&self) -> bool {
+        true
+    }
+    fn set_grad_mode(&mut self, _mode: super::GradMode) {
+        self.use_running_stats = true;
+    }
+    fn describe(&self) -> String {
+        format!(
+            "batch_norm {}  eps {}  momentum {}  {} params (running statistics included)",
+            self.features,
+            self.eps,
+            self.momentum,
+            BatchNorm::n_params(self)
+        )
+    }
+    fn interval(
+        &self,
+        params: &[f64],
+        x: &crate::verify::Bounds,
+    ) -> crate::Result<crate::verify::Bounds> {
+        // The inference map: a per-feature affine map of the running statistics.
+        let f = self.features;
+        let (gamma, beta) = (&params[..f], &params[f..2 * f]);
+        let (mean, var) = (&params[2 * f..3 * f], &params[3 * f..4 * f]);
+        let eps = self.eps as f64;
+        let mut out = x.clone();
+        for j in 0..f {
+            let a = gamma[j] / (var[j] + eps).sqrt();
+            let (p, q) = (a * (x.lower[j] - mean[j]), a * (x.upper[j] - mean[j]));
+            out.lower[j] = p.min(q) + beta[j];
+            out.upper[j] = p.max(q) + beta[j];
+        }
+        Ok(out)
+    }
+}

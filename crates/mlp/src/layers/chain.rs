@@ -6,7 +6,7 @@
 //! for `Recurrent`, plus gradient scratch) lives in the block's auxiliary buffer, so the network
 //! workspace stays one allocation per batch size.
 
-use super::{Layer, ParamKind};
+use super::{Block, Cx, GradMode, Layer, ParamKind};
 use crate::kernels::Real;
 use crate::rng::Rng;
 
@@ -96,14 +96,8 @@ impl Chain {
             let (aux, tail) = tail.split_at_mut(l.aux_len(batch));
             rest = tail;
             let np = l.n_params();
-            l.forward_train(
-                &params[off..off + np],
-                prev.unwrap_or(input),
-                batch,
-                out,
-                aux,
-                rng,
-            );
+            let mut cx = Cx::forward(&params[off..off + np], aux, batch, &mut *rng);
+            l.forward_train(&mut cx, prev.unwrap_or(input), out);
             off += np;
             prev = Some(out);
         }
@@ -183,6 +177,8 @@ impl Chain {
         let region = |l: &Layer| batch * l.out_features() + l.aux_len(batch);
         let mut cache_start: usize = self.layers.iter().map(region).sum();
         let mut param_end: usize = self.n_params();
+        // Backward passes draw nothing; the context still carries a stream.
+        let mut rng = Rng::seed_from(0);
         for j in (0..n).rev() {
             let l = &self.layers[j];
             cache_start -= region(l);
@@ -206,16 +202,14 @@ impl Chain {
             } else {
                 Some(&mut db[..batch * l.in_features()])
             };
-            l.backward(
-                &params[param_start..param_end],
-                x,
-                out,
+            let mut cx = Cx {
+                params: &params[param_start..param_end],
+                d_params: &mut d_params[param_start..param_end],
                 aux,
                 batch,
-                &mut da[..n_out],
-                d_in,
-                &mut d_params[param_start..param_end],
-            );
+                rng: &mut rng,
+            };
+            l.backward(&mut cx, x, out, &mut da[..n_out], d_in);
             param_end = param_start;
             std::mem::swap(&mut da, &mut db);
         }
@@ -538,5 +532,175 @@ impl Recurrent {
         if let Some(dx) = d_input {
             dx[..d].copy_from_slice(d_h);
         }
+    }
+}
+
+impl Block for Residual {
+    fn kind(&self) -> &'static str {
+        "residual"
+    }
+    fn in_features(&self) -> usize {
+        self.branch.in_features()
+    }
+    fn out_features(&self) -> usize {
+        self.branch.out_features()
+    }
+    fn param_shapes(&self) -> Vec<super::ParamShape> {
+        self.branch.param_shapes("block.")
+    }
+    fn n_params(&self) -> usize {
+        self.branch.n_params()
+    }
+    fn init_params(&self, params: &mut [f32], rng: &mut Rng) {
+        self.branch.init_params(params, rng)
+    }
+    fn aux_len(&self, batch: usize) -> usize {
+        Residual::aux_len(self, batch)
+    }
+    fn forward<T: Real>(&self, cx: &mut Cx<'_, T>, x: &[T], y: &mut [T]) {
+        Residual::forward_train(self, cx.params, x, cx.batch, y, cx.aux, cx.rng)
+    }
+    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T]) {
+        Residual::forward_eval(self, params, x, batch, y)
+    }
+    fn backward<T: Real>(
+        &self,
+        cx: &mut Cx<'_, T>,
+        x: &[T],
+        _y: &[T],
+        dy: &mut [T],
+        dx: Option<&mut [T]>,
+    ) {
+        Residual::backward(self, cx.params, x, cx.aux, cx.batch, dy, dx, cx.d_params)
+    }
+    fn update_buffers(&self, params: &mut [f32], aux: &[f32], batch: usize) {
+        self.branch.update_buffers(params, aux, batch)
+    }
+    fn has_buffers(&self) -> bool {
+        self.branch.layers.iter().any(Layer::has_buffers)
+    }
+    fn set_grad_mode(&mut self, mode: GradMode) {
+        self.branch
+            .layers
+            .iter_mut()
+            .for_each(|l| l.set_grad_mode(mode));
+    }
+    fn describe(&self) -> String {
+        format!(
+            "residual x + F(x), width {}  {} params",
+            self.branch.in_features(),
+            self.branch.n_params()
+        )
+    }
+    fn children(&self) -> Vec<(String, &Layer)> {
+        let layers = self.branch.layers.iter().enumerate();
+        layers.map(|(j, l)| (format!("block.{j}"), l)).collect()
+    }
+    fn interval(
+        &self,
+        params: &[f64],
+        x: &crate::verify::Bounds,
+    ) -> crate::Result<crate::verify::Bounds> {
+        // x + F(x) as the interval sum.
+        let f = crate::verify::interval::chain_bounds(&self.branch, params, x)?;
+        Ok(crate::verify::Bounds {
+            lower: f.lower.iter().zip(&x.lower).map(|(a, b)| a + b).collect(),
+            upper: f.upper.iter().zip(&x.upper).map(|(a, b)| a + b).collect(),
+        })
+    }
+}
+
+impl Block for Recurrent {
+    fn kind(&self) -> &'static str {
+        "recurrent"
+    }
+    fn in_features(&self) -> usize {
+        self.block.in_features()
+    }
+    fn out_features(&self) -> usize {
+        self.block.out_features()
+    }
+    fn param_shapes(&self) -> Vec<super::ParamShape> {
+        self.block.param_shapes("block.")
+    }
+    fn n_params(&self) -> usize {
+        self.block.n_params()
+    }
+    fn init_params(&self, params: &mut [f32], rng: &mut Rng) {
+        self.block.init_params(params, rng)
+    }
+    fn aux_len(&self, batch: usize) -> usize {
+        Recurrent::aux_len(self, batch)
+    }
+    fn forward<T: Real>(&self, cx: &mut Cx<'_, T>, x: &[T], y: &mut [T]) {
+        Recurrent::forward_train(self, cx.params, x, cx.batch, y, cx.aux, cx.rng)
+    }
+    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T]) {
+        Recurrent::forward_eval(self, params, x, batch, y)
+    }
+    fn backward<T: Real>(
+        &self,
+        cx: &mut Cx<'_, T>,
+        _x: &[T],
+        _y: &[T],
+        dy: &mut [T],
+        dx: Option<&mut [T]>,
+    ) {
+        Recurrent::backward(self, cx.params, cx.aux, cx.batch, dy, dx, cx.d_params)
+    }
+    fn update_buffers(&self, params: &mut [f32], aux: &[f32], batch: usize) {
+        Recurrent::update_buffers(self, params, aux, batch)
+    }
+    fn has_buffers(&self) -> bool {
+        self.block.layers.iter().any(Layer::has_buffers)
+    }
+    fn set_grad_mode(&mut self, mode: GradMode) {
+        self.block
+            .layers
+            .iter_mut()
+            .for_each(|l| l.set_grad_mode(mode));
+    }
+    fn describe(&self) -> String {
+        format!(
+            "recurrent h <- (1 - dt) h + dt F(h), steps {}, dt {}, width {}  {} params (shared)",
+            self.steps,
+            self.dt,
+            self.block.in_features(),
+            self.block.n_params()
+        )
+    }
+    fn children(&self) -> Vec<(String, &Layer)> {
+        let layers = self.block.layers.iter().enumerate();
+        layers.map(|(j, l)| (format!("block.{j}"), l)).collect()
+    }
+    fn interval(
+        &self,
+        params: &[f64],
+        x: &crate::verify::Bounds,
+    ) -> crate::Result<crate::verify::Bounds> {
+        use crate::verify::interval::{chain_bounds, combine};
+        // Each integration step in interval arithmetic (all coefficients non-negative).
+        let dt = self.dt as f64;
+        let mut h = x.clone();
+        for _ in 0..self.steps {
+            let f = chain_bounds(&self.block, params, &h)?;
+            match self.integrator {
+                Integrator::Euler => h = combine(1.0 - dt, &h, dt, &f),
+                Integrator::Rk2 => {
+                    let half = 0.5 * dt;
+                    let m = combine(1.0 - half, &h, half, &f);
+                    let fm = chain_bounds(&self.block, params, &m)?;
+                    // h + dt (F(m) - m): each term bounded on its own.
+                    let n = h.len();
+                    let mut next = h.clone();
+                    for j in 0..n {
+                        next.lower[j] = h.lower[j] + dt * (fm.lower[j] - m.upper[j]);
+                        next.upper[j] = h.upper[j] + dt * (fm.upper[j] - m.lower[j]);
+                    }
+                    h = next;
+                }
+            }
+        }
+        Ok(h)
     }
 }

@@ -174,3 +174,83 @@ impl Dense {
         )
     }
 }
+
+impl super::Block for Dense {
+    fn kind(&self) -> &'static str {
+        "dense"
+    }
+    fn in_features(&self) -> usize {
+        self.in_features
+    }
+    fn out_features(&self) -> usize {
+        self.out_features
+    }
+    fn param_shapes(&self) -> Vec<super::ParamShape> {
+        Dense::param_shapes(self)
+    }
+    fn n_params(&self) -> usize {
+        Dense::n_params(self)
+    }
+    fn init_params(&self, params: &mut [f32], rng: &mut Rng) {
+        Dense::init_params(self, params, rng)
+    }
+    fn aux_len(&self, batch: usize) -> usize {
+        Dense::aux_len(self, batch)
+    }
+    fn forward<T: Real>(&self, cx: &mut super::Cx<'_, T>, x: &[T], y: &mut [T]) {
+        Dense::forward(self, cx.params, x, cx.batch, y, Some(cx.aux))
+    }
+    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T]) {
+        Dense::forward(self, params, x, batch, y, None)
+    }
+    fn backward<T: Real>(
+        &self,
+        cx: &mut super::Cx<'_, T>,
+        x: &[T],
+        y: &[T],
+        dy: &mut [T],
+        dx: Option<&mut [T]>,
+    ) {
+        Dense::backward(self, cx.params, x, y, cx.aux, cx.batch, dy, dx, cx.d_params)
+    }
+    fn describe(&self) -> String {
+        format!(
+            "dense {} -> {}  activation {}  {} params{}",
+            self.in_features,
+            self.out_features,
+            self.activation,
+            Dense::n_params(self),
+            if self.trainable { "" } else { " (frozen)" }
+        )
+    }
+    fn interval(
+        &self,
+        params: &[f64],
+        x: &crate::verify::Bounds,
+    ) -> crate::Result<crate::verify::Bounds> {
+        use crate::verify::interval::{activation_bounds, affine};
+        let nw = self.out_features * self.in_features;
+        let bias = self.bias.then(|| &params[nw..nw + self.out_features]);
+        let z = affine(&params[..nw], bias, self.out_features, x);
+        Ok(activation_bounds(self.activation, &z))
+    }
+    fn crown(
+        &self,
+        params: &[f64],
+        stack: &mut crate::verify::crown::CrownStack,
+    ) -> crate::Result<()> {
+        let nw = self.out_features * self.in_features;
+        let bias = if self.bias {
+            params[nw..nw + self.out_features].to_vec()
+        } else {
+            vec![0.0; self.out_features]
+        };
+        stack.push_dense(
+            params[..nw].to_vec(),
+            bias,
+            self.in_features,
+            self.out_features,
+            self.activation,
+        )
+    }
+}

@@ -52,3 +52,61 @@ impl Dropout {
         }
     }
 }
+
+impl super::Block for Dropout {
+    fn kind(&self) -> &'static str {
+        "dropout"
+    }
+    fn in_features(&self) -> usize {
+        self.features
+    }
+    fn out_features(&self) -> usize {
+        self.features
+    }
+    fn n_params(&self) -> usize {
+        0
+    }
+    fn aux_len(&self, batch: usize) -> usize {
+        batch * self.features
+    }
+    fn forward<T: Real>(&self, cx: &mut super::Cx<'_, T>, x: &[T], y: &mut [T]) {
+        Dropout::forward_train(self, x, cx.batch, y, cx.aux, cx.rng)
+    }
+    fn infer<T: Real>(&self, _params: &[T], x: &[T], batch: usize, y: &mut [T]) {
+        Dropout::forward_eval(self, x, batch, y)
+    }
+    fn backward<T: Real>(
+        &self,
+        cx: &mut super::Cx<'_, T>,
+        _x: &[T],
+        _y: &[T],
+        dy: &mut [T],
+        dx: Option<&mut [T]>,
+    ) {
+        if let Some(dx) = dx {
+            Dropout::backward(self, cx.aux, cx.batch, dy, dx)
+        }
+    }
+    fn set_grad_mode(&mut self, mode: super::GradMode) {
+        if mode == super::GradMode::Eval {
+            self.p = 0.0;
+        }
+    }
+    fn describe(&self) -> String {
+        format!("dropout p={}", self.p)
+    }
+    fn interval(
+        &self,
+        _params: &[f64],
+        x: &crate::verify::Bounds,
+    ) -> crate::Result<crate::verify::Bounds> {
+        Ok(x.clone())
+    }
+    fn crown(
+        &self,
+        _params: &[f64],
+        _stack: &mut crate::verify::crown::CrownStack,
+    ) -> crate::Result<()> {
+        Ok(())
+    }
+}

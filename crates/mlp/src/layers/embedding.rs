@@ -119,3 +119,50 @@ impl FieldEmbedding {
         }
     }
 }
+
+impl super::Block for FieldEmbedding {
+    fn kind(&self) -> &'static str {
+        "embedding"
+    }
+    fn in_features(&self) -> usize {
+        FieldEmbedding::in_features(self)
+    }
+    fn out_features(&self) -> usize {
+        FieldEmbedding::out_features(self)
+    }
+    fn param_shapes(&self) -> Vec<super::ParamShape> {
+        FieldEmbedding::param_shapes(self)
+    }
+    fn n_params(&self) -> usize {
+        FieldEmbedding::n_params(self)
+    }
+    fn init_params(&self, params: &mut [f32], rng: &mut Rng) {
+        FieldEmbedding::init_params(self, params, rng)
+    }
+    fn forward<T: Real>(&self, cx: &mut super::Cx<'_, T>, x: &[T], y: &mut [T]) {
+        FieldEmbedding::forward(self, cx.params, x, cx.batch, y)
+    }
+    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T]) {
+        FieldEmbedding::forward(self, params, x, batch, y)
+    }
+    fn backward<T: Real>(
+        &self,
+        cx: &mut super::Cx<'_, T>,
+        x: &[T],
+        _y: &[T],
+        dy: &mut [T],
+        dx: Option<&mut [T]>,
+    ) {
+        FieldEmbedding::backward(self, cx.params, x, cx.batch, dy, dx, cx.d_params)
+    }
+    fn describe(&self) -> String {
+        format!(
+            "embedding {} fields ({} inputs) -> {} x {}  {} params",
+            self.fields.len(),
+            FieldEmbedding::in_features(self),
+            self.fields.len(),
+            self.dim,
+            FieldEmbedding::n_params(self)
+        )
+    }
+}

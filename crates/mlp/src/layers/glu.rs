@@ -264,3 +264,80 @@ impl Glu {
         }
     }
 }
+
+impl super::Block for Glu {
+    fn kind(&self) -> &'static str {
+        "glu"
+    }
+    fn in_features(&self) -> usize {
+        self.in_features
+    }
+    fn out_features(&self) -> usize {
+        self.out_features
+    }
+    fn param_shapes(&self) -> Vec<super::ParamShape> {
+        Glu::param_shapes(self)
+    }
+    fn n_params(&self) -> usize {
+        Glu::n_params(self)
+    }
+    fn init_params(&self, params: &mut [f32], rng: &mut Rng) {
+        Glu::init_params(self, params, rng)
+    }
+    fn aux_len(&self, batch: usize) -> usize {
+        Glu::aux_len(self, batch)
+    }
+    fn forward<T: Real>(&self, cx: &mut super::Cx<'_, T>, x: &[T], y: &mut [T]) {
+        Glu::forward(self, cx.params, x, cx.batch, y, cx.aux)
+    }
+    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T]) {
+        let mut work = vec![T::zero(); Glu::aux_len(self, batch)];
+        Glu::forward(self, params, x, batch, y, &mut work)
+    }
+    fn backward<T: Real>(
+        &self,
+        cx: &mut super::Cx<'_, T>,
+        x: &[T],
+        _y: &[T],
+        dy: &mut [T],
+        dx: Option<&mut [T]>,
+    ) {
+        Glu::backward(self, cx.params, x, cx.aux, cx.batch, dy, dx, cx.d_params)
+    }
+    fn describe(&self) -> String {
+        format!(
+            "glu {} -> {} (hidden {}, gate {})  {} params",
+            self.in_features,
+            self.out_features,
+            self.hidden,
+            self.gate,
+            Glu::n_params(self)
+        )
+    }
+    fn interval(
+        &self,
+        params: &[f64],
+        x: &crate::verify::Bounds,
+    ) -> crate::Result<crate::verify::Bounds> {
+        use crate::verify::interval::{activation_bounds, affine, interval_product};
+        // Both branches as dense layers, their product by the interval product rule.
+        let (i, h, o) = (self.in_features, self.hidden, self.out_features);
+        let (gw, rest) = params.split_at(h * i);
+        let (gb, rest) = rest.split_at(h);
+        let (vw, rest) = rest.split_at(h * i);
+        let (vb, rest) = rest.split_at(h);
+        let (ow, ob) = rest.split_at(o * h);
+        let gate = activation_bounds(self.gate, &affine(gw, Some(gb), h, x));
+        let value = affine(vw, Some(vb), h, x);
+        let mut prod = gate.clone();
+        for j in 0..h {
+            let (l, u) = interval_product(
+                (gate.lower[j], gate.upper[j]),
+                (value.lower[j], value.upper[j]),
+            );
+            prod.lower[j] = l;
+            prod.upper[j] = u;
+        }
+        Ok(affine(ow, Some(&ob[..o]), o, &prod))
+    }
+}

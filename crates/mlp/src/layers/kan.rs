@@ -390,6 +390,58 @@ impl Kan {
     }
 }
 
+impl super::Block for Kan {
+    fn kind(&self) -> &'static str {
+        "kan"
+    }
+    fn in_features(&self) -> usize {
+        self.in_features
+    }
+    fn out_features(&self) -> usize {
+        self.out_features
+    }
+    fn param_shapes(&self) -> Vec<super::ParamShape> {
+        Kan::param_shapes(self)
+    }
+    fn n_params(&self) -> usize {
+        Kan::n_params(self)
+    }
+    fn init_params(&self, params: &mut [f32], rng: &mut Rng) {
+        Kan::init_params(self, params, rng)
+    }
+    fn aux_len(&self, batch: usize) -> usize {
+        Kan::aux_len(self, batch)
+    }
+    fn forward<T: Real>(&self, cx: &mut super::Cx<'_, T>, x: &[T], y: &mut [T]) {
+        Kan::forward(self, cx.params, x, cx.batch, y, cx.aux)
+    }
+    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T]) {
+        let mut work = vec![T::zero(); Kan::aux_len(self, batch)];
+        Kan::forward(self, params, x, batch, y, &mut work)
+    }
+    fn backward<T: Real>(
+        &self,
+        cx: &mut super::Cx<'_, T>,
+        x: &[T],
+        _y: &[T],
+        dy: &mut [T],
+        dx: Option<&mut [T]>,
+    ) {
+        Kan::backward(self, cx.params, x, cx.aux, cx.batch, dy, dx, cx.d_params)
+    }
+    fn describe(&self) -> String {
+        format!(
+            "kan {} -> {}  basis {} ({} functions){}  {} params",
+            self.in_features,
+            self.out_features,
+            self.basis.name(),
+            self.basis.len(),
+            if self.base { " + silu base" } else { "" },
+            Kan::n_params(self)
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,9 @@
 //! are least-squares fits of the old ones at the sample points, so the network's function is
 //! preserved as closely as the new basis allows while the grid moves or gets finer.
 
+use super::Layer;
 use super::kan::{Kan, KanBasis};
+use crate::network::Network;
 use crate::{Error, Result};
 
 /// The input range `[min, max]` of each column of a row-major `rows x width` sample, widened by
@@ -137,6 +139,87 @@ fn solve_spd(a: &mut [f64], b: &mut [f64], n: usize, m: usize) -> Result<Vec<f64
         }
     }
     Ok(b.to_vec())
+}
+
+/// Re-gridding of a built network's KAN layers (kept here, beside the least-squares refit, rather
+/// than in the engine's `network.rs`).
+impl Network {
+    /// Re-grids the KAN layer at top-level position `index` to `new_basis` (e.g. a finer grid, or
+    /// the data's range), refitting its coefficients by least squares to the current edge
+    /// functions at the layer's inputs for `samples` (see [`regrid`]).
+    /// The spec records the new basis; every other parameter is kept.
+    pub fn regrid_kan(
+        &mut self,
+        index: usize,
+        new_basis: KanBasis,
+        samples: &[f32],
+        rows: usize,
+    ) -> Result<()> {
+        let Some(Layer::Kan(kan)) = self.layers().get(index) else {
+            return Err(Error::config(
+                "layer",
+                format!("layer {index} is not a top-level kan layer"),
+            ));
+        };
+        let inputs = self.layer_inputs(index, samples, rows);
+        let range = self
+            .layer_range(index)
+            .ok_or_else(|| Error::config("layer", format!("no layer {index}")))?;
+        let (_, new_params) = regrid(kan, &self.params[range.clone()], new_basis, &inputs)?;
+        let mut spec = self.spec().clone();
+        match spec.layers.get_mut(index) {
+            Some(crate::spec::LayerSpec::Kan { basis, .. }) => *basis = new_basis,
+            _ => {
+                return Err(Error::config(
+                    "layer",
+                    "the spec does not match the network",
+                ));
+            }
+        }
+        let mut rebuilt = spec.build(0)?;
+        let new_range = rebuilt.layer_range(index).unwrap_or_default();
+        let mut params = Vec::with_capacity(rebuilt.n_params());
+        params.extend_from_slice(&self.params[..range.start]);
+        params.extend_from_slice(&new_params);
+        params.extend_from_slice(&self.params[range.end..]);
+        debug_assert_eq!(params.len(), rebuilt.n_params());
+        debug_assert_eq!(new_range.len(), new_params.len());
+        rebuilt.params = params;
+        *self = rebuilt;
+        Ok(())
+    }
+
+    /// For top-level B-spline/RBF KAN layers whose spec asks for `grid_from_data`: moves the grid
+    /// to the range of the layer's inputs on `samples` (5% margin), keeping its size.
+    pub fn fit_kan_grids(&mut self, samples: &[f32], rows: usize) -> Result<()> {
+        for index in 0..self.layers().len() {
+            let Some(crate::spec::LayerSpec::Kan {
+                basis,
+                grid_from_data: true,
+                ..
+            }) = self.spec().layers.get(index).cloned()
+            else {
+                continue;
+            };
+            let width = self.layers()[index].in_features();
+            let inputs = self.layer_inputs(index, samples, rows);
+            let (low, high) = data_range(&inputs, width, 0.05);
+            let new_basis = match basis {
+                KanBasis::Bspline { grid, order, .. } => KanBasis::Bspline {
+                    grid,
+                    order,
+                    low,
+                    high,
+                },
+                KanBasis::Rbf { centers, .. } => KanBasis::Rbf { centers, low, high },
+                other => other,
+            };
+            if new_basis != basis {
+                self.regrid_kan(index, new_basis, samples, rows)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -123,3 +123,63 @@ impl LayerNorm {
         }
     }
 }
+
+impl super::Block for LayerNorm {
+    fn kind(&self) -> &'static str {
+        "layer_norm"
+    }
+    fn in_features(&self) -> usize {
+        self.features
+    }
+    fn out_features(&self) -> usize {
+        self.features
+    }
+    fn param_shapes(&self) -> Vec<super::ParamShape> {
+        LayerNorm::param_shapes(self)
+    }
+    fn n_params(&self) -> usize {
+        LayerNorm::n_params(self)
+    }
+    fn init_params(&self, params: &mut [f32], _rng: &mut crate::rng::Rng) {
+        LayerNorm::init_params(self, params)
+    }
+    fn aux_len(&self, batch: usize) -> usize {
+        LayerNorm::aux_len(self, batch)
+    }
+    fn forward<T: Real>(&self, cx: &mut super::Cx<'_, T>, x: &[T], y: &mut [T]) {
+        LayerNorm::forward(self, cx.params, x, cx.batch, y, Some(cx.aux))
+    }
+    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T]) {
+        LayerNorm::forward(self, params, x, batch, y, None)
+    }
+    fn backward<T: Real>(
+        &self,
+        cx: &mut super::Cx<'_, T>,
+        _x: &[T],
+        _y: &[T],
+        dy: &mut [T],
+        dx: Option<&mut [T]>,
+    ) {
+        LayerNorm::backward(self, cx.params, cx.aux, cx.batch, dy, dx, cx.d_params)
+    }
+    fn describe(&self) -> String {
+        format!(
+            "layer_norm {}  eps {}  {} params",
+            self.features,
+            self.eps,
+            LayerNorm::n_params(self)
+        )
+    }
+    fn interval(
+        &self,
+        params: &[f64],
+        x: &crate::verify::Bounds,
+    ) -> crate::Result<crate::verify::Bounds> {
+        Ok(crate::verify::interval::layer_norm_bounds(
+            params,
+            self.features,
+            self.eps as f64,
+            x,
+        ))
+    }
+}

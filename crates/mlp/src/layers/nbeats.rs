@@ -350,6 +350,70 @@ impl NBeats {
     }
 }
 
+impl super::Block for NBeats {
+    fn kind(&self) -> &'static str {
+        "nbeats"
+    }
+    fn in_features(&self) -> usize {
+        NBeats::in_features(self)
+    }
+    fn out_features(&self) -> usize {
+        NBeats::out_features(self)
+    }
+    fn param_shapes(&self) -> Vec<super::ParamShape> {
+        NBeats::param_shapes(self)
+    }
+    fn n_params(&self) -> usize {
+        NBeats::n_params(self)
+    }
+    fn init_params(&self, params: &mut [f32], rng: &mut Rng) {
+        NBeats::init_params(self, params, rng)
+    }
+    fn aux_len(&self, batch: usize) -> usize {
+        NBeats::aux_len(self, batch)
+    }
+    fn forward<T: Real>(&self, cx: &mut super::Cx<'_, T>, x: &[T], y: &mut [T]) {
+        NBeats::forward(self, cx.params, x, cx.batch, y, cx.aux, cx.rng)
+    }
+    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T]) {
+        NBeats::forward_eval(self, params, x, batch, y)
+    }
+    fn backward<T: Real>(
+        &self,
+        cx: &mut super::Cx<'_, T>,
+        _x: &[T],
+        _y: &[T],
+        dy: &mut [T],
+        dx: Option<&mut [T]>,
+    ) {
+        NBeats::backward(self, cx.params, cx.aux, cx.batch, dy, dx, cx.d_params)
+    }
+    fn describe(&self) -> String {
+        format!(
+            "nbeats {} channels x window {}{} -> horizon {}  {} blocks  {} params",
+            self.channels,
+            self.window,
+            if self.exog > 0 {
+                format!(" + {} exog", self.exog)
+            } else {
+                String::new()
+            },
+            self.horizon,
+            self.blocks.len(),
+            NBeats::n_params(self)
+        )
+    }
+    fn children(&self) -> Vec<(String, &super::Layer)> {
+        let mut out = Vec::new();
+        for (l, block) in self.blocks.iter().enumerate() {
+            for (j, inner) in block.stack.layers.iter().enumerate() {
+                out.push((format!("block.{l}.fc.{j}"), inner));
+            }
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

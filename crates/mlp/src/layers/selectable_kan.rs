@@ -315,3 +315,57 @@ impl SelectableKan {
         (best, kan, out)
     }
 }
+
+impl super::Block for SelectableKan {
+    fn kind(&self) -> &'static str {
+        "selectable_kan"
+    }
+    fn in_features(&self) -> usize {
+        self.in_features
+    }
+    fn out_features(&self) -> usize {
+        self.out_features
+    }
+    fn param_shapes(&self) -> Vec<super::ParamShape> {
+        SelectableKan::param_shapes(self)
+    }
+    fn n_params(&self) -> usize {
+        SelectableKan::n_params(self)
+    }
+    fn init_params(&self, params: &mut [f32], rng: &mut Rng) {
+        SelectableKan::init_params(self, params, rng)
+    }
+    fn aux_len(&self, batch: usize) -> usize {
+        SelectableKan::aux_len(self, batch)
+    }
+    fn forward<T: Real>(&self, cx: &mut super::Cx<'_, T>, x: &[T], y: &mut [T]) {
+        SelectableKan::forward(self, cx.params, x, cx.batch, y, cx.aux)
+    }
+    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T]) {
+        let mut work = vec![T::zero(); SelectableKan::aux_len(self, batch)];
+        SelectableKan::forward(self, params, x, batch, y, &mut work)
+    }
+    fn backward<T: Real>(
+        &self,
+        cx: &mut super::Cx<'_, T>,
+        x: &[T],
+        _y: &[T],
+        dy: &mut [T],
+        dx: Option<&mut [T]>,
+    ) {
+        SelectableKan::backward(self, cx.params, x, cx.aux, cx.batch, dy, dx, cx.d_params)
+    }
+    fn describe(&self) -> String {
+        format!(
+            "selectable_kan {} -> {}  bases {}  {} params",
+            self.in_features,
+            self.out_features,
+            self.families
+                .iter()
+                .map(|f| f.basis.name())
+                .collect::<Vec<_>>()
+                .join(", "),
+            SelectableKan::n_params(self)
+        )
+    }
+}

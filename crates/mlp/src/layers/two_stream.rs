@@ -380,3 +380,68 @@ impl TwoStream {
         }
     }
 }
+
+impl super::Block for TwoStream {
+    fn kind(&self) -> &'static str {
+        "final_mlp"
+    }
+    fn in_features(&self) -> usize {
+        self.in_features
+    }
+    fn out_features(&self) -> usize {
+        self.out_features
+    }
+    fn param_shapes(&self) -> Vec<super::ParamShape> {
+        TwoStream::param_shapes(self)
+    }
+    fn n_params(&self) -> usize {
+        TwoStream::n_params(self)
+    }
+    fn init_params(&self, params: &mut [f32], rng: &mut Rng) {
+        TwoStream::init_params(self, params, rng)
+    }
+    fn aux_len(&self, batch: usize) -> usize {
+        TwoStream::aux_len(self, batch)
+    }
+    fn forward<T: Real>(&self, cx: &mut super::Cx<'_, T>, x: &[T], y: &mut [T]) {
+        TwoStream::forward_train(self, cx.params, x, cx.batch, y, cx.aux, cx.rng)
+    }
+    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T]) {
+        TwoStream::forward_eval(self, params, x, batch, y)
+    }
+    fn backward<T: Real>(
+        &self,
+        cx: &mut super::Cx<'_, T>,
+        x: &[T],
+        _y: &[T],
+        dy: &mut [T],
+        dx: Option<&mut [T]>,
+    ) {
+        TwoStream::backward(self, cx.params, x, cx.aux, cx.batch, dy, dx, cx.d_params)
+    }
+    fn set_grad_mode(&mut self, mode: super::GradMode) {
+        self.streams
+            .iter_mut()
+            .flat_map(|s| s.layers.iter_mut())
+            .for_each(|l| l.set_grad_mode(mode));
+    }
+    fn describe(&self) -> String {
+        format!(
+            "final_mlp {} -> {}  fusion heads {}, gates {:?}  {} params",
+            self.in_features,
+            self.out_features,
+            self.heads,
+            self.gates,
+            TwoStream::n_params(self)
+        )
+    }
+    fn children(&self) -> Vec<(String, &super::Layer)> {
+        let mut out = Vec::new();
+        for (s, stream) in self.streams.iter().enumerate() {
+            for (j, inner) in stream.layers.iter().enumerate() {
+                out.push((format!("stream{}.{j}", s + 1), inner));
+            }
+        }
+        out
+    }
+}

@@ -27,11 +27,54 @@
 use super::interval::{activation_bounds, affine};
 use super::{Bounds, LinearSpec, layer_params};
 use crate::kernels::elementwise::{Activation, LEAKY_RELU_SLOPE};
-use crate::layers::Layer;
 use crate::network::Network;
 use crate::{Error, Result};
 
+/// The dense stack CROWN bounds, built by each layer's [`crate::layers::Block::crown`].
+#[derive(Debug, Default)]
+pub struct CrownStack {
+    layers: Vec<DenseF64>,
+}
+
+impl CrownStack {
+    /// Appends a dense layer `act(W x + b)` (`w` row-major `outputs x inputs`); errors for an
+    /// activation without a linear relaxation.
+    pub fn push_dense(
+        &mut self,
+        w: Vec<f64>,
+        b: Vec<f64>,
+        inputs: usize,
+        outputs: usize,
+        act: Activation,
+    ) -> Result<()> {
+        if !matches!(
+            act,
+            Activation::Identity
+                | Activation::Relu
+                | Activation::LeakyRelu
+                | Activation::Tanh
+                | Activation::Sigmoid
+        ) {
+            return Err(Error::config(
+                "verification",
+                format!(
+                    "CROWN has no relaxation for the '{act}' activation (supported: relu, leaky_relu, tanh, sigmoid, identity); use --method ibp"
+                ),
+            ));
+        }
+        self.layers.push(DenseF64 {
+            w,
+            b,
+            inputs,
+            outputs,
+            act,
+        });
+        Ok(())
+    }
+}
+
 /// One dense layer in `f64`.
+#[derive(Debug)]
 struct DenseF64 {
     w: Vec<f64>,
     b: Vec<f64>,
@@ -91,51 +134,11 @@ pub fn check_supported(net: &Network) -> Result<()> {
 
 fn dense_stack(net: &Network) -> Result<Vec<DenseF64>> {
     let params = layer_params(net);
-    let mut out = Vec::new();
+    let mut stack = CrownStack::default();
     for (layer, p) in net.layers().iter().zip(params) {
-        match layer {
-            Layer::Dense(d) => {
-                if !matches!(
-                    d.activation,
-                    Activation::Identity
-                        | Activation::Relu
-                        | Activation::LeakyRelu
-                        | Activation::Tanh
-                        | Activation::Sigmoid
-                ) {
-                    return Err(Error::config(
-                        "verification",
-                        format!(
-                            "CROWN has no relaxation for the '{}' activation (supported: relu, leaky_relu, tanh, sigmoid, identity); use --method ibp",
-                            d.activation
-                        ),
-                    ));
-                }
-                let nw = d.out_features * d.in_features;
-                out.push(DenseF64 {
-                    w: p[..nw].to_vec(),
-                    b: if d.bias {
-                        p[nw..nw + d.out_features].to_vec()
-                    } else {
-                        vec![0.0; d.out_features]
-                    },
-                    inputs: d.in_features,
-                    outputs: d.out_features,
-                    act: d.activation,
-                });
-            }
-            Layer::Dropout(_) => {}
-            other => {
-                return Err(Error::config(
-                    "verification",
-                    format!(
-                        "CROWN supports dense and dropout layers only, not '{}'; use --method ibp",
-                        other.kind()
-                    ),
-                ));
-            }
-        }
+        layer.crown(&p, &mut stack)?;
     }
+    let out = stack.layers;
     if out.is_empty() {
         return Err(Error::config(
             "verification",

@@ -16,7 +16,6 @@
 
 use super::{Bounds, layer_params};
 use crate::kernels::elementwise::Activation;
-use crate::layers::chain::Integrator;
 use crate::layers::{Chain, Layer};
 use crate::network::Network;
 use crate::{Error, Result};
@@ -63,100 +62,18 @@ fn check_width(what: &str, expected: usize, got: usize) -> Result<()> {
 
 /// The error for a layer kind without a sound interval rule.
 pub fn unsupported(kind: &str, method: &str) -> Error {
-    Error::config(
-        "verification",
-        format!("{method} has no sound rule for '{kind}' layers; this model cannot be verified"),
-    )
+    crate::layers::unsupported(kind, method)
 }
 
-/// Bounds through one layer, `params` its slice as `f64`.
+/// Bounds through one layer, `params` its slice as `f64`: the layer's own rule
+/// ([`crate::layers::Block::interval`]), after checking the input width.
 pub fn layer_bounds(layer: &Layer, params: &[f64], x: &Bounds) -> Result<Bounds> {
     check_width(layer.kind(), layer.in_features(), x.len())?;
-    match layer {
-        Layer::Dense(d) => {
-            let nw = d.out_features * d.in_features;
-            let bias = d.bias.then(|| &params[nw..nw + d.out_features]);
-            let z = affine(&params[..nw], bias, d.out_features, x);
-            Ok(activation_bounds(d.activation, &z))
-        }
-        Layer::Dropout(_) => Ok(x.clone()),
-        Layer::BatchNorm(n) => {
-            let f = n.features;
-            let (gamma, beta) = (&params[..f], &params[f..2 * f]);
-            let (mean, var) = (&params[2 * f..3 * f], &params[3 * f..4 * f]);
-            let eps = n.eps as f64;
-            let mut out = x.clone();
-            for j in 0..f {
-                let a = gamma[j] / (var[j] + eps).sqrt();
-                let (p, q) = (a * (x.lower[j] - mean[j]), a * (x.upper[j] - mean[j]));
-                out.lower[j] = p.min(q) + beta[j];
-                out.upper[j] = p.max(q) + beta[j];
-            }
-            Ok(out)
-        }
-        Layer::LayerNorm(n) => Ok(layer_norm_bounds(params, n.features, n.eps as f64, x)),
-        Layer::Glu(g) => {
-            let (i, h, o) = (g.in_features, g.hidden, g.out_features);
-            let (gw, rest) = params.split_at(h * i);
-            let (gb, rest) = rest.split_at(h);
-            let (vw, rest) = rest.split_at(h * i);
-            let (vb, rest) = rest.split_at(h);
-            let (ow, ob) = rest.split_at(o * h);
-            let gate = activation_bounds(g.gate, &affine(gw, Some(gb), h, x));
-            let value = affine(vw, Some(vb), h, x);
-            let mut prod = gate.clone();
-            for j in 0..h {
-                let (l, u) = mul(
-                    (gate.lower[j], gate.upper[j]),
-                    (value.lower[j], value.upper[j]),
-                );
-                prod.lower[j] = l;
-                prod.upper[j] = u;
-            }
-            Ok(affine(ow, Some(&ob[..o]), o, &prod))
-        }
-        Layer::Residual(r) => {
-            let f = chain_bounds(&r.branch, params, x)?;
-            Ok(Bounds {
-                lower: f.lower.iter().zip(&x.lower).map(|(a, b)| a + b).collect(),
-                upper: f.upper.iter().zip(&x.upper).map(|(a, b)| a + b).collect(),
-            })
-        }
-        Layer::Recurrent(r) => {
-            let dt = r.dt as f64;
-            let mut h = x.clone();
-            for _ in 0..r.steps {
-                let f = chain_bounds(&r.block, params, &h)?;
-                match r.integrator {
-                    Integrator::Euler => h = combine(1.0 - dt, &h, dt, &f),
-                    Integrator::Rk2 => {
-                        let half = 0.5 * dt;
-                        let m = combine(1.0 - half, &h, half, &f);
-                        let fm = chain_bounds(&r.block, params, &m)?;
-                        // h + dt (F(m) - m): each term bounded on its own.
-                        let n = h.len();
-                        let mut next = h.clone();
-                        for j in 0..n {
-                            next.lower[j] = h.lower[j] + dt * (fm.lower[j] - m.upper[j]);
-                            next.upper[j] = h.upper[j] + dt * (fm.upper[j] - m.lower[j]);
-                        }
-                        h = next;
-                    }
-                }
-            }
-            Ok(h)
-        }
-        Layer::Embedding(_)
-        | Layer::TwoStream(_)
-        | Layer::Kan(_)
-        | Layer::SelectableKan(_)
-        | Layer::Frets(_)
-        | Layer::NBeats(_) => Err(unsupported(layer.kind(), "interval bound propagation")),
-    }
+    layer.interval(params, x)
 }
 
 /// Bounds through a chain of layers sharing one parameter slice.
-fn chain_bounds(chain: &Chain, params: &[f64], x: &Bounds) -> Result<Bounds> {
+pub fn chain_bounds(chain: &Chain, params: &[f64], x: &Bounds) -> Result<Bounds> {
     let mut off = 0;
     let mut b = x.clone();
     for l in &chain.layers {
@@ -168,7 +85,7 @@ fn chain_bounds(chain: &Chain, params: &[f64], x: &Bounds) -> Result<Bounds> {
 }
 
 /// `a x + b y` for non-negative `a`, `b`.
-fn combine(a: f64, x: &Bounds, b: f64, y: &Bounds) -> Bounds {
+pub fn combine(a: f64, x: &Bounds, b: f64, y: &Bounds) -> Bounds {
     Bounds {
         lower: x
             .lower
@@ -186,7 +103,7 @@ fn combine(a: f64, x: &Bounds, b: f64, y: &Bounds) -> Bounds {
 }
 
 /// Interval product.
-fn mul(a: (f64, f64), b: (f64, f64)) -> (f64, f64) {
+pub fn interval_product(a: (f64, f64), b: (f64, f64)) -> (f64, f64) {
     let c = [a.0 * b.0, a.0 * b.1, a.1 * b.0, a.1 * b.1];
     (
         c.iter().copied().fold(f64::INFINITY, f64::min),
@@ -280,7 +197,7 @@ pub fn minimum_point(act: Activation) -> f64 {
 }
 
 /// Layer normalization: `y_j = gamma_j (x_j - mean) / sqrt(var + eps) + beta_j`.
-fn layer_norm_bounds(params: &[f64], d: usize, eps: f64, x: &Bounds) -> Bounds {
+pub fn layer_norm_bounds(params: &[f64], d: usize, eps: f64, x: &Bounds) -> Bounds {
     let (gamma, beta) = params.split_at(d);
     let inv_d = 1.0 / d as f64;
     let sum_l: f64 = x.lower.iter().sum();
@@ -318,7 +235,7 @@ fn layer_norm_bounds(params: &[f64], d: usize, eps: f64, x: &Bounds) -> Bounds {
     let cap = ((d as f64) - 1.0).max(0.0).sqrt();
     let mut out = x.clone();
     for j in 0..d {
-        let (l, u) = mul(dev[j], rstd);
+        let (l, u) = interval_product(dev[j], rstd);
         let (l, u) = (l.max(-cap), u.min(cap));
         let (p, q) = (gamma[j] * l, gamma[j] * u);
         out.lower[j] = p.min(q) + beta[j];

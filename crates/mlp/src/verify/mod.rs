@@ -18,6 +18,7 @@
 pub mod bisect;
 pub mod crown;
 pub mod interval;
+pub mod plant;
 pub mod reach;
 
 use crate::{Error, Result};
