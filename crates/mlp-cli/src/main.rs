@@ -130,6 +130,64 @@ fn flag_for_field(cmd: &clap::Command, field: &str) -> Option<String> {
         .then(|| format!("--{long}"))
 }
 
+/// Rewrites the library's setting names in a hint (written `` `impute` ``, see `mlp::Error`) as
+/// flags: the running subcommand's flag when it has one, else the flag of the command that owns
+/// the setting (`mlp train`, or `mlp forecast fit` for a forecaster), named with that command.
+/// A quoted word that is no setting of either (a cell's text, `mlp forecast fit`) stays as it is.
+fn settings_as_flags(
+    text: &str,
+    root: &clap::Command,
+    cmd: &clap::Command,
+    path: &[String],
+) -> String {
+    let (home, home_name) = if path.first().is_some_and(|p| p == "forecast") {
+        (
+            root.find_subcommand("forecast")
+                .and_then(|f| f.find_subcommand("fit")),
+            "mlp forecast fit",
+        )
+    } else {
+        (root.find_subcommand("train"), "mlp train")
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('`') {
+        let (before, after) = rest.split_at(i);
+        out.push_str(before);
+        let inner = &after[1..];
+        let Some(end) = inner.find('`') else {
+            out.push_str(after);
+            return out;
+        };
+        let name = &inner[..end];
+        let is_setting = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.');
+        let flag = if is_setting {
+            match flag_for_field(cmd, name) {
+                Some(flag) => Some(flag),
+                None => home
+                    .and_then(|h| flag_for_field(h, name))
+                    .map(|flag| format!("{home_name} {flag}")),
+            }
+        } else {
+            None
+        };
+        match flag {
+            Some(flag) => out.push_str(&flag),
+            None => {
+                out.push('`');
+                out.push_str(name);
+                out.push('`');
+            }
+        }
+        rest = &inner[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// An error message in the words of the subcommand that failed: a library setting is named by
 /// its flag, and a hint naming a flag this subcommand lacks but `mlp train` has (e.g. `--impute`
 /// from `mlp predict`) says where that flag belongs.
@@ -149,6 +207,7 @@ fn in_flag_terms(err: &anyhow::Error, path: &[String]) -> String {
     {
         text = text.replacen(&format!("invalid {field}:"), &format!("invalid {flag}:"), 1);
     }
+    text = settings_as_flags(&text, &root, cmd, path);
     let Some(train) = root.find_subcommand("train") else {
         return text;
     };

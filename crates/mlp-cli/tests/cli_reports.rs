@@ -364,7 +364,7 @@ fn library_errors_name_the_flags_of_the_subcommand() {
     let err = fails(&[
         "train", "--data", &missing, "--target", "label", "--out", &out,
     ]);
-    assert!(err.contains("use --impute"), "{err}");
+    assert!(err.contains("set --impute to"), "{err}");
     // ...but `mlp predict` has no --impute: the hint says where the flag belongs.
     ok(&[&train[..], &["--epochs", "2", "--quiet"]].concat());
     let cells = dir.file("cells.csv", "x1,x2\n0.1,\n");
@@ -438,4 +438,107 @@ fn a_diverging_forecast_fit_is_reported_and_exits_3() {
     let mut allowed = args.to_vec();
     allowed.push("--allow-divergence");
     ok(&allowed);
+}
+
+/// Two numeric features, a colour and a yes/no label, for tests of text columns.
+fn coloured(rows: usize) -> String {
+    let mut s = String::from("x1,x2,color,label\n");
+    for i in 0..rows {
+        let x1 = (i % 7) as f64 / 7.0;
+        let x2 = (i % 5) as f64 / 5.0;
+        let color = ["red", "green", "blue"][i % 3];
+        let label = if x1 + x2 > 0.8 { "yes" } else { "no" };
+        s.push_str(&format!("{x1},{x2},{color},{label}\n"));
+    }
+    s
+}
+
+#[test]
+fn library_hints_reach_the_user_as_flags_of_the_running_command() {
+    let dir = TempDir::new("hints");
+    // A mostly numeric column with one word: the library names its `impute` and `ignore`
+    // settings, the user reads `mlp train`'s flags.
+    let mut text = String::from("x1,x2,label\n");
+    for i in 0..20 {
+        let x2 = if i == 3 {
+            "oops".to_string()
+        } else {
+            format!("0.{i}")
+        };
+        text.push_str(&format!(
+            "0.{i},{x2},{}\n",
+            if i % 2 == 0 { "yes" } else { "no" }
+        ));
+    }
+    let data = dir.file("word.csv", &text);
+    let out = dir.path("m.mlp");
+    let err = fails(&["train", "--data", &data, "--target", "label", "--out", &out]);
+    assert!(
+        err.contains("use --impute, or leave the column out with --ignore 'x2'"),
+        "{err}"
+    );
+    assert!(!err.contains('`'), "{err}");
+    // A column with no values at all.
+    let empty = dir.file("empty.csv", "x1,x2,label\n0.1,,yes\n0.2,,no\n0.3,,yes\n");
+    let err = fails(&[
+        "train", "--data", &empty, "--target", "label", "--out", &out,
+    ]);
+    assert!(err.contains("drop it with --ignore"), "{err}");
+}
+
+#[test]
+fn a_cell_with_a_line_break_stays_on_one_error_line() {
+    let dir = TempDir::new("cellbreak");
+    let data = dir.file("d.csv", &coloured(30));
+    let out = dir.path("m.mlp");
+    ok(&[
+        "train", "--data", &data, "--target", "label", "--epochs", "2", "--quiet", "--out", &out,
+    ]);
+    // A quoted label with a line break inside: `fails` checks the error is one line.
+    let bad = dir.file("bad.csv", "x1,x2,color,label\n0.1,0.2,red,\"ma\nybe\"\n");
+    let err = fails(&["eval", "--model", &out, "--data", &bad]);
+    assert!(err.contains("unknown class label 'ma\\nybe'"), "{err}");
+    // A numeric cell with a line break inside.
+    let bad = dir.file("bad2.csv", "x1,x2,color,label\n\"1\n2\",0.2,red,yes\n");
+    let err = fails(&["eval", "--model", &out, "--data", &bad]);
+    assert!(err.contains("1\\n2"), "{err}");
+}
+
+#[test]
+fn eval_warns_once_per_unseen_category_or_fails_on_request() {
+    let dir = TempDir::new("evalunknown");
+    let data = dir.file("d.csv", &coloured(30));
+    let out = dir.path("m.mlp");
+    ok(&[
+        "train", "--data", &data, "--target", "label", "--epochs", "2", "--quiet", "--out", &out,
+    ]);
+    let input = dir.file(
+        "new.csv",
+        "x1,x2,color,label\n0.1,0.2,purple,no\n0.9,0.8,purple,yes\n0.5,0.5,red,yes\n",
+    );
+    let o = ok(&["eval", "--model", &out, "--data", &input]);
+    let err = stderr(&o);
+    assert_eq!(err.matches("warning:").count(), 1, "{err}");
+    assert!(err.contains("'color'") && err.contains("'purple'"), "{err}");
+    assert!(!stdout(&o).is_empty());
+    let o = ok(&[
+        "eval",
+        "--model",
+        &out,
+        "--data",
+        &input,
+        "--unknown-category",
+        "ignore",
+    ]);
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+    let err = fails(&[
+        "eval",
+        "--model",
+        &out,
+        "--data",
+        &input,
+        "--unknown-category",
+        "error",
+    ]);
+    assert!(err.contains("line 2") && err.contains("purple"), "{err}");
 }

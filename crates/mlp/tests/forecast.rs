@@ -258,7 +258,7 @@ fn mc_dropout_intervals_bracket_the_forecast_and_are_reproducible() {
         .forecast(&s, 5, method, 0.8, 7)
         .expect_err("should be refused")
         .to_string();
-    assert!(e.contains("--dropout"), "{e}");
+    assert!(e.contains("`dropout`"), "{e}");
 }
 
 #[test]

@@ -3,6 +3,8 @@
 use crate::input::{InferenceDataArgs, load_inference};
 use anyhow::{Result, bail};
 use clap::Args;
+use mlp::data::preprocess::UnknownCategory;
+use mlp::model::InputSchema;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -17,10 +19,27 @@ pub struct EvalArgs {
     /// Print the metrics as JSON.
     #[arg(long)]
     pub json: bool,
+    /// A text category the training data did not have: warn (once per column and value) and
+    /// encode it as all zeros, do the same silently (ignore), or stop with an error.
+    #[arg(long, value_name = "POLICY", default_value = "warn", value_parser = ["warn", "ignore", "error"])]
+    pub unknown_category: String,
 }
 
 pub fn run(args: EvalArgs) -> Result<ExitCode> {
     let model = crate::commands::predict::load_model(&args.model)?;
+    let unknown: UnknownCategory = args.unknown_category.parse()?;
+    // Categories the training data did not have, checked the way `mlp predict` checks them
+    // (the evaluation below encodes them as all zeros, as prediction does).
+    if let (InputSchema::Tabular { preprocessor }, Some(path), None) =
+        (&model.input, &args.input.data, &args.input.dataset)
+    {
+        let raw =
+            mlp::data::csv::read_csv(path, crate::input::delimiter_byte(args.input.delimiter)?)?;
+        let (_, unseen) = preprocessor.transform_with(&raw, unknown)?;
+        for u in unseen {
+            eprintln!("warning: {u}");
+        }
+    }
     let data = load_inference(&args.input, &model, true)?;
     let Some(labelled) = data.targets else {
         bail!("the input has no targets to evaluate against");

@@ -338,9 +338,9 @@ fn field_str(path: &Path, raw: &[u8], line: u64, column: &str) -> Result<String>
     }
 }
 
-/// A column name as an error shows it: with control characters (a line break inside a quoted
+/// A column name or cell as an error shows it: with control characters (a line break inside a quoted
 /// header field) escaped, so that the message stays on one line.
-fn shown(name: &str) -> String {
+pub(crate) fn shown(name: &str) -> String {
     if name.chars().any(char::is_control) {
         name.escape_debug().to_string()
     } else {

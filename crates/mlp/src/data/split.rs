@@ -172,7 +172,13 @@ fn parse_time_cells(
         }
         let (key, is_date) = if let Ok(v) = cell.parse::<f64>() {
             if !v.is_finite() {
-                return Err(error(row, format!("time value '{cell}' is not finite")));
+                return Err(error(
+                    row,
+                    format!(
+                        "time value '{}' is not finite",
+                        crate::data::csv::shown(cell)
+                    ),
+                ));
             }
             (v, false)
         } else if let Some(v) = parse_datetime(cell) {
@@ -181,7 +187,8 @@ fn parse_time_cells(
             return Err(error(
                 row,
                 format!(
-                    "cannot parse '{cell}' as a time; expected a number or a date like 2024-01-31, 2024-01-31T13:45:00 or 2024-01-31 13:45:00"
+                    "cannot parse '{}' as a time; expected a number or a date like 2024-01-31, 2024-01-31T13:45:00 or 2024-01-31 13:45:00",
+                    crate::data::csv::shown(cell)
                 ),
             ));
         };
@@ -190,7 +197,10 @@ fn parse_time_cells(
             Some(d) if d != is_date => {
                 return Err(error(
                     row,
-                    format!("'{cell}' mixes numbers and dates in one time column"),
+                    format!(
+                        "'{}' mixes numbers and dates in one time column",
+                        crate::data::csv::shown(cell)
+                    ),
                 ));
             }
             Some(_) => {}

@@ -180,7 +180,7 @@ pub fn backtest(
     let train_len = n - test_len;
     if test_len < h {
         return Err(Error::InvalidData(format!(
-            "{}: the test part has {test_len} steps, fewer than the horizon {h}; raise --test-fraction or lower --horizon",
+            "{}: the test part has {test_len} steps, fewer than the horizon {h}; raise `test_fraction` or lower `horizon`",
             series.source
         )));
     }

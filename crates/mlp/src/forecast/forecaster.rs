@@ -589,7 +589,7 @@ impl Forecaster {
                 if m.dropout <= 0.0 {
                     return Err(Error::config(
                         "interval",
-                        "MC dropout intervals need a model trained with --dropout above 0 (e.g. 0.1)",
+                        "MC dropout intervals need a model trained with `dropout` above 0 (e.g. 0.1)",
                     ));
                 }
                 let mc = net.with_grad_mode(GradMode::McDropout);

@@ -97,7 +97,7 @@ pub fn residual_offsets(
             None => {
                 let (h0, lo, hi) = last.ok_or_else(|| {
                     Error::InvalidData(
-                        "no validation residuals to build intervals from; use more data or --interval none".into(),
+                        "no validation residuals to build intervals from; use more data or `interval` none".into(),
                     )
                 })?;
                 let widen = (h as f64 / h0 as f64).sqrt();

@@ -300,7 +300,7 @@ impl Series {
                         r,
                         tcol,
                         format!(
-                            "gap in the time series: {} missing step(s) of {} between '{}' and '{}'; fill them with --fill linear|previous|zero or add the rows",
+                            "gap in the time series: {} missing step(s) of {} between '{}' and '{}'; fill them with `fill` linear|previous|zero or add the rows",
                             jump - 1,
                             step.describe(),
                             table.columns[tcol][r - 1],
@@ -321,7 +321,7 @@ impl Series {
                         return Err(table.cell_error(
                             r,
                             c,
-                            "missing value; fill it with --fill linear|previous|zero or fix the data",
+                            "missing value; fill it with `fill` linear|previous|zero or fix the data",
                         ));
                     }
                     *filled += 1;

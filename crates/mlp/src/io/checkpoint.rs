@@ -95,7 +95,7 @@ fn from_tensor_file(
         .metadata
         .get("checkpoint")
         .cloned()
-        .ok_or_else(|| bad("not a checkpoint (a model file has no training state); pass a file written by --checkpoint".into()))?;
+        .ok_or_else(|| bad("not a checkpoint (a model file has no training state); pass a file written by `checkpoint`".into()))?;
     let doc: CheckpointDoc = serde_json::from_str(&json)
         .map_err(|e| bad(format!("corrupt checkpoint metadata: {e}")))?;
     let mut buffers = Vec::new();

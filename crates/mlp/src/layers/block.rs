@@ -165,7 +165,7 @@ pub trait Block {
         Err(Error::config(
             "verification",
             format!(
-                "CROWN supports dense and dropout layers only, not '{}'; use --method ibp",
+                "CROWN supports dense and dropout layers only, not '{}'; use `method` ibp",
                 self.kind()
             ),
         ))

@@ -58,7 +58,7 @@ impl CrownStack {
             return Err(Error::config(
                 "verification",
                 format!(
-                    "CROWN has no relaxation for the '{act}' activation (supported: relu, leaky_relu, tanh, sigmoid, identity); use --method ibp"
+                    "CROWN has no relaxation for the '{act}' activation (supported: relu, leaky_relu, tanh, sigmoid, identity); use `method` ibp"
                 ),
             ));
         }

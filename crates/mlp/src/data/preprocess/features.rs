@@ -425,7 +425,7 @@ impl Preprocessor {
                                         row,
                                         c,
                                         format!(
-                                            "cannot parse '{cell}' as a number (the column was numeric in the training data)"
+                                            "cannot parse '{}' as a number (the column was numeric in the training data)", crate::data::csv::shown(cell)
                                         ),
                                     ));
                                 }
@@ -436,7 +436,10 @@ impl Preprocessor {
                             return Err(table.cell_error(
                                 row,
                                 c,
-                                format!("value '{cell}' is out of range after standardization"),
+                                format!(
+                                    "value '{}' is out of range after standardization",
+                                    crate::data::csv::shown(cell)
+                                ),
                             ));
                         }
                         out[row * width + offset] = z;
@@ -469,7 +472,8 @@ impl Preprocessor {
                                         row,
                                         c,
                                         format!(
-                                            "category '{value}' was not seen in training (known: {})",
+                                            "category '{}' was not seen in training (known: {})",
+                                            crate::data::csv::shown(value),
                                             shown_categories(categories)
                                         ),
                                     ));
@@ -523,7 +527,7 @@ fn fit_column(table: &RawTable, c: usize, config: &FeatureConfig) -> Result<Feat
         .collect();
     if present.is_empty() {
         return Err(Error::InvalidData(format!(
-            "{}: column '{name}' has no values (every cell is missing); drop it with --ignore",
+            "{}: column '{name}' has no values (every cell is missing); drop it with `ignore`",
             table.path.display()
         )));
     }
@@ -567,7 +571,8 @@ fn fit_column(table: &RawTable, c: usize, config: &FeatureConfig) -> Result<Feat
                     text_row,
                     c,
                     format!(
-                        "cannot parse '{text_cell}' as a number ({numeric} of {} values in this column are numbers); fix the cell, mark it missing and use --impute, or leave the column out with --ignore '{name}'",
+                        "cannot parse '{}' as a number ({numeric} of {} values in this column are numbers); fix the cell, mark it missing and use `impute`, or leave the column out with `ignore` '{name}'",
+                        crate::data::csv::shown(text_cell),
                         present.len()
                     ),
                 ));
@@ -579,11 +584,12 @@ fn fit_column(table: &RawTable, c: usize, config: &FeatureConfig) -> Result<Feat
             if counts.len() > MAX_CATEGORIES {
                 return Err(Error::InvalidData(format!(
                     "{}: column '{name}' has {} distinct text values (at most {MAX_CATEGORIES} are one-hot encoded); \
-                     it looks like an identifier or free text: leave it out with --ignore '{name}'; \
-                     if it should be numeric, fix line {} ('{text_cell}')",
+                     it looks like an identifier or free text: leave it out with `ignore` '{name}'; \
+                     if it should be numeric, fix line {} ('{}')",
                     table.path.display(),
                     counts.len(),
                     table.line(text_row),
+                    crate::data::csv::shown(text_cell),
                 )));
             }
             let fill = match config.impute {

@@ -78,7 +78,7 @@ pub const MISSING_TOKENS: [&str; 6] = ["", "NA", "N/A", "NaN", "null", "?"];
 pub const MAX_CATEGORIES: usize = 1000;
 
 /// Hint appended to missing-value errors for features.
-const IMPUTE_HINT: &str = "use --impute mean|median|most-frequent, or remove the row";
+const IMPUTE_HINT: &str = "set `impute` to mean|median|most-frequent, or remove the row";
 
 /// How many labels an unknown-label error lists.
 const LABELS_SHOWN: usize = 20;
@@ -97,7 +97,10 @@ fn parse_number(cell: &str) -> Option<f64> {
 }
 
 fn not_finite_msg(cell: &str) -> String {
-    format!("value '{cell}' is not a finite number")
+    format!(
+        "value '{}' is not a finite number",
+        crate::data::csv::shown(cell)
+    )
 }
 
 /// Resolves a list of column specs.

@@ -233,7 +233,8 @@ fn regression_values(table: &RawTable, c: usize) -> Result<Vec<f64>> {
                     row,
                     c,
                     format!(
-                        "cannot parse '{cell}' as a number (regression targets must be numbers)"
+                        "cannot parse '{}' as a number (regression targets must be numbers)",
+                        crate::data::csv::shown(cell)
                     ),
                 ));
             }
@@ -314,7 +315,8 @@ impl TargetEncoder {
                                 row,
                                 c,
                                 format!(
-                                    "unknown class label '{cell}'; the model knows: {}",
+                                    "unknown class label '{}'; the model knows: {}",
+                                    crate::data::csv::shown(cell),
                                     shown_labels(labels)
                                 ),
                             ));

@@ -253,7 +253,7 @@ fn missing_cell_without_impute_names_line_and_column() {
     let (line, column, msg) = parse_err(Preprocessor::fit(&t, &config(&["y"])).unwrap_err());
     assert_eq!((line, column.as_str()), (3, "b"));
     assert!(
-        msg.contains("use --impute mean|median|most-frequent"),
+        msg.contains("set `impute` to mean|median|most-frequent"),
         "{msg}"
     );
     let err = Preprocessor::fit(&t, &config(&["y"])).unwrap_err();
@@ -635,7 +635,7 @@ fn too_many_categories() {
     }
     let err = Preprocessor::fit(&table(&s), &config(&["y"])).unwrap_err();
     assert!(
-        matches!(err, Error::InvalidData(ref m) if m.contains("--ignore")),
+        matches!(err, Error::InvalidData(ref m) if m.contains("`ignore`")),
         "{err}"
     );
 }
