@@ -478,12 +478,15 @@ fn library_hints_reach_the_user_as_flags_of_the_running_command() {
         "{err}"
     );
     assert!(!err.contains('`'), "{err}");
-    // A column with no values at all.
+    // A missing cell: the library's `impute` setting is `mlp train`'s --impute.
     let empty = dir.file("empty.csv", "x1,x2,label\n0.1,,yes\n0.2,,no\n0.3,,yes\n");
     let err = fails(&[
         "train", "--data", &empty, "--target", "label", "--out", &out,
     ]);
-    assert!(err.contains("drop it with --ignore"), "{err}");
+    assert!(
+        err.contains("set --impute to mean|median|most-frequent"),
+        "{err}"
+    );
 }
 
 #[test]
