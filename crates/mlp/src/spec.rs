@@ -17,10 +17,7 @@
 //! ```
 
 use crate::kernels::elementwise::Activation;
-use crate::layers::{
-    BatchNorm, Chain, Dense, Dropout, FieldEmbedding, Frets, Glu, Init, Integrator, Kan, KanBasis,
-    Layer, LayerNorm, NBeats, Recurrent, Residual, SelectableKan, TwoStream,
-};
+use crate::layers::{Chain, Init, Integrator, KanBasis, Layer};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -362,170 +359,80 @@ pub const MAX_PARAMS: usize = u32::MAX as usize;
 /// (recurrent steps, N-BEATS blocks and depth, basis functions per KAN edge).
 pub const MAX_REPEAT: usize = 1 << 20;
 
+/// How a block kind is validated and built from its [`LayerSpec`] variant. Each kind implements
+/// it in its own file, next to its [`Block`](crate::layers::Block) impl; the one match over
+/// [`LayerSpec`] that picks the implementation is generated from the `blocks!` table in
+/// `layers/mod.rs`, so this module holds no per-kind code.
+pub(crate) trait FromSpec: Sized {
+    /// Checks every size of the variant against [`MAX_WIDTH`] / [`MAX_REPEAT`] with checked
+    /// arithmetic (inner layer lists through [`check_sizes`]); returns the output width. Runs
+    /// before anything is built, so a hostile size is an error rather than an allocation failure.
+    fn check_sizes(spec: &LayerSpec, width: usize, here: &str) -> Result<usize>;
+
+    /// Output width after the variant, given its input width (saturating; never fails).
+    fn width_after(spec: &LayerSpec, width: usize) -> usize;
+
+    /// Validates the variant's values and builds the block; `here` names it in errors.
+    fn build(spec: &LayerSpec, width: usize, here: &str) -> Result<Self>;
+}
+
+/// The error for a [`FromSpec`] impl handed another kind's variant: the generated dispatch in
+/// `layers/mod.rs` never does that, but a wrong table line should be an error, not a panic.
+pub(crate) fn mismatch(here: &str, kind: &str) -> Error {
+    Error::config(here, format!("internal: not a {kind} spec"))
+}
+
+/// `v` if it is known (no overflow) and at most `max`; else an error naming `here.field`.
+pub(crate) fn limit(here: &str, field: &str, v: Option<usize>, max: usize) -> Result<usize> {
+    match v {
+        Some(v) if v <= max => Ok(v),
+        Some(v) => Err(Error::config(
+            format!("{here}.{field}"),
+            format!("{v} is beyond the limit of {max}"),
+        )),
+        None => Err(Error::config(
+            format!("{here}.{field}"),
+            "the size overflows".to_string(),
+        )),
+    }
+}
+
+/// Size check shared by the forecasting layers: the window block they read and the output
+/// width `channels * horizon`, which is returned.
+pub(crate) fn layout_width(
+    here: &str,
+    channels: usize,
+    window: usize,
+    exog: usize,
+    horizon: usize,
+) -> Result<usize> {
+    let read = channels
+        .checked_mul(window)
+        .and_then(|n| n.checked_add(exog));
+    limit(here, "window", read, MAX_WIDTH)?;
+    limit(here, "horizon", channels.checked_mul(horizon), MAX_WIDTH)
+}
+
 /// Checks every size in `specs` against [`MAX_WIDTH`] and [`MAX_REPEAT`] with checked
 /// arithmetic, starting at `width`; returns the output width. Runs before any layer is built, so
 /// a hostile size is an error rather than an allocation failure.
-fn check_sizes(specs: &[LayerSpec], mut width: usize, path: &str) -> Result<usize> {
-    let limit = |here: &str, field: &str, v: Option<usize>, max: usize| -> Result<usize> {
-        match v {
-            Some(v) if v <= max => Ok(v),
-            Some(v) => Err(Error::config(
-                format!("{here}.{field}"),
-                format!("{v} is beyond the limit of {max}"),
-            )),
-            None => Err(Error::config(
-                format!("{here}.{field}"),
-                "the size overflows".to_string(),
-            )),
-        }
-    };
-    let basis = |here: &str, b: &KanBasis| -> Result<()> {
-        let n = match *b {
-            KanBasis::Bspline { grid, order, .. } => grid.checked_add(order),
-            KanBasis::Chebyshev { degree } => degree.checked_add(1),
-            KanBasis::Fourier { frequencies } => frequencies.checked_mul(2),
-            KanBasis::Rbf { centers, .. } => Some(centers),
-        };
-        limit(here, "basis", n, MAX_REPEAT).map(|_| ())
-    };
+pub(crate) fn check_sizes(specs: &[LayerSpec], mut width: usize, path: &str) -> Result<usize> {
     limit(path, "width", Some(width), MAX_WIDTH)?;
     for (i, spec) in specs.iter().enumerate() {
-        let here = format!("{path}[{i}]");
-        let h = here.as_str();
-        match spec {
-            LayerSpec::Dense { units, .. } => {
-                width = limit(h, "units", Some(*units), MAX_WIDTH)?;
-            }
-            LayerSpec::Glu { hidden, units, .. } => {
-                limit(h, "hidden", Some(*hidden), MAX_WIDTH)?;
-                width = limit(h, "units", Some(*units), MAX_WIDTH)?;
-            }
-            LayerSpec::Kan {
-                units, basis: b, ..
-            } => {
-                basis(h, b)?;
-                width = limit(h, "units", Some(*units), MAX_WIDTH)?;
-            }
-            LayerSpec::SelectableKan { units, bases } => {
-                limit(h, "bases", Some(bases.len()), MAX_REPEAT)?;
-                for b in bases {
-                    basis(h, b)?;
-                }
-                width = limit(h, "units", Some(*units), MAX_WIDTH)?;
-            }
-            LayerSpec::FinalMlp {
-                units,
-                heads,
-                stream1,
-                stream2,
-                ..
-            } => {
-                limit(h, "heads", Some(*heads), MAX_WIDTH)?;
-                check_sizes(stream1, width, &format!("{here}.stream1"))?;
-                check_sizes(stream2, width, &format!("{here}.stream2"))?;
-                width = limit(h, "units", Some(*units), MAX_WIDTH)?;
-            }
-            LayerSpec::Embedding { fields, dim } => {
-                limit(h, "fields", Some(fields.len()), MAX_WIDTH)?;
-                limit(h, "dim", Some(*dim), MAX_WIDTH)?;
-                let total = fields.iter().try_fold(0usize, |a, &f| a.checked_add(f));
-                limit(h, "fields", total, MAX_WIDTH)?;
-                width = limit(h, "dim", fields.len().checked_mul(*dim), MAX_WIDTH)?;
-            }
-            LayerSpec::Residual { layers } => {
-                check_sizes(layers, width, &format!("{here}.layers"))?;
-            }
-            LayerSpec::Recurrent { layers, steps, .. } => {
-                limit(h, "steps", Some(*steps), MAX_REPEAT)?;
-                check_sizes(layers, width, &format!("{here}.layers"))?;
-            }
-            &LayerSpec::Frets {
-                channels,
-                window,
-                exog,
-                horizon,
-                embed_dim,
-                hidden,
-                ..
-            } => {
-                for (field, v) in [
-                    ("channels", channels),
-                    ("window", window),
-                    ("exog", exog),
-                    ("horizon", horizon),
-                    ("embed_dim", embed_dim),
-                    ("hidden", hidden),
-                ] {
-                    limit(h, field, Some(v), MAX_WIDTH)?;
-                }
-                let read = channels
-                    .checked_mul(window)
-                    .and_then(|n| n.checked_add(exog));
-                limit(h, "window", read, MAX_WIDTH)?;
-                width = limit(h, "horizon", channels.checked_mul(horizon), MAX_WIDTH)?;
-            }
-            &LayerSpec::NBeats {
-                channels,
-                window,
-                exog,
-                horizon,
-                blocks,
-                layers,
-                units,
-            } => {
-                for (field, v) in [
-                    ("channels", channels),
-                    ("window", window),
-                    ("exog", exog),
-                    ("horizon", horizon),
-                    ("units", units),
-                ] {
-                    limit(h, field, Some(v), MAX_WIDTH)?;
-                }
-                limit(h, "blocks", Some(blocks), MAX_REPEAT)?;
-                limit(h, "layers", Some(layers), MAX_REPEAT)?;
-                let read = channels
-                    .checked_mul(window)
-                    .and_then(|n| n.checked_add(exog));
-                limit(h, "window", read, MAX_WIDTH)?;
-                width = limit(h, "horizon", channels.checked_mul(horizon), MAX_WIDTH)?;
-            }
-            LayerSpec::Dropout { .. }
-            | LayerSpec::LayerNorm { .. }
-            | LayerSpec::BatchNorm { .. } => {}
-        }
+        width = crate::layers::check_spec(spec, width, &format!("{path}[{i}]"))?;
     }
     Ok(width)
 }
 
 /// Width after a stack of layer specs, starting from `width`.
-fn width_after(specs: &[LayerSpec], mut width: usize) -> usize {
-    for l in specs {
-        match l {
-            LayerSpec::Dense { units, .. }
-            | LayerSpec::Glu { units, .. }
-            | LayerSpec::Kan { units, .. }
-            | LayerSpec::SelectableKan { units, .. }
-            | LayerSpec::FinalMlp { units, .. } => width = *units,
-            LayerSpec::Embedding { fields, dim } => width = fields.len().saturating_mul(*dim),
-            LayerSpec::Frets {
-                channels, horizon, ..
-            }
-            | LayerSpec::NBeats {
-                channels, horizon, ..
-            } => width = channels.saturating_mul(*horizon),
-            LayerSpec::Dropout { .. }
-            | LayerSpec::LayerNorm { .. }
-            | LayerSpec::BatchNorm { .. }
-            | LayerSpec::Residual { .. }
-            | LayerSpec::Recurrent { .. } => {}
-        }
-    }
-    width
+fn width_after(specs: &[LayerSpec], width: usize) -> usize {
+    specs
+        .iter()
+        .fold(width, |w, spec| crate::layers::spec_width(spec, w))
 }
 
 /// Checks a forecasting layer's layout against the width it receives.
-fn check_layout(
+pub(crate) fn check_layout(
     here: &str,
     kind: &str,
     width: usize,
@@ -552,292 +459,22 @@ fn check_layout(
 }
 
 /// Builds layers from specs starting at width `width`; `path` names the list in errors.
-fn build_layers(specs: &[LayerSpec], mut width: usize, path: &str) -> Result<(Vec<Layer>, usize)> {
+pub(crate) fn build_layers(
+    specs: &[LayerSpec],
+    mut width: usize,
+    path: &str,
+) -> Result<(Vec<Layer>, usize)> {
     let mut layers = Vec::with_capacity(specs.len());
     for (i, spec) in specs.iter().enumerate() {
-        let here = format!("{path}[{i}]");
-        match spec {
-            &LayerSpec::Dense {
-                units,
-                activation,
-                init,
-                bias,
-                trainable,
-            } => {
-                if units == 0 {
-                    return Err(Error::config(
-                        format!("{here}.units"),
-                        "a dense layer needs at least one unit",
-                    ));
-                }
-                layers.push(Layer::Dense(Dense {
-                    in_features: width,
-                    out_features: units,
-                    activation,
-                    bias,
-                    init: init.unwrap_or_else(|| Init::default_for(activation)),
-                    trainable,
-                }));
-                width = units;
-            }
-            &LayerSpec::Dropout { p } => {
-                if !(0.0..1.0).contains(&p) {
-                    return Err(Error::config(
-                        format!("{here}.p"),
-                        format!("dropout probability must be in [0, 1), got {p}"),
-                    ));
-                }
-                layers.push(Layer::Dropout(Dropout { features: width, p }));
-            }
-            &LayerSpec::LayerNorm { eps } => {
-                if !(eps > 0.0 && eps.is_finite()) {
-                    return Err(Error::config(
-                        format!("{here}.eps"),
-                        "must be a small positive number",
-                    ));
-                }
-                layers.push(Layer::LayerNorm(LayerNorm {
-                    features: width,
-                    eps,
-                }));
-            }
-            &LayerSpec::BatchNorm { eps, momentum } => {
-                if !(eps > 0.0 && eps.is_finite()) {
-                    return Err(Error::config(
-                        format!("{here}.eps"),
-                        "must be a small positive number",
-                    ));
-                }
-                if !(0.0..=1.0).contains(&momentum) {
-                    return Err(Error::config(
-                        format!("{here}.momentum"),
-                        "must be in [0, 1]",
-                    ));
-                }
-                layers.push(Layer::BatchNorm(BatchNorm {
-                    features: width,
-                    eps,
-                    momentum,
-                    use_running_stats: false,
-                }));
-            }
-            &LayerSpec::Glu {
-                hidden,
-                units,
-                gate,
-                init,
-            } => {
-                if hidden == 0 || units == 0 {
-                    return Err(Error::config(
-                        here.clone(),
-                        "a glu layer needs hidden and units of at least 1",
-                    ));
-                }
-                layers.push(Layer::Glu(Glu {
-                    in_features: width,
-                    hidden,
-                    out_features: units,
-                    gate,
-                    init: init.unwrap_or(Init::XavierUniform),
-                }));
-                width = units;
-            }
-            &LayerSpec::Kan {
-                units, basis, base, ..
-            } => {
-                if units == 0 {
-                    return Err(Error::config(
-                        format!("{here}.units"),
-                        "a kan layer needs at least one unit",
-                    ));
-                }
-                let ok = match basis {
-                    KanBasis::Bspline {
-                        grid,
-                        order,
-                        low,
-                        high,
-                    } => grid >= 1 && order <= 5 && low < high,
-                    KanBasis::Chebyshev { degree } => degree >= 1,
-                    KanBasis::Fourier { frequencies } => frequencies >= 1,
-                    KanBasis::Rbf { centers, low, high } => centers >= 2 && low < high,
-                };
-                if !ok {
-                    return Err(Error::config(
-                        format!("{here}.basis"),
-                        "needs grid >= 1, order <= 5 and low < high (bspline), degree >= 1 (chebyshev), frequencies >= 1 (fourier), centers >= 2 and low < high (rbf)",
-                    ));
-                }
-                layers.push(Layer::Kan(Kan {
-                    in_features: width,
-                    out_features: units,
-                    basis,
-                    base,
-                }));
-                width = units;
-            }
-            LayerSpec::SelectableKan { units, bases } => {
-                if *units == 0 || bases.is_empty() {
-                    return Err(Error::config(
-                        here.clone(),
-                        "a selectable_kan layer needs units >= 1 and at least one basis",
-                    ));
-                }
-                for (f, basis) in bases.iter().enumerate() {
-                    // Reuse the single-basis validation.
-                    let probe = [LayerSpec::Kan {
-                        units: *units,
-                        basis: *basis,
-                        base: false,
-                        grid_from_data: false,
-                    }];
-                    build_layers(&probe, width, &format!("{here}.bases[{f}]"))?;
-                }
-                layers.push(Layer::SelectableKan(SelectableKan::new(
-                    width, *units, bases,
-                )));
-                width = *units;
-            }
-            LayerSpec::FinalMlp {
-                units,
-                heads,
-                stream1,
-                stream2,
-                gate1,
-                gate2,
-            } => {
-                if *units == 0 || *heads == 0 || stream1.is_empty() || stream2.is_empty() {
-                    return Err(Error::config(
-                        here.clone(),
-                        "final_mlp needs units and heads >= 1 and two non-empty streams",
-                    ));
-                }
-                let (s1, w1) = build_layers(stream1, width, &format!("{here}.stream1"))?;
-                let (s2, w2) = build_layers(stream2, width, &format!("{here}.stream2"))?;
-                if w1 % heads != 0 || w2 % heads != 0 {
-                    return Err(Error::config(
-                        format!("{here}.heads"),
-                        format!(
-                            "the stream widths ({w1}, {w2}) must both be divisible by heads = {heads}"
-                        ),
-                    ));
-                }
-                layers.push(Layer::TwoStream(TwoStream {
-                    in_features: width,
-                    out_features: *units,
-                    heads: *heads,
-                    streams: [Chain { layers: s1 }, Chain { layers: s2 }],
-                    gates: [*gate1, *gate2],
-                }));
-                width = *units;
-            }
-            LayerSpec::Embedding { fields, dim } => {
-                let total: usize = fields.iter().sum();
-                if *dim == 0 || fields.is_empty() || fields.contains(&0) || total != width {
-                    return Err(Error::config(
-                        here.clone(),
-                        format!(
-                            "embedding fields must be positive widths adding up to the input width {width} (they add up to {total}), and dim >= 1"
-                        ),
-                    ));
-                }
-                let layer = FieldEmbedding {
-                    fields: fields.clone(),
-                    dim: *dim,
-                };
-                width = layer.out_features();
-                layers.push(Layer::Embedding(layer));
-            }
-            LayerSpec::Residual { layers: inner } => {
-                let block = build_block(inner, width, &format!("{here}.layers"))?;
-                layers.push(Layer::Residual(Residual { branch: block }));
-            }
-            LayerSpec::Recurrent {
-                layers: inner,
-                steps,
-                dt,
-                integrator,
-            } => {
-                if *steps == 0 {
-                    return Err(Error::config(format!("{here}.steps"), "must be at least 1"));
-                }
-                if !(*dt > 0.0 && *dt <= 1.0) {
-                    return Err(Error::config(
-                        format!("{here}.dt"),
-                        format!("must be in (0, 1], got {dt}"),
-                    ));
-                }
-                let block = build_block(inner, width, &format!("{here}.layers"))?;
-                layers.push(Layer::Recurrent(Recurrent {
-                    block,
-                    steps: *steps,
-                    dt: *dt,
-                    integrator: *integrator,
-                }));
-            }
-            &LayerSpec::Frets {
-                channels,
-                window,
-                exog,
-                horizon,
-                embed_dim,
-                hidden,
-                channel_learner,
-            } => {
-                check_layout(&here, "frets", width, (channels, window, exog, horizon))?;
-                if embed_dim == 0 || hidden == 0 {
-                    return Err(Error::config(
-                        here.clone(),
-                        "frets needs embed_dim and hidden of at least 1",
-                    ));
-                }
-                if window.checked_mul(embed_dim).is_none_or(|n| n > 1 << 24) {
-                    return Err(Error::config(
-                        here.clone(),
-                        format!(
-                            "window * embed_dim = {window} * {embed_dim} is too large for the head (at most 2^24)"
-                        ),
-                    ));
-                }
-                layers.push(Layer::Frets(Frets::new(
-                    channels,
-                    window,
-                    exog,
-                    horizon,
-                    embed_dim,
-                    hidden,
-                    channel_learner,
-                )));
-                width = channels * horizon;
-            }
-            &LayerSpec::NBeats {
-                channels,
-                window,
-                exog,
-                horizon,
-                blocks,
-                layers: depth,
-                units,
-            } => {
-                check_layout(&here, "nbeats", width, (channels, window, exog, horizon))?;
-                if blocks == 0 || depth == 0 || units == 0 {
-                    return Err(Error::config(
-                        here.clone(),
-                        "nbeats needs blocks, layers and units of at least 1",
-                    ));
-                }
-                layers.push(Layer::NBeats(NBeats::new(
-                    channels, window, exog, horizon, blocks, depth, units,
-                )));
-                width = channels * horizon;
-            }
-        }
+        let layer = crate::layers::build_spec(spec, width, &format!("{path}[{i}]"))?;
+        width = layer.out_features();
+        layers.push(layer);
     }
     Ok((layers, width))
 }
 
 /// A width-preserving inner chain for residual and recurrent blocks.
-fn build_block(specs: &[LayerSpec], width: usize, path: &str) -> Result<Chain> {
+pub(crate) fn build_block(specs: &[LayerSpec], width: usize, path: &str) -> Result<Chain> {
     if specs.is_empty() {
         return Err(Error::config(path, "a block needs at least one layer"));
     }

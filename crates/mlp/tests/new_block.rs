@@ -1,7 +1,7 @@
 //! The worked example of docs/ARCHITECTURE.md ("How to add a block"): a squeeze-and-excitation
 //! gate written against the public [`Block`] trait alone, in one file, with its f64
 //! finite-difference gradient check. Registering it in a network is then one line in the
-//! `blocks!` table of `layers/mod.rs` plus its spec variant; the gradient-check registry test
+//! `blocks!` table of `layers/mod.rs` plus its spec variant and `FromSpec` impl; the gradient-check registry test
 //! (`tests/gradcheck.rs`) fails until a case for the new kind is added there too.
 
 use mlp::kernels::Real;

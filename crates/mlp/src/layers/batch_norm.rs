@@ -15,6 +15,7 @@
 
 use super::ParamKind;
 use crate::kernels::Real;
+use crate::spec::{FromSpec, LayerSpec, mismatch};
 
 /// Batch normalization.
 #[derive(Debug, Clone, PartialEq)]
@@ -207,6 +208,41 @@ impl BatchNorm {
             rmean[j] = (1.0 - m) * rmean[j] + m * mean[j];
             rvar[j] = (1.0 - m) * rvar[j] + m * var[j] * unbias;
         }
+    }
+}
+
+/// Built from a `{"type": "batch_norm"}` spec.
+impl FromSpec for BatchNorm {
+    fn check_sizes(_spec: &LayerSpec, width: usize, _here: &str) -> crate::Result<usize> {
+        Ok(width)
+    }
+
+    fn width_after(_spec: &LayerSpec, width: usize) -> usize {
+        width
+    }
+
+    fn build(spec: &LayerSpec, width: usize, here: &str) -> crate::Result<Self> {
+        let LayerSpec::BatchNorm { eps, momentum } = *spec else {
+            return Err(mismatch(here, "batch_norm"));
+        };
+        if !(eps > 0.0 && eps.is_finite()) {
+            return Err(crate::Error::config(
+                format!("{here}.eps"),
+                "must be a small positive number",
+            ));
+        }
+        if !(0.0..=1.0).contains(&momentum) {
+            return Err(crate::Error::config(
+                format!("{here}.momentum"),
+                "must be in [0, 1]",
+            ));
+        }
+        Ok(BatchNorm {
+            features: width,
+            eps,
+            momentum,
+            use_running_stats: false,
+        })
     }
 }
 

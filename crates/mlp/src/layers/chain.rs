@@ -9,6 +9,7 @@
 use super::{Block, Cx, GradMode, Layer, ParamKind};
 use crate::kernels::Real;
 use crate::rng::Rng;
+use crate::spec::{FromSpec, LayerSpec, MAX_REPEAT, build_block, check_sizes, limit, mismatch};
 
 /// Layers applied in order, sharing one parameter slice (inner layers' slices concatenated).
 #[derive(Debug, Clone, PartialEq)]
@@ -532,6 +533,76 @@ impl Recurrent {
         if let Some(dx) = d_input {
             dx[..d].copy_from_slice(d_h);
         }
+    }
+}
+
+/// Built from a `{"type": "residual"}` spec.
+impl FromSpec for Residual {
+    fn check_sizes(spec: &LayerSpec, width: usize, here: &str) -> crate::Result<usize> {
+        let LayerSpec::Residual { layers } = spec else {
+            return Err(mismatch(here, "residual"));
+        };
+        check_sizes(layers, width, &format!("{here}.layers"))?;
+        Ok(width)
+    }
+
+    fn width_after(_spec: &LayerSpec, width: usize) -> usize {
+        width
+    }
+
+    fn build(spec: &LayerSpec, width: usize, here: &str) -> crate::Result<Self> {
+        let LayerSpec::Residual { layers } = spec else {
+            return Err(mismatch(here, "residual"));
+        };
+        let branch = build_block(layers, width, &format!("{here}.layers"))?;
+        Ok(Residual { branch })
+    }
+}
+
+/// Built from a `{"type": "recurrent"}` spec.
+impl FromSpec for Recurrent {
+    fn check_sizes(spec: &LayerSpec, width: usize, here: &str) -> crate::Result<usize> {
+        let LayerSpec::Recurrent { layers, steps, .. } = spec else {
+            return Err(mismatch(here, "recurrent"));
+        };
+        limit(here, "steps", Some(*steps), MAX_REPEAT)?;
+        check_sizes(layers, width, &format!("{here}.layers"))?;
+        Ok(width)
+    }
+
+    fn width_after(_spec: &LayerSpec, width: usize) -> usize {
+        width
+    }
+
+    fn build(spec: &LayerSpec, width: usize, here: &str) -> crate::Result<Self> {
+        let LayerSpec::Recurrent {
+            layers,
+            steps,
+            dt,
+            integrator,
+        } = spec
+        else {
+            return Err(mismatch(here, "recurrent"));
+        };
+        if *steps == 0 {
+            return Err(crate::Error::config(
+                format!("{here}.steps"),
+                "must be at least 1",
+            ));
+        }
+        if !(*dt > 0.0 && *dt <= 1.0) {
+            return Err(crate::Error::config(
+                format!("{here}.dt"),
+                format!("must be in (0, 1], got {dt}"),
+            ));
+        }
+        let block = build_block(layers, width, &format!("{here}.layers"))?;
+        Ok(Recurrent {
+            block,
+            steps: *steps,
+            dt: *dt,
+            integrator: *integrator,
+        })
     }
 }
 

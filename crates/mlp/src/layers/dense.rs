@@ -11,6 +11,7 @@ use crate::kernels::elementwise::{self, Activation};
 use crate::kernels::{Real, Transpose, gemm};
 use crate::layers::init::Init;
 use crate::rng::Rng;
+use crate::spec::{FromSpec, LayerSpec, MAX_WIDTH, limit, mismatch};
 
 /// A dense (fully connected) layer.
 #[derive(Debug, Clone, PartialEq)]
@@ -172,6 +173,50 @@ impl Dense {
                 None
             },
         )
+    }
+}
+
+/// Built from a `{"type": "dense"}` spec.
+impl FromSpec for Dense {
+    fn check_sizes(spec: &LayerSpec, _width: usize, here: &str) -> crate::Result<usize> {
+        let LayerSpec::Dense { units, .. } = *spec else {
+            return Err(mismatch(here, "dense"));
+        };
+        limit(here, "units", Some(units), MAX_WIDTH)
+    }
+
+    fn width_after(spec: &LayerSpec, width: usize) -> usize {
+        match *spec {
+            LayerSpec::Dense { units, .. } => units,
+            _ => width,
+        }
+    }
+
+    fn build(spec: &LayerSpec, width: usize, here: &str) -> crate::Result<Self> {
+        let LayerSpec::Dense {
+            units,
+            activation,
+            init,
+            bias,
+            trainable,
+        } = *spec
+        else {
+            return Err(mismatch(here, "dense"));
+        };
+        if units == 0 {
+            return Err(crate::Error::config(
+                format!("{here}.units"),
+                "a dense layer needs at least one unit",
+            ));
+        }
+        Ok(Dense {
+            in_features: width,
+            out_features: units,
+            activation,
+            bias,
+            init: init.unwrap_or_else(|| Init::default_for(activation)),
+            trainable,
+        })
     }
 }
 

@@ -6,6 +6,7 @@
 
 use crate::kernels::Real;
 use crate::rng::Rng;
+use crate::spec::{FromSpec, LayerSpec, mismatch};
 
 /// A dropout layer.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +51,30 @@ impl Dropout {
         for i in 0..n {
             d_input[i] = d_output[i] * mask[i];
         }
+    }
+}
+
+/// Built from a `{"type": "dropout"}` spec.
+impl FromSpec for Dropout {
+    fn check_sizes(_spec: &LayerSpec, width: usize, _here: &str) -> crate::Result<usize> {
+        Ok(width)
+    }
+
+    fn width_after(_spec: &LayerSpec, width: usize) -> usize {
+        width
+    }
+
+    fn build(spec: &LayerSpec, width: usize, here: &str) -> crate::Result<Self> {
+        let LayerSpec::Dropout { p } = *spec else {
+            return Err(mismatch(here, "dropout"));
+        };
+        if !(0.0..1.0).contains(&p) {
+            return Err(crate::Error::config(
+                format!("{here}.p"),
+                format!("dropout probability must be in [0, 1), got {p}"),
+            ));
+        }
+        Ok(Dropout { features: width, p })
     }
 }
 

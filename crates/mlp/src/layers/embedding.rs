@@ -9,6 +9,7 @@
 use super::ParamKind;
 use crate::kernels::Real;
 use crate::rng::Rng;
+use crate::spec::{FromSpec, LayerSpec, MAX_WIDTH, limit, mismatch};
 
 /// Per-field embedding tables.
 #[derive(Debug, Clone, PartialEq)]
@@ -117,6 +118,46 @@ impl FieldEmbedding {
                 a += w;
             }
         }
+    }
+}
+
+/// Built from a `{"type": "embedding"}` spec.
+impl FromSpec for FieldEmbedding {
+    fn check_sizes(spec: &LayerSpec, _width: usize, here: &str) -> crate::Result<usize> {
+        let LayerSpec::Embedding { fields, dim } = spec else {
+            return Err(mismatch(here, "embedding"));
+        };
+        limit(here, "fields", Some(fields.len()), MAX_WIDTH)?;
+        limit(here, "dim", Some(*dim), MAX_WIDTH)?;
+        let total = fields.iter().try_fold(0usize, |a, &f| a.checked_add(f));
+        limit(here, "fields", total, MAX_WIDTH)?;
+        limit(here, "dim", fields.len().checked_mul(*dim), MAX_WIDTH)
+    }
+
+    fn width_after(spec: &LayerSpec, width: usize) -> usize {
+        match spec {
+            LayerSpec::Embedding { fields, dim } => fields.len().saturating_mul(*dim),
+            _ => width,
+        }
+    }
+
+    fn build(spec: &LayerSpec, width: usize, here: &str) -> crate::Result<Self> {
+        let LayerSpec::Embedding { fields, dim } = spec else {
+            return Err(mismatch(here, "embedding"));
+        };
+        let total: usize = fields.iter().sum();
+        if *dim == 0 || fields.is_empty() || fields.contains(&0) || total != width {
+            return Err(crate::Error::config(
+                here,
+                format!(
+                    "embedding fields must be positive widths adding up to the input width {width} (they add up to {total}), and dim >= 1"
+                ),
+            ));
+        }
+        Ok(FieldEmbedding {
+            fields: fields.clone(),
+            dim: *dim,
+        })
     }
 }
 

@@ -13,6 +13,7 @@ use crate::kernels::elementwise::{self, Activation};
 use crate::kernels::{Real, Transpose, gemm};
 use crate::layers::init::Init;
 use crate::rng::Rng;
+use crate::spec::{FromSpec, LayerSpec, MAX_WIDTH, limit, mismatch};
 
 /// A GLU-family layer.
 #[derive(Debug, Clone, PartialEq)]
@@ -262,6 +263,49 @@ impl Glu {
                 dx,
             );
         }
+    }
+}
+
+/// Built from a `{"type": "glu"}` spec.
+impl FromSpec for Glu {
+    fn check_sizes(spec: &LayerSpec, _width: usize, here: &str) -> crate::Result<usize> {
+        let LayerSpec::Glu { hidden, units, .. } = *spec else {
+            return Err(mismatch(here, "glu"));
+        };
+        limit(here, "hidden", Some(hidden), MAX_WIDTH)?;
+        limit(here, "units", Some(units), MAX_WIDTH)
+    }
+
+    fn width_after(spec: &LayerSpec, width: usize) -> usize {
+        match *spec {
+            LayerSpec::Glu { units, .. } => units,
+            _ => width,
+        }
+    }
+
+    fn build(spec: &LayerSpec, width: usize, here: &str) -> crate::Result<Self> {
+        let LayerSpec::Glu {
+            hidden,
+            units,
+            gate,
+            init,
+        } = *spec
+        else {
+            return Err(mismatch(here, "glu"));
+        };
+        if hidden == 0 || units == 0 {
+            return Err(crate::Error::config(
+                here,
+                "a glu layer needs hidden and units of at least 1",
+            ));
+        }
+        Ok(Glu {
+            in_features: width,
+            hidden,
+            out_features: units,
+            gate,
+            init: init.unwrap_or(Init::XavierUniform),
+        })
     }
 }
 

@@ -15,6 +15,7 @@ use crate::kernels::elementwise::Activation;
 use crate::kernels::{Real, Transpose, gemm};
 use crate::layers::init::Init;
 use crate::rng::Rng;
+use crate::spec::{FromSpec, LayerSpec, MAX_WIDTH, limit, mismatch};
 use serde::{Deserialize, Serialize};
 
 /// The univariate basis of a KAN layer.
@@ -387,6 +388,82 @@ impl Kan {
                 }
             }
         }
+    }
+}
+
+impl KanBasis {
+    /// Checks the number of basis functions per edge against [`crate::spec::MAX_REPEAT`]
+    /// (checked arithmetic); `here` names the layer in errors.
+    pub(crate) fn check_size(&self, here: &str) -> crate::Result<()> {
+        let n = match *self {
+            KanBasis::Bspline { grid, order, .. } => grid.checked_add(order),
+            KanBasis::Chebyshev { degree } => degree.checked_add(1),
+            KanBasis::Fourier { frequencies } => frequencies.checked_mul(2),
+            KanBasis::Rbf { centers, .. } => Some(centers),
+        };
+        limit(here, "basis", n, crate::spec::MAX_REPEAT).map(|_| ())
+    }
+
+    /// Checks the basis's values; `field` names it in errors.
+    pub(crate) fn validate(&self, field: String) -> crate::Result<()> {
+        let ok = match *self {
+            KanBasis::Bspline {
+                grid,
+                order,
+                low,
+                high,
+            } => grid >= 1 && order <= 5 && low < high,
+            KanBasis::Chebyshev { degree } => degree >= 1,
+            KanBasis::Fourier { frequencies } => frequencies >= 1,
+            KanBasis::Rbf { centers, low, high } => centers >= 2 && low < high,
+        };
+        if ok {
+            return Ok(());
+        }
+        Err(crate::Error::config(
+            field,
+            "needs grid >= 1, order <= 5 and low < high (bspline), degree >= 1 (chebyshev), frequencies >= 1 (fourier), centers >= 2 and low < high (rbf)",
+        ))
+    }
+}
+
+/// Built from a `{"type": "kan"}` spec.
+impl FromSpec for Kan {
+    fn check_sizes(spec: &LayerSpec, _width: usize, here: &str) -> crate::Result<usize> {
+        let LayerSpec::Kan { units, basis, .. } = *spec else {
+            return Err(mismatch(here, "kan"));
+        };
+        basis.check_size(here)?;
+        limit(here, "units", Some(units), MAX_WIDTH)
+    }
+
+    fn width_after(spec: &LayerSpec, width: usize) -> usize {
+        match *spec {
+            LayerSpec::Kan { units, .. } => units,
+            _ => width,
+        }
+    }
+
+    fn build(spec: &LayerSpec, width: usize, here: &str) -> crate::Result<Self> {
+        let LayerSpec::Kan {
+            units, basis, base, ..
+        } = *spec
+        else {
+            return Err(mismatch(here, "kan"));
+        };
+        if units == 0 {
+            return Err(crate::Error::config(
+                format!("{here}.units"),
+                "a kan layer needs at least one unit",
+            ));
+        }
+        basis.validate(format!("{here}.basis"))?;
+        Ok(Kan {
+            in_features: width,
+            out_features: units,
+            basis,
+            base,
+        })
     }
 }
 

@@ -8,6 +8,7 @@
 
 use super::ParamKind;
 use crate::kernels::Real;
+use crate::spec::{FromSpec, LayerSpec, mismatch};
 
 /// Layer normalization.
 #[derive(Debug, Clone, PartialEq)]
@@ -121,6 +122,33 @@ impl LayerNorm {
                 }
             }
         }
+    }
+}
+
+/// Built from a `{"type": "layer_norm"}` spec.
+impl FromSpec for LayerNorm {
+    fn check_sizes(_spec: &LayerSpec, width: usize, _here: &str) -> crate::Result<usize> {
+        Ok(width)
+    }
+
+    fn width_after(_spec: &LayerSpec, width: usize) -> usize {
+        width
+    }
+
+    fn build(spec: &LayerSpec, width: usize, here: &str) -> crate::Result<Self> {
+        let LayerSpec::LayerNorm { eps } = *spec else {
+            return Err(mismatch(here, "layer_norm"));
+        };
+        if !(eps > 0.0 && eps.is_finite()) {
+            return Err(crate::Error::config(
+                format!("{here}.eps"),
+                "must be a small positive number",
+            ));
+        }
+        Ok(LayerNorm {
+            features: width,
+            eps,
+        })
     }
 }
 

@@ -38,6 +38,7 @@ pub use two_stream::TwoStream;
 
 use crate::kernels::Real;
 use crate::rng::Rng;
+use crate::spec::{FromSpec, LayerSpec};
 use crate::verify::Bounds;
 use crate::verify::crown::CrownStack;
 
@@ -67,10 +68,11 @@ pub enum GradMode {
 
 /// The one list of block kinds: variant, type, and the spec's `type` name. Everything that must
 /// know every kind (the [`Layer`] enum, its dispatch, [`KINDS`], and through it the
-/// gradient-check registry and `mlp info`) is generated from this table, so a new kind is one
-/// line here plus its own file.
+/// gradient-check registry and `mlp info`, and the match from a
+/// [`LayerSpec`] variant (`from ...`) to its kind's [`FromSpec`] impl) is generated from this
+/// table, so a new kind is one line here, its spec variant, and its own file.
 macro_rules! blocks {
-    ($( $(#[$doc:meta])* $variant:ident($ty:ty) = $kind:literal, )*) => {
+    ($( $(#[$doc:meta])* $variant:ident($ty:ty) = $kind:literal from $spec:ident, )*) => {
         /// One layer or block of a network: a closed set of kinds, each implementing [`Block`]
         /// in its own file; every method below dispatches through that trait.
         #[derive(Debug, Clone, PartialEq)]
@@ -80,6 +82,27 @@ macro_rules! blocks {
 
         /// Every block kind's name (the spec's `type`), in the table's order.
         pub const KINDS: &[&str] = &[$($kind),*];
+
+        /// Checks the sizes of one layer spec (its kind's [`FromSpec::check_sizes`]).
+        pub(crate) fn check_spec(spec: &LayerSpec, width: usize, here: &str) -> crate::Result<usize> {
+            match spec {
+                $( LayerSpec::$spec { .. } => <$ty as FromSpec>::check_sizes(spec, width, here), )*
+            }
+        }
+
+        /// Output width after one layer spec (its kind's [`FromSpec::width_after`]).
+        pub(crate) fn spec_width(spec: &LayerSpec, width: usize) -> usize {
+            match spec {
+                $( LayerSpec::$spec { .. } => <$ty as FromSpec>::width_after(spec, width), )*
+            }
+        }
+
+        /// Validates and builds one layer spec (its kind's [`FromSpec::build`]).
+        pub(crate) fn build_spec(spec: &LayerSpec, width: usize, here: &str) -> crate::Result<Layer> {
+            match spec {
+                $( LayerSpec::$spec { .. } => <$ty as FromSpec>::build(spec, width, here).map(Layer::$variant), )*
+            }
+        }
 
         /// Calls `$call` on the block inside a [`Layer`], whatever its kind.
         macro_rules! dispatch {
@@ -94,31 +117,31 @@ macro_rules! blocks {
 
 blocks! {
     /// Fully connected layer with fused activation.
-    Dense(Dense) = "dense",
+    Dense(Dense) = "dense" from Dense,
     /// Inverted dropout.
-    Dropout(Dropout) = "dropout",
+    Dropout(Dropout) = "dropout" from Dropout,
     /// Layer normalization.
-    LayerNorm(LayerNorm) = "layer_norm",
+    LayerNorm(LayerNorm) = "layer_norm" from LayerNorm,
     /// Batch normalization (running statistics; train and eval modes differ).
-    BatchNorm(BatchNorm) = "batch_norm",
+    BatchNorm(BatchNorm) = "batch_norm" from BatchNorm,
     /// Gated linear unit (GLU, ReGLU, GEGLU, SwiGLU).
-    Glu(Glu) = "glu",
+    Glu(Glu) = "glu" from Glu,
     /// Kolmogorov-Arnold layer (learnable univariate edge functions).
-    Kan(Kan) = "kan",
+    Kan(Kan) = "kan" from Kan,
     /// Selectable KAN: a softmax mixture of basis families per output node.
-    SelectableKan(SelectableKan) = "selectable_kan",
+    SelectableKan(SelectableKan) = "selectable_kan" from SelectableKan,
     /// FinalMLP: two gated MLP streams fused bilinearly.
-    TwoStream(TwoStream) = "final_mlp",
+    TwoStream(TwoStream) = "final_mlp" from FinalMlp,
     /// Per-field embedding tables (categorical one-hot blocks and numeric features).
-    Embedding(FieldEmbedding) = "embedding",
+    Embedding(FieldEmbedding) = "embedding" from Embedding,
     /// `x + F(x)`.
-    Residual(Residual) = "residual",
+    Residual(Residual) = "residual" from Residual,
     /// SCORE recurrent depth: `h <- (1 - dt) h + dt F(h)`, `steps` times, `F` shared.
-    Recurrent(Recurrent) = "recurrent",
+    Recurrent(Recurrent) = "recurrent" from Recurrent,
     /// FreTS forecaster: frequency-domain MLPs over the embedded windows, shared linear head.
-    Frets(Frets) = "frets",
+    Frets(Frets) = "frets" from Frets,
     /// Generic N-BEATS forecaster: residual stack of backcast/forecast blocks.
-    NBeats(NBeats) = "nbeats",
+    NBeats(NBeats) = "nbeats" from NBeats,
 }
 
 impl Layer {

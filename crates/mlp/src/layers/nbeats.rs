@@ -18,6 +18,9 @@ use crate::kernels::Real;
 use crate::kernels::elementwise::Activation;
 use crate::layers::init::Init;
 use crate::rng::Rng;
+use crate::spec::{
+    FromSpec, LayerSpec, MAX_REPEAT, MAX_WIDTH, check_layout, layout_width, limit, mismatch,
+};
 
 /// One N-BEATS block: the ReLU stack and its two linear heads.
 #[derive(Debug, Clone, PartialEq)]
@@ -347,6 +350,70 @@ impl NBeats {
                 dx[b * nin + bw..(b + 1) * nin].copy_from_slice(&d_ex[b * e..(b + 1) * e]);
             }
         }
+    }
+}
+
+/// Built from a `{"type": "nbeats"}` spec.
+impl FromSpec for NBeats {
+    fn check_sizes(spec: &LayerSpec, _width: usize, here: &str) -> crate::Result<usize> {
+        let LayerSpec::NBeats {
+            channels,
+            window,
+            exog,
+            horizon,
+            blocks,
+            layers,
+            units,
+        } = *spec
+        else {
+            return Err(mismatch(here, "nbeats"));
+        };
+        for (field, v) in [
+            ("channels", channels),
+            ("window", window),
+            ("exog", exog),
+            ("horizon", horizon),
+            ("units", units),
+        ] {
+            limit(here, field, Some(v), MAX_WIDTH)?;
+        }
+        limit(here, "blocks", Some(blocks), MAX_REPEAT)?;
+        limit(here, "layers", Some(layers), MAX_REPEAT)?;
+        layout_width(here, channels, window, exog, horizon)
+    }
+
+    fn width_after(spec: &LayerSpec, width: usize) -> usize {
+        match *spec {
+            LayerSpec::NBeats {
+                channels, horizon, ..
+            } => channels.saturating_mul(horizon),
+            _ => width,
+        }
+    }
+
+    fn build(spec: &LayerSpec, width: usize, here: &str) -> crate::Result<Self> {
+        let LayerSpec::NBeats {
+            channels,
+            window,
+            exog,
+            horizon,
+            blocks,
+            layers,
+            units,
+        } = *spec
+        else {
+            return Err(mismatch(here, "nbeats"));
+        };
+        check_layout(here, "nbeats", width, (channels, window, exog, horizon))?;
+        if blocks == 0 || layers == 0 || units == 0 {
+            return Err(crate::Error::config(
+                here,
+                "nbeats needs blocks, layers and units of at least 1",
+            ));
+        }
+        Ok(NBeats::new(
+            channels, window, exog, horizon, blocks, layers, units,
+        ))
     }
 }
 

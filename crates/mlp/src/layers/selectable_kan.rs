@@ -13,6 +13,7 @@ use crate::kernels::elementwise::Activation;
 use crate::kernels::{Real, Transpose, gemm};
 use crate::layers::init::Init;
 use crate::rng::Rng;
+use crate::spec::{FromSpec, LayerSpec, MAX_REPEAT, MAX_WIDTH, limit, mismatch};
 
 /// A KAN layer mixing several basis families per output node.
 #[derive(Debug, Clone, PartialEq)]
@@ -313,6 +314,44 @@ impl SelectableKan {
             base: true,
         };
         (best, kan, out)
+    }
+}
+
+/// Built from a `{"type": "selectable_kan"}` spec.
+impl FromSpec for SelectableKan {
+    fn check_sizes(spec: &LayerSpec, _width: usize, here: &str) -> crate::Result<usize> {
+        let LayerSpec::SelectableKan { units, bases } = spec else {
+            return Err(mismatch(here, "selectable_kan"));
+        };
+        limit(here, "bases", Some(bases.len()), MAX_REPEAT)?;
+        for b in bases {
+            b.check_size(here)?;
+        }
+        limit(here, "units", Some(*units), MAX_WIDTH)
+    }
+
+    fn width_after(spec: &LayerSpec, width: usize) -> usize {
+        match *spec {
+            LayerSpec::SelectableKan { units, .. } => units,
+            _ => width,
+        }
+    }
+
+    fn build(spec: &LayerSpec, width: usize, here: &str) -> crate::Result<Self> {
+        let LayerSpec::SelectableKan { units, bases } = spec else {
+            return Err(mismatch(here, "selectable_kan"));
+        };
+        if *units == 0 || bases.is_empty() {
+            return Err(crate::Error::config(
+                here,
+                "a selectable_kan layer needs units >= 1 and at least one basis",
+            ));
+        }
+        for (f, basis) in bases.iter().enumerate() {
+            // The path the single-basis check has always reported (a one-layer `kan` list).
+            basis.validate(format!("{here}.bases[{f}][0].basis"))?;
+        }
+        Ok(SelectableKan::new(width, *units, bases))
     }
 }
 

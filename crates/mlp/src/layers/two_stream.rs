@@ -14,6 +14,7 @@ use crate::kernels::Real;
 use crate::kernels::elementwise::sigmoid;
 use crate::layers::init::Init;
 use crate::rng::Rng;
+use crate::spec::{FromSpec, LayerSpec, MAX_WIDTH, build_layers, check_sizes, limit, mismatch};
 
 /// The FinalMLP block.
 #[derive(Debug, Clone, PartialEq)]
@@ -378,6 +379,68 @@ impl TwoStream {
                 }
             }
         }
+    }
+}
+
+/// Built from a `{"type": "final_mlp"}` spec.
+impl FromSpec for TwoStream {
+    fn check_sizes(spec: &LayerSpec, width: usize, here: &str) -> crate::Result<usize> {
+        let LayerSpec::FinalMlp {
+            units,
+            heads,
+            stream1,
+            stream2,
+            ..
+        } = spec
+        else {
+            return Err(mismatch(here, "final_mlp"));
+        };
+        limit(here, "heads", Some(*heads), MAX_WIDTH)?;
+        check_sizes(stream1, width, &format!("{here}.stream1"))?;
+        check_sizes(stream2, width, &format!("{here}.stream2"))?;
+        limit(here, "units", Some(*units), MAX_WIDTH)
+    }
+
+    fn width_after(spec: &LayerSpec, width: usize) -> usize {
+        match *spec {
+            LayerSpec::FinalMlp { units, .. } => units,
+            _ => width,
+        }
+    }
+
+    fn build(spec: &LayerSpec, width: usize, here: &str) -> crate::Result<Self> {
+        let LayerSpec::FinalMlp {
+            units,
+            heads,
+            stream1,
+            stream2,
+            gate1,
+            gate2,
+        } = spec
+        else {
+            return Err(mismatch(here, "final_mlp"));
+        };
+        if *units == 0 || *heads == 0 || stream1.is_empty() || stream2.is_empty() {
+            return Err(crate::Error::config(
+                here,
+                "final_mlp needs units and heads >= 1 and two non-empty streams",
+            ));
+        }
+        let (s1, w1) = build_layers(stream1, width, &format!("{here}.stream1"))?;
+        let (s2, w2) = build_layers(stream2, width, &format!("{here}.stream2"))?;
+        if w1 % heads != 0 || w2 % heads != 0 {
+            return Err(crate::Error::config(
+                format!("{here}.heads"),
+                format!("the stream widths ({w1}, {w2}) must both be divisible by heads = {heads}"),
+            ));
+        }
+        Ok(TwoStream {
+            in_features: width,
+            out_features: *units,
+            heads: *heads,
+            streams: [Chain { layers: s1 }, Chain { layers: s2 }],
+            gates: [*gate1, *gate2],
+        })
     }
 }
 

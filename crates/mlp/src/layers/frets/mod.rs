@@ -37,6 +37,7 @@ use crate::layers::init::Init;
 use crate::rng::Rng;
 
 pub mod spectral;
+use crate::spec::{FromSpec, LayerSpec, MAX_WIDTH, check_layout, layout_width, limit, mismatch};
 use spectral::{Axis, FftWork, adjoint_of_inverse, frequency_mlp_backward, signals_of, spectra_of};
 pub use spectral::{FrequencyWeights, frequency_mlp};
 
@@ -556,6 +557,83 @@ impl<'a, T: Real> Aux<'a, T> {
                 scratch,
             },
         }
+    }
+}
+
+/// Built from a `{"type": "frets"}` spec.
+impl FromSpec for Frets {
+    fn check_sizes(spec: &LayerSpec, _width: usize, here: &str) -> crate::Result<usize> {
+        let LayerSpec::Frets {
+            channels,
+            window,
+            exog,
+            horizon,
+            embed_dim,
+            hidden,
+            ..
+        } = *spec
+        else {
+            return Err(mismatch(here, "frets"));
+        };
+        for (field, v) in [
+            ("channels", channels),
+            ("window", window),
+            ("exog", exog),
+            ("horizon", horizon),
+            ("embed_dim", embed_dim),
+            ("hidden", hidden),
+        ] {
+            limit(here, field, Some(v), MAX_WIDTH)?;
+        }
+        layout_width(here, channels, window, exog, horizon)
+    }
+
+    fn width_after(spec: &LayerSpec, width: usize) -> usize {
+        match *spec {
+            LayerSpec::Frets {
+                channels, horizon, ..
+            } => channels.saturating_mul(horizon),
+            _ => width,
+        }
+    }
+
+    fn build(spec: &LayerSpec, width: usize, here: &str) -> crate::Result<Self> {
+        let LayerSpec::Frets {
+            channels,
+            window,
+            exog,
+            horizon,
+            embed_dim,
+            hidden,
+            channel_learner,
+        } = *spec
+        else {
+            return Err(mismatch(here, "frets"));
+        };
+        check_layout(here, "frets", width, (channels, window, exog, horizon))?;
+        if embed_dim == 0 || hidden == 0 {
+            return Err(crate::Error::config(
+                here,
+                "frets needs embed_dim and hidden of at least 1",
+            ));
+        }
+        if window.checked_mul(embed_dim).is_none_or(|n| n > 1 << 24) {
+            return Err(crate::Error::config(
+                here,
+                format!(
+                    "window * embed_dim = {window} * {embed_dim} is too large for the head (at most 2^24)"
+                ),
+            ));
+        }
+        Ok(Frets::new(
+            channels,
+            window,
+            exog,
+            horizon,
+            embed_dim,
+            hidden,
+            channel_learner,
+        ))
     }
 }
 
