@@ -21,8 +21,8 @@
 //! From a table of raw rows (CSV or in memory), with the encoding kept in the model:
 //! [`MlpBuilder::fit_table`] (see [`crate::table`]).
 //!
-//! With `ndarray`: [`MlpBuilder::fit_array`] takes an `ArrayView2<f32>` of features and a slice
-//! of class indices or an `ArrayView2<f32>` of targets.
+//! With the `ndarray` cargo feature (on by default): `MlpBuilder::fit_array` takes an
+//! `ArrayView2<f32>` of features and a slice of class indices or an `ArrayView2<f32>` of targets.
 
 use crate::data::preprocess::{Impute, TargetEncoder, TargetKind};
 use crate::data::split;

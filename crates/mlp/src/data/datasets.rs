@@ -7,8 +7,9 @@
 //! `t10k-images-idx3-ubyte` and `t10k-labels-idx1-ubyte`, each gzipped (`.gz`) or not (the
 //! `train-images.idx3-ubyte` spelling is accepted too).
 //!
-//! [`EmbeddedDataset`]s (iris, wine, breast cancer) are CSV texts built into the binary, with a
-//! header row and a string class column; `crates/mlp/data/README.md` gives their source.
+//! `EmbeddedDataset`s (iris, wine, breast cancer; cargo feature `datasets`) are CSV texts built
+//! into the binary, with a header row and a string class column; `crates/mlp/data/README.md`
+//! gives their source.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
