@@ -21,7 +21,7 @@
 //! use mlp::architectures::{Arch, ArchConfig};
 //! let cfg = ArchConfig { arch: Arch::ResMlp, widths: vec![64], depth: 2, ..ArchConfig::default() };
 //! let mut layers = cfg.hidden_stack().unwrap();
-//! layers.push(mlp::spec::LayerSpec::dense(10, mlp::kernels::elementwise::Activation::Identity));
+//! layers.push(mlp::spec::LayerSpec::dense(10, mlp::Activation::Identity));
 //! let net = mlp::spec::ModelSpec { inputs: 784, layers }.build(0).unwrap();
 //! // embed 784*64+64, 2 blocks of (LN 128 + 64*256+256 + 256*64+64), final LN 128, head 64*10+10
 //! assert_eq!(net.n_params(), 50240 + 2 * (128 + 16640 + 16448) + 128 + 650);

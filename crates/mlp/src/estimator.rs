@@ -21,8 +21,8 @@
 //! From a table of raw rows (CSV or in memory), with the encoding kept in the model:
 //! [`MlpBuilder::fit_table`] (see [`crate::table`]).
 //!
-//! With `ndarray`: [`MlpBuilder::fit_array`] takes an `ArrayView2<f32>` of features and a slice
-//! of class indices or an `ArrayView2<f32>` of targets.
+//! With the `ndarray` cargo feature (on by default): `MlpBuilder::fit_array` takes an
+//! `ArrayView2<f32>` of features and a slice of class indices or an `ArrayView2<f32>` of targets.
 
 use crate::data::preprocess::{Impute, TargetEncoder, TargetKind};
 use crate::data::split;
@@ -296,7 +296,8 @@ impl MlpBuilder {
         Ok(session.into_model())
     }
 
-    /// Fits on `ndarray` features and class indices.
+    /// Fits on `ndarray` features and class indices (cargo feature `ndarray`).
+    #[cfg(feature = "ndarray")]
     pub fn fit_array(&self, x: ndarray::ArrayView2<'_, f32>, classes: &[usize]) -> Result<Model> {
         if classes.len() != x.nrows() {
             return Err(Error::shape(
@@ -321,7 +322,9 @@ impl MlpBuilder {
         self.clone().task(Task::Classification).fit(&data)
     }
 
-    /// Fits a regressor on `ndarray` features and targets (`rows x outputs`).
+    /// Fits a regressor on `ndarray` features and targets (`rows x outputs`; cargo feature
+    /// `ndarray`).
+    #[cfg(feature = "ndarray")]
     pub fn fit_array_regression(
         &self,
         x: ndarray::ArrayView2<'_, f32>,
@@ -330,13 +333,27 @@ impl MlpBuilder {
         if y.nrows() != x.nrows() {
             return Err(Error::shape("fit_array_regression", x.nrows(), y.nrows()));
         }
+        self.fit_rows_regression(
+            x.iter().copied().collect(),
+            x.ncols(),
+            y.iter().copied().collect(),
+            y.ncols(),
+        )
+    }
+
+    /// Fits a regressor on row-major features (`n_features` per row) and targets (`n_outputs`
+    /// per row). Crate-internal so that callers need not go through `ndarray`.
+    pub(crate) fn fit_rows_regression(
+        &self,
+        features: Vec<f32>,
+        n_features: usize,
+        values: Vec<f32>,
+        n_outputs: usize,
+    ) -> Result<Model> {
         let data = Dataset {
-            features: x.iter().copied().collect(),
-            n_features: x.ncols(),
-            targets: Targets::Values {
-                values: y.iter().copied().collect(),
-                n_outputs: y.ncols(),
-            },
+            features,
+            n_features,
+            targets: Targets::Values { values, n_outputs },
             weights: None,
         };
         self.clone().task(Task::Regression).fit(&data)
@@ -677,6 +694,7 @@ impl Session {
 /// Evaluation results for either task.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum Evaluation {
     /// Classification metrics.
     Classification(ClassificationReport),
@@ -765,7 +783,8 @@ impl Model {
     }
 }
 
-/// `ndarray` entry points: features as `ArrayView2<f32>` (`rows x features`, any layout).
+/// `ndarray` entry points: features as `ArrayView2<f32>` (`rows x features`, any layout; cargo
+/// feature `ndarray`).
 ///
 /// ```
 /// use mlp::estimator::MlpBuilder;
@@ -780,6 +799,7 @@ impl Model {
 /// let acc = classes.iter().zip(&y).filter(|(a, b)| a == b).count() as f64 / 200.0;
 /// assert!(acc > 0.9);
 /// ```
+#[cfg(feature = "ndarray")]
 impl Model {
     fn rows_of(x: ndarray::ArrayView2<'_, f32>) -> (Vec<f32>, usize) {
         (x.iter().copied().collect(), x.nrows())

@@ -54,7 +54,13 @@ pub mod rng;
 pub mod robust;
 
 pub use error::{Error, Result};
-/// The `ndarray` version this crate's `*_array` methods take and return.
+// The activation enum and the float trait at short paths: users name them, while the kernels
+// they live with are engine internals.
+pub use kernels::Real;
+pub use kernels::elementwise::Activation;
+/// The `ndarray` version this crate's `*_array` methods take and return (cargo feature
+/// `ndarray`).
+#[cfg(feature = "ndarray")]
 pub use ndarray;
 pub mod kernels;
 pub mod layers;
@@ -68,3 +74,9 @@ pub mod spec;
 pub mod table;
 pub mod train;
 pub mod verify;
+
+/// Kernel entry points for the `mlp bench` command; not a stable interface.
+#[doc(hidden)]
+pub mod bench {
+    pub use crate::kernels::{Transpose, gemm};
+}

@@ -239,6 +239,7 @@ impl TableColumns {
 
 /// A training table turned into numbers, with the encodings that will travel in the model.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct EncodedTable {
     /// Encoded features (one-hot blocks, unscaled numbers) and encoded targets.
     pub data: Dataset,
@@ -280,6 +281,7 @@ pub fn encode_training_table(
 
 /// What a model predicts for a batch of rows, in the target's own terms.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Predictions {
     task: Task,
     rows: usize,

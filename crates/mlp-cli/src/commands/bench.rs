@@ -13,11 +13,11 @@
 
 use anyhow::{Result, bail};
 use clap::Args;
+use mlp::Activation;
+use mlp::bench::{Transpose, gemm};
 use mlp::data::datasets::{NamedDataset, Split, load_named};
 use mlp::data::generate::w2_data;
 use mlp::data::{Dataset, Targets};
-use mlp::kernels::elementwise::Activation;
-use mlp::kernels::{Transpose, gemm};
 use mlp::loss::Loss;
 use mlp::network::{InferenceScratch, Network};
 use mlp::optim::OptimizerConfig;

@@ -4,6 +4,7 @@
 use crate::plot::{self, ForecastPlot};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
+use mlp::Activation;
 use mlp::architectures::{Arch, ArchConfig};
 use mlp::forecast::backtest::{BacktestReport, BacktestSettings, backtest};
 use mlp::forecast::calendar::CalendarFeatures;
@@ -13,7 +14,6 @@ use mlp::forecast::lags::DelayRule;
 use mlp::forecast::series::{EmbeddedSeries, Fill, Series, SeriesColumns, format_time};
 use mlp::forecast::strategy::Strategy;
 use mlp::forecast::window::{Embedding, Normalize};
-use mlp::kernels::elementwise::Activation;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -7,8 +7,9 @@
 //! `t10k-images-idx3-ubyte` and `t10k-labels-idx1-ubyte`, each gzipped (`.gz`) or not (the
 //! `train-images.idx3-ubyte` spelling is accepted too).
 //!
-//! [`EmbeddedDataset`]s (iris, wine, breast cancer) are CSV texts built into the binary, with a
-//! header row and a string class column; `crates/mlp/data/README.md` gives their source.
+//! `EmbeddedDataset`s (iris, wine, breast cancer; cargo feature `datasets`) are CSV texts built
+//! into the binary, with a header row and a string class column; `crates/mlp/data/README.md`
+//! gives their source.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -261,10 +262,11 @@ pub fn class_names(name: NamedDataset) -> Vec<String> {
     }
 }
 
-/// A small real data set compiled into the binary as CSV text.
+/// A small real data set compiled into the binary as CSV text (cargo feature `datasets`).
 ///
 /// Each text has a header row of feature names followed by a string class column named
 /// [`EmbeddedDataset::target_column`]; fields never contain commas or quotes.
+#[cfg(feature = "datasets")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EmbeddedDataset {
     /// Fisher's iris: 150 samples, 4 features, 3 species (setosa, versicolor, virginica).
@@ -275,6 +277,7 @@ pub enum EmbeddedDataset {
     BreastCancer,
 }
 
+#[cfg(feature = "datasets")]
 impl EmbeddedDataset {
     /// Every embedded data set.
     pub const ALL: [EmbeddedDataset; 3] = [
@@ -329,12 +332,14 @@ impl EmbeddedDataset {
     }
 }
 
+#[cfg(feature = "datasets")]
 impl fmt::Display for EmbeddedDataset {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
 }
 
+#[cfg(feature = "datasets")]
 impl FromStr for EmbeddedDataset {
     type Err = Error;
 
@@ -396,13 +401,16 @@ mod tests {
         assert!(err.contains("fashion-mnist, mnist"), "{err}");
         assert_eq!("test".parse::<Split>().unwrap(), Split::Test);
         assert!("valid".parse::<Split>().is_err());
+        #[cfg(feature = "datasets")]
         for d in EmbeddedDataset::ALL {
             assert_eq!(d.name().parse::<EmbeddedDataset>().unwrap(), d);
         }
+        #[cfg(feature = "datasets")]
         assert_eq!(
             "breast_cancer".parse::<EmbeddedDataset>().unwrap(),
             EmbeddedDataset::BreastCancer
         );
+        #[cfg(feature = "datasets")]
         assert!("titanic".parse::<EmbeddedDataset>().is_err());
         for n in NamedDataset::ALL {
             assert_eq!(class_names(n).len(), 10);
@@ -562,6 +570,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "datasets")]
     #[test]
     fn embedded_csvs_have_the_right_shape() {
         for d in EmbeddedDataset::ALL {

@@ -56,6 +56,7 @@ impl Default for BacktestSettings {
 
 /// Scores of one method on one target.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct MethodScores {
     /// `mlp`, `naive`, `seasonal_naive(12)`, `drift`, `ar(13)`.
     pub method: String,
@@ -85,6 +86,7 @@ pub struct MethodScores {
 
 /// The outcome of a backtest.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct BacktestReport {
     /// Forecast origins scored.
     pub origins: usize,

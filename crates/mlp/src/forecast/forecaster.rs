@@ -119,6 +119,7 @@ impl Default for ForecastSettings {
 
 /// What a forecaster knows besides its weights (stored as JSON in the model file).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ForecastMeta {
     /// Where the training data came from.
     pub source: String,
@@ -185,6 +186,7 @@ impl ForecastMeta {
 
 /// A forecast from one origin, in original units.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Forecast {
     /// Time keys of the forecast steps.
     pub times: Vec<f64>,

@@ -26,4 +26,6 @@ pub mod window;
 
 pub use backtest::{BacktestReport, BacktestSettings, backtest};
 pub use forecaster::{Forecast, ForecastMeta, ForecastSettings, Forecaster, LagSetting};
-pub use series::{EmbeddedSeries, Fill, Series, SeriesColumns};
+#[cfg(feature = "datasets")]
+pub use series::EmbeddedSeries;
+pub use series::{Fill, Series, SeriesColumns};

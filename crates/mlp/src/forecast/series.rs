@@ -19,7 +19,9 @@
 //! - Line numbers in errors are the physical lines of the file (header = line 1).
 
 use super::calendar::{self, DAY};
-use crate::data::csv::{RawTable, read_csv, read_csv_from_reader};
+#[cfg(any(test, feature = "datasets"))]
+use crate::data::csv::read_csv_from_reader;
+use crate::data::csv::{RawTable, read_csv};
 use crate::data::split::parse_time_column;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -396,7 +398,8 @@ impl Series {
     }
 }
 
-/// A compiled-in real series for demos, tests and the documentation.
+/// A compiled-in real series for demos, tests and the documentation (cargo feature `datasets`).
+#[cfg(feature = "datasets")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EmbeddedSeries {
     /// Monthly mean CO2 at Mauna Loa, 1958-03 to 2001-12, 526 months, columns `date,co2`
@@ -404,6 +407,7 @@ pub enum EmbeddedSeries {
     Co2,
 }
 
+#[cfg(feature = "datasets")]
 impl EmbeddedSeries {
     /// The CSV text.
     pub fn csv_text(self) -> &'static str {
@@ -450,6 +454,7 @@ impl EmbeddedSeries {
     }
 }
 
+#[cfg(feature = "datasets")]
 impl std::str::FromStr for EmbeddedSeries {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
@@ -764,6 +769,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "datasets")]
     #[test]
     fn embedded_co2_loads_without_gaps() {
         let s = EmbeddedSeries::Co2.load().expect("test setup");

@@ -13,7 +13,7 @@
 
 mod dot;
 pub mod elementwise;
-pub mod fast_math;
+pub(crate) mod fast_math;
 pub mod fft;
 pub mod gemm;
 mod helper_core;

@@ -236,6 +236,7 @@ pub fn roc_auc_ovr_macro(y_true: &[usize], proba: &[f32], n_classes: usize) -> O
 
 /// Every classification metric of one evaluation, as written to reports and JSON.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[non_exhaustive]
 pub struct ClassificationReport {
     /// See [`accuracy`].
     pub accuracy: f64,

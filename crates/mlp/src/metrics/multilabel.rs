@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 /// Multi-label evaluation results.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct MultiLabelReport {
     /// Samples whose predicted label set equals the true one.
     pub subset_accuracy: f64,

@@ -108,6 +108,7 @@ pub fn max_error(y_true: &[f32], y_pred: &[f32]) -> f64 {
 /// For multi-output data the per-output scores are averaged uniformly (scikit-learn's
 /// `multioutput="uniform_average"`), except where a field says otherwise.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[non_exhaustive]
 pub struct RegressionReport {
     /// Mean over outputs of each output's [`mse`].
     pub mse: f64,

@@ -53,6 +53,7 @@ pub enum MvlRule {
 
 /// The result of an analysis.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct LsaReport {
     /// Per analysed layer, in network order.
     pub layers: Vec<LayerError>,

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 /// One epoch's line in the training history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct EpochRecord {
     /// 1-based epoch number.
     pub epoch: usize,

@@ -263,10 +263,6 @@ impl Acc {
             x.extend([d as f32, v as f32]);
             y.push(self.pd(d, v) as f32);
         }
-        let xa = ndarray::ArrayView2::from_shape((rows, 2), &x)
-            .map_err(|e| Error::InvalidData(e.to_string()))?;
-        let ya = ndarray::ArrayView2::from_shape((rows, 1), &y)
-            .map_err(|e| Error::InvalidData(e.to_string()))?;
         crate::estimator::MlpBuilder::regressor()
             .hidden(&[16, 16])
             .activation(crate::kernels::elementwise::Activation::Relu)
@@ -275,7 +271,7 @@ impl Acc {
             .lr(3e-3)
             .seed(seed)
             .threads(threads)
-            .fit_array_regression(xa, ya)
+            .fit_rows_regression(x, 2, y, 1)
     }
 }
 

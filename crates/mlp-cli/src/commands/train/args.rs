@@ -3,10 +3,10 @@
 use crate::input::{self, DataArgs};
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use mlp::Activation;
 use mlp::architectures::{Arch, ArchConfig};
 use mlp::data::preprocess::TargetKind;
 use mlp::estimator::{ClassWeight, MlpBuilder};
-use mlp::kernels::elementwise::Activation;
 use mlp::layers::KanBasis;
 use mlp::loss::Loss;
 use mlp::model::Task;
