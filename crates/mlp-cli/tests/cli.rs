@@ -1,23 +1,11 @@
 //! End-to-end tests of the `mlp` binary: the main jobs on generated data and on an embedded real
 //! data set, and every kind of bad input (non-zero exit, one clear line, never a panic).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 
-fn mlp(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mlp"))
-        .args(args)
-        .output()
-        .expect("run mlp")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+mod common;
+use common::{TempDir, mlp, stderr, stdout};
 
 fn ok(args: &[&str]) -> String {
     let o = mlp(args);
@@ -53,29 +41,6 @@ fn fails(args: &[&str]) -> String {
         "error should be one line for {args:?}:\n{err}"
     );
     err
-}
-
-struct TempDir(PathBuf);
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("mlp-cli-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).expect("temp dir");
-        TempDir(p)
-    }
-    fn file(&self, name: &str, contents: &str) -> String {
-        let p = self.0.join(name);
-        std::fs::write(&p, contents).expect("write");
-        p.display().to_string()
-    }
-    fn path(&self, name: &str) -> String {
-        self.0.join(name).display().to_string()
-    }
-}
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// A classification CSV: two numeric features, one categorical, label depends on all three.

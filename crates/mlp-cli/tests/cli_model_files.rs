@@ -3,24 +3,9 @@
 //! opens it, never an allocation abort (SIGABRT) or a panic. The same for checkpoints and
 //! forecasters.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn mlp(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mlp"))
-        .args(args)
-        .output()
-        .expect("run mlp")
-}
-
-fn ok(args: &[&str]) {
-    let o = mlp(args);
-    assert!(
-        o.status.success(),
-        "mlp {args:?} failed:\n{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
+use std::path::Path;
+mod common;
+use common::{TempDir, mlp, run_ok as ok};
 
 /// Runs a command that must fail cleanly (an exit code, not a signal; one `error:` line).
 fn fails(args: &[&str]) -> String {
@@ -40,29 +25,6 @@ fn fails(args: &[&str]) -> String {
         "no single clear error line for {args:?}:\n{err}"
     );
     err
-}
-
-struct TempDir(PathBuf);
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("mlp-files-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).expect("temp dir");
-        TempDir(p)
-    }
-    fn file(&self, name: &str, contents: &str) -> String {
-        let p = self.0.join(name);
-        std::fs::write(&p, contents).expect("write");
-        p.display().to_string()
-    }
-    fn path(&self, name: &str) -> String {
-        self.0.join(name).display().to_string()
-    }
-}
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 fn tabular_csv(rows: usize) -> String {

@@ -3,34 +3,8 @@
 //! too-small data and unwritable outputs fail before training, and progress lines follow
 //! `--verbose` / `--quiet`.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
-
-fn mlp(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mlp"))
-        .args(args)
-        .output()
-        .expect("run mlp")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn ok(args: &[&str]) -> Output {
-    let o = mlp(args);
-    assert!(
-        o.status.success(),
-        "mlp {args:?} failed:\n{}\n{}",
-        stdout(&o),
-        stderr(&o)
-    );
-    o
-}
+mod common;
+use common::{TempDir, mlp, run_ok as ok, stderr, stdout};
 
 /// Runs a command that must fail with one clear error line; returns that line.
 fn fails(args: &[&str]) -> String {
@@ -44,29 +18,6 @@ fn fails(args: &[&str]) -> String {
     );
     assert_eq!(err.trim().lines().count(), 1, "{args:?}:\n{err}");
     err
-}
-
-struct TempDir(PathBuf);
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("mlp-reports-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).expect("temp dir");
-        TempDir(p)
-    }
-    fn file(&self, name: &str, contents: &str) -> String {
-        let p = self.0.join(name);
-        std::fs::write(&p, contents).expect("write");
-        p.display().to_string()
-    }
-    fn path(&self, name: &str) -> String {
-        self.0.join(name).display().to_string()
-    }
-}
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// Two numeric features and a yes/no label (a linear boundary), from a fixed LCG.

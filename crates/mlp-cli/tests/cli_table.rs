@@ -4,7 +4,8 @@
 
 use mlp::prelude::*;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+use common::{mlp, run_ok as ok};
 
 fn fixture() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../mlp/tests/fixtures/iris_sites.csv")
@@ -12,24 +13,6 @@ fn fixture() -> PathBuf {
 
 fn temp(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("mlp-cli-table-{}-{name}", std::process::id()))
-}
-
-fn mlp(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mlp"))
-        .args(args)
-        .output()
-        .expect("run mlp")
-}
-
-fn ok(args: &[&str]) -> Output {
-    let o = mlp(args);
-    assert!(
-        o.status.success(),
-        "mlp {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
 }
 
 fn s(p: &Path) -> &str {
