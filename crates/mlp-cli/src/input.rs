@@ -5,7 +5,9 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use mlp::data::csv::{RawTable, read_csv};
 use mlp::data::datasets::{NamedDataset, Split, class_names, load_named};
-use mlp::data::preprocess::{Impute, TargetEncoder, TargetKind, apply_tabular};
+use mlp::data::preprocess::{
+    Impute, TargetEncoder, TargetKind, UnknownCategory, apply_tabular_with,
+};
 use mlp::data::{Dataset, Targets, idx, npy};
 use mlp::model::{InputSchema, Model};
 use serde::{Deserialize, Serialize};
@@ -258,11 +260,13 @@ pub struct InferenceData {
     pub targets: Option<Dataset>,
 }
 
-/// Reads input for a trained model; with `need_targets`, the targets too.
+/// Reads input for a trained model; with `need_targets`, the targets too. Categories the
+/// training data did not have follow `unknown` (a warning per column and value under `Warn`).
 pub fn load_inference(
     args: &InferenceDataArgs,
     model: &Model,
     need_targets: bool,
+    unknown: UnknownCategory,
 ) -> Result<InferenceData> {
     let delimiter = match args.delimiter {
         None => None,
@@ -291,12 +295,16 @@ pub fn load_inference(
         (InputSchema::Tabular { preprocessor }, _) => {
             let table = read_csv(path, delimiter)?;
             if need_targets {
-                let mut data = apply_tabular(
+                let (mut data, unseen) = apply_tabular_with(
                     preprocessor,
                     &model.target,
                     &table,
                     args.weight_column.as_deref(),
+                    unknown,
                 )?;
+                for u in unseen {
+                    eprintln!("warning: {u}");
+                }
                 if model.task == mlp::model::Task::MultiLabel {
                     to_multilabel(&mut data, &model.target)?;
                 }

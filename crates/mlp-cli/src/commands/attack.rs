@@ -123,7 +123,12 @@ pub fn load_attack_data(input: &InferenceDataArgs, model: &Model) -> Result<Atta
     if model.task == Task::MultiLabel {
         bail!("attacks support classification and regression models; this one is multi-label");
     }
-    let data = load_inference(input, model, true)?;
+    let data = load_inference(
+        input,
+        model,
+        true,
+        mlp::data::preprocess::UnknownCategory::Ignore,
+    )?;
     let Some(labelled) = data.targets else {
         bail!("the input has no targets; attacks need the true labels or values");
     };

@@ -4,7 +4,6 @@ use crate::input::{InferenceDataArgs, load_inference};
 use anyhow::{Result, bail};
 use clap::Args;
 use mlp::data::preprocess::UnknownCategory;
-use mlp::model::InputSchema;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -28,19 +27,7 @@ pub struct EvalArgs {
 pub fn run(args: EvalArgs) -> Result<ExitCode> {
     let model = crate::commands::predict::load_model(&args.model)?;
     let unknown: UnknownCategory = args.unknown_category.parse()?;
-    // Categories the training data did not have, checked the way `mlp predict` checks them
-    // (the evaluation below encodes them as all zeros, as prediction does).
-    if let (InputSchema::Tabular { preprocessor }, Some(path), None) =
-        (&model.input, &args.input.data, &args.input.dataset)
-    {
-        let raw =
-            mlp::data::csv::read_csv(path, crate::input::delimiter_byte(args.input.delimiter)?)?;
-        let (_, unseen) = preprocessor.transform_with(&raw, unknown)?;
-        for u in unseen {
-            eprintln!("warning: {u}");
-        }
-    }
-    let data = load_inference(&args.input, &model, true)?;
+    let data = load_inference(&args.input, &model, true, unknown)?;
     let Some(labelled) = data.targets else {
         bail!("the input has no targets to evaluate against");
     };

@@ -58,7 +58,7 @@ pub fn run(args: PredictArgs) -> Result<ExitCode> {
             model.predict_table_with(&table, unknown)?
         }
         _ => {
-            let data = load_inference(&args.input, &model, false)?;
+            let data = load_inference(&args.input, &model, false, unknown)?;
             model.predictions(&data.features, data.rows)?
         }
     };

@@ -98,7 +98,12 @@ pub fn load(args: &TrainArgs) -> Result<Loaded> {
                 loss: Loss::Mse,
                 training: None,
             };
-            let v = input::load_inference(&infer, &template, true)?;
+            let v = input::load_inference(
+                &infer,
+                &template,
+                true,
+                mlp::data::preprocess::UnknownCategory::Ignore,
+            )?;
             v.targets
         }
         None => None,

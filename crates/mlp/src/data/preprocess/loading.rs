@@ -1,6 +1,6 @@
 //! Loading: fitting both encodings on a training table and applying them, with sample weights.
 
-use super::features::{FeatureConfig, Preprocessor};
+use super::features::{FeatureConfig, Preprocessor, UnknownCategory, UnseenCategory};
 use super::targets::{TargetEncoder, TargetKind, fit_targets};
 use super::{is_missing, no_rows_error, parse_number, resolve_all};
 use crate::data::Dataset;
@@ -69,18 +69,31 @@ pub fn apply_tabular(
     table: &RawTable,
     weight_column: Option<&str>,
 ) -> Result<Dataset> {
+    apply_tabular_with(pre, enc, table, weight_column, UnknownCategory::Ignore).map(|(d, _)| d)
+}
+
+/// [`apply_tabular`] with a policy for categories the training data did not have; also returns
+/// the unseen (column, value) pairs, as [`Preprocessor::transform_with`] does.
+pub fn apply_tabular_with(
+    pre: &Preprocessor,
+    enc: &TargetEncoder,
+    table: &RawTable,
+    weight_column: Option<&str>,
+    policy: UnknownCategory,
+) -> Result<(Dataset, Vec<UnseenCategory>)> {
     if table.n_rows == 0 {
         return Err(no_rows_error(table));
     }
-    let features = pre.transform(table)?;
+    let (features, unseen) = pre.transform_with(table, policy)?;
     let targets = enc.encode(table)?;
     let weights = weight_column
         .map(|w| table.column_index(w).and_then(|c| parse_weights(table, c)))
         .transpose()?;
-    Ok(Dataset {
+    let data = Dataset {
         features,
         n_features: pre.n_features,
         targets,
         weights,
-    })
+    };
+    Ok((data, unseen))
 }

@@ -64,7 +64,7 @@ mod targets;
 pub use features::{
     FeatureColumn, FeatureConfig, Impute, Preprocessor, UnknownCategory, UnseenCategory,
 };
-pub use loading::{apply_tabular, load_tabular};
+pub use loading::{apply_tabular, apply_tabular_with, load_tabular};
 pub use targets::{TargetEncoder, TargetKind, fit_targets};
 
 use super::csv::RawTable;
