@@ -8,8 +8,8 @@
 //! # knobs: M=fgsm|pgd (base attack), G=<gamma> (default 0.1), MVL=auto|0,1
 //! ```
 
+use mlp::Activation;
 use mlp::data::{Dataset, Targets, generate};
-use mlp::kernels::elementwise::Activation;
 use mlp::loss::{BatchTargets, Loss};
 use mlp::network::Network;
 use mlp::robust::attack::{self, AttackConfig, AttackMethod, PerturbSpace};

@@ -2,9 +2,9 @@
 //! SCORE's recurrence, the hourglass network's frozen lift, GLU identities, and the model-file
 //! round trip of every block.
 
+use mlp::Activation;
 use mlp::data::generate::two_moons;
 use mlp::estimator::MlpBuilder;
-use mlp::kernels::elementwise::Activation;
 use mlp::layers::{Init, Layer, ParamKind};
 use mlp::model::Model;
 use mlp::network::Network;

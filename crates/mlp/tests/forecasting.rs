@@ -1,10 +1,10 @@
 //! Forecasting layers (FreTS, N-BEATS) end to end: spec validation, named architectures, the
 //! model file, and FreTS against an NLinear baseline on a multi-channel two-sine series.
 
+use mlp::Activation;
 use mlp::architectures::{Arch, ArchConfig, SequenceLayout};
 use mlp::data::{Dataset, Targets};
 use mlp::estimator::MlpBuilder;
-use mlp::kernels::elementwise::Activation;
 use mlp::model::Model;
 use mlp::rng::Rng;
 use mlp::spec::{LayerSpec, ModelSpec};

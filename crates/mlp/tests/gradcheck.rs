@@ -5,7 +5,7 @@
 //! [`mlp::layers::KINDS`] (the one list of block kinds) that no case here exercises, and a new
 //! loss variant breaks the exhaustive match in `loss_cases` until it has a case.
 
-use mlp::kernels::elementwise::Activation;
+use mlp::Activation;
 use mlp::layers::{GradMode, Init, Layer};
 use mlp::loss::{BatchTargets, Loss};
 use mlp::network::{Network, Workspace};

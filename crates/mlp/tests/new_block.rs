@@ -4,7 +4,7 @@
 //! `blocks!` table of `layers/mod.rs` plus its spec variant and `FromSpec` impl; the gradient-check registry test
 //! (`tests/gradcheck.rs`) fails until a case for the new kind is added there too.
 
-use mlp::kernels::Real;
+use mlp::Real;
 use mlp::layers::{Block, Cx, ParamKind, ParamShape};
 use mlp::rng::Rng;
 use mlp::verify::Bounds;

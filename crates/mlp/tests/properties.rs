@@ -9,6 +9,7 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
+use mlp::Activation;
 use mlp::Error;
 use mlp::data::Targets;
 use mlp::data::csv::read_csv_from_reader;
@@ -18,7 +19,6 @@ use mlp::data::npy::read_npy_from_bytes;
 use mlp::data::preprocess::{FeatureColumn, FeatureConfig, Preprocessor, TargetKind, fit_targets};
 use mlp::estimator::MlpBuilder;
 use mlp::io::{TensorFile, checkpoint};
-use mlp::kernels::elementwise::Activation;
 use mlp::model::Model;
 use mlp::rng::Rng;
 use mlp::spec::ModelSpec;

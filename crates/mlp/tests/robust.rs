@@ -1,8 +1,8 @@
 //! Attacks, Layer Sustainability Analysis and adversarial training (plain and AT-LR) on small
 //! generated data.
 
+use mlp::Activation;
 use mlp::data::{Dataset, Targets, generate};
-use mlp::kernels::elementwise::Activation;
 use mlp::loss::{BatchTargets, Loss};
 use mlp::network::{Network, Workspace};
 use mlp::rng::Rng;

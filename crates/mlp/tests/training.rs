@@ -333,7 +333,7 @@ fn lbfgs_fits_a_small_regression() {
     let data = linear_regression(300, 4, 0.01, 2).expect("gen");
     let model = MlpBuilder::regressor()
         .hidden(&[16])
-        .activation(mlp::kernels::elementwise::Activation::Tanh)
+        .activation(mlp::Activation::Tanh)
         .optimizer(OptimizerConfig::from_name("lbfgs").expect("lbfgs"))
         .epochs(200)
         .patience(None)

@@ -1,7 +1,7 @@
 //! Verification: soundness of IBP and CROWN bounds against sampled inputs, bisection, certification
 //! with counterexamples, and closed-loop reachability of the adaptive cruise control example.
 
-use mlp::kernels::elementwise::Activation;
+use mlp::Activation;
 use mlp::layers::Integrator;
 use mlp::network::Network;
 use mlp::rng::Rng;
