@@ -342,10 +342,40 @@ fn certification_of_a_class_margin_on_a_trained_classifier() {
     assert_ne!(mlp::train::argmax(&net.predict(&xi, 1)), class);
 }
 
+/// The ACC example's controller, trained here as a user would (the library keeps only the plant
+/// and the algorithm): a 2-16-16-1 ReLU regressor imitating the PD teacher law on 3000 states
+/// drawn uniformly from `d in [5, 45]`, `v in [-8, 8]` (the same recipe as `mlp reach`).
+#[cfg(feature = "ndarray")]
+fn acc_controller(acc: &Acc, seed: u64) -> mlp::model::Model {
+    let mut rng = Rng::seed_from(seed);
+    let rows = 3000;
+    let mut x = Vec::with_capacity(rows * 2);
+    let mut y = Vec::with_capacity(rows);
+    for _ in 0..rows {
+        let d = 5.0 + 40.0 * rng.uniform_f64();
+        let v = -8.0 + 16.0 * rng.uniform_f64();
+        x.extend([d as f32, v as f32]);
+        y.push(acc.pd(d, v) as f32);
+    }
+    let x = mlp::ndarray::ArrayView2::from_shape((rows, 2), &x).expect("rows x 2");
+    let y = mlp::ndarray::ArrayView2::from_shape((rows, 1), &y).expect("rows x 1");
+    mlp::estimator::MlpBuilder::regressor()
+        .hidden(&[16, 16])
+        .activation(Activation::Relu)
+        .epochs(150)
+        .batch_size(64)
+        .lr(3e-3)
+        .seed(seed)
+        .threads(1)
+        .fit_array_regression(x, y)
+        .expect("trains")
+}
+
+#[cfg(feature = "ndarray")]
 #[test]
 fn acc_reach_sets_contain_simulated_trajectories_and_avoid_the_unsafe_gap() {
     let acc = Acc::default();
-    let model = acc.train_controller(0, 1).expect("trains");
+    let model = acc_controller(&acc, 0);
     let ctrl = Controller::from_model(&model).expect("regressor");
     // The controller imitates the PD law.
     let u = ctrl.control(&[25.0, -3.0, 20.0, 0.0], 2);

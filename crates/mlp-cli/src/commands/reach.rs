@@ -3,6 +3,8 @@
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use mlp::Activation;
+use mlp::estimator::MlpBuilder;
 use mlp::model::{Model, Task};
 use mlp::rng::Rng;
 use mlp::verify::Method;
@@ -78,6 +80,35 @@ struct ReachReport {
     steps: Vec<StepReport>,
 }
 
+/// Trains the example's controller: a small ReLU network (2 x 16 hidden units) imitating the PD
+/// teacher law [`Acc::pd`] on 3000 states drawn uniformly from `d in [5, 45]`, `v in [-8, 8]`.
+/// The demo's data and fit live here, not in the library, which keeps only the plant and the
+/// reachability algorithm; `crates/mlp/examples/acc_reach.rs` does the same with the same seed.
+pub fn train_controller(acc: &Acc, seed: u64, threads: usize) -> Result<Model> {
+    let mut rng = Rng::seed_from(seed);
+    let rows = 3000;
+    let mut x = Vec::with_capacity(rows * 2);
+    let mut y = Vec::with_capacity(rows);
+    for _ in 0..rows {
+        let d = 5.0 + 40.0 * rng.uniform_f64();
+        let v = -8.0 + 16.0 * rng.uniform_f64();
+        x.extend([d as f32, v as f32]);
+        y.push(acc.pd(d, v) as f32);
+    }
+    let x = mlp::ndarray::ArrayView2::from_shape((rows, 2), &x)?;
+    let y = mlp::ndarray::ArrayView2::from_shape((rows, 1), &y)?;
+    let model = MlpBuilder::regressor()
+        .hidden(&[16, 16])
+        .activation(Activation::Relu)
+        .epochs(150)
+        .batch_size(64)
+        .lr(3e-3)
+        .seed(seed)
+        .threads(threads)
+        .fit_array_regression(x, y)?;
+    Ok(model)
+}
+
 pub fn run(args: ReachArgs) -> Result<ExitCode> {
     if let Some(p) = &args.plot {
         crate::plot::check_svg(p)?;
@@ -94,7 +125,7 @@ pub fn run(args: ReachArgs) -> Result<ExitCode> {
     let model = match &args.model {
         Some(path) => Model::load(path)?,
         None => {
-            let m = acc.train_controller(args.seed, args.threads)?;
+            let m = train_controller(&acc, args.seed, args.threads)?;
             if let Some(out) = &args.save_model {
                 m.save(out)
                     .with_context(|| format!("saving the controller to {}", out.display()))?;

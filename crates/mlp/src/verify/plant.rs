@@ -1,10 +1,13 @@
 //! The plant side of closed-loop reachability: a linear plant `dx/dt = A x + B u`, its exact
 //! zero-order-hold discretization (matrix exponential by scaling and squaring), the unsafe set,
-//! and the adaptive cruise control example. The algorithm that propagates state boxes through
-//! the network controller is in [`super::reach`].
+//! and the adaptive cruise control example (plant, teacher law, initial and unsafe sets). The
+//! algorithm that propagates state boxes through the network controller is in [`super::reach`].
+//!
+//! Training a network controller for the example is not the library's business: the `mlp reach`
+//! command and `examples/acc_reach.rs` fit one to the teacher law [`Acc::pd`] with the public
+//! builder.
 
 use super::Bounds;
-use crate::model::Model;
 use crate::{Error, Result};
 
 /// `dx/dt = A x + B u` (row-major `A: n x n`, `B: n x m`).
@@ -248,30 +251,6 @@ impl Acc {
             normal: vec![1.0, 0.0],
             offset: self.d_safe,
         }
-    }
-
-    /// Trains a small ReLU controller (2 x 16 hidden units) to imitate the PD law on states
-    /// drawn uniformly from `d in [5, 45]`, `v in [-8, 8]`.
-    pub fn train_controller(&self, seed: u64, threads: usize) -> Result<Model> {
-        let mut rng = crate::rng::Rng::seed_from(seed);
-        let rows = 3000;
-        let mut x = Vec::with_capacity(rows * 2);
-        let mut y = Vec::with_capacity(rows);
-        for _ in 0..rows {
-            let d = 5.0 + 40.0 * rng.uniform_f64();
-            let v = -8.0 + 16.0 * rng.uniform_f64();
-            x.extend([d as f32, v as f32]);
-            y.push(self.pd(d, v) as f32);
-        }
-        crate::estimator::MlpBuilder::regressor()
-            .hidden(&[16, 16])
-            .activation(crate::kernels::elementwise::Activation::Relu)
-            .epochs(150)
-            .batch_size(64)
-            .lr(3e-3)
-            .seed(seed)
-            .threads(threads)
-            .fit_rows_regression(x, 2, y, 1)
     }
 }
 
