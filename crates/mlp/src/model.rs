@@ -21,6 +21,10 @@ use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
+// Model-side glue for the attacks of `robust` (perturbation space in raw or network units), kept
+// here so that `robust` does not depend on `model`.
+mod perturb;
+
 /// The current model-file format version.
 pub const FORMAT_VERSION: u32 = 1;
 

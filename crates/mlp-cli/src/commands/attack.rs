@@ -92,7 +92,7 @@ impl AttackFlags {
                 }
             }
         };
-        Ok(robust::space_for_model(model, units, clip)?)
+        Ok(model.perturb_space(units, clip)?)
     }
 }
 
@@ -305,7 +305,7 @@ pub fn evaluate_attack(
 fn write_examples(model: &Model, data: &AttackData, adv: &[f32], path: &Path) -> Result<()> {
     use std::fmt::Write as _;
     let mut raw = adv.to_vec();
-    robust::to_raw_units(model, &mut raw);
+    model.to_raw_units(&mut raw);
     let mut header: Vec<String> = model
         .input
         .feature_names()

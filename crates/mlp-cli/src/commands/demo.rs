@@ -176,7 +176,7 @@ fn robustness(model: &Model, test: &Dataset, seed: u64, json: bool) -> Result<()
     let clean = accuracy(labels, &model.predict_classes(&test.features, rows)?);
     let mut x = test.features.clone();
     model.scaler.apply(&mut x);
-    let space = robust::space_for_model(model, EpsUnits::Network, None)?;
+    let space = model.perturb_space(EpsUnits::Network, None)?;
     let config = AttackConfig {
         seed,
         ..AttackConfig::pgd(attack_eps, 20)
@@ -190,7 +190,7 @@ fn robustness(model: &Model, test: &Dataset, seed: u64, json: bool) -> Result<()
         &space,
         &config,
     )?;
-    robust::to_raw_units(model, &mut adv);
+    model.to_raw_units(&mut adv);
     let attacked = accuracy(labels, &model.predict_classes(&adv, rows)?);
     let bisect = BisectConfig {
         method: Method::Crown,
