@@ -342,7 +342,8 @@ impl MlpBuilder {
     }
 
     /// Fits a regressor on row-major features (`n_features` per row) and targets (`n_outputs`
-    /// per row). Crate-internal so that callers need not go through `ndarray`.
+    /// per row): the body of [`MlpBuilder::fit_array_regression`].
+    #[cfg(feature = "ndarray")]
     pub(crate) fn fit_rows_regression(
         &self,
         features: Vec<f32>,

@@ -42,6 +42,14 @@
 //! - Capabilities built on it: [`architectures`], [`robust`] (attacks, adversarial training),
 //!   [`verify`] (bound propagation), [`forecast`] (time series).
 //! - [`error`]: the one typed [`Error`]; nothing a user controls makes the library panic.
+//!
+//! # Examples
+//!
+//! `crates/mlp/examples/`, each run by `cargo test` and by `cargo run --release --example NAME`:
+//! `table_classify` and `table_regress` (tables from CSV), `forecast_series` (time series),
+//! `serve_threads` (one model shared by threads), `attack_verify` (FGSM/PGD attacks and IBP/CROWN
+//! certification of a classifier) and `acc_reach` (closed-loop reachability of a trained
+//! controller).
 #![warn(missing_docs)]
 
 pub mod architectures;
