@@ -508,6 +508,7 @@ impl MlpBuilder {
             target,
             loss,
             training: Some(training),
+            uncertainty: None,
         };
         Ok(Session {
             model,

@@ -97,6 +97,7 @@ pub fn load(args: &TrainArgs) -> Result<Loaded> {
                 target: data.target.clone(),
                 loss: Loss::Mse,
                 training: None,
+                uncertainty: None,
             };
             let v = input::load_inference(
                 &infer,
