@@ -496,7 +496,7 @@ impl Model {
 
     /// Checks every option before any prediction is made: the task each one needs, the levels,
     /// stored calibration scores enough for the levels, and dropout for Monte-Carlo passes.
-    pub(crate) fn check_predict_options(&self, opts: &crate::table::PredictOptions) -> Result<()> {
+    pub fn check_predict_options(&self, opts: &crate::table::PredictOptions) -> Result<()> {
         if let Some(level) = opts.interval {
             let c = self.conformal_for("interval", ConformalScore::AbsoluteResidual);
             check_level(level, "interval")?;
