@@ -27,7 +27,9 @@
 //! Guo et al. 2017: class probabilities become `softmax(z / T)` (a one-output BCE classifier:
 //! `sigmoid(z / T)`), with one `T > 0` fitted by minimizing the negative log-likelihood of held-out
 //! rows. The NLL is convex in `1/T`, so a golden-section search on `ln(1/T)` over `T` in
-//! `[0.01, 100]` finds the minimum. Predicted classes do not change; probabilities, `mlp eval`'s
+//! `[0.01, 100]` finds the minimum. When every fitting row is already classified right, the NLL
+//! has no minimum (it falls as `T -> 0`); then `T` is kept at 1 or above (no sharpening), since a
+//! few error-free held-out rows do not justify 0/1 probabilities. Predicted classes do not change; probabilities, `mlp eval`'s
 //! log loss, ECE and Brier score do.
 //!
 //! # Monte-Carlo dropout
@@ -222,7 +224,14 @@ fn nll_at(logits: &[f32], labels: &[usize], k: usize, beta: f64) -> f64 {
 /// `logits` is `labels.len() x k` with `k >= 2`.
 pub fn fit_temperature(logits: &[f32], labels: &[usize], k: usize) -> f64 {
     let f = |u: f64| nll_at(logits, labels, k, u.exp());
-    let (mut a, mut b) = (-(100f64.ln()), 100f64.ln());
+    // Rows that are all classified right have no interior minimum: the NLL keeps falling as T
+    // goes to 0, and the "fit" would turn a model that merely made no mistake on a few held-out
+    // rows into one that says 0/1. There, sharpening is not supported by the data: T >= 1.
+    let separable = logits
+        .chunks_exact(k.max(1))
+        .zip(labels)
+        .all(|(row, &y)| crate::train::argmax(row) == y);
+    let (mut a, mut b) = (-(100f64.ln()), if separable { 0.0 } else { 100f64.ln() });
     let g = (5f64.sqrt() - 1.0) / 2.0;
     let mut c = b - g * (b - a);
     let mut d = a + g * (b - a);

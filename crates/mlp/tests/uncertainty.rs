@@ -247,6 +247,17 @@ fn temperature_lowers_nll_and_ece_of_an_over_confident_model() {
 }
 
 #[test]
+fn temperature_does_not_sharpen_on_rows_that_are_all_right() {
+    // Every row's top class is its label: the NLL falls as T -> 0; the fit keeps T at 1.
+    let logits = [2.0f32, 0.0, 0.0, 1.0, 0.5, 3.0, -1.0, 0.0];
+    let t = mlp::uncertainty::fit_temperature(&logits, &[0, 1, 1, 1], 2);
+    assert!((0.999..1.01).contains(&t), "{t}");
+    // One mistake gives an interior minimum, below 1 only if the data say so.
+    let t = mlp::uncertainty::fit_temperature(&logits, &[1, 1, 1, 1], 2);
+    assert!(t > 1.0, "{t}");
+}
+
+#[test]
 fn conformal_scores_travel_in_the_model_file_and_are_checked_on_load() {
     let mut rng = Rng::seed_from(9);
     let mut model = linear_model(Task::Regression, &[2.0], &[0.0], 1);
