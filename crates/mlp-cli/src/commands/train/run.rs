@@ -385,7 +385,10 @@ fn report(
             "diverged": outcome.diverged(),
             "seconds": train_summary.map(|t| t.seconds),
             "test": test_eval,
-            "uncertainty": model.uncertainty(),
+            "uncertainty": model.uncertainty().map(|u| serde_json::json!({
+                "temperature": u.temperature,
+                "calibration_rows": u.conformal.as_ref().map(|c| c.rows()),
+            })),
         });
         println!("{summary}");
         return Ok(());
