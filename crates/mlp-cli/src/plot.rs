@@ -577,6 +577,7 @@ where
         .configure_mesh()
         .x_desc("confidence (top-class probability)")
         .y_desc("rows")
+        .y_label_formatter(&|v| format!("{}", v.round() as u64))
         .light_line_style(WHITE)
         .draw()?;
     counts.draw_series(bins.iter().filter(|b| b.count > 0).map(|b| {
