@@ -512,3 +512,90 @@ where
 pub fn forecast(path: &Path, plot: &ForecastPlot) -> Result<()> {
     draw_to!(path, (900, 450), forecast_on(plot))
 }
+
+fn reliability_on<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    bins: &[mlp::metrics::ReliabilityBin],
+    ece: f64,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE)?;
+    let (top, bottom) = root.split_vertically(380);
+    let mut chart = ChartBuilder::on(&top)
+        .caption(
+            format!("reliability diagram (ECE {ece:.4})"),
+            ("sans-serif", 18),
+        )
+        .margin(12)
+        .x_label_area_size(28)
+        .y_label_area_size(52)
+        .build_cartesian_2d(0f64..1f64, 0f64..1f64)?;
+    chart
+        .configure_mesh()
+        .y_desc("accuracy")
+        .light_line_style(WHITE)
+        .draw()?;
+    chart
+        .draw_series(LineSeries::new(
+            [(0.0, 0.0), (1.0, 1.0)],
+            BLACK.mix(0.5).stroke_width(1),
+        ))?
+        .label("perfect calibration")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.mix(0.5)));
+    chart
+        .draw_series(bins.iter().filter(|b| b.count > 0).map(|b| {
+            Rectangle::new(
+                [(b.lower, 0.0), (b.upper, b.accuracy)],
+                BLUE.mix(0.6).filled(),
+            )
+        }))?
+        .label("accuracy per confidence bin")
+        .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 18, y + 5)], BLUE.mix(0.6).filled()));
+    chart
+        .draw_series(
+            bins.iter()
+                .filter(|b| b.count > 0)
+                .map(|b| Circle::new((b.confidence, b.accuracy), 3, RED.filled())),
+        )?
+        .label("(mean confidence, accuracy)")
+        .legend(|(x, y)| Circle::new((x + 9, y), 3, RED.filled()));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .border_style(BLACK)
+        .background_style(WHITE)
+        .draw()?;
+    let most = bins.iter().map(|b| b.count).max().unwrap_or(1).max(1) as f64;
+    let mut counts = ChartBuilder::on(&bottom)
+        .margin(12)
+        .x_label_area_size(32)
+        .y_label_area_size(52)
+        .build_cartesian_2d(0f64..1f64, 0f64..most * 1.05)?;
+    counts
+        .configure_mesh()
+        .x_desc("confidence (top-class probability)")
+        .y_desc("rows")
+        .y_label_formatter(&|v| format!("{}", v.round() as u64))
+        .light_line_style(WHITE)
+        .draw()?;
+    counts.draw_series(bins.iter().filter(|b| b.count > 0).map(|b| {
+        Rectangle::new(
+            [(b.lower, 0.0), (b.upper, b.count as f64)],
+            BLACK.mix(0.4).filled(),
+        )
+    }))?;
+    root.present()?;
+    Ok(())
+}
+
+/// A reliability diagram (`mlp eval --plot`): accuracy per confidence bin against the diagonal,
+/// the bins' mean confidence, and below it the number of rows per bin.
+pub fn reliability_diagram(
+    path: &Path,
+    bins: &[mlp::metrics::ReliabilityBin],
+    ece: f64,
+) -> Result<()> {
+    draw_to!(path, (640, 560), reliability_on(bins, ece))
+}

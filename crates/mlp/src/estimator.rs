@@ -509,6 +509,7 @@ impl MlpBuilder {
             target,
             loss,
             training: Some(training),
+            uncertainty: None,
         };
         Ok(Session {
             model,

@@ -81,6 +81,7 @@ pub mod prelude;
 pub mod spec;
 pub mod table;
 pub mod train;
+pub mod uncertainty;
 pub mod verify;
 
 /// Kernel entry points for the `mlp bench` command; not a stable interface.

@@ -173,6 +173,8 @@ struct ModelDoc {
     loss: Loss,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     training: Option<TrainingSummary>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    uncertainty: Option<crate::uncertainty::Uncertainty>,
 }
 
 /// A trained, self-describing model.
@@ -192,13 +194,16 @@ pub struct Model {
     pub loss: Loss,
     /// Training summary and history.
     pub training: Option<TrainingSummary>,
+    /// Conformal scores and temperature (see [`crate::uncertainty`]); `None` for a model trained
+    /// without calibration.
+    pub uncertainty: Option<crate::uncertainty::Uncertainty>,
 }
 
 impl Model {
     /// Checks encoded features before inference: `rows x n_features` values, all finite. A NaN
     /// or infinite value is an error naming its row and feature (silently predicting class 0
     /// for a NaN row is worse than stopping).
-    fn check_features(&self, features: &[f32], rows: usize) -> Result<()> {
+    pub(crate) fn check_features(&self, features: &[f32], rows: usize) -> Result<()> {
         let n = self.network.inputs();
         if rows.checked_mul(n) != Some(features.len()) {
             return Err(Error::shape(
@@ -237,6 +242,7 @@ impl Model {
     /// multi-label; an error for regression.
     pub fn predict_proba(&self, features: &[f32], rows: usize) -> Result<Vec<f32>> {
         let mut out = self.forward(features, rows)?;
+        self.apply_temperature(&mut out);
         match (self.task, self.loss) {
             (Task::Classification, Loss::Bce) => Ok(out
                 .iter()
@@ -330,6 +336,7 @@ impl Model {
             target: self.target.clone(),
             loss: self.loss,
             training: self.training.clone(),
+            uncertainty: self.uncertainty.clone(),
         };
         let json = serde_json::to_string(&doc)
             .map_err(|e| Error::InvalidData(format!("cannot encode model metadata: {e}")))?;
@@ -404,6 +411,10 @@ impl Model {
             return Err(bad("input.scale has a zero or non-finite entry".into()));
         }
         check_consistent(&network, doc.task, &doc.input, &doc.target, &doc.loss).map_err(bad)?;
+        let mut uncertainty = doc.uncertainty;
+        if let Some(u) = uncertainty.as_mut() {
+            u.check(doc.task, network.outputs()).map_err(bad)?;
+        }
         Ok(Model {
             network,
             task: doc.task,
@@ -412,6 +423,7 @@ impl Model {
             target: doc.target,
             loss: doc.loss,
             training: doc.training,
+            uncertainty,
         })
     }
 
@@ -465,6 +477,7 @@ impl Model {
         let raw = &mut raw[..rows * nout];
         self.network
             .predict_into(&self.network.params, scaled, rows, net, raw);
+        self.apply_temperature(raw);
         match (self.task, self.loss) {
             (Task::Classification, Loss::Bce) => {
                 for (o, &z) in out.chunks_exact_mut(2).zip(raw.iter()) {

@@ -292,6 +292,69 @@ pub struct Predictions {
     proba: Option<Vec<f32>>,
     values: Option<Vec<f32>>,
     unseen: Vec<UnseenCategory>,
+    /// Conformal intervals (`rows x targets`), when asked.
+    pub(crate) lower: Option<Vec<f32>>,
+    pub(crate) upper: Option<Vec<f32>>,
+    /// Conformal prediction sets (class indices), when asked.
+    pub(crate) sets: Option<Vec<Vec<usize>>>,
+    /// Monte-Carlo dropout results, when asked.
+    pub(crate) mc: Option<crate::uncertainty::McDropout>,
+}
+
+/// What [`Model::predict_table_with`] and [`Model::predictions_with`] compute besides the point
+/// predictions. `PredictOptions::default()` (or a bare [`UnknownCategory`], which converts) asks
+/// for nothing more.
+///
+/// ```
+/// use mlp::table::PredictOptions;
+/// let opts = PredictOptions::default().interval(0.9).mc_samples(30, 7);
+/// assert_eq!(opts.interval, Some(0.9));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct PredictOptions {
+    /// Policy for categories the training data did not have.
+    pub unknown: UnknownCategory,
+    /// Split-conformal interval level in (0, 1) (regression; needs calibration rows).
+    pub interval: Option<f64>,
+    /// Conformal prediction-set level in (0, 1) (classification; needs calibration rows).
+    pub prediction_sets: Option<f64>,
+    /// Monte-Carlo dropout passes (needs a model with dropout).
+    pub mc_samples: Option<usize>,
+    /// Seed of the Monte-Carlo dropout masks.
+    pub seed: u64,
+}
+
+impl PredictOptions {
+    /// Asks for conformal intervals at `level`.
+    pub fn interval(mut self, level: f64) -> Self {
+        self.interval = Some(level);
+        self
+    }
+    /// Asks for conformal prediction sets at `level`.
+    pub fn prediction_sets(mut self, level: f64) -> Self {
+        self.prediction_sets = Some(level);
+        self
+    }
+    /// Asks for `samples` Monte-Carlo dropout passes with masks seeded by `seed`.
+    pub fn mc_samples(mut self, samples: usize, seed: u64) -> Self {
+        self.mc_samples = Some(samples);
+        self.seed = seed;
+        self
+    }
+    /// Sets the unknown-category policy.
+    pub fn unknown(mut self, unknown: UnknownCategory) -> Self {
+        self.unknown = unknown;
+        self
+    }
+}
+
+impl From<UnknownCategory> for PredictOptions {
+    fn from(unknown: UnknownCategory) -> Self {
+        PredictOptions {
+            unknown,
+            ..PredictOptions::default()
+        }
+    }
 }
 
 impl Predictions {
@@ -344,13 +407,69 @@ impl Predictions {
     pub fn unseen_categories(&self) -> &[UnseenCategory] {
         &self.unseen
     }
+
+    /// Lower ends of the conformal intervals, `rows x targets` in raw units (regression with
+    /// [`PredictOptions::interval`]); `None` otherwise.
+    pub fn lower(&self) -> Option<&[f32]> {
+        self.lower.as_deref()
+    }
+
+    /// Upper ends of the conformal intervals (see [`Predictions::lower`]).
+    pub fn upper(&self) -> Option<&[f32]> {
+        self.upper.as_deref()
+    }
+
+    /// Conformal prediction sets, class indices in index order per row (classification with
+    /// [`PredictOptions::prediction_sets`]); a set may be empty. `None` otherwise.
+    pub fn prediction_sets(&self) -> Option<&[Vec<usize>]> {
+        self.sets.as_deref()
+    }
+
+    /// Monte-Carlo dropout mean, std (regression) and entropy (classification), with
+    /// [`PredictOptions::mc_samples`]; `None` otherwise.
+    pub fn mc_dropout(&self) -> Option<&crate::uncertainty::McDropout> {
+        self.mc.as_ref()
+    }
 }
 
 impl Model {
     /// Predictions for already-encoded features (`rows x n_features`, unscaled): the shared back
     /// half of [`Model::predict_table`] and `mlp predict`.
     pub fn predictions(&self, features: &[f32], rows: usize) -> Result<Predictions> {
+        self.predictions_with(features, rows, &PredictOptions::default())
+    }
+
+    /// [`Model::predictions`] plus what `opts` asks for: conformal intervals or sets, and
+    /// Monte-Carlo dropout (see [`crate::uncertainty`]). The options are checked before any
+    /// prediction is made.
+    pub fn predictions_with(
+        &self,
+        features: &[f32],
+        rows: usize,
+        opts: &PredictOptions,
+    ) -> Result<Predictions> {
+        self.check_predict_options(opts)?;
+        let mut p = self.point_predictions(features, rows)?;
+        if let (Some(level), Some(values)) = (opts.interval, p.values.as_deref()) {
+            let (lo, hi) = self.conformal_intervals(values, level)?;
+            p.lower = Some(lo);
+            p.upper = Some(hi);
+        }
+        if let (Some(level), Some(proba)) = (opts.prediction_sets, p.proba.as_deref()) {
+            p.sets = Some(self.prediction_sets(proba, level)?);
+        }
+        if let Some(n) = opts.mc_samples {
+            p.mc = Some(self.mc_dropout(features, rows, n, opts.seed)?);
+        }
+        Ok(p)
+    }
+
+    fn point_predictions(&self, features: &[f32], rows: usize) -> Result<Predictions> {
         let mut p = Predictions {
+            lower: None,
+            upper: None,
+            sets: None,
+            mc: None,
             task: self.task,
             rows,
             columns: Vec::new(),
@@ -413,14 +532,17 @@ impl Model {
         self.predict_table_with(table, UnknownCategory::Warn)
     }
 
-    /// [`Model::predict_table`] with a policy for categories the training data did not have.
+    /// [`Model::predict_table`] with a policy for categories the training data did not have, or
+    /// with [`PredictOptions`] (conformal intervals or sets, Monte-Carlo dropout).
     pub fn predict_table_with(
         &self,
         table: &Table,
-        unknown: UnknownCategory,
+        opts: impl Into<PredictOptions>,
     ) -> Result<Predictions> {
-        let (features, unseen) = self.encode_table(table, unknown)?;
-        let mut p = self.predictions(&features, table.n_rows())?;
+        let opts = opts.into();
+        self.check_predict_options(&opts)?;
+        let (features, unseen) = self.encode_table(table, opts.unknown)?;
+        let mut p = self.predictions_with(&features, table.n_rows(), &opts)?;
         p.unseen = unseen;
         Ok(p)
     }

@@ -3,7 +3,10 @@
 use crate::input::{InferenceDataArgs, load_inference};
 use anyhow::{Result, bail};
 use clap::Args;
+use mlp::data::Targets;
 use mlp::data::preprocess::UnknownCategory;
+use mlp::metrics::calibration::{ECE_BINS, brier, ece, reliability_bins};
+use mlp::model::Task;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -22,20 +25,63 @@ pub struct EvalArgs {
     /// encode it as all zeros, do the same silently (ignore), or stop with an error.
     #[arg(long, value_name = "POLICY", default_value = "warn", value_parser = ["warn", "ignore", "error"])]
     pub unknown_category: String,
+    /// Classification: draw a reliability diagram (accuracy against confidence in 15 bins, with
+    /// the row count per bin) to this SVG or PNG file.
+    #[arg(long, value_name = "FILE.svg|png")]
+    pub plot: Option<PathBuf>,
 }
 
 pub fn run(args: EvalArgs) -> Result<ExitCode> {
     let model = crate::commands::predict::load_model(&args.model)?;
     let unknown: UnknownCategory = args.unknown_category.parse()?;
+    if let Some(path) = &args.plot {
+        if model.task != Task::Classification {
+            bail!(
+                "--plot draws a reliability diagram of class probabilities; this model does {}",
+                model.task.name()
+            );
+        }
+        crate::plot::check_svg(path)?;
+    }
     let data = load_inference(&args.input, &model, true, unknown)?;
     let Some(labelled) = data.targets else {
         bail!("the input has no targets to evaluate against");
     };
     let eval = model.evaluate(&labelled)?;
+    let calibration = match (&labelled.targets, model.task) {
+        (Targets::Classes { labels, .. }, Task::Classification) => {
+            let k = model.n_classes();
+            let proba = model.predict_proba(&labelled.features, labelled.len())?;
+            Some((
+                ece(labels, &proba, k),
+                brier(labels, &proba, k),
+                reliability_bins(labels, &proba, k, ECE_BINS),
+            ))
+        }
+        _ => None,
+    };
     if args.json {
-        println!("{}", serde_json::to_string(&eval)?);
+        let mut value = serde_json::to_value(&eval)?;
+        if let (Some(obj), Some((e, b, _))) = (value.as_object_mut(), &calibration) {
+            obj.insert("ece".into(), serde_json::json!(e));
+            obj.insert("brier".into(), serde_json::json!(b));
+            if let Some(t) = model.temperature() {
+                obj.insert("temperature".into(), serde_json::json!(t));
+            }
+        }
+        println!("{value}");
     } else {
         crate::output::print_evaluation(&eval, &model);
+        if let Some((e, b, _)) = &calibration {
+            println!("ece (15 bins)      {e:.4}");
+            println!("brier              {b:.4}   (sum over classes, mean over rows)");
+            if let Some(t) = model.temperature() {
+                println!("temperature        {t:.4}   (applied to the probabilities)");
+            }
+        }
+    }
+    if let (Some(path), Some((e, _, bins))) = (&args.plot, &calibration) {
+        crate::plot::reliability_diagram(path, bins, *e)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -5,7 +5,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use mlp::data::preprocess::UnknownCategory;
 use mlp::model::{InputSchema, Model, Task};
-use mlp::table::{Predictions, Table};
+use mlp::table::{PredictOptions, Predictions, Table};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -28,6 +28,24 @@ pub struct PredictArgs {
     /// encode it as all zeros, do the same silently (ignore), or stop with an error.
     #[arg(long, value_name = "POLICY", default_value = "warn", value_parser = ["warn", "ignore", "error"])]
     pub unknown_category: String,
+    /// Regression: add split-conformal interval columns `lower` and `upper` covering a new row's
+    /// value with probability LEVEL (e.g. 0.9; `<target>_lower`/`_upper` per target when there
+    /// are several). Needs a model trained with --calibration-fraction.
+    #[arg(long, value_name = "LEVEL", allow_negative_numbers = true)]
+    pub interval: Option<f64>,
+    /// Classification: add a column `prediction_set`, the labels (joined by `|`) of a conformal
+    /// (LAC) set that holds the true label with probability LEVEL (e.g. 0.9); may be empty. Needs
+    /// a model trained with --calibration-fraction.
+    #[arg(long, value_name = "LEVEL", allow_negative_numbers = true)]
+    pub prediction_sets: Option<f64>,
+    /// Monte-Carlo dropout: N forward passes with dropout on; adds `mean` and `std` columns
+    /// (regression) or `mean_proba_<label>` columns and `entropy` (classification). Needs a
+    /// model trained with --dropout above 0.
+    #[arg(long, value_name = "N")]
+    pub mc_samples: Option<usize>,
+    /// Seed of the Monte-Carlo dropout masks (same seed, same output).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }
 
 /// Loads a model for `predict`/`eval`, pointing a forecaster file to `mlp forecast predict`.
@@ -46,6 +64,13 @@ pub(crate) fn load_model(path: &Path) -> Result<Model> {
 pub fn run(args: PredictArgs) -> Result<ExitCode> {
     let model = load_model(&args.model)?;
     let unknown: UnknownCategory = args.unknown_category.parse()?;
+    let mut opts = PredictOptions::from(unknown);
+    opts.interval = args.interval;
+    opts.prediction_sets = args.prediction_sets;
+    opts.mc_samples = args.mc_samples;
+    opts.seed = args.seed;
+    // Options the model cannot honour fail before the data is read.
+    model.check_predict_options(&opts)?;
     // A model trained on a table takes the library's table path (`Model::predict_table`), the
     // same one a Rust program uses; matrix models (NPY, IDX, named data sets) take encoded rows.
     let predictions = match (&model.input, &args.input.data, &args.input.dataset) {
@@ -55,11 +80,11 @@ pub fn run(args: PredictArgs) -> Result<ExitCode> {
                 crate::input::delimiter_byte(args.input.delimiter)?,
             )?;
             let table = Table::from_raw(raw)?;
-            model.predict_table_with(&table, unknown)?
+            model.predict_table_with(&table, opts)?
         }
         _ => {
             let data = load_inference(&args.input, &model, false, unknown)?;
-            model.predictions(&data.features, data.rows)?
+            model.predictions_with(&data.features, data.rows, &opts)?
         }
     };
     for u in predictions.unseen_categories() {
@@ -117,13 +142,40 @@ pub fn write_predictions(p: &Predictions, proba: bool, out: &mut String) -> Resu
                         .map(|l| quote(&format!("proba_{l}"))),
                 );
             }
+            let sets = p.prediction_sets();
+            if sets.is_some() {
+                header.push("prediction_set".into());
+            }
+            let mc = p.mc_dropout();
+            if mc.is_some() {
+                header.extend(
+                    p.class_labels()
+                        .iter()
+                        .map(|l| quote(&format!("mean_proba_{l}"))),
+                );
+                header.push("entropy".into());
+            }
             let _ = writeln!(out, "{}", header.join(","));
-            for (label, row) in labels.iter().zip(probs.chunks_exact(k)) {
+            for (i, (label, row)) in labels.iter().zip(probs.chunks_exact(k)).enumerate() {
                 out.push_str(&quote(label));
                 if proba {
                     for v in row {
                         let _ = write!(out, ",{}", num(*v));
                     }
+                }
+                if let Some(set) = sets.and_then(|s| s.get(i)) {
+                    let names: Vec<&str> = set
+                        .iter()
+                        .filter_map(|&c| p.class_labels().get(c).map(String::as_str))
+                        .collect();
+                    let _ = write!(out, ",{}", quote(&names.join("|")));
+                }
+                if let Some(mc) = mc {
+                    for v in mc.mean.chunks_exact(k).nth(i).unwrap_or(&[]) {
+                        let _ = write!(out, ",{}", num(*v));
+                    }
+                    let h = mc.entropy.as_ref().and_then(|e| e.get(i)).copied();
+                    let _ = write!(out, ",{}", h.map_or(String::new(), num));
                 }
                 out.push('\n');
             }
@@ -136,10 +188,49 @@ pub fn write_predictions(p: &Predictions, proba: bool, out: &mut String) -> Resu
                 bail!("the model predicted no values");
             };
             let k = p.columns().len().max(1);
-            let header: Vec<String> = p.columns().iter().map(|n| quote(n)).collect();
+            let mut header: Vec<String> = p.columns().iter().map(|n| quote(n)).collect();
+            // One target: `lower`, `upper`, `mean`, `std`; several: `<target>_lower`, ...
+            let extra = |suffix: &str| -> Vec<String> {
+                if k == 1 {
+                    vec![suffix.to_string()]
+                } else {
+                    p.columns()
+                        .iter()
+                        .map(|c| quote(&format!("{c}_{suffix}")))
+                        .collect()
+                }
+            };
+            let bounds = p.lower().zip(p.upper());
+            if bounds.is_some() {
+                header.extend(extra("lower"));
+                header.extend(extra("upper"));
+            }
+            let mc = p
+                .mc_dropout()
+                .and_then(|m| m.std.as_ref().map(|s| (&m.mean, s)));
+            if mc.is_some() {
+                header.extend(extra("mean"));
+                header.extend(extra("std"));
+            }
             let _ = writeln!(out, "{}", header.join(","));
-            for row in values.chunks_exact(k) {
-                let cells: Vec<String> = row.iter().map(|x| num(*x)).collect();
+            for (i, row) in values.chunks_exact(k).enumerate() {
+                let mut cells: Vec<String> = row.iter().map(|x| num(*x)).collect();
+                let part = |v: &[f32]| -> Vec<String> {
+                    v.chunks_exact(k)
+                        .nth(i)
+                        .unwrap_or(&[])
+                        .iter()
+                        .map(|x| num(*x))
+                        .collect()
+                };
+                if let Some((lo, hi)) = bounds {
+                    cells.extend(part(lo));
+                    cells.extend(part(hi));
+                }
+                if let Some((mean, std)) = mc {
+                    cells.extend(part(mean));
+                    cells.extend(part(std));
+                }
                 let _ = writeln!(out, "{}", cells.join(","));
             }
         }

@@ -29,11 +29,13 @@
 //! assert_eq!(report.roc_auc, Some(1.0));
 //! ```
 
+pub mod calibration;
 pub mod classification;
 pub mod forecast;
 pub mod multilabel;
 pub mod regression;
 
+pub use calibration::{ECE_BINS, ReliabilityBin, brier, ece};
 pub use classification::{
     Average, ClassificationReport, PrecisionRecallF1, accuracy, balanced_accuracy,
     confusion_matrix, log_loss, precision_recall_f1, roc_auc_binary, roc_auc_ovr_macro,

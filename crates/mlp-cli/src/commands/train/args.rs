@@ -155,6 +155,22 @@ pub struct TrainArgs {
     /// Do not standardize numeric features.
     #[arg(long)]
     pub no_standardize: bool,
+    /// Hold out this fraction of the training rows (stratified by class) as calibration rows:
+    /// never trained on nor used for early stopping, they are scored by the trained model and the
+    /// scores stored in the model file, for `mlp predict --interval` (regression) and
+    /// `--prediction-sets` (classification). Default: 0 (no calibration rows; held-out rows cost
+    /// accuracy, so conformal prediction is opt-in). A level L needs about L/(1-L) rows (9 for
+    /// 0.9, 19 for 0.95); a few hundred give stable intervals.
+    #[arg(long, value_name = "F")]
+    #[serde(default)]
+    pub calibration_fraction: Option<f64>,
+    /// Calibrate a classifier's probabilities: `temperature` fits one temperature T
+    /// (probabilities softmax(z/T)) by minimizing the log-loss of the validation rows, or of the
+    /// calibration rows when the run has no validation part; stored in the model and applied by
+    /// predict and eval. Prints the ECE before and after.
+    #[arg(long, value_name = "HOW", value_parser = ["temperature"])]
+    #[serde(default)]
+    pub calibrate: Option<String>,
     /// Adversarial training: fgsm or pgd examples, made on the current weights for every batch.
     #[arg(long, value_name = "METHOD", value_parser = ["fgsm", "pgd"], requires = "eps")]
     pub adversarial: Option<String>,

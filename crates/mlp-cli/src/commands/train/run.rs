@@ -97,6 +97,7 @@ pub fn load(args: &TrainArgs) -> Result<Loaded> {
                 target: data.target.clone(),
                 loss: Loss::Mse,
                 training: None,
+                uncertainty: None,
             };
             let v = input::load_inference(
                 &infer,
@@ -214,8 +215,10 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     if let Some(path) = &args.checkpoint {
         crate::output::check_writable("--checkpoint", path)?;
     }
-    let loaded = load(&args)?;
+    let mut loaded = load(&args)?;
+    let calibration = hold_out_calibration(&args, &mut loaded)?;
     let mut session = session_for(&args, &loaded)?;
+    check_calibrate(&args, &session, calibration.as_ref())?;
     resolve_auto_mvl(&mut args, &mut session)?;
     let (data, task) = (&loaded.data, loaded.task);
     if let Some((model, state)) = resumed {
@@ -262,7 +265,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     }
     let result = session.run(&mut hooks);
     hooks.finish();
-    let model = session.model.clone();
+    let mut model = session.model.clone();
     match result {
         Ok(Outcome::Interrupted) => {
             model.save(&out)?;
@@ -278,6 +281,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
             Ok(ExitCode::from(130))
         }
         Ok(outcome) => {
+            calibrate(&args, &mut model, &session, calibration.as_ref())?;
             model
                 .save(&out)
                 .with_context(|| format!("saving the model to {}", out.display()))?;
@@ -381,6 +385,10 @@ fn report(
             "diverged": outcome.diverged(),
             "seconds": train_summary.map(|t| t.seconds),
             "test": test_eval,
+            "uncertainty": model.uncertainty().map(|u| serde_json::json!({
+                "temperature": u.temperature,
+                "calibration_rows": u.conformal.as_ref().map(|c| c.rows()),
+            })),
         });
         println!("{summary}");
         return Ok(());
@@ -415,6 +423,104 @@ fn report(
         println!("test set:");
         crate::output::print_evaluation(e, model);
     }
+    print_uncertainty(model);
     println!("model written to {}", out.display());
     Ok(())
+}
+
+// --- uncertainty: --calibration-fraction and --calibrate (helper M) ---
+
+/// `--calibration-fraction F`: takes the calibration rows out of the training rows, before the
+/// validation split, so they are neither trained on nor used for early stopping.
+fn hold_out_calibration(
+    args: &TrainArgs,
+    loaded: &mut Loaded,
+) -> Result<Option<mlp::data::Dataset>> {
+    let Some(f) = args.calibration_fraction.filter(|&f| f != 0.0) else {
+        return Ok(None);
+    };
+    if loaded.task == Task::MultiLabel {
+        bail!("--calibration-fraction supports regression and classification, not multi-label");
+    }
+    let (rest, cal) = mlp::uncertainty::split_calibration(&loaded.train_set, f, args.seed)?;
+    loaded.data.train = rest.clone();
+    loaded.train_set = rest;
+    Ok(Some(cal))
+}
+
+/// Checks `--calibrate` against the task and the held-out rows before training starts.
+fn check_calibrate(
+    args: &TrainArgs,
+    session: &mlp::estimator::Session,
+    calibration: Option<&mlp::data::Dataset>,
+) -> Result<()> {
+    if args.calibrate.is_none() {
+        return Ok(());
+    }
+    if session.model.task != Task::Classification {
+        bail!(
+            "--calibrate temperature applies to classifiers; this model does {}",
+            session.model.task.name()
+        );
+    }
+    if session.val.is_none() && calibration.is_none() {
+        bail!(
+            "--calibrate temperature needs held-out rows: a validation part (--val-fraction F or --val-data FILE) or calibration rows (--calibration-fraction F)"
+        );
+    }
+    Ok(())
+}
+
+/// After training: fits the temperature (validation rows, else calibration rows), then scores
+/// the calibration rows for conformal prediction (with the temperature applied).
+fn calibrate(
+    args: &TrainArgs,
+    model: &mut Model,
+    session: &mlp::estimator::Session,
+    calibration: Option<&mlp::data::Dataset>,
+) -> Result<()> {
+    if args.calibrate.is_some() {
+        match (&session.val, calibration) {
+            (Some(val), _) => {
+                let mlp::data::Targets::Classes { labels, .. } = &val.targets else {
+                    bail!("--calibrate temperature needs class targets");
+                };
+                // The session's validation rows are already scaled: network outputs directly.
+                let outputs = model.network.predict(&val.features, val.len());
+                model.fit_temperature_on_outputs(outputs, labels, "validation")?;
+            }
+            (None, Some(cal)) => {
+                model.fit_temperature(cal, "calibration")?;
+            }
+            (None, None) => bail!("--calibrate temperature needs held-out rows"),
+        }
+    }
+    if let Some(cal) = calibration {
+        model.calibrate_conformal(cal)?;
+    }
+    Ok(())
+}
+
+/// The `mlp train` lines on temperature and calibration rows.
+fn print_uncertainty(model: &Model) {
+    let Some(u) = model.uncertainty() else {
+        return;
+    };
+    if let Some(t) = &u.temperature {
+        println!(
+            "temperature {:.4} fitted on {} {} rows: ECE {:.4} -> {:.4}, log loss {:.4} -> {:.4}",
+            t.value, t.rows, t.fitted_on, t.ece_before, t.ece_after, t.nll_before, t.nll_after
+        );
+    }
+    if let Some(c) = &u.conformal {
+        let flag = if model.task == Task::Classification {
+            "--prediction-sets"
+        } else {
+            "--interval"
+        };
+        println!(
+            "{} calibration rows scored for conformal prediction (mlp predict {flag} LEVEL)",
+            c.rows()
+        );
+    }
 }
