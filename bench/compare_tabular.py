@@ -500,7 +500,23 @@ def render(args, tables, names, scores, seconds, meta, notes, elapsed):
         text = f"; text columns: {', '.join(m['text_columns'])}" if m["text_columns"] else ""
         out.append(f"- **{t}** ({m['task']}, {rows}, {m['columns']} feature columns{text}): {m['note']}")
     out.append("")
+    out.append(FOOTER)
     return "\n".join(out) + "\n"
+
+
+FOOTER = """## Reproducing, and comparing candidate defaults
+
+- The command above regenerates this file (needs `pip install scikit-learn statsmodels`, optionally
+  `pytabkit` for RealMLP-TD, and `cargo build --release -p mlp-cli`).
+- Candidate defaults, measured on the same splits: each `--ours-flags "FLAGS"` adds a column
+  `ours[FLAGS]`, e.g. `python3 bench/compare_tabular.py --methods ours,sk-mlp,linear
+  --ours-flags "--val-fraction 0.15 --patience 20" --ours-flags "--hidden 64,64"`. The wins counts
+  use the first ours column (the plain defaults; `--no-default-ours` leaves that column out).
+  Measurement only: defaults are chosen from such runs across all tables, never per table.
+- On your own table: `mlp cv --data F --target T [--folds 5] [any mlp train flags]` (k-fold
+  cross-validation, stratified for classes) or `mlp train ... --test-fraction 0.2` (a held-out
+  test set, reported at the end and never used for early stopping).
+"""
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 //!
 //! The rows are dealt into `--folds` folds (stratified by class for classification, shuffled with
 //! `--seed`). For each fold, the other rows train a model exactly as `mlp train` would train on a
-//! file holding just those rows (same encoding fit, same validation rule, same seed and threads),
-//! and the fold's rows evaluate it as `mlp eval` would. The report gives every fold's metrics and
+//! file holding just those rows (same encoding fit, same validation rule, same seed and threads;
+//! the task is the one the whole table implies, as if `--task` were given), and the fold's rows evaluate it as `mlp eval` would. The report gives every fold's metrics and
 //! their mean and (population) standard deviation over the folds.
 
 use super::train::{self, TrainArgs};
@@ -71,11 +71,15 @@ fn reject_train_only(args: &TrainArgs) -> Result<()> {
     Ok(())
 }
 
+/// Runs `mlp cv`: one training per fold, then the per-fold and summary report.
 pub fn run(args: CvArgs) -> Result<ExitCode> {
     let targs = &args.train;
     reject_train_only(targs)?;
     let kind = targs.target_kind()?;
     let full = input::load_training(&targs.data, kind)?;
+    // Every fold trains for the task the whole table implies (a fold's fewer rows must not turn
+    // a count into classes).
+    let kind = kind.or(Some(full.target.kind()));
     let n = full.train.len();
     let mut rng = Rng::seed_from(targs.seed ^ FOLD_STREAM);
     let (folds, stratified) = match &full.train.targets {

@@ -89,6 +89,8 @@ fn hold_out_test(
         Some(table) => {
             let source = data.source.clone();
             let train_part = select_table_rows(&table, &train_rows);
+            // The task the whole table implies: fewer rows must not turn a count into classes.
+            let kind = kind.or(Some(data.target.kind()));
             *data = input::encode_training_csv(&args.data, train_part, kind)?;
             data.source = source;
             Ok(Some(select_table_rows(&table, &test_rows)))
