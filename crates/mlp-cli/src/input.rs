@@ -154,26 +154,8 @@ pub fn load_training(args: &DataArgs, task: Option<TargetKind>) -> Result<Traini
     };
     match file_kind(path) {
         FileKind::Csv => {
-            // The library's table path (what `MlpBuilder::fit_table` runs), so the CLI and a
-            // program using the crate encode a CSV identically.
             let table = read_csv(path, args.delimiter()?)?;
-            let columns = mlp::table::TableColumns {
-                features: args.features.clone(),
-                ignore: args.ignore.clone(),
-                weight_column: args.weight_column.clone(),
-                impute: args.impute()?,
-            };
-            let enc =
-                mlp::table::encode_training_table(&table, &columns.feature_config(target), task)?;
-            Ok(TrainingData {
-                passthrough: enc.passthrough,
-                input: enc.input,
-                target: enc.target,
-                train: enc.data,
-                test: None,
-                source: path.display().to_string(),
-                table: Some(table),
-            })
+            encode_training_csv(args, table, task)
         }
         FileKind::Npy => {
             let classify = task != Some(TargetKind::Regress);
@@ -215,6 +197,35 @@ pub fn load_training(args: &DataArgs, task: Option<TargetKind>) -> Result<Traini
             })
         }
     }
+}
+
+/// Encodes a training table (a CSV, or some of its rows) per the flags: the library's table path
+/// (what `MlpBuilder::fit_table` runs), so the CLI and a program using the crate encode a CSV
+/// identically, and `mlp cv` encodes each fold's rows as `mlp train` would a file of them.
+pub fn encode_training_csv(
+    args: &DataArgs,
+    table: RawTable,
+    task: Option<TargetKind>,
+) -> Result<TrainingData> {
+    let Some(target) = &args.target else {
+        bail!("no target: give --target COL (the column to predict)");
+    };
+    let columns = mlp::table::TableColumns {
+        features: args.features.clone(),
+        ignore: args.ignore.clone(),
+        weight_column: args.weight_column.clone(),
+        impute: args.impute()?,
+    };
+    let enc = mlp::table::encode_training_table(&table, &columns.feature_config(target), task)?;
+    Ok(TrainingData {
+        passthrough: enc.passthrough,
+        input: enc.input,
+        target: enc.target,
+        train: enc.data,
+        test: None,
+        source: table.path.display().to_string(),
+        table: Some(table),
+    })
 }
 
 /// A `--delimiter` flag as a byte (tab and other ASCII characters).

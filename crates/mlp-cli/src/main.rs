@@ -29,6 +29,8 @@ enum Command {
     Predict(commands::predict::PredictArgs),
     /// Evaluate a trained model on labelled data.
     Eval(commands::eval::EvalArgs),
+    /// K-fold cross-validation of the training settings (every `mlp train` flag applies).
+    Cv(Box<commands::cv::CvArgs>),
     /// Describe a model file.
     Info(commands::info::InfoArgs),
     /// Train and evaluate on built-in data: no files needed.
@@ -74,6 +76,7 @@ fn main() -> ExitCode {
         match &mut cli.command {
             Command::Train(a) => a.given = given_flags(sub),
             Command::Sweep(a) => a.train.given = given_flags(sub),
+            Command::Cv(a) => a.train.given = given_flags(sub),
             _ => {}
         }
     }
@@ -81,6 +84,7 @@ fn main() -> ExitCode {
         Command::Train(a) => commands::train::run(*a),
         Command::Predict(a) => commands::predict::run(a),
         Command::Eval(a) => commands::eval::run(a),
+        Command::Cv(a) => commands::cv::run(*a),
         Command::Info(a) => commands::info::run(a),
         Command::Demo(a) => commands::demo::run(a),
         Command::Bench(a) => commands::bench::run(a),

@@ -2,6 +2,7 @@
 
 pub mod attack;
 pub mod bench;
+pub mod cv;
 pub mod demo;
 pub mod eval;
 pub mod forecast;

@@ -4,6 +4,7 @@
 
 pub mod csv;
 pub mod datasets;
+pub mod folds;
 pub mod generate;
 pub mod idx;
 pub mod npy;

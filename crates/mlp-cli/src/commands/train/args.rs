@@ -251,6 +251,18 @@ pub struct TrainArgs {
     #[arg(skip)]
     #[serde(default)]
     pub given: Vec<String>,
+    /// Hold out this fraction of the rows as a test set before anything else (stratified for
+    /// classification, shuffled with --seed); its metrics are reported at the end and never used
+    /// for early stopping or any other choice. (For .npy regression, the target's scaling is fit
+    /// before the split.)
+    #[arg(long, value_name = "F", conflicts_with = "test_data")]
+    #[serde(default)]
+    pub test_fraction: Option<f64>,
+    /// A test set in a separate file (same columns as --data), encoded as the training data;
+    /// its metrics are reported at the end and never used for early stopping.
+    #[arg(long, value_name = "FILE")]
+    #[serde(default)]
+    pub test_data: Option<PathBuf>,
 }
 
 // The library's rule, so `mlp train` and `MlpBuilder::fit_table` split the same way.
@@ -357,7 +369,7 @@ fn parse_loss(text: &str) -> Result<Loss> {
 }
 
 impl TrainArgs {
-    pub(super) fn target_kind(&self) -> Result<Option<TargetKind>> {
+    pub(crate) fn target_kind(&self) -> Result<Option<TargetKind>> {
         self.task
             .as_deref()
             .map(|t| t.parse::<TargetKind>().map_err(anyhow::Error::from))

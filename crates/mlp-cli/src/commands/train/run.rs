@@ -5,11 +5,15 @@ use crate::input;
 use crate::progress::CliHooks;
 use anyhow::{Context, Result, bail};
 use mlp::Activation;
-use mlp::data::split::parse_time_column;
+use mlp::data::csv::RawTable;
+use mlp::data::folds::select_table_rows;
+use mlp::data::preprocess::apply_tabular_with;
+use mlp::data::split::{self, parse_time_column};
 use mlp::estimator::{MlpBuilder, Session};
 use mlp::io::checkpoint;
 use mlp::loss::Loss;
 use mlp::model::{Model, Task};
+use mlp::rng::Rng;
 use mlp::spec::LayerSpec;
 use mlp::train::Outcome;
 use std::path::{Path, PathBuf};
@@ -39,16 +43,104 @@ pub struct Loaded {
     pub val_set: Option<mlp::data::Dataset>,
 }
 
-/// Loads the data the flags name.
+/// Loads the data the flags name (holding out the `--test-fraction` rows first).
 pub fn load(args: &TrainArgs) -> Result<Loaded> {
     let kind = args.target_kind()?;
     let mut data = input::load_training(&args.data, kind)?;
+    let test_table = match args.test_fraction {
+        Some(f) => hold_out_test(args, &mut data, f, kind)?,
+        None => None,
+    };
+    finish_load(args, data, test_table)
+}
+
+/// Seed stream of the `--test-fraction` split, apart from the validation split's.
+const TEST_SPLIT_STREAM: u64 = 0x7E57_5B11_7000_0002;
+
+/// Holds out `fraction` of the rows as the test set, before anything is fitted: for a CSV the
+/// training rows are encoded anew (as a file of just those rows would be) and the test rows are
+/// returned as a table, to be encoded with the training encoders; other data is split as
+/// encoded, into `data.test`.
+fn hold_out_test(
+    args: &TrainArgs,
+    data: &mut input::TrainingData,
+    fraction: f64,
+    kind: Option<mlp::data::preprocess::TargetKind>,
+) -> Result<Option<RawTable>> {
+    if !(fraction.is_finite() && fraction > 0.0 && fraction < 1.0) {
+        bail!("--test-fraction must be above 0 and below 1, got {fraction}");
+    }
+    let n = data.train.len();
+    let mut rng = Rng::seed_from(args.seed ^ TEST_SPLIT_STREAM);
+    let (train_rows, test_rows) = match &data.train.targets {
+        mlp::data::Targets::Classes { labels, n_classes } => {
+            split::stratified_split(labels, *n_classes, fraction, &mut rng)?
+        }
+        _ => split::random_split(n, fraction, &mut rng)?,
+    };
+    if test_rows.is_empty() || train_rows.len() < 2 {
+        bail!(
+            "--test-fraction {fraction} of {n} rows leaves {} test and {} training rows; at least 1 and 2 are needed",
+            test_rows.len(),
+            train_rows.len()
+        );
+    }
+    match data.table.take() {
+        Some(table) => {
+            let source = data.source.clone();
+            let train_part = select_table_rows(&table, &train_rows);
+            // The task the whole table implies: fewer rows must not turn a count into classes.
+            let kind = kind.or(Some(data.target.kind()));
+            *data = input::encode_training_csv(&args.data, train_part, kind)?;
+            data.source = source;
+            Ok(Some(select_table_rows(&table, &test_rows)))
+        }
+        None => {
+            data.test = Some(data.train.select(&test_rows));
+            data.train = data.train.select(&train_rows);
+            Ok(None)
+        }
+    }
+}
+
+/// A stand-in model carrying the training data's encodings, to encode other files (validation,
+/// test) exactly as the training rows.
+fn encoding_template(
+    data: &input::TrainingData,
+    n_features: usize,
+    task: Task,
+    outputs: usize,
+) -> Result<Model> {
+    Ok(Model {
+        network: mlp::spec::ModelSpec::mlp(n_features, &[1], outputs, Activation::Relu, 0.0)
+            .build(0)?,
+        task,
+        input: data.input.clone(),
+        scaler: mlp::model::Scaler::identity(n_features),
+        target: data.target.clone(),
+        loss: Loss::Mse,
+        training: None,
+        uncertainty: None,
+    })
+}
+
+/// The rest of loading, on encoded training data: multi-label targets, the task, time order,
+/// `--val-data`, and the test set (`--test-data`, or the held-out `test_table` rows).
+pub fn finish_load(
+    args: &TrainArgs,
+    mut data: input::TrainingData,
+    test_table: Option<RawTable>,
+) -> Result<Loaded> {
     if args
         .loss
         .as_deref()
         .is_some_and(|l| l.eq_ignore_ascii_case("multilabel_bce"))
     {
-        data.target = input::to_multilabel(&mut data.train, &data.target)?;
+        let raw = data.target.clone();
+        data.target = input::to_multilabel(&mut data.train, &raw)?;
+        if let Some(test) = data.test.as_mut() {
+            input::to_multilabel(test, &raw)?;
+        }
     }
     let task = match &data.train.targets {
         mlp::data::Targets::Classes { .. } => Task::Classification,
@@ -72,43 +164,43 @@ pub fn load(args: &TrainArgs) -> Result<Loaded> {
     } else if args.time_column.is_some() {
         bail!("--time-column needs CSV data");
     }
+    let template = encoding_template(&data, train_set.n_features, task, outputs)?;
+    let other_file = |path: &Path| -> Result<Option<mlp::data::Dataset>> {
+        let infer = crate::input::InferenceDataArgs {
+            data: Some(path.to_path_buf()),
+            dataset: None,
+            split: "test".into(),
+            target: None,
+            delimiter: args.data.delimiter,
+            weight_column: args.data.weight_column.clone(),
+        };
+        let v = input::load_inference(
+            &infer,
+            &template,
+            true,
+            mlp::data::preprocess::UnknownCategory::Ignore,
+        )?;
+        Ok(v.targets)
+    };
     let val_set = match &args.val_data {
-        Some(path) => {
-            let infer = crate::input::InferenceDataArgs {
-                data: Some(path.clone()),
-                dataset: None,
-                split: "test".into(),
-                target: None,
-                delimiter: args.data.delimiter,
-                weight_column: args.data.weight_column.clone(),
-            };
-            let template = Model {
-                network: mlp::spec::ModelSpec::mlp(
-                    train_set.n_features,
-                    &[1],
-                    outputs,
-                    Activation::Relu,
-                    0.0,
-                )
-                .build(0)?,
-                task,
-                input: data.input.clone(),
-                scaler: mlp::model::Scaler::identity(train_set.n_features),
-                target: data.target.clone(),
-                loss: Loss::Mse,
-                training: None,
-                uncertainty: None,
-            };
-            let v = input::load_inference(
-                &infer,
-                &template,
-                true,
-                mlp::data::preprocess::UnknownCategory::Ignore,
-            )?;
-            v.targets
-        }
+        Some(path) => other_file(path)?,
         None => None,
     };
+    if let Some(path) = &args.test_data {
+        if data.table.is_none() {
+            bail!(
+                "--test-data needs CSV training data (--data FILE.csv); for other data use --test-fraction"
+            );
+        }
+        data.test = other_file(path).with_context(|| format!("--test-data {}", path.display()))?;
+    }
+    if let Some(table) = test_table {
+        data.test = Some(encode_rows(
+            &template,
+            &table,
+            args.data.weight_column.as_deref(),
+        )?);
+    }
     Ok(Loaded {
         data,
         task,
@@ -116,6 +208,32 @@ pub fn load(args: &TrainArgs) -> Result<Loaded> {
         train_set,
         val_set,
     })
+}
+
+/// Encodes labelled rows of a table with a model's encodings (as `mlp eval` does a file):
+/// categories training did not see become all zeros.
+fn encode_rows(
+    model: &Model,
+    table: &RawTable,
+    weight_column: Option<&str>,
+) -> Result<mlp::data::Dataset> {
+    let mlp::model::InputSchema::Tabular { preprocessor } = &model.input else {
+        bail!(
+            "{}: the model does not take table rows",
+            table.path.display()
+        );
+    };
+    let (mut data, _unseen) = apply_tabular_with(
+        preprocessor,
+        &model.target,
+        table,
+        weight_column,
+        mlp::data::preprocess::UnknownCategory::Ignore,
+    )?;
+    if model.task == Task::MultiLabel {
+        input::to_multilabel(&mut data, &model.target)?;
+    }
+    Ok(data)
 }
 
 /// Builds the training session the flags describe, on loaded data.
@@ -419,8 +537,8 @@ fn report(
             (None, _) => {}
         }
     }
-    if let Some(e) = &test_eval {
-        println!("test set:");
+    if let (Some(e), Some(t)) = (&test_eval, test) {
+        println!("test set ({} rows):", t.len());
         crate::output::print_evaluation(e, model);
     }
     print_uncertainty(model);
