@@ -271,7 +271,7 @@ impl super::Block for BatchNorm {
     fn forward<T: Real>(&self, cx: &mut super::Cx<'_, T>, x: &[T], y: &mut [T]) {
         BatchNorm::forward_train(self, cx.params, x, cx.batch, y, cx.aux)
     }
-    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T]) {
+    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T], _: &mut [T]) {
         BatchNorm::forward_eval(self, params, x, batch, y)
     }
     fn backward<T: Real>(

@@ -97,7 +97,7 @@ impl super::Block for Dropout {
     fn forward<T: Real>(&self, cx: &mut super::Cx<'_, T>, x: &[T], y: &mut [T]) {
         Dropout::forward_train(self, x, cx.batch, y, cx.aux, cx.rng)
     }
-    fn infer<T: Real>(&self, _params: &[T], x: &[T], batch: usize, y: &mut [T]) {
+    fn infer<T: Real>(&self, _params: &[T], x: &[T], batch: usize, y: &mut [T], _: &mut [T]) {
         Dropout::forward_eval(self, x, batch, y)
     }
     fn backward<T: Real>(

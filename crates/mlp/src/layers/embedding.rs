@@ -183,7 +183,7 @@ impl super::Block for FieldEmbedding {
     fn forward<T: Real>(&self, cx: &mut super::Cx<'_, T>, x: &[T], y: &mut [T]) {
         FieldEmbedding::forward(self, cx.params, x, cx.batch, y)
     }
-    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T]) {
+    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T], _: &mut [T]) {
         FieldEmbedding::forward(self, params, x, batch, y)
     }
     fn backward<T: Real>(

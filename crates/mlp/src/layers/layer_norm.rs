@@ -177,7 +177,7 @@ impl super::Block for LayerNorm {
     fn forward<T: Real>(&self, cx: &mut super::Cx<'_, T>, x: &[T], y: &mut [T]) {
         LayerNorm::forward(self, cx.params, x, cx.batch, y, Some(cx.aux))
     }
-    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T]) {
+    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T], _: &mut [T]) {
         LayerNorm::forward(self, params, x, batch, y, None)
     }
     fn backward<T: Real>(
