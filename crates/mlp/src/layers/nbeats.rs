@@ -329,7 +329,7 @@ impl Block for NBeats {
         self.forward(&mut Cx::forward(params, aux, batch, &mut rng), x, y);
     }
 
-    /// Backward from the state [`NBeats::forward`] saved.
+    /// Backward from the state the forward saved.
     fn backward<T: Real>(
         &self,
         cx: &mut Cx<'_, T>,
