@@ -268,7 +268,9 @@ impl Network {
         let mut x = samples[..rows * self.inputs()].to_vec();
         for (i, layer) in self.layers.iter().enumerate().take(index) {
             let mut y = vec![0.0f32; rows * layer.out_features()];
-            layer.forward_eval(&self.params[self.layer_ranges[i].clone()], &x, rows, &mut y);
+            let mut work = vec![0.0f32; layer.infer_len(rows)];
+            let p = &self.params[self.layer_ranges[i].clone()];
+            layer.forward_eval(p, &x, rows, &mut y, &mut work);
             x = y;
         }
         x
@@ -305,14 +307,19 @@ impl Network {
             scratch.a.resize(need, T::zero());
             scratch.b.resize(need, T::zero());
         }
+        let work = self.layers.iter().map(|l| l.infer_len(batch)).max();
+        let work = work.unwrap_or(0);
+        if scratch.work.len() < work {
+            scratch.work.resize(work, T::zero());
+        }
         let n = self.layers.len();
         for (i, layer) in self.layers.iter().enumerate() {
             let p = &params[self.layer_ranges[i].clone()];
             let x: &[T] = if i == 0 { input } else { &scratch.a };
             if i + 1 == n {
-                layer.forward_eval(p, x, batch, output);
+                layer.forward_eval(p, x, batch, output, &mut scratch.work);
             } else {
-                layer.forward_eval(p, x, batch, &mut scratch.b);
+                layer.forward_eval(p, x, batch, &mut scratch.b, &mut scratch.work);
                 std::mem::swap(&mut scratch.a, &mut scratch.b);
             }
         }
@@ -397,6 +404,16 @@ thread_local! {
 pub struct InferenceScratch<T> {
     a: Vec<T>,
     b: Vec<T>,
+    /// The layers' own scratch (`Layer::infer_len`), shared by all of them in turn.
+    work: Vec<T>,
+}
+
+impl<T> InferenceScratch<T> {
+    /// Elements the buffers can hold without growing: unchanged by a call that needed no more
+    /// than an earlier one (how tests see that `predict_into` reuses them).
+    pub fn capacity(&self) -> usize {
+        self.a.capacity() + self.b.capacity() + self.work.capacity()
+    }
 }
 
 /// Per-batch-size buffers for training: every layer's output and saved state, the two gradient

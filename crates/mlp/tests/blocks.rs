@@ -275,9 +275,9 @@ fn glu_identities_with_a_zero_gate_matrix() {
     }
 }
 
-#[test]
-fn every_block_survives_the_model_file() {
-    let layers = vec![
+/// One layer of every kind (over 2 inputs), ending in 2 outputs.
+fn every_kind() -> Vec<LayerSpec> {
+    vec![
         LayerSpec::Embedding {
             fields: vec![1, 1],
             dim: 3,
@@ -349,7 +349,12 @@ fn every_block_survives_the_model_file() {
             units: 8,
         },
         dense(2, Activation::Identity),
-    ];
+    ]
+}
+
+#[test]
+fn every_block_survives_the_model_file() {
+    let layers = every_kind();
     let data = two_moons(200, 0.1, 2).expect("data");
     let model = MlpBuilder::classifier()
         .layers(layers)
@@ -819,4 +824,74 @@ fn eval_grad_mode_matches_inference_and_its_input_gradient() {
     let a = mc.forward_train(&params, &x, 2, &mut ws, &mut rng).to_vec();
     let b = mc.forward_train(&params, &x, 2, &mut ws, &mut rng).to_vec();
     assert_ne!(a, b);
+}
+
+/// `predict_into` takes every layer's scratch from the caller: a second call of the same size
+/// grows nothing, and what a larger call left in the buffers does not change a smaller one.
+#[test]
+fn predict_into_reuses_its_scratch_for_every_kind() {
+    use mlp::network::InferenceScratch;
+    let spec = ModelSpec {
+        inputs: 2,
+        layers: every_kind(),
+    };
+    let net = spec.build(3).expect("build");
+    let rows = 9;
+    let x: Vec<f32> = (0..rows * 2)
+        .map(|i| ((i * 7 % 11) as f32 - 5.0) / 4.0)
+        .collect();
+    let fresh = |n: usize| {
+        let mut out = vec![0.0f32; n * net.outputs()];
+        let mut scratch = InferenceScratch::default();
+        net.predict_into(&net.params, &x[..n * 2], n, &mut scratch, &mut out);
+        out
+    };
+    let mut scratch = InferenceScratch::default();
+    let mut out = vec![0.0f32; rows * net.outputs()];
+    net.predict_into(&net.params, &x, rows, &mut scratch, &mut out);
+    let grown = scratch.capacity();
+    assert!(grown > 0);
+    let first = out.clone();
+    net.predict_into(&net.params, &x, rows, &mut scratch, &mut out);
+    assert_eq!(
+        scratch.capacity(),
+        grown,
+        "a second call of the same size grew the scratch"
+    );
+    assert_eq!(out, first);
+    let mut small = vec![0.0f32; 4 * net.outputs()];
+    net.predict_into(&net.params, &x[..8], 4, &mut scratch, &mut small);
+    assert_eq!(scratch.capacity(), grown);
+    assert_eq!(small, fresh(4), "leftover scratch changed a smaller batch");
+    assert_eq!(first, net.predict(&x, rows));
+}
+
+/// Every kind's inference pass fits in its declared scratch (`Layer::infer_len`) and reads
+/// nothing it did not write there: a scratch full of NaN gives the result a zeroed one gives.
+#[test]
+fn every_kind_infers_within_its_scratch_whatever_it_holds() {
+    let spec = ModelSpec {
+        inputs: 2,
+        layers: every_kind(),
+    };
+    let net = spec.build(5).expect("build");
+    let params: Vec<f64> = net.params.iter().map(|&p| p as f64).collect();
+    let rows = 3;
+    let mut x: Vec<f64> = (0..rows * 2).map(|i| 0.3 * i as f64 - 0.8).collect();
+    let mut off = 0;
+    for layer in net.layers() {
+        let p = &params[off..off + layer.n_params()];
+        off += layer.n_params();
+        let run = |fill: f64| {
+            let mut y = vec![0.0f64; rows * layer.out_features()];
+            let mut scratch = vec![fill; layer.infer_len(rows)];
+            layer.forward_eval(p, &x, rows, &mut y, &mut scratch);
+            y
+        };
+        let clean = run(0.0);
+        assert_eq!(run(f64::NAN), clean, "{}", layer.kind());
+        assert!(clean.iter().all(|v| v.is_finite()), "{}", layer.kind());
+        x = clean;
+    }
+    assert_eq!(off, params.len());
 }

@@ -78,10 +78,14 @@ impl Block for SeGate {
             }
         }
     }
-    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T]) {
-        let mut aux = vec![T::zero(); self.aux_len(batch)];
+    /// The inference pass is the training forward on the caller's scratch.
+    fn infer_len(&self, batch: usize) -> usize {
+        self.aux_len(batch)
+    }
+    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T], scratch: &mut [T]) {
         let mut rng = Rng::seed_from(0);
-        self.forward(&mut Cx::forward(params, &mut aux, batch, &mut rng), x, y);
+        let aux = &mut scratch[..self.aux_len(batch)];
+        self.forward(&mut Cx::forward(params, aux, batch, &mut rng), x, y);
     }
     fn backward<T: Real>(
         &self,

@@ -107,6 +107,8 @@ fn elements(what: &str, rows: usize, cols: usize) -> usize {
 /// # Panics
 /// When a slice is shorter than its dimensions require (a bug in the caller, not user input).
 #[track_caller]
+// why: the BLAS signature (transposes, m, n, k, alpha, A, B, beta, C) that every caller and
+// reference implementation reads; a struct would only rename its ten well-known slots.
 #[allow(clippy::too_many_arguments)]
 pub fn gemm<T: Real>(
     ta: Transpose,
@@ -303,6 +305,7 @@ fn gemv_rows<T: Real>(threads: usize, alpha: T, x: &[T], w: &[T], beta: T, c: &m
 const GEMV_PARALLEL_MIN_MACS: usize = if cfg!(miri) { 1 << 8 } else { 1 << 14 };
 
 /// Reference twin of [`gemm`]: triple loop with `f64` accumulation. For tests.
+// why: the same BLAS-style signature as `gemm`, so the two are interchangeable in tests.
 #[allow(clippy::too_many_arguments)]
 pub fn gemm_naive<T: Real>(
     ta: Transpose,

@@ -70,6 +70,8 @@ pub trait Real:
     /// `isize`; distinct `(i, j)` of `C` must be distinct elements; `C` must not overlap `A` or
     /// `B`; and no other thread may access `C` (or write `A` or `B`) during the call. When
     /// `m`, `k` or `n` is zero, no element is accessed.
+    // why: `matrixmultiply`'s raw strided contract (m, k, n, alpha, A with its strides, B with
+    // its strides, beta, C with its strides), forwarded as is.
     #[allow(clippy::too_many_arguments)]
     unsafe fn gemm_raw(
         m: usize,

@@ -11,9 +11,9 @@
 //!
 //! The running statistics are parameters of kind [`ParamKind::Frozen`]: saved in the model file
 //! (`running_mean`, `running_var`, as PyTorch names them), never touched by the optimizer, and
-//! updated after each training step by [`BatchNorm::update_running`].
+//! updated after each training step by its `Block::update_buffers`.
 
-use super::ParamKind;
+use super::{Cx, ParamKind, ParamShape};
 use crate::kernels::Real;
 use crate::spec::{FromSpec, LayerSpec, mismatch};
 
@@ -32,14 +32,59 @@ pub struct BatchNorm {
     pub use_running_stats: bool,
 }
 
-impl BatchNorm {
+/// Built from a `{"type": "batch_norm"}` spec.
+impl FromSpec for BatchNorm {
+    fn check_sizes(_spec: &LayerSpec, width: usize, _here: &str) -> crate::Result<usize> {
+        Ok(width)
+    }
+
+    fn width_after(_spec: &LayerSpec, width: usize) -> usize {
+        width
+    }
+
+    fn build(spec: &LayerSpec, width: usize, here: &str) -> crate::Result<Self> {
+        let LayerSpec::BatchNorm { eps, momentum } = *spec else {
+            return Err(mismatch(here, "batch_norm"));
+        };
+        if !(eps > 0.0 && eps.is_finite()) {
+            return Err(crate::Error::config(
+                format!("{here}.eps"),
+                "must be a small positive number",
+            ));
+        }
+        if !(0.0..=1.0).contains(&momentum) {
+            return Err(crate::Error::config(
+                format!("{here}.momentum"),
+                "must be in [0, 1]",
+            ));
+        }
+        Ok(BatchNorm {
+            features: width,
+            eps,
+            momentum,
+            use_running_stats: false,
+        })
+    }
+}
+
+impl super::Block for BatchNorm {
+    fn kind(&self) -> &'static str {
+        "batch_norm"
+    }
+    fn in_features(&self) -> usize {
+        self.features
+    }
+    fn out_features(&self) -> usize {
+        self.features
+    }
+
     /// `weight`, `bias`, `running_mean`, `running_var`: `features` each.
-    pub fn n_params(&self) -> usize {
+    fn n_params(&self) -> usize {
         4 * self.features
     }
 
     /// Named tensors.
-    pub fn param_shapes(&self) -> Vec<(String, Vec<usize>, ParamKind)> {
+    fn param_shapes(&self) -> Vec<ParamShape> {
         let d = self.features;
         vec![
             ("weight".into(), vec![d], ParamKind::Bias),
@@ -50,7 +95,7 @@ impl BatchNorm {
     }
 
     /// `gamma = 1`, `beta = 0`, running mean 0, running variance 1.
-    pub fn init_params(&self, params: &mut [f32]) {
+    fn init_params(&self, params: &mut [f32], _rng: &mut crate::rng::Rng) {
         let d = self.features;
         for (i, p) in params.iter_mut().enumerate() {
             *p = if i < d || i >= 3 * d { 1.0 } else { 0.0 };
@@ -58,20 +103,14 @@ impl BatchNorm {
     }
 
     /// `xhat` (`batch x features`), then `rstd`, batch mean and batch variance (`features` each).
-    pub fn aux_len(&self, batch: usize) -> usize {
+    fn aux_len(&self, batch: usize) -> usize {
         (batch + 3) * self.features
     }
 
     /// Training forward with batch statistics; saves what the backward and the running-statistics
     /// update need.
-    pub fn forward_train<T: Real>(
-        &self,
-        params: &[T],
-        input: &[T],
-        batch: usize,
-        output: &mut [T],
-        aux: &mut [T],
-    ) {
+    fn forward<T: Real>(&self, cx: &mut Cx<'_, T>, input: &[T], output: &mut [T]) {
+        let (params, batch, aux) = (cx.params, cx.batch, &mut *cx.aux);
         let d = self.features;
         let (gamma, beta) = (&params[..d], &params[d..2 * d]);
         let (xhat, stats) = aux.split_at_mut(batch * d);
@@ -124,7 +163,14 @@ impl BatchNorm {
     }
 
     /// Evaluation forward with the running statistics.
-    pub fn forward_eval<T: Real>(&self, params: &[T], input: &[T], batch: usize, output: &mut [T]) {
+    fn infer<T: Real>(
+        &self,
+        params: &[T],
+        input: &[T],
+        batch: usize,
+        output: &mut [T],
+        _: &mut [T],
+    ) {
         let d = self.features;
         let (gamma, beta) = (&params[..d], &params[d..2 * d]);
         let (rmean, rvar) = (&params[2 * d..3 * d], &params[3 * d..4 * d]);
@@ -138,15 +184,16 @@ impl BatchNorm {
     }
 
     /// Backward through the batch statistics.
-    pub fn backward<T: Real>(
+    fn backward<T: Real>(
         &self,
-        params: &[T],
-        aux: &[T],
-        batch: usize,
-        d_output: &[T],
+        cx: &mut Cx<'_, T>,
+        _x: &[T],
+        _y: &[T],
+        d_output: &mut [T],
         d_input: Option<&mut [T]>,
-        d_params: &mut [T],
     ) {
+        let (params, aux, batch) = (cx.params, &*cx.aux, cx.batch);
+        let d_params = &mut *cx.d_params;
         let d = self.features;
         let gamma = &params[..d];
         let xhat = &aux[..batch * d];
@@ -189,7 +236,7 @@ impl BatchNorm {
     }
 
     /// Moves the running statistics toward the batch statistics saved in `aux`.
-    pub fn update_running(&self, params: &mut [f32], aux: &[f32], batch: usize) {
+    fn update_buffers(&self, params: &mut [f32], aux: &[f32], batch: usize) {
         if self.use_running_stats {
             return;
         }
@@ -209,84 +256,7 @@ impl BatchNorm {
             rvar[j] = (1.0 - m) * rvar[j] + m * var[j] * unbias;
         }
     }
-}
 
-/// Built from a `{"type": "batch_norm"}` spec.
-impl FromSpec for BatchNorm {
-    fn check_sizes(_spec: &LayerSpec, width: usize, _here: &str) -> crate::Result<usize> {
-        Ok(width)
-    }
-
-    fn width_after(_spec: &LayerSpec, width: usize) -> usize {
-        width
-    }
-
-    fn build(spec: &LayerSpec, width: usize, here: &str) -> crate::Result<Self> {
-        let LayerSpec::BatchNorm { eps, momentum } = *spec else {
-            return Err(mismatch(here, "batch_norm"));
-        };
-        if !(eps > 0.0 && eps.is_finite()) {
-            return Err(crate::Error::config(
-                format!("{here}.eps"),
-                "must be a small positive number",
-            ));
-        }
-        if !(0.0..=1.0).contains(&momentum) {
-            return Err(crate::Error::config(
-                format!("{here}.momentum"),
-                "must be in [0, 1]",
-            ));
-        }
-        Ok(BatchNorm {
-            features: width,
-            eps,
-            momentum,
-            use_running_stats: false,
-        })
-    }
-}
-
-impl super::Block for BatchNorm {
-    fn kind(&self) -> &'static str {
-        "batch_norm"
-    }
-    fn in_features(&self) -> usize {
-        self.features
-    }
-    fn out_features(&self) -> usize {
-        self.features
-    }
-    fn param_shapes(&self) -> Vec<super::ParamShape> {
-        BatchNorm::param_shapes(self)
-    }
-    fn n_params(&self) -> usize {
-        BatchNorm::n_params(self)
-    }
-    fn init_params(&self, params: &mut [f32], _rng: &mut crate::rng::Rng) {
-        BatchNorm::init_params(self, params)
-    }
-    fn aux_len(&self, batch: usize) -> usize {
-        BatchNorm::aux_len(self, batch)
-    }
-    fn forward<T: Real>(&self, cx: &mut super::Cx<'_, T>, x: &[T], y: &mut [T]) {
-        BatchNorm::forward_train(self, cx.params, x, cx.batch, y, cx.aux)
-    }
-    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T]) {
-        BatchNorm::forward_eval(self, params, x, batch, y)
-    }
-    fn backward<T: Real>(
-        &self,
-        cx: &mut super::Cx<'_, T>,
-        _x: &[T],
-        _y: &[T],
-        dy: &mut [T],
-        dx: Option<&mut [T]>,
-    ) {
-        BatchNorm::backward(self, cx.params, cx.aux, cx.batch, dy, dx, cx.d_params)
-    }
-    fn update_buffers(&self, params: &mut [f32], aux: &[f32], batch: usize) {
-        self.update_running(params, aux, batch)
-    }
     fn has_buffers(&self) -> bool {
         true
     }
@@ -299,7 +269,7 @@ impl super::Block for BatchNorm {
             self.features,
             self.eps,
             self.momentum,
-            BatchNorm::n_params(self)
+            super::Block::n_params(self)
         )
     }
     fn interval(

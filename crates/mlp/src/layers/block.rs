@@ -8,7 +8,8 @@
 //!
 //! The training passes take a [`Cx`]: the block's parameter and gradient slices, its saved-state
 //! buffer, the batch size and the random stream, in place of seven- and eight-argument
-//! signatures.
+//! signatures. The inference pass takes its scratch from the caller ([`Block::infer_len`]
+//! elements), so `predict_into` allocates nothing once its buffers have grown.
 
 use super::{GradMode, Layer, ParamKind};
 use crate::kernels::Real;
@@ -67,6 +68,19 @@ impl<'a, T> Cx<'a, T> {
             rng: self.rng,
         }
     }
+
+    /// The same parameter and gradient slices with another saved-state buffer: for a block that
+    /// cuts its own `aux` into regions and hands one to an inner chain or layer.
+    pub fn with_aux<'b>(&'b mut self, aux: &'b mut [T]) -> Cx<'b, T> {
+        let all = 0..self.params.len();
+        self.inner(all, aux)
+    }
+
+    /// Takes this context's saved-state buffer out (leaving it empty), so that the block can
+    /// cut it into regions while still passing its parameters on through [`Cx::with_aux`].
+    pub fn take_aux(&mut self) -> &'a mut [T] {
+        std::mem::take(&mut self.aux)
+    }
 }
 
 /// The error of a capability a block kind does not have.
@@ -115,8 +129,16 @@ pub trait Block {
     /// Training forward `y = f(x)` over `cx.batch` rows; saves what backward needs in `cx.aux`.
     fn forward<T: Real>(&self, cx: &mut Cx<'_, T>, x: &[T], y: &mut [T]);
 
-    /// Inference forward (the lean path: saves nothing; blocks allocate their own scratch).
-    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T]);
+    /// Length of the scratch [`Block::infer`] needs for `batch` rows (composite blocks include
+    /// their inner blocks' scratch).
+    fn infer_len(&self, _batch: usize) -> usize {
+        0
+    }
+
+    /// Inference forward (the lean path: saves nothing). `scratch` holds at least
+    /// [`Block::infer_len`] elements, owned by the caller so that repeated calls do not
+    /// allocate; its contents on entry are arbitrary.
+    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T], scratch: &mut [T]);
 
     /// Backward: consumes `dy` (it may be used as scratch), writes `dx` when asked, and
     /// accumulates `dL/dparams` into `cx.d_params`. `cx.aux` holds what the matching

@@ -6,7 +6,7 @@
 //! Backward, with `G = dL/dY`: `dZ = G * act'(Z)`; `dW += dZ^T X`; `db += colsum(dZ)`;
 //! `dX = dZ W`. Gradients accumulate into `d_params`; the caller zeroes them once per step.
 
-use super::ParamKind;
+use super::{Cx, ParamKind, ParamShape};
 use crate::kernels::elementwise::{self, Activation};
 use crate::kernels::{Real, Transpose, gemm};
 use crate::layers::init::Init;
@@ -31,56 +31,15 @@ pub struct Dense {
 }
 
 impl Dense {
-    /// Number of parameters (`out*in + out` with bias).
-    pub fn n_params(&self) -> usize {
-        self.out_features * self.in_features + if self.bias { self.out_features } else { 0 }
-    }
-
-    /// Named parameter tensors: `weight` (`out x in`) and `bias` (`out`); frozen when not
-    /// trainable.
-    pub fn param_shapes(&self) -> Vec<(String, Vec<usize>, ParamKind)> {
-        let (w, b) = if self.trainable {
-            (ParamKind::Weight, ParamKind::Bias)
-        } else {
-            (ParamKind::Frozen, ParamKind::Frozen)
-        };
-        let mut v = vec![(
-            "weight".to_string(),
-            vec![self.out_features, self.in_features],
-            w,
-        )];
-        if self.bias {
-            v.push(("bias".to_string(), vec![self.out_features], b));
-        }
-        v
-    }
-
-    /// Draws the weights and biases (biases start at zero except with [`Init::TorchDefault`]).
-    pub fn init_params(&self, params: &mut [f32], rng: &mut Rng) {
-        let nw = self.out_features * self.in_features;
-        self.init
-            .fill(&mut params[..nw], self.in_features, self.out_features, rng);
-        self.init
-            .fill_bias(&mut params[nw..], self.in_features, rng);
-    }
-
-    /// Size of the per-step auxiliary buffer (pre-activations for GELU/SiLU).
-    pub fn aux_len(&self, batch: usize) -> usize {
-        if self.activation.needs_preactivation() {
-            batch * self.out_features
-        } else {
-            0
-        }
-    }
-
-    /// `output = act(input W^T + b)`; saves pre-activations in `aux` when the backward needs them.
-    pub fn forward<T: Real>(
+    /// `output = act(input W^T + b)`; saves pre-activations in `pre` when the backward needs
+    /// them (the training and the inference forward are this one function).
+    fn apply<T: Real>(
         &self,
         params: &[T],
         input: &[T],
         batch: usize,
         output: &mut [T],
-        aux: Option<&mut [T]>,
+        pre: Option<&mut [T]>,
     ) {
         let (w, b) = self.split(params);
         let out = &mut output[..batch * self.out_features];
@@ -97,69 +56,11 @@ impl Dense {
             out,
         );
         let pre = if self.activation.needs_preactivation() {
-            aux
+            pre
         } else {
             None
         };
         elementwise::bias_activation_forward(self.activation, out, self.out_features, b, pre);
-    }
-
-    /// Backward pass. `d_output` is consumed (overwritten with `dZ`). A frozen layer computes
-    /// only `dX` (its parameter gradients stay zero).
-    #[allow(clippy::too_many_arguments)]
-    pub fn backward<T: Real>(
-        &self,
-        params: &[T],
-        input: &[T],
-        output: &[T],
-        aux: &[T],
-        batch: usize,
-        d_output: &mut [T],
-        d_input: Option<&mut [T]>,
-        d_params: &mut [T],
-    ) {
-        let n = batch * self.out_features;
-        let d_z = &mut d_output[..n];
-        let pre = if self.activation.needs_preactivation() {
-            Some(&aux[..n])
-        } else {
-            None
-        };
-        elementwise::activation_backward(self.activation, d_z, &output[..n], pre);
-        let nw = self.out_features * self.in_features;
-        if self.trainable {
-            let (d_w, d_b) = d_params.split_at_mut(nw);
-            gemm(
-                Transpose::Yes,
-                Transpose::No,
-                self.out_features,
-                self.in_features,
-                batch,
-                T::one(),
-                d_z,
-                input,
-                T::one(),
-                d_w,
-            );
-            if self.bias {
-                elementwise::add_column_sums(d_b, d_z, self.out_features);
-            }
-        }
-        if let Some(d_x) = d_input {
-            let (w, _) = self.split(params);
-            gemm(
-                Transpose::No,
-                Transpose::No,
-                batch,
-                self.in_features,
-                self.out_features,
-                T::one(),
-                d_z,
-                w,
-                T::zero(),
-                &mut d_x[..batch * self.in_features],
-            );
-        }
     }
 
     fn split<'a, T>(&self, params: &'a [T]) -> (&'a [T], Option<&'a [T]>) {
@@ -230,41 +131,118 @@ impl super::Block for Dense {
     fn out_features(&self) -> usize {
         self.out_features
     }
-    fn param_shapes(&self) -> Vec<super::ParamShape> {
-        Dense::param_shapes(self)
+
+    /// `weight` (`out x in`) and `bias` (`out`); frozen when not trainable.
+    fn param_shapes(&self) -> Vec<ParamShape> {
+        let (w, b) = if self.trainable {
+            (ParamKind::Weight, ParamKind::Bias)
+        } else {
+            (ParamKind::Frozen, ParamKind::Frozen)
+        };
+        let mut v = vec![(
+            "weight".to_string(),
+            vec![self.out_features, self.in_features],
+            w,
+        )];
+        if self.bias {
+            v.push(("bias".to_string(), vec![self.out_features], b));
+        }
+        v
     }
+
+    /// `out*in + out` with bias.
     fn n_params(&self) -> usize {
-        Dense::n_params(self)
+        self.out_features * self.in_features + if self.bias { self.out_features } else { 0 }
     }
+
+    /// Draws the weights and biases (biases start at zero except with [`Init::TorchDefault`]).
     fn init_params(&self, params: &mut [f32], rng: &mut Rng) {
-        Dense::init_params(self, params, rng)
+        let nw = self.out_features * self.in_features;
+        self.init
+            .fill(&mut params[..nw], self.in_features, self.out_features, rng);
+        self.init
+            .fill_bias(&mut params[nw..], self.in_features, rng);
     }
+
+    /// Pre-activations for GELU/SiLU.
     fn aux_len(&self, batch: usize) -> usize {
-        Dense::aux_len(self, batch)
+        if self.activation.needs_preactivation() {
+            batch * self.out_features
+        } else {
+            0
+        }
     }
-    fn forward<T: Real>(&self, cx: &mut super::Cx<'_, T>, x: &[T], y: &mut [T]) {
-        Dense::forward(self, cx.params, x, cx.batch, y, Some(cx.aux))
+
+    fn forward<T: Real>(&self, cx: &mut Cx<'_, T>, x: &[T], y: &mut [T]) {
+        self.apply(cx.params, x, cx.batch, y, Some(&mut *cx.aux))
     }
-    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T]) {
-        Dense::forward(self, params, x, batch, y, None)
+
+    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T], _: &mut [T]) {
+        self.apply(params, x, batch, y, None)
     }
+
+    /// `dy` is consumed (overwritten with `dZ`). A frozen layer computes only `dX` (its
+    /// parameter gradients stay zero).
     fn backward<T: Real>(
         &self,
-        cx: &mut super::Cx<'_, T>,
+        cx: &mut Cx<'_, T>,
         x: &[T],
         y: &[T],
         dy: &mut [T],
         dx: Option<&mut [T]>,
     ) {
-        Dense::backward(self, cx.params, x, y, cx.aux, cx.batch, dy, dx, cx.d_params)
+        let batch = cx.batch;
+        let n = batch * self.out_features;
+        let d_z = &mut dy[..n];
+        let pre = if self.activation.needs_preactivation() {
+            Some(&cx.aux[..n])
+        } else {
+            None
+        };
+        elementwise::activation_backward(self.activation, d_z, &y[..n], pre);
+        let nw = self.out_features * self.in_features;
+        if self.trainable {
+            let (d_w, d_b) = cx.d_params.split_at_mut(nw);
+            gemm(
+                Transpose::Yes,
+                Transpose::No,
+                self.out_features,
+                self.in_features,
+                batch,
+                T::one(),
+                d_z,
+                x,
+                T::one(),
+                d_w,
+            );
+            if self.bias {
+                elementwise::add_column_sums(d_b, d_z, self.out_features);
+            }
+        }
+        if let Some(d_x) = dx {
+            let (w, _) = self.split(cx.params);
+            gemm(
+                Transpose::No,
+                Transpose::No,
+                batch,
+                self.in_features,
+                self.out_features,
+                T::one(),
+                d_z,
+                w,
+                T::zero(),
+                &mut d_x[..batch * self.in_features],
+            );
+        }
     }
+
     fn describe(&self) -> String {
         format!(
             "dense {} -> {}  activation {}  {} params{}",
             self.in_features,
             self.out_features,
             self.activation,
-            Dense::n_params(self),
+            super::Block::n_params(self),
             if self.trainable { "" } else { " (frozen)" }
         )
     }

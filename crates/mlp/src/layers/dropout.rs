@@ -5,7 +5,6 @@
 //! `dX = dY * mask`.
 
 use crate::kernels::Real;
-use crate::rng::Rng;
 use crate::spec::{FromSpec, LayerSpec, mismatch};
 
 /// A dropout layer.
@@ -15,43 +14,6 @@ pub struct Dropout {
     pub features: usize,
     /// Probability of zeroing an element, in `[0, 1)`.
     pub p: f32,
-}
-
-impl Dropout {
-    /// Training forward: draws a mask into `mask` and applies it.
-    pub fn forward_train<T: Real>(
-        &self,
-        input: &[T],
-        batch: usize,
-        output: &mut [T],
-        mask: &mut [T],
-        rng: &mut Rng,
-    ) {
-        let n = batch * self.features;
-        let keep = 1.0 - self.p;
-        let scale = T::of(1.0 / keep as f64);
-        // Compare 24-bit uniforms against the keep threshold: one draw per element.
-        let threshold = (keep as f64 * (1u64 << 24) as f64) as u64;
-        for i in 0..n {
-            let kept = (rng.next_u64() >> 40) < threshold;
-            mask[i] = if kept { scale } else { T::zero() };
-            output[i] = input[i] * mask[i];
-        }
-    }
-
-    /// Evaluation forward: the identity.
-    pub fn forward_eval<T: Real>(&self, input: &[T], batch: usize, output: &mut [T]) {
-        let n = batch * self.features;
-        output[..n].copy_from_slice(&input[..n]);
-    }
-
-    /// `d_input = d_output * mask`.
-    pub fn backward<T: Real>(&self, mask: &[T], batch: usize, d_output: &[T], d_input: &mut [T]) {
-        let n = batch * self.features;
-        for i in 0..n {
-            d_input[i] = d_output[i] * mask[i];
-        }
-    }
 }
 
 /// Built from a `{"type": "dropout"}` spec.
@@ -94,12 +56,29 @@ impl super::Block for Dropout {
     fn aux_len(&self, batch: usize) -> usize {
         batch * self.features
     }
+
+    /// Draws a mask into `cx.aux` and applies it.
     fn forward<T: Real>(&self, cx: &mut super::Cx<'_, T>, x: &[T], y: &mut [T]) {
-        Dropout::forward_train(self, x, cx.batch, y, cx.aux, cx.rng)
+        let n = cx.batch * self.features;
+        let keep = 1.0 - self.p;
+        let scale = T::of(1.0 / keep as f64);
+        // Compare 24-bit uniforms against the keep threshold: one draw per element.
+        let threshold = (keep as f64 * (1u64 << 24) as f64) as u64;
+        let mask = &mut *cx.aux;
+        for i in 0..n {
+            let kept = (cx.rng.next_u64() >> 40) < threshold;
+            mask[i] = if kept { scale } else { T::zero() };
+            y[i] = x[i] * mask[i];
+        }
     }
-    fn infer<T: Real>(&self, _params: &[T], x: &[T], batch: usize, y: &mut [T]) {
-        Dropout::forward_eval(self, x, batch, y)
+
+    /// The identity.
+    fn infer<T: Real>(&self, _params: &[T], x: &[T], batch: usize, y: &mut [T], _: &mut [T]) {
+        let n = batch * self.features;
+        y[..n].copy_from_slice(&x[..n]);
     }
+
+    /// `dx = dy * mask`.
     fn backward<T: Real>(
         &self,
         cx: &mut super::Cx<'_, T>,
@@ -109,7 +88,10 @@ impl super::Block for Dropout {
         dx: Option<&mut [T]>,
     ) {
         if let Some(dx) = dx {
-            Dropout::backward(self, cx.aux, cx.batch, dy, dx)
+            let n = cx.batch * self.features;
+            for i in 0..n {
+                dx[i] = dy[i] * cx.aux[i];
+            }
         }
     }
     fn set_grad_mode(&mut self, mode: super::GradMode) {

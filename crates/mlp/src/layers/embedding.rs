@@ -6,7 +6,7 @@
 //!
 //! Backward: `dT_f += x_f^T dout_f`; `dx_f = dout_f T_f^T`.
 
-use super::ParamKind;
+use super::{Block, Cx, ParamKind, ParamShape};
 use crate::kernels::Real;
 use crate::rng::Rng;
 use crate::spec::{FromSpec, LayerSpec, MAX_WIDTH, limit, mismatch};
@@ -18,107 +18,6 @@ pub struct FieldEmbedding {
     pub fields: Vec<usize>,
     /// Embedding size per field.
     pub dim: usize,
-}
-
-impl FieldEmbedding {
-    /// Input width.
-    pub fn in_features(&self) -> usize {
-        self.fields.iter().sum()
-    }
-
-    /// Output width: `fields x dim`.
-    pub fn out_features(&self) -> usize {
-        self.fields.len() * self.dim
-    }
-
-    /// One row of `dim` per input feature.
-    pub fn n_params(&self) -> usize {
-        self.in_features() * self.dim
-    }
-
-    /// `field.{f}.weight` (`width_f x dim`).
-    pub fn param_shapes(&self) -> Vec<(String, Vec<usize>, ParamKind)> {
-        self.fields
-            .iter()
-            .enumerate()
-            .map(|(f, &w)| {
-                (
-                    format!("field.{f}.weight"),
-                    vec![w, self.dim],
-                    ParamKind::Weight,
-                )
-            })
-            .collect()
-    }
-
-    /// `N(0, 0.01)`-scale tables (embedding practice).
-    pub fn init_params(&self, params: &mut [f32], rng: &mut Rng) {
-        for p in params {
-            *p = 0.1 * rng.normal();
-        }
-    }
-
-    /// Forward.
-    pub fn forward<T: Real>(&self, params: &[T], input: &[T], batch: usize, output: &mut [T]) {
-        let (nin, d) = (self.in_features(), self.dim);
-        let nout = self.out_features();
-        for b in 0..batch {
-            let x = &input[b * nin..(b + 1) * nin];
-            let y = &mut output[b * nout..(b + 1) * nout];
-            let mut a = 0;
-            for (f, &w) in self.fields.iter().enumerate() {
-                let out = &mut y[f * d..(f + 1) * d];
-                out.iter_mut().for_each(|v| *v = T::zero());
-                for k in 0..w {
-                    let xv = x[a + k];
-                    if xv != T::zero() {
-                        let row = &params[(a + k) * d..(a + k + 1) * d];
-                        for (o, &t) in out.iter_mut().zip(row) {
-                            *o = *o + xv * t;
-                        }
-                    }
-                }
-                a += w;
-            }
-        }
-    }
-
-    /// Backward.
-    pub fn backward<T: Real>(
-        &self,
-        params: &[T],
-        input: &[T],
-        batch: usize,
-        d_output: &[T],
-        d_input: Option<&mut [T]>,
-        d_params: &mut [T],
-    ) {
-        let (nin, d) = (self.in_features(), self.dim);
-        let nout = self.out_features();
-        let mut d_in = d_input;
-        for b in 0..batch {
-            let x = &input[b * nin..(b + 1) * nin];
-            let dy = &d_output[b * nout..(b + 1) * nout];
-            let mut a = 0;
-            for (f, &w) in self.fields.iter().enumerate() {
-                let g = &dy[f * d..(f + 1) * d];
-                for k in 0..w {
-                    let idx = a + k;
-                    let xv = x[idx];
-                    let row = &mut d_params[idx * d..(idx + 1) * d];
-                    for (r, &gv) in row.iter_mut().zip(g) {
-                        *r = *r + xv * gv;
-                    }
-                    if let Some(dx) = d_in.as_deref_mut() {
-                        let t = &params[idx * d..(idx + 1) * d];
-                        dx[b * nin + idx] =
-                            t.iter().zip(g).fold(T::zero(), |s, (&tv, &gv)| s + tv * gv);
-                    }
-                }
-                a += w;
-            }
-        }
-    }
 }
 
 /// Built from a `{"type": "embedding"}` spec.
@@ -161,49 +60,129 @@ impl FromSpec for FieldEmbedding {
     }
 }
 
-impl super::Block for FieldEmbedding {
+impl Block for FieldEmbedding {
     fn kind(&self) -> &'static str {
         "embedding"
     }
+
+    /// Input width.
     fn in_features(&self) -> usize {
-        FieldEmbedding::in_features(self)
+        self.fields.iter().sum()
     }
+
+    /// Output width: `fields x dim`.
     fn out_features(&self) -> usize {
-        FieldEmbedding::out_features(self)
+        self.fields.len() * self.dim
     }
-    fn param_shapes(&self) -> Vec<super::ParamShape> {
-        FieldEmbedding::param_shapes(self)
-    }
+
+    /// One row of `dim` per input feature.
     fn n_params(&self) -> usize {
-        FieldEmbedding::n_params(self)
+        self.in_features() * self.dim
     }
+
+    /// `field.{f}.weight` (`width_f x dim`).
+    fn param_shapes(&self) -> Vec<ParamShape> {
+        self.fields
+            .iter()
+            .enumerate()
+            .map(|(f, &w)| {
+                (
+                    format!("field.{f}.weight"),
+                    vec![w, self.dim],
+                    ParamKind::Weight,
+                )
+            })
+            .collect()
+    }
+
+    /// `N(0, 0.01)`-scale tables (embedding practice).
     fn init_params(&self, params: &mut [f32], rng: &mut Rng) {
-        FieldEmbedding::init_params(self, params, rng)
+        for p in params {
+            *p = 0.1 * rng.normal();
+        }
     }
-    fn forward<T: Real>(&self, cx: &mut super::Cx<'_, T>, x: &[T], y: &mut [T]) {
-        FieldEmbedding::forward(self, cx.params, x, cx.batch, y)
+
+    /// The training forward is the inference forward (nothing to save: the backward reads the
+    /// input).
+    fn forward<T: Real>(&self, cx: &mut Cx<'_, T>, input: &[T], output: &mut [T]) {
+        self.infer(cx.params, input, cx.batch, output, &mut [])
     }
-    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T]) {
-        FieldEmbedding::forward(self, params, x, batch, y)
+
+    fn infer<T: Real>(
+        &self,
+        params: &[T],
+        input: &[T],
+        batch: usize,
+        output: &mut [T],
+        _: &mut [T],
+    ) {
+        let (nin, d) = (self.in_features(), self.dim);
+        let nout = self.out_features();
+        for b in 0..batch {
+            let x = &input[b * nin..(b + 1) * nin];
+            let y = &mut output[b * nout..(b + 1) * nout];
+            let mut a = 0;
+            for (f, &w) in self.fields.iter().enumerate() {
+                let out = &mut y[f * d..(f + 1) * d];
+                out.iter_mut().for_each(|v| *v = T::zero());
+                for k in 0..w {
+                    let xv = x[a + k];
+                    if xv != T::zero() {
+                        let row = &params[(a + k) * d..(a + k + 1) * d];
+                        for (o, &t) in out.iter_mut().zip(row) {
+                            *o = *o + xv * t;
+                        }
+                    }
+                }
+                a += w;
+            }
+        }
     }
+
     fn backward<T: Real>(
         &self,
-        cx: &mut super::Cx<'_, T>,
-        x: &[T],
+        cx: &mut Cx<'_, T>,
+        input: &[T],
         _y: &[T],
-        dy: &mut [T],
-        dx: Option<&mut [T]>,
+        d_output: &mut [T],
+        d_input: Option<&mut [T]>,
     ) {
-        FieldEmbedding::backward(self, cx.params, x, cx.batch, dy, dx, cx.d_params)
+        let (params, batch, d_params) = (cx.params, cx.batch, &mut *cx.d_params);
+        let (nin, d) = (self.in_features(), self.dim);
+        let nout = self.out_features();
+        let mut d_in = d_input;
+        for b in 0..batch {
+            let x = &input[b * nin..(b + 1) * nin];
+            let dy = &d_output[b * nout..(b + 1) * nout];
+            let mut a = 0;
+            for (f, &w) in self.fields.iter().enumerate() {
+                let g = &dy[f * d..(f + 1) * d];
+                for k in 0..w {
+                    let idx = a + k;
+                    let xv = x[idx];
+                    let row = &mut d_params[idx * d..(idx + 1) * d];
+                    for (r, &gv) in row.iter_mut().zip(g) {
+                        *r = *r + xv * gv;
+                    }
+                    if let Some(dx) = d_in.as_deref_mut() {
+                        let t = &params[idx * d..(idx + 1) * d];
+                        dx[b * nin + idx] =
+                            t.iter().zip(g).fold(T::zero(), |s, (&tv, &gv)| s + tv * gv);
+                    }
+                }
+                a += w;
+            }
+        }
     }
+
     fn describe(&self) -> String {
         format!(
             "embedding {} fields ({} inputs) -> {} x {}  {} params",
             self.fields.len(),
-            FieldEmbedding::in_features(self),
+            self.in_features(),
             self.fields.len(),
             self.dim,
-            FieldEmbedding::n_params(self)
+            self.n_params()
         )
     }
 }

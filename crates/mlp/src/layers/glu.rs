@@ -8,7 +8,7 @@
 //! `dp = dy W3`; `dg = dp * u`; `du = dp * g`; `da = dg * act'(a)`;
 //! `dW3 += dy^T p`, `dW1 += da^T x`, `dW2 += du^T x`; `dx = da W1 + du W2`.
 
-use super::ParamKind;
+use super::{Cx, ParamKind, ParamShape};
 use crate::kernels::elementwise::{self, Activation};
 use crate::kernels::{Real, Transpose, gemm};
 use crate::layers::init::Init;
@@ -36,47 +36,6 @@ impl Glu {
         (w12, self.hidden, self.out_features * self.hidden)
     }
 
-    /// Total parameters.
-    pub fn n_params(&self) -> usize {
-        let (w12, h, w3) = self.sizes();
-        2 * (w12 + h) + w3 + self.out_features
-    }
-
-    /// `gate.weight`, `gate.bias`, `value.weight`, `value.bias`, `out.weight`, `out.bias`.
-    pub fn param_shapes(&self) -> Vec<(String, Vec<usize>, ParamKind)> {
-        let (i, h, o) = (self.in_features, self.hidden, self.out_features);
-        vec![
-            ("gate.weight".into(), vec![h, i], ParamKind::Weight),
-            ("gate.bias".into(), vec![h], ParamKind::Bias),
-            ("value.weight".into(), vec![h, i], ParamKind::Weight),
-            ("value.bias".into(), vec![h], ParamKind::Bias),
-            ("out.weight".into(), vec![o, h], ParamKind::Weight),
-            ("out.bias".into(), vec![o], ParamKind::Bias),
-        ]
-    }
-
-    /// Draws the three matrices; biases start at zero.
-    pub fn init_params(&self, params: &mut [f32], rng: &mut Rng) {
-        let (w12, h, w3) = self.sizes();
-        let (i, o) = (self.in_features, self.out_features);
-        let (gw, rest) = params.split_at_mut(w12);
-        let (gb, rest) = rest.split_at_mut(h);
-        let (vw, rest) = rest.split_at_mut(w12);
-        let (vb, rest) = rest.split_at_mut(h);
-        let (ow, ob) = rest.split_at_mut(w3);
-        self.init.fill(gw, i, h, rng);
-        self.init.fill(vw, i, h, rng);
-        self.init.fill(ow, h, o, rng);
-        for b in gb.iter_mut().chain(vb.iter_mut()).chain(ob.iter_mut()) {
-            *b = 0.0;
-        }
-    }
-
-    /// `a`, `g`, `u`, `p` (each `batch x hidden`) and a `batch x hidden` scratch.
-    pub fn aux_len(&self, batch: usize) -> usize {
-        5 * batch * self.hidden
-    }
-
     #[allow(clippy::type_complexity)]
     fn split<'a, T>(&self, p: &'a [T]) -> (&'a [T], &'a [T], &'a [T], &'a [T], &'a [T], &'a [T]) {
         let (w12, h, w3) = self.sizes();
@@ -88,8 +47,9 @@ impl Glu {
         (gw, gb, vw, vb, ow, &r[..self.out_features])
     }
 
-    /// Forward into `output`; `work` (`aux_len`) receives `a`, `g`, `u`, `p`.
-    pub fn forward<T: Real>(
+    /// Forward into `output`; `work` (at least `4 batch hidden`) receives `a`, `g`, `u`, `p`
+    /// (the training and the inference forward are this one function).
+    fn apply<T: Real>(
         &self,
         params: &[T],
         input: &[T],
@@ -150,19 +110,127 @@ impl Glu {
         );
         elementwise::bias_activation_forward(Activation::Identity, out, o, Some(ob), None);
     }
+}
+
+/// Built from a `{"type": "glu"}` spec.
+impl FromSpec for Glu {
+    fn check_sizes(spec: &LayerSpec, _width: usize, here: &str) -> crate::Result<usize> {
+        let LayerSpec::Glu { hidden, units, .. } = *spec else {
+            return Err(mismatch(here, "glu"));
+        };
+        limit(here, "hidden", Some(hidden), MAX_WIDTH)?;
+        limit(here, "units", Some(units), MAX_WIDTH)
+    }
+
+    fn width_after(spec: &LayerSpec, width: usize) -> usize {
+        match *spec {
+            LayerSpec::Glu { units, .. } => units,
+            _ => width,
+        }
+    }
+
+    fn build(spec: &LayerSpec, width: usize, here: &str) -> crate::Result<Self> {
+        let LayerSpec::Glu {
+            hidden,
+            units,
+            gate,
+            init,
+        } = *spec
+        else {
+            return Err(mismatch(here, "glu"));
+        };
+        if hidden == 0 || units == 0 {
+            return Err(crate::Error::config(
+                here,
+                "a glu layer needs hidden and units of at least 1",
+            ));
+        }
+        Ok(Glu {
+            in_features: width,
+            hidden,
+            out_features: units,
+            gate,
+            init: init.unwrap_or(Init::XavierUniform),
+        })
+    }
+}
+
+impl super::Block for Glu {
+    fn kind(&self) -> &'static str {
+        "glu"
+    }
+    fn in_features(&self) -> usize {
+        self.in_features
+    }
+    fn out_features(&self) -> usize {
+        self.out_features
+    }
+
+    /// Total parameters.
+    fn n_params(&self) -> usize {
+        let (w12, h, w3) = self.sizes();
+        2 * (w12 + h) + w3 + self.out_features
+    }
+
+    /// `gate.weight`, `gate.bias`, `value.weight`, `value.bias`, `out.weight`, `out.bias`.
+    fn param_shapes(&self) -> Vec<ParamShape> {
+        let (i, h, o) = (self.in_features, self.hidden, self.out_features);
+        vec![
+            ("gate.weight".into(), vec![h, i], ParamKind::Weight),
+            ("gate.bias".into(), vec![h], ParamKind::Bias),
+            ("value.weight".into(), vec![h, i], ParamKind::Weight),
+            ("value.bias".into(), vec![h], ParamKind::Bias),
+            ("out.weight".into(), vec![o, h], ParamKind::Weight),
+            ("out.bias".into(), vec![o], ParamKind::Bias),
+        ]
+    }
+
+    /// Draws the three matrices; biases start at zero.
+    fn init_params(&self, params: &mut [f32], rng: &mut Rng) {
+        let (w12, h, w3) = self.sizes();
+        let (i, o) = (self.in_features, self.out_features);
+        let (gw, rest) = params.split_at_mut(w12);
+        let (gb, rest) = rest.split_at_mut(h);
+        let (vw, rest) = rest.split_at_mut(w12);
+        let (vb, rest) = rest.split_at_mut(h);
+        let (ow, ob) = rest.split_at_mut(w3);
+        self.init.fill(gw, i, h, rng);
+        self.init.fill(vw, i, h, rng);
+        self.init.fill(ow, h, o, rng);
+        for b in gb.iter_mut().chain(vb.iter_mut()).chain(ob.iter_mut()) {
+            *b = 0.0;
+        }
+    }
+
+    /// `a`, `g`, `u`, `p` (each `batch x hidden`) and a `batch x hidden` scratch.
+    fn aux_len(&self, batch: usize) -> usize {
+        5 * batch * self.hidden
+    }
+
+    /// `a`, `g`, `u`, `p` (what the training forward saves, without the backward's scratch).
+    fn infer_len(&self, batch: usize) -> usize {
+        4 * batch * self.hidden
+    }
+
+    fn forward<T: Real>(&self, cx: &mut Cx<'_, T>, x: &[T], y: &mut [T]) {
+        self.apply(cx.params, x, cx.batch, y, cx.aux)
+    }
+
+    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T], scratch: &mut [T]) {
+        self.apply(params, x, batch, y, scratch)
+    }
 
     /// Backward from the saved `a`, `g`, `u`, `p`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn backward<T: Real>(
+    fn backward<T: Real>(
         &self,
-        params: &[T],
+        cx: &mut Cx<'_, T>,
         input: &[T],
-        work: &mut [T],
-        batch: usize,
-        d_output: &[T],
+        _y: &[T],
+        d_output: &mut [T],
         d_input: Option<&mut [T]>,
-        d_params: &mut [T],
     ) {
+        let (params, batch) = (cx.params, cx.batch);
+        let (work, d_params) = (&mut *cx.aux, &mut *cx.d_params);
         let (i, h, o) = (self.in_features, self.hidden, self.out_features);
         let (gw, _, vw, _, ow, _) = self.split(params);
         let (w12, _, w3) = self.sizes();
@@ -264,90 +332,7 @@ impl Glu {
             );
         }
     }
-}
 
-/// Built from a `{"type": "glu"}` spec.
-impl FromSpec for Glu {
-    fn check_sizes(spec: &LayerSpec, _width: usize, here: &str) -> crate::Result<usize> {
-        let LayerSpec::Glu { hidden, units, .. } = *spec else {
-            return Err(mismatch(here, "glu"));
-        };
-        limit(here, "hidden", Some(hidden), MAX_WIDTH)?;
-        limit(here, "units", Some(units), MAX_WIDTH)
-    }
-
-    fn width_after(spec: &LayerSpec, width: usize) -> usize {
-        match *spec {
-            LayerSpec::Glu { units, .. } => units,
-            _ => width,
-        }
-    }
-
-    fn build(spec: &LayerSpec, width: usize, here: &str) -> crate::Result<Self> {
-        let LayerSpec::Glu {
-            hidden,
-            units,
-            gate,
-            init,
-        } = *spec
-        else {
-            return Err(mismatch(here, "glu"));
-        };
-        if hidden == 0 || units == 0 {
-            return Err(crate::Error::config(
-                here,
-                "a glu layer needs hidden and units of at least 1",
-            ));
-        }
-        Ok(Glu {
-            in_features: width,
-            hidden,
-            out_features: units,
-            gate,
-            init: init.unwrap_or(Init::XavierUniform),
-        })
-    }
-}
-
-impl super::Block for Glu {
-    fn kind(&self) -> &'static str {
-        "glu"
-    }
-    fn in_features(&self) -> usize {
-        self.in_features
-    }
-    fn out_features(&self) -> usize {
-        self.out_features
-    }
-    fn param_shapes(&self) -> Vec<super::ParamShape> {
-        Glu::param_shapes(self)
-    }
-    fn n_params(&self) -> usize {
-        Glu::n_params(self)
-    }
-    fn init_params(&self, params: &mut [f32], rng: &mut Rng) {
-        Glu::init_params(self, params, rng)
-    }
-    fn aux_len(&self, batch: usize) -> usize {
-        Glu::aux_len(self, batch)
-    }
-    fn forward<T: Real>(&self, cx: &mut super::Cx<'_, T>, x: &[T], y: &mut [T]) {
-        Glu::forward(self, cx.params, x, cx.batch, y, cx.aux)
-    }
-    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T]) {
-        let mut work = vec![T::zero(); Glu::aux_len(self, batch)];
-        Glu::forward(self, params, x, batch, y, &mut work)
-    }
-    fn backward<T: Real>(
-        &self,
-        cx: &mut super::Cx<'_, T>,
-        x: &[T],
-        _y: &[T],
-        dy: &mut [T],
-        dx: Option<&mut [T]>,
-    ) {
-        Glu::backward(self, cx.params, x, cx.aux, cx.batch, dy, dx, cx.d_params)
-    }
     fn describe(&self) -> String {
         format!(
             "glu {} -> {} (hidden {}, gate {})  {} params",
@@ -355,7 +340,7 @@ impl super::Block for Glu {
             self.out_features,
             self.hidden,
             self.gate,
-            Glu::n_params(self)
+            super::Block::n_params(self)
         )
     }
     fn interval(

@@ -10,7 +10,7 @@
 //! Backward: `dWb += dy^T silu(X)`; `dC += dy^T B`; `dX = silu'(X) * (dy Wb) + sum_k (dy C)_k *
 //! B'_k(X)`, with the basis derivatives saved by the forward.
 
-use super::ParamKind;
+use super::{Block, Cx, ParamKind, ParamShape};
 use crate::kernels::elementwise::Activation;
 use crate::kernels::{Real, Transpose, gemm};
 use crate::layers::init::Init;
@@ -204,49 +204,9 @@ impl Kan {
         }
     }
 
-    /// Parameters: base weights (`out x in`, when `base`) and basis coefficients
-    /// (`out x (in * K)`).
-    pub fn n_params(&self) -> usize {
-        self.n_base() + self.out_features * self.in_features * self.k()
-    }
-
-    /// `base.weight` and `spline.weight`.
-    pub fn param_shapes(&self) -> Vec<(String, Vec<usize>, ParamKind)> {
-        let mut v = Vec::new();
-        if self.base {
-            v.push((
-                "base.weight".to_string(),
-                vec![self.out_features, self.in_features],
-                ParamKind::Weight,
-            ));
-        }
-        v.push((
-            "spline.weight".to_string(),
-            vec![self.out_features, self.in_features, self.k()],
-            ParamKind::Weight,
-        ));
-        v
-    }
-
-    /// Base weights Xavier-uniform; coefficients `N(0, 0.1^2 / in)` (small, so the layer starts
-    /// close to its `silu` part, as efficient-kan does).
-    pub fn init_params(&self, params: &mut [f32], rng: &mut Rng) {
-        let nb = self.n_base();
-        Init::XavierUniform.fill(&mut params[..nb], self.in_features, self.out_features, rng);
-        let std = 0.1 / (self.in_features.max(1) as f32).sqrt();
-        for c in &mut params[nb..] {
-            *c = std * rng.normal();
-        }
-    }
-
-    /// `silu(x)`, basis values, basis derivatives and a `dy C` buffer.
-    pub fn aux_len(&self, batch: usize) -> usize {
-        let n = batch * self.in_features;
-        n + 3 * n * self.k() + self.basis.work_len()
-    }
-
-    /// Forward; `work` (`aux_len`) receives what the backward needs.
-    pub fn forward<T: Real>(
+    /// Forward; `work` (`aux_len`) receives what the backward needs (the training and the
+    /// inference forward are this one function).
+    pub(super) fn apply<T: Real>(
         &self,
         params: &[T],
         input: &[T],
@@ -296,97 +256,6 @@ impl Kan {
                 T::one(),
                 out,
             );
-        }
-    }
-
-    /// Backward from the saved basis values and derivatives.
-    #[allow(clippy::too_many_arguments)]
-    pub fn backward<T: Real>(
-        &self,
-        params: &[T],
-        input: &[T],
-        work: &mut [T],
-        batch: usize,
-        d_output: &[T],
-        d_input: Option<&mut [T]>,
-        d_params: &mut [T],
-    ) {
-        let (i, o, k) = (self.in_features, self.out_features, self.k());
-        let n = batch * i;
-        let (silu, rest) = work.split_at_mut(n);
-        let (basis, rest) = rest.split_at_mut(n * k);
-        let (deriv, rest) = rest.split_at_mut(n * k);
-        let g = &mut rest[..n * k];
-        let dy = &d_output[..batch * o];
-        let nb = self.n_base();
-        let (d_base, d_coef) = d_params.split_at_mut(nb);
-        gemm(
-            Transpose::Yes,
-            Transpose::No,
-            o,
-            i * k,
-            batch,
-            T::one(),
-            dy,
-            basis,
-            T::one(),
-            d_coef,
-        );
-        if self.base {
-            gemm(
-                Transpose::Yes,
-                Transpose::No,
-                o,
-                i,
-                batch,
-                T::one(),
-                dy,
-                silu,
-                T::one(),
-                d_base,
-            );
-        }
-        if let Some(dx) = d_input {
-            let dx = &mut dx[..n];
-            // g = dy C  (batch x in*K), then contract with the basis derivatives.
-            gemm(
-                Transpose::No,
-                Transpose::No,
-                batch,
-                i * k,
-                o,
-                T::one(),
-                dy,
-                &params[nb..],
-                T::zero(),
-                g,
-            );
-            for idx in 0..n {
-                let mut s = T::zero();
-                for q in 0..k {
-                    s = s + g[idx * k + q] * deriv[idx * k + q];
-                }
-                dx[idx] = s;
-            }
-            if self.base {
-                // Reuse `silu` for dy Wb, then scale by silu'(x).
-                gemm(
-                    Transpose::No,
-                    Transpose::No,
-                    batch,
-                    i,
-                    o,
-                    T::one(),
-                    dy,
-                    &params[..nb],
-                    T::zero(),
-                    silu,
-                );
-                for idx in 0..n {
-                    dx[idx] =
-                        dx[idx] + silu[idx] * Activation::Silu.derivative(input[idx], T::zero());
-                }
-            }
         }
     }
 }
@@ -467,7 +336,7 @@ impl FromSpec for Kan {
     }
 }
 
-impl super::Block for Kan {
+impl Block for Kan {
     fn kind(&self) -> &'static str {
         "kan"
     }
@@ -477,35 +346,151 @@ impl super::Block for Kan {
     fn out_features(&self) -> usize {
         self.out_features
     }
-    fn param_shapes(&self) -> Vec<super::ParamShape> {
-        Kan::param_shapes(self)
-    }
+
+    /// Parameters: base weights (`out x in`, when `base`) and basis coefficients
+    /// (`out x (in * K)`).
     fn n_params(&self) -> usize {
-        Kan::n_params(self)
+        self.n_base() + self.out_features * self.in_features * self.k()
     }
+
+    /// `base.weight` and `spline.weight`.
+    fn param_shapes(&self) -> Vec<ParamShape> {
+        let mut v = Vec::new();
+        if self.base {
+            v.push((
+                "base.weight".to_string(),
+                vec![self.out_features, self.in_features],
+                ParamKind::Weight,
+            ));
+        }
+        v.push((
+            "spline.weight".to_string(),
+            vec![self.out_features, self.in_features, self.k()],
+            ParamKind::Weight,
+        ));
+        v
+    }
+
+    /// Base weights Xavier-uniform; coefficients `N(0, 0.1^2 / in)` (small, so the layer starts
+    /// close to its `silu` part, as efficient-kan does).
     fn init_params(&self, params: &mut [f32], rng: &mut Rng) {
-        Kan::init_params(self, params, rng)
+        let nb = self.n_base();
+        Init::XavierUniform.fill(&mut params[..nb], self.in_features, self.out_features, rng);
+        let std = 0.1 / (self.in_features.max(1) as f32).sqrt();
+        for c in &mut params[nb..] {
+            *c = std * rng.normal();
+        }
     }
+
+    /// `silu(x)`, basis values, basis derivatives and a `dy C` buffer.
     fn aux_len(&self, batch: usize) -> usize {
-        Kan::aux_len(self, batch)
+        let n = batch * self.in_features;
+        n + 3 * n * self.k() + self.basis.work_len()
     }
-    fn forward<T: Real>(&self, cx: &mut super::Cx<'_, T>, x: &[T], y: &mut [T]) {
-        Kan::forward(self, cx.params, x, cx.batch, y, cx.aux)
+
+    /// The inference forward runs the training forward's code on the same layout.
+    fn infer_len(&self, batch: usize) -> usize {
+        Block::aux_len(self, batch)
     }
-    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T]) {
-        let mut work = vec![T::zero(); Kan::aux_len(self, batch)];
-        Kan::forward(self, params, x, batch, y, &mut work)
+
+    fn forward<T: Real>(&self, cx: &mut Cx<'_, T>, x: &[T], y: &mut [T]) {
+        self.apply(cx.params, x, cx.batch, y, cx.aux)
     }
+
+    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T], scratch: &mut [T]) {
+        self.apply(params, x, batch, y, scratch)
+    }
+
+    /// Backward from the saved basis values and derivatives.
     fn backward<T: Real>(
         &self,
-        cx: &mut super::Cx<'_, T>,
-        x: &[T],
+        cx: &mut Cx<'_, T>,
+        input: &[T],
         _y: &[T],
-        dy: &mut [T],
-        dx: Option<&mut [T]>,
+        d_output: &mut [T],
+        d_input: Option<&mut [T]>,
     ) {
-        Kan::backward(self, cx.params, x, cx.aux, cx.batch, dy, dx, cx.d_params)
+        let (params, batch) = (cx.params, cx.batch);
+        let (work, d_params) = (&mut *cx.aux, &mut *cx.d_params);
+        let (i, o, k) = (self.in_features, self.out_features, self.k());
+        let n = batch * i;
+        let (silu, rest) = work.split_at_mut(n);
+        let (basis, rest) = rest.split_at_mut(n * k);
+        let (deriv, rest) = rest.split_at_mut(n * k);
+        let g = &mut rest[..n * k];
+        let dy = &d_output[..batch * o];
+        let nb = self.n_base();
+        let (d_base, d_coef) = d_params.split_at_mut(nb);
+        gemm(
+            Transpose::Yes,
+            Transpose::No,
+            o,
+            i * k,
+            batch,
+            T::one(),
+            dy,
+            basis,
+            T::one(),
+            d_coef,
+        );
+        if self.base {
+            gemm(
+                Transpose::Yes,
+                Transpose::No,
+                o,
+                i,
+                batch,
+                T::one(),
+                dy,
+                silu,
+                T::one(),
+                d_base,
+            );
+        }
+        if let Some(dx) = d_input {
+            let dx = &mut dx[..n];
+            // g = dy C  (batch x in*K), then contract with the basis derivatives.
+            gemm(
+                Transpose::No,
+                Transpose::No,
+                batch,
+                i * k,
+                o,
+                T::one(),
+                dy,
+                &params[nb..],
+                T::zero(),
+                g,
+            );
+            for idx in 0..n {
+                let mut s = T::zero();
+                for q in 0..k {
+                    s = s + g[idx * k + q] * deriv[idx * k + q];
+                }
+                dx[idx] = s;
+            }
+            if self.base {
+                // Reuse `silu` for dy Wb, then scale by silu'(x).
+                gemm(
+                    Transpose::No,
+                    Transpose::No,
+                    batch,
+                    i,
+                    o,
+                    T::one(),
+                    dy,
+                    &params[..nb],
+                    T::zero(),
+                    silu,
+                );
+                for idx in 0..n {
+                    dx[idx] =
+                        dx[idx] + silu[idx] * Activation::Silu.derivative(input[idx], T::zero());
+                }
+            }
+        }
     }
+
     fn describe(&self) -> String {
         format!(
             "kan {} -> {}  basis {} ({} functions){}  {} params",
@@ -514,7 +499,7 @@ impl super::Block for Kan {
             self.basis.name(),
             self.basis.len(),
             if self.base { " + silu base" } else { "" },
-            Kan::n_params(self)
+            Block::n_params(self)
         )
     }
 }

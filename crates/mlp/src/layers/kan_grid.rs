@@ -225,12 +225,13 @@ impl Network {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layers::Block;
     use crate::rng::Rng;
 
     fn eval_layer(layer: &Kan, params: &[f32], x: &[f32], rows: usize) -> Vec<f32> {
         let mut out = vec![0.0f32; rows * layer.out_features];
-        let mut work = vec![0.0f32; layer.aux_len(rows)];
-        layer.forward(params, x, rows, &mut out, &mut work);
+        let mut work = vec![0.0f32; layer.infer_len(rows)];
+        layer.infer(params, x, rows, &mut out, &mut work);
         out
     }
 

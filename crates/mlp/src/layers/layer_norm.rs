@@ -6,7 +6,7 @@
 //! Backward, with `g = dL/dy * gamma`: `dx = rstd * (g - mean(g) - xhat * mean(g * xhat))`;
 //! `dgamma += sum_rows(dL/dy * xhat)`; `dbeta += sum_rows(dL/dy)`.
 
-use super::ParamKind;
+use super::{Cx, ParamKind, ParamShape};
 use crate::kernels::Real;
 use crate::spec::{FromSpec, LayerSpec, mismatch};
 
@@ -20,33 +20,9 @@ pub struct LayerNorm {
 }
 
 impl LayerNorm {
-    /// `gamma` and `beta`, `features` each.
-    pub fn n_params(&self) -> usize {
-        2 * self.features
-    }
-
-    /// Named tensors: `weight` (gamma) and `bias` (beta), as PyTorch's `nn.LayerNorm`.
-    pub fn param_shapes(&self) -> Vec<(String, Vec<usize>, ParamKind)> {
-        vec![
-            ("weight".into(), vec![self.features], ParamKind::Bias),
-            ("bias".into(), vec![self.features], ParamKind::Bias),
-        ]
-    }
-
-    /// `gamma = 1`, `beta = 0`.
-    pub fn init_params(&self, params: &mut [f32]) {
-        let (g, b) = params.split_at_mut(self.features);
-        g.iter_mut().for_each(|x| *x = 1.0);
-        b.iter_mut().for_each(|x| *x = 0.0);
-    }
-
-    /// `xhat` (`batch x features`) then `rstd` (`batch`).
-    pub fn aux_len(&self, batch: usize) -> usize {
-        batch * (self.features + 1)
-    }
-
-    /// Forward; saves `xhat` and `rstd` when `aux` is given.
-    pub fn forward<T: Real>(
+    /// Forward; saves `xhat` and `rstd` when `aux` is given (the training and the inference
+    /// forward are this one function).
+    fn apply<T: Real>(
         &self,
         params: &[T],
         input: &[T],
@@ -76,50 +52,6 @@ impl LayerNorm {
             }
             if let Some(a) = aux.as_deref_mut() {
                 a[batch * d + r] = rstd;
-            }
-        }
-    }
-
-    /// Backward from the saved `xhat` and `rstd`.
-    pub fn backward<T: Real>(
-        &self,
-        params: &[T],
-        aux: &[T],
-        batch: usize,
-        d_output: &[T],
-        d_input: Option<&mut [T]>,
-        d_params: &mut [T],
-    ) {
-        let d = self.features;
-        let gamma = &params[..d];
-        let (d_gamma, d_beta) = d_params.split_at_mut(d);
-        let inv_d = T::of(1.0 / d as f64);
-        for r in 0..batch {
-            let xh = &aux[r * d..(r + 1) * d];
-            let dy = &d_output[r * d..(r + 1) * d];
-            for j in 0..d {
-                d_gamma[j] = d_gamma[j] + dy[j] * xh[j];
-                d_beta[j] = d_beta[j] + dy[j];
-            }
-        }
-        if let Some(dx) = d_input {
-            for r in 0..batch {
-                let xh = &aux[r * d..(r + 1) * d];
-                let dy = &d_output[r * d..(r + 1) * d];
-                let rstd = aux[batch * d + r];
-                let mut mean_g = T::zero();
-                let mut mean_gx = T::zero();
-                for j in 0..d {
-                    let g = dy[j] * gamma[j];
-                    mean_g = mean_g + g;
-                    mean_gx = mean_gx + g * xh[j];
-                }
-                mean_g = mean_g * inv_d;
-                mean_gx = mean_gx * inv_d;
-                for j in 0..d {
-                    let g = dy[j] * gamma[j];
-                    dx[r * d + j] = rstd * (g - mean_g - xh[j] * mean_gx);
-                }
             }
         }
     }
@@ -162,40 +94,91 @@ impl super::Block for LayerNorm {
     fn out_features(&self) -> usize {
         self.features
     }
-    fn param_shapes(&self) -> Vec<super::ParamShape> {
-        LayerNorm::param_shapes(self)
-    }
+
+    /// `gamma` and `beta`, `features` each.
     fn n_params(&self) -> usize {
-        LayerNorm::n_params(self)
+        2 * self.features
     }
+
+    /// Named tensors: `weight` (gamma) and `bias` (beta), as PyTorch's `nn.LayerNorm`.
+    fn param_shapes(&self) -> Vec<ParamShape> {
+        vec![
+            ("weight".into(), vec![self.features], ParamKind::Bias),
+            ("bias".into(), vec![self.features], ParamKind::Bias),
+        ]
+    }
+
+    /// `gamma = 1`, `beta = 0`.
     fn init_params(&self, params: &mut [f32], _rng: &mut crate::rng::Rng) {
-        LayerNorm::init_params(self, params)
+        let (g, b) = params.split_at_mut(self.features);
+        g.iter_mut().for_each(|x| *x = 1.0);
+        b.iter_mut().for_each(|x| *x = 0.0);
     }
+
+    /// `xhat` (`batch x features`) then `rstd` (`batch`).
     fn aux_len(&self, batch: usize) -> usize {
-        LayerNorm::aux_len(self, batch)
+        batch * (self.features + 1)
     }
-    fn forward<T: Real>(&self, cx: &mut super::Cx<'_, T>, x: &[T], y: &mut [T]) {
-        LayerNorm::forward(self, cx.params, x, cx.batch, y, Some(cx.aux))
+
+    fn forward<T: Real>(&self, cx: &mut Cx<'_, T>, x: &[T], y: &mut [T]) {
+        self.apply(cx.params, x, cx.batch, y, Some(&mut *cx.aux))
     }
-    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T]) {
-        LayerNorm::forward(self, params, x, batch, y, None)
+
+    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T], _: &mut [T]) {
+        self.apply(params, x, batch, y, None)
     }
+
+    /// Backward from the saved `xhat` and `rstd`.
     fn backward<T: Real>(
         &self,
-        cx: &mut super::Cx<'_, T>,
+        cx: &mut Cx<'_, T>,
         _x: &[T],
         _y: &[T],
-        dy: &mut [T],
-        dx: Option<&mut [T]>,
+        d_output: &mut [T],
+        d_input: Option<&mut [T]>,
     ) {
-        LayerNorm::backward(self, cx.params, cx.aux, cx.batch, dy, dx, cx.d_params)
+        let (params, aux, batch) = (cx.params, &*cx.aux, cx.batch);
+        let d_params = &mut *cx.d_params;
+        let d = self.features;
+        let gamma = &params[..d];
+        let (d_gamma, d_beta) = d_params.split_at_mut(d);
+        let inv_d = T::of(1.0 / d as f64);
+        for r in 0..batch {
+            let xh = &aux[r * d..(r + 1) * d];
+            let dy = &d_output[r * d..(r + 1) * d];
+            for j in 0..d {
+                d_gamma[j] = d_gamma[j] + dy[j] * xh[j];
+                d_beta[j] = d_beta[j] + dy[j];
+            }
+        }
+        if let Some(dx) = d_input {
+            for r in 0..batch {
+                let xh = &aux[r * d..(r + 1) * d];
+                let dy = &d_output[r * d..(r + 1) * d];
+                let rstd = aux[batch * d + r];
+                let mut mean_g = T::zero();
+                let mut mean_gx = T::zero();
+                for j in 0..d {
+                    let g = dy[j] * gamma[j];
+                    mean_g = mean_g + g;
+                    mean_gx = mean_gx + g * xh[j];
+                }
+                mean_g = mean_g * inv_d;
+                mean_gx = mean_gx * inv_d;
+                for j in 0..d {
+                    let g = dy[j] * gamma[j];
+                    dx[r * d + j] = rstd * (g - mean_g - xh[j] * mean_gx);
+                }
+            }
+        }
     }
+
     fn describe(&self) -> String {
         format!(
             "layer_norm {}  eps {}  {} params",
             self.features,
             self.eps,
-            LayerNorm::n_params(self)
+            super::Block::n_params(self)
         )
     }
     fn interval(

@@ -18,12 +18,13 @@ pub mod kan;
 pub mod kan_grid;
 pub mod layer_norm;
 pub mod nbeats;
+pub mod recurrent;
 pub mod selectable_kan;
 pub mod two_stream;
 
 pub use batch_norm::BatchNorm;
 pub use block::{Block, Cx, ParamShape, unsupported};
-pub use chain::{Chain, Integrator, Recurrent, Residual};
+pub use chain::{Chain, Residual};
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use embedding::FieldEmbedding;
@@ -33,6 +34,7 @@ pub use init::Init;
 pub use kan::{Kan, KanBasis};
 pub use layer_norm::LayerNorm;
 pub use nbeats::{NBeats, NBeatsBlock};
+pub use recurrent::{Integrator, Recurrent};
 pub use selectable_kan::SelectableKan;
 pub use two_stream::TwoStream;
 
@@ -186,9 +188,22 @@ impl Layer {
         dispatch!(self, b => Block::forward(b, cx, input, output))
     }
 
-    /// Inference forward (saves nothing; blocks allocate their own scratch).
-    pub fn forward_eval<T: Real>(&self, params: &[T], input: &[T], batch: usize, output: &mut [T]) {
-        dispatch!(self, b => Block::infer(b, params, input, batch, output))
+    /// Length of the scratch [`Layer::forward_eval`] needs for `batch` rows.
+    pub fn infer_len(&self, batch: usize) -> usize {
+        dispatch!(self, b => Block::infer_len(b, batch))
+    }
+
+    /// Inference forward (saves nothing); `scratch` holds at least [`Layer::infer_len`]
+    /// elements (see [`Block::infer`]).
+    pub fn forward_eval<T: Real>(
+        &self,
+        params: &[T],
+        input: &[T],
+        batch: usize,
+        output: &mut [T],
+        scratch: &mut [T],
+    ) {
+        dispatch!(self, b => Block::infer(b, params, input, batch, output, scratch))
     }
 
     /// Backward: consumes `d_output`, writes `d_input` (when asked) and accumulates

@@ -13,7 +13,7 @@
 //! `dL/db_l = -g_{l+1}`, `dh_l = F_l^T dy + B_l^T (-g_{l+1})` through the heads, `d[r_l, exog]`
 //! through the stack, `g_l = g_{l+1} + d[r_l]`; the exogenous gradient adds over blocks.
 
-use super::{Chain, Dense, Layer, ParamKind};
+use super::{Block, Chain, Cx, Dense, Layer, ParamShape};
 use crate::kernels::Real;
 use crate::kernels::elementwise::Activation;
 use crate::layers::init::Init;
@@ -102,133 +102,12 @@ impl NBeats {
         }
     }
 
-    /// Input width `channels * window + exog`.
-    pub fn in_features(&self) -> usize {
-        self.channels * self.window + self.exog
-    }
-
-    /// Output width `channels * horizon`.
-    pub fn out_features(&self) -> usize {
-        self.channels * self.horizon
-    }
-
     fn backcast_width(&self) -> usize {
         self.channels * self.window
     }
 
-    /// Total parameters.
-    pub fn n_params(&self) -> usize {
-        self.blocks.iter().map(NBeatsBlock::n_params).sum()
-    }
-
-    /// Per block `l`: `block.{l}.fc.{j}.weight|bias`, `block.{l}.backcast.weight|bias`,
-    /// `block.{l}.forecast.weight|bias`.
-    pub fn param_shapes(&self) -> Vec<(String, Vec<usize>, ParamKind)> {
-        let mut v = Vec::new();
-        for (l, b) in self.blocks.iter().enumerate() {
-            v.extend(b.stack.param_shapes(&format!("block.{l}.fc.")));
-            for (head, dense) in [("backcast", &b.backcast), ("forecast", &b.forecast)] {
-                for (name, shape, kind) in dense.param_shapes() {
-                    v.push((format!("block.{l}.{head}.{name}"), shape, kind));
-                }
-            }
-        }
-        v
-    }
-
-    /// Draws every block's layers (independent streams per block).
-    pub fn init_params(&self, params: &mut [f32], rng: &mut Rng) {
-        let mut off = 0;
-        for (l, b) in self.blocks.iter().enumerate() {
-            let mut r = rng.fork(l as u64);
-            let (s, bc, fc) = (
-                b.stack.n_params(),
-                b.backcast.n_params(),
-                b.forecast.n_params(),
-            );
-            b.stack
-                .init_params(&mut params[off..off + s], &mut r.fork(0));
-            off += s;
-            b.backcast
-                .init_params(&mut params[off..off + bc], &mut r.fork(1));
-            off += bc;
-            b.forecast
-                .init_params(&mut params[off..off + fc], &mut r.fork(2));
-            off += fc;
-        }
-    }
-
     fn units(&self) -> usize {
         self.blocks.first().map_or(0, NBeatsBlock::units)
-    }
-
-    /// Per block: its input rows and its stack's cache. Then scratch: residual (its gradient in
-    /// the backward), backcast, forecast, their gradients, two hidden gradients, the stack input's gradient, the
-    /// exogenous gradient and the stack's backward scratch.
-    pub fn aux_len(&self, batch: usize) -> usize {
-        let nin = batch * self.in_features();
-        let saved: usize = self
-            .blocks
-            .iter()
-            .map(|b| nin + b.stack.cache_len(batch))
-            .sum();
-        let (bw, fw) = (batch * self.backcast_width(), batch * self.out_features());
-        let scratch = self
-            .blocks
-            .iter()
-            .map(|b| b.stack.scratch_len(batch))
-            .max()
-            .unwrap_or(0);
-        saved + 3 * bw + 2 * fw + 2 * batch * self.units() + nin + batch * self.exog + scratch
-    }
-
-    /// Training forward (saves each block's input and stack cache in `aux`).
-    pub fn forward<T: Real>(
-        &self,
-        params: &[T],
-        input: &[T],
-        batch: usize,
-        output: &mut [T],
-        aux: &mut [T],
-        rng: &mut Rng,
-    ) {
-        let (nin, bw, fw) = (
-            self.in_features(),
-            self.backcast_width(),
-            self.out_features(),
-        );
-        let (saved, rest) = aux.split_at_mut(self.saved_len(batch));
-        let (resid, rest) = rest.split_at_mut(batch * bw);
-        let (bc, rest) = rest.split_at_mut(batch * bw);
-        let fc = &mut rest[..batch * fw];
-        for b in 0..batch {
-            resid[b * bw..(b + 1) * bw].copy_from_slice(&input[b * nin..b * nin + bw]);
-        }
-        let out = &mut output[..batch * fw];
-        out.iter_mut().for_each(|v| *v = T::zero());
-        let mut p_off = 0;
-        let mut s_off = 0;
-        for blk in &self.blocks {
-            let (sp, bp, fp, next) = self.block_params(blk, params, p_off);
-            p_off = next;
-            let slot = batch * nin + blk.stack.cache_len(batch);
-            let (x, cache) = saved[s_off..s_off + slot].split_at_mut(batch * nin);
-            s_off += slot;
-            for b in 0..batch {
-                x[b * nin..b * nin + bw].copy_from_slice(&resid[b * bw..(b + 1) * bw]);
-                x[b * nin + bw..(b + 1) * nin].copy_from_slice(&input[b * nin + bw..(b + 1) * nin]);
-            }
-            blk.stack.forward_train(sp, x, batch, cache, rng);
-            let h = blk.stack.output(cache, batch);
-            blk.backcast.forward(bp, h, batch, bc, None);
-            blk.forecast.forward(fp, h, batch, fc, None);
-            for (r, &v) in resid.iter_mut().zip(bc.iter()) {
-                *r = *r - v;
-            }
-            for (o, &v) in out.iter_mut().zip(fc.iter()) {
-                *o = *o + v;
-            }
-        }
     }
 
     fn saved_len(&self, batch: usize) -> usize {
@@ -250,106 +129,6 @@ impl NBeats {
         let b = s + blk.backcast.n_params();
         let f = b + blk.forecast.n_params();
         (&params[off..s], &params[s..b], &params[b..f], f)
-    }
-
-    /// Inference forward (allocates its working buffer).
-    pub fn forward_eval<T: Real>(&self, params: &[T], input: &[T], batch: usize, output: &mut [T]) {
-        let mut aux = vec![T::zero(); self.aux_len(batch)];
-        // No layer inside draws random numbers (ReLU dense layers only).
-        self.forward(
-            params,
-            input,
-            batch,
-            output,
-            &mut aux,
-            &mut Rng::seed_from(0),
-        );
-    }
-
-    /// Backward from the state [`NBeats::forward`] saved.
-    #[allow(clippy::too_many_arguments)]
-    pub fn backward<T: Real>(
-        &self,
-        params: &[T],
-        aux: &mut [T],
-        batch: usize,
-        d_output: &[T],
-        d_input: Option<&mut [T]>,
-        d_params: &mut [T],
-    ) {
-        let (nin, bw, fw) = (
-            self.in_features(),
-            self.backcast_width(),
-            self.out_features(),
-        );
-        let e = self.exog;
-        let hw = batch * self.units();
-        let (saved, rest) = aux.split_at_mut(self.saved_len(batch));
-        let (g_r, rest) = rest.split_at_mut(batch * bw);
-        let (outs_b, rest) = rest.split_at_mut(batch * bw);
-        let (outs_f, rest) = rest.split_at_mut(batch * fw);
-        let (d_b, rest) = rest.split_at_mut(batch * bw);
-        let (d_f, rest) = rest.split_at_mut(batch * fw);
-        let (dh_a, rest) = rest.split_at_mut(hw);
-        let (dh_b, rest) = rest.split_at_mut(hw);
-        let (d_in, rest) = rest.split_at_mut(batch * nin);
-        let (d_ex, scratch) = rest.split_at_mut(batch * e);
-        // The heads are linear: their saved outputs (last block's) only give the backward its
-        // lengths.
-        g_r.iter_mut().for_each(|v| *v = T::zero());
-        d_ex.iter_mut().for_each(|v| *v = T::zero());
-        let mut p_end = self.n_params();
-        let mut s_end = saved.len();
-        for blk in self.blocks.iter().rev() {
-            let p_start = p_end - blk.n_params();
-            let (sp, bp, fp, _) = self.block_params(blk, params, p_start);
-            let dp = &mut d_params[p_start..p_end];
-            let (d_sp, dp) = dp.split_at_mut(blk.stack.n_params());
-            let (d_bp, d_fp) = dp.split_at_mut(blk.backcast.n_params());
-            p_end = p_start;
-            let slot = batch * nin + blk.stack.cache_len(batch);
-            let (x, cache) = saved[s_end - slot..s_end].split_at_mut(batch * nin);
-            s_end -= slot;
-            {
-                let h = blk.stack.output(cache, batch);
-                d_f.copy_from_slice(&d_output[..batch * fw]);
-                blk.forecast
-                    .backward(fp, h, outs_f, &[], batch, d_f, Some(&mut *dh_a), d_fp);
-                for (d, &g) in d_b.iter_mut().zip(g_r.iter()) {
-                    *d = -g;
-                }
-                blk.backcast
-                    .backward(bp, h, outs_b, &[], batch, d_b, Some(&mut *dh_b), d_bp);
-            }
-            for (a, &b) in dh_a.iter_mut().zip(dh_b.iter()) {
-                *a = *a + b;
-            }
-            blk.stack.backward(
-                sp,
-                x,
-                batch,
-                cache,
-                dh_a,
-                Some(&mut *d_in),
-                d_sp,
-                &mut scratch[..blk.stack.scratch_len(batch)],
-            );
-            for b in 0..batch {
-                let row = &d_in[b * nin..(b + 1) * nin];
-                for (g, &v) in g_r[b * bw..(b + 1) * bw].iter_mut().zip(&row[..bw]) {
-                    *g = *g + v;
-                }
-                for (g, &v) in d_ex[b * e..(b + 1) * e].iter_mut().zip(&row[bw..]) {
-                    *g = *g + v;
-                }
-            }
-        }
-        if let Some(dx) = d_input {
-            for b in 0..batch {
-                dx[b * nin..b * nin + bw].copy_from_slice(&g_r[b * bw..(b + 1) * bw]);
-                dx[b * nin + bw..(b + 1) * nin].copy_from_slice(&d_ex[b * e..(b + 1) * e]);
-            }
-        }
     }
 }
 
@@ -417,44 +196,243 @@ impl FromSpec for NBeats {
     }
 }
 
-impl super::Block for NBeats {
+impl Block for NBeats {
     fn kind(&self) -> &'static str {
         "nbeats"
     }
+    /// Input width `channels * window + exog`.
     fn in_features(&self) -> usize {
-        NBeats::in_features(self)
+        self.channels * self.window + self.exog
     }
+
+    /// Output width `channels * horizon`.
     fn out_features(&self) -> usize {
-        NBeats::out_features(self)
+        self.channels * self.horizon
     }
-    fn param_shapes(&self) -> Vec<super::ParamShape> {
-        NBeats::param_shapes(self)
-    }
+
+    /// Total parameters.
     fn n_params(&self) -> usize {
-        NBeats::n_params(self)
+        self.blocks.iter().map(NBeatsBlock::n_params).sum()
     }
+
+    /// Per block `l`: `block.{l}.fc.{j}.weight|bias`, `block.{l}.backcast.weight|bias`,
+    /// `block.{l}.forecast.weight|bias`.
+    fn param_shapes(&self) -> Vec<ParamShape> {
+        let mut v = Vec::new();
+        for (l, b) in self.blocks.iter().enumerate() {
+            v.extend(b.stack.param_shapes(&format!("block.{l}.fc.")));
+            for (head, dense) in [("backcast", &b.backcast), ("forecast", &b.forecast)] {
+                for (name, shape, kind) in dense.param_shapes() {
+                    v.push((format!("block.{l}.{head}.{name}"), shape, kind));
+                }
+            }
+        }
+        v
+    }
+
+    /// Draws every block's layers (independent streams per block).
     fn init_params(&self, params: &mut [f32], rng: &mut Rng) {
-        NBeats::init_params(self, params, rng)
+        let mut off = 0;
+        for (l, b) in self.blocks.iter().enumerate() {
+            let mut r = rng.fork(l as u64);
+            let (s, bc, fc) = (
+                b.stack.n_params(),
+                b.backcast.n_params(),
+                b.forecast.n_params(),
+            );
+            b.stack
+                .init_params(&mut params[off..off + s], &mut r.fork(0));
+            off += s;
+            b.backcast
+                .init_params(&mut params[off..off + bc], &mut r.fork(1));
+            off += bc;
+            b.forecast
+                .init_params(&mut params[off..off + fc], &mut r.fork(2));
+            off += fc;
+        }
     }
+
+    /// Per block: its input rows and its stack's cache. Then scratch: residual (its gradient in
+    /// the backward), backcast, forecast, their gradients, two hidden gradients, the stack input's gradient, the
+    /// exogenous gradient and the stack's backward scratch.
     fn aux_len(&self, batch: usize) -> usize {
-        NBeats::aux_len(self, batch)
+        let nin = batch * self.in_features();
+        let saved: usize = self
+            .blocks
+            .iter()
+            .map(|b| nin + b.stack.cache_len(batch))
+            .sum();
+        let (bw, fw) = (batch * self.backcast_width(), batch * self.out_features());
+        let scratch = self
+            .blocks
+            .iter()
+            .map(|b| b.stack.scratch_len(batch))
+            .max()
+            .unwrap_or(0);
+        saved + 3 * bw + 2 * fw + 2 * batch * self.units() + nin + batch * self.exog + scratch
     }
-    fn forward<T: Real>(&self, cx: &mut super::Cx<'_, T>, x: &[T], y: &mut [T]) {
-        NBeats::forward(self, cx.params, x, cx.batch, y, cx.aux, cx.rng)
+
+    /// The inference forward runs the training forward's code on the same layout.
+    fn infer_len(&self, batch: usize) -> usize {
+        self.aux_len(batch)
     }
-    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T]) {
-        NBeats::forward_eval(self, params, x, batch, y)
+
+    /// Training forward (saves each block's input and stack cache in `aux`).
+    fn forward<T: Real>(&self, cx: &mut Cx<'_, T>, input: &[T], output: &mut [T]) {
+        let (params, batch) = (cx.params, cx.batch);
+        let aux = cx.take_aux();
+        let (nin, bw, fw) = (
+            self.in_features(),
+            self.backcast_width(),
+            self.out_features(),
+        );
+        let (saved, rest) = aux.split_at_mut(self.saved_len(batch));
+        let (resid, rest) = rest.split_at_mut(batch * bw);
+        let (bc, rest) = rest.split_at_mut(batch * bw);
+        let fc = &mut rest[..batch * fw];
+        for b in 0..batch {
+            resid[b * bw..(b + 1) * bw].copy_from_slice(&input[b * nin..b * nin + bw]);
+        }
+        let out = &mut output[..batch * fw];
+        out.iter_mut().for_each(|v| *v = T::zero());
+        let mut p_off = 0;
+        let mut s_off = 0;
+        for blk in &self.blocks {
+            let (sp, bp, fp, next) = self.block_params(blk, params, p_off);
+            p_off = next;
+            let slot = batch * nin + blk.stack.cache_len(batch);
+            let (x, cache) = saved[s_off..s_off + slot].split_at_mut(batch * nin);
+            s_off += slot;
+            for b in 0..batch {
+                x[b * nin..b * nin + bw].copy_from_slice(&resid[b * bw..(b + 1) * bw]);
+                x[b * nin + bw..(b + 1) * nin].copy_from_slice(&input[b * nin + bw..(b + 1) * nin]);
+            }
+            let mut stack_cx = Cx::forward(sp, &mut *cache, batch, &mut *cx.rng);
+            blk.stack.forward_train(&mut stack_cx, x);
+            let h = blk.stack.output(cache, batch);
+            // The heads are linear and save nothing: their inference pass is their forward.
+            blk.backcast.infer(bp, h, batch, bc, &mut []);
+            blk.forecast.infer(fp, h, batch, fc, &mut []);
+            for (r, &v) in resid.iter_mut().zip(bc.iter()) {
+                *r = *r - v;
+            }
+            for (o, &v) in out.iter_mut().zip(fc.iter()) {
+                *o = *o + v;
+            }
+        }
     }
+
+    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T], scratch: &mut [T]) {
+        // No layer inside draws random numbers (ReLU dense layers only).
+        let mut rng = Rng::seed_from(0);
+        let aux = &mut scratch[..self.aux_len(batch)];
+        self.forward(&mut Cx::forward(params, aux, batch, &mut rng), x, y);
+    }
+
+    /// Backward from the state the forward saved.
     fn backward<T: Real>(
         &self,
-        cx: &mut super::Cx<'_, T>,
+        cx: &mut Cx<'_, T>,
         _x: &[T],
         _y: &[T],
-        dy: &mut [T],
-        dx: Option<&mut [T]>,
+        d_output: &mut [T],
+        d_input: Option<&mut [T]>,
     ) {
-        NBeats::backward(self, cx.params, cx.aux, cx.batch, dy, dx, cx.d_params)
+        let (params, batch) = (cx.params, cx.batch);
+        let aux = cx.take_aux();
+        let (nin, bw, fw) = (
+            self.in_features(),
+            self.backcast_width(),
+            self.out_features(),
+        );
+        let e = self.exog;
+        let hw = batch * self.units();
+        let (saved, rest) = aux.split_at_mut(self.saved_len(batch));
+        let (g_r, rest) = rest.split_at_mut(batch * bw);
+        let (outs_b, rest) = rest.split_at_mut(batch * bw);
+        let (outs_f, rest) = rest.split_at_mut(batch * fw);
+        let (d_b, rest) = rest.split_at_mut(batch * bw);
+        let (d_f, rest) = rest.split_at_mut(batch * fw);
+        let (dh_a, rest) = rest.split_at_mut(hw);
+        let (dh_b, rest) = rest.split_at_mut(hw);
+        let (d_in, rest) = rest.split_at_mut(batch * nin);
+        let (d_ex, scratch) = rest.split_at_mut(batch * e);
+        // The heads are linear: their saved outputs (last block's) only give the backward its
+        // lengths.
+        g_r.iter_mut().for_each(|v| *v = T::zero());
+        d_ex.iter_mut().for_each(|v| *v = T::zero());
+        let mut p_end = self.n_params();
+        let mut s_end = saved.len();
+        for blk in self.blocks.iter().rev() {
+            let p_start = p_end - blk.n_params();
+            let (sp, bp, fp, _) = self.block_params(blk, params, p_start);
+            let dp = &mut cx.d_params[p_start..p_end];
+            let (d_sp, dp) = dp.split_at_mut(blk.stack.n_params());
+            let (d_bp, d_fp) = dp.split_at_mut(blk.backcast.n_params());
+            p_end = p_start;
+            let slot = batch * nin + blk.stack.cache_len(batch);
+            let (x, cache) = saved[s_end - slot..s_end].split_at_mut(batch * nin);
+            s_end -= slot;
+            {
+                let h = blk.stack.output(cache, batch);
+                d_f.copy_from_slice(&d_output[..batch * fw]);
+                let mut head = Cx {
+                    params: fp,
+                    d_params: d_fp,
+                    aux: &mut [],
+                    batch,
+                    rng: &mut *cx.rng,
+                };
+                blk.forecast
+                    .backward(&mut head, h, outs_f, d_f, Some(&mut *dh_a));
+                for (d, &g) in d_b.iter_mut().zip(g_r.iter()) {
+                    *d = -g;
+                }
+                let mut head = Cx {
+                    params: bp,
+                    d_params: d_bp,
+                    aux: &mut [],
+                    batch,
+                    rng: &mut *cx.rng,
+                };
+                blk.backcast
+                    .backward(&mut head, h, outs_b, d_b, Some(&mut *dh_b));
+            }
+            for (a, &b) in dh_a.iter_mut().zip(dh_b.iter()) {
+                *a = *a + b;
+            }
+            let mut stack_cx = Cx {
+                params: sp,
+                d_params: d_sp,
+                aux: cache,
+                batch,
+                rng: &mut *cx.rng,
+            };
+            blk.stack.backward(
+                &mut stack_cx,
+                x,
+                dh_a,
+                Some(&mut *d_in),
+                &mut scratch[..blk.stack.scratch_len(batch)],
+            );
+            for b in 0..batch {
+                let row = &d_in[b * nin..(b + 1) * nin];
+                for (g, &v) in g_r[b * bw..(b + 1) * bw].iter_mut().zip(&row[..bw]) {
+                    *g = *g + v;
+                }
+                for (g, &v) in d_ex[b * e..(b + 1) * e].iter_mut().zip(&row[bw..]) {
+                    *g = *g + v;
+                }
+            }
+        }
+        if let Some(dx) = d_input {
+            for b in 0..batch {
+                dx[b * nin..b * nin + bw].copy_from_slice(&g_r[b * bw..(b + 1) * bw]);
+                dx[b * nin + bw..(b + 1) * nin].copy_from_slice(&d_ex[b * e..(b + 1) * e]);
+            }
+        }
     }
+
     fn describe(&self) -> String {
         format!(
             "nbeats {} channels x window {}{} -> horizon {}  {} blocks  {} params",
@@ -467,7 +445,7 @@ impl super::Block for NBeats {
             },
             self.horizon,
             self.blocks.len(),
-            NBeats::n_params(self)
+            self.n_params()
         )
     }
     fn children(&self) -> Vec<(String, &super::Layer)> {
@@ -510,7 +488,8 @@ mod tests {
         let params: Vec<f64> = p32.iter().map(|&v| v as f64).collect();
         let x: Vec<f64> = (0..c * w + e).map(|_| rng.normal() as f64).collect();
         let mut y = vec![0.0; c * h];
-        layer.forward_eval(&params, &x, 1, &mut y);
+        let mut scratch = vec![0.0; layer.infer_len(1)];
+        layer.infer(&params, &x, 1, &mut y, &mut scratch);
         // Tensors in buffer order, by name.
         let mut tensors = std::collections::HashMap::new();
         let mut off = 0;

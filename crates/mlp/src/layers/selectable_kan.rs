@@ -7,8 +7,8 @@
 //! Backward: with `w_jf = softmax(a_j)_f` and `g_jf = sum_rows dy_j y^f_j`,
 //! `da_jf = w_jf (g_jf - sum_g w_jg g_jg)`; family `f` receives `dy^f_j = w_jf dy_j`.
 
-use super::ParamKind;
 use super::kan::{Kan, KanBasis};
+use super::{Block, Cx, ParamKind, ParamShape};
 use crate::kernels::elementwise::Activation;
 use crate::kernels::{Real, Transpose, gemm};
 use crate::layers::init::Init;
@@ -52,61 +52,19 @@ impl SelectableKan {
         self.out_features * self.families.len()
     }
 
-    /// Base weights, mixture logits, then each family's coefficients.
-    pub fn n_params(&self) -> usize {
-        self.n_base() + self.n_logits() + self.families.iter().map(Kan::n_params).sum::<usize>()
-    }
-
-    /// `base.weight`, `select.logits` (`out x families`), `family.{f}.spline.weight`.
-    pub fn param_shapes(&self) -> Vec<(String, Vec<usize>, ParamKind)> {
-        let mut v = vec![
-            (
-                "base.weight".to_string(),
-                vec![self.out_features, self.in_features],
-                ParamKind::Weight,
-            ),
-            (
-                "select.logits".to_string(),
-                vec![self.out_features, self.families.len()],
-                ParamKind::Bias,
-            ),
-        ];
-        for (f, fam) in self.families.iter().enumerate() {
-            for (name, shape, kind) in fam.param_shapes() {
-                v.push((format!("family.{f}.{name}"), shape, kind));
-            }
-        }
-        v
-    }
-
-    /// Base Xavier-uniform, logits zero (uniform mixture), families as [`Kan`].
-    pub fn init_params(&self, params: &mut [f32], rng: &mut Rng) {
-        let (nb, nl) = (self.n_base(), self.n_logits());
-        Init::XavierUniform.fill(&mut params[..nb], self.in_features, self.out_features, rng);
-        params[nb..nb + nl].iter_mut().for_each(|a| *a = 0.0);
-        let mut off = nb + nl;
-        for fam in &self.families {
-            let n = fam.n_params();
-            fam.init_params(&mut params[off..off + n], rng);
-            off += n;
-        }
-    }
-
-    /// `silu(x)`, per family its output and KAN buffers, then `dy` and `dx` scratch.
-    pub fn aux_len(&self, batch: usize) -> usize {
-        let (bi, bo) = (batch * self.in_features, batch * self.out_features);
-        bi + self
-            .families
+    /// Per family: its output and its KAN buffers.
+    fn families_len(&self, batch: usize) -> usize {
+        let bo = batch * self.out_features;
+        self.families
             .iter()
             .map(|f| bo + f.aux_len(batch))
             .sum::<usize>()
-            + bo
-            + bi
     }
 
-    fn weights<T: Real>(&self, logits: &[T]) -> Vec<T> {
+    /// The mixture weights `softmax(a_j)` per output node into `w` (`out x families`).
+    fn weights_into<T: Real>(&self, logits: &[T], w: &mut [T]) {
         let nf = self.families.len();
-        let mut w = logits.to_vec();
+        w.copy_from_slice(logits);
         for row in w.chunks_exact_mut(nf) {
             let max = row.iter().fold(T::neg_infinity(), |m, &v| m.max(v));
             let mut sum = T::zero();
@@ -116,11 +74,18 @@ impl SelectableKan {
             }
             row.iter_mut().for_each(|v| *v = *v / sum);
         }
+    }
+
+    /// [`SelectableKan::weights_into`] into a new buffer (for the summaries, not the passes).
+    fn weights(&self, logits: &[f32]) -> Vec<f32> {
+        let mut w = vec![0.0; logits.len()];
+        self.weights_into(logits, &mut w);
         w
     }
 
-    /// Forward; `work` (`aux_len`) keeps each family's output for the backward.
-    pub fn forward<T: Real>(
+    /// Forward; `work` (`aux_len`) keeps each family's output for the backward (the training
+    /// and the inference forward are this one function).
+    fn apply<T: Real>(
         &self,
         params: &[T],
         input: &[T],
@@ -130,8 +95,12 @@ impl SelectableKan {
     ) {
         let (i, o, nf) = (self.in_features, self.out_features, self.families.len());
         let (nb, nl) = (self.n_base(), self.n_logits());
-        let w = self.weights(&params[nb..nb + nl]);
-        let (silu, mut rest) = work.split_at_mut(batch * i);
+        let work = &mut work[..Block::aux_len(self, batch)];
+        let (rest, tail) = work.split_at_mut(work.len() - 2 * nl);
+        let w = &mut tail[..nl];
+        self.weights_into(&params[nb..nb + nl], w);
+        let w = &*w;
+        let (silu, mut rest) = rest.split_at_mut(batch * i);
         for (s, &x) in silu.iter_mut().zip(&input[..batch * i]) {
             *s = Activation::Silu.apply(x);
         }
@@ -154,120 +123,12 @@ impl SelectableKan {
             let (fw, r) = r.split_at_mut(fam.aux_len(batch));
             rest = r;
             let n = fam.n_params();
-            fam.forward(&params[off..off + n], input, batch, y, fw);
+            fam.apply(&params[off..off + n], input, batch, y, fw);
             off += n;
             for b in 0..batch {
                 for j in 0..o {
                     out[b * o + j] = out[b * o + j] + w[j * nf + f] * y[b * o + j];
                 }
-            }
-        }
-    }
-
-    /// Backward through the mixture, each family, and the base term.
-    #[allow(clippy::too_many_arguments)]
-    pub fn backward<T: Real>(
-        &self,
-        params: &[T],
-        input: &[T],
-        work: &mut [T],
-        batch: usize,
-        d_output: &[T],
-        d_input: Option<&mut [T]>,
-        d_params: &mut [T],
-    ) {
-        let (i, o, nf) = (self.in_features, self.out_features, self.families.len());
-        let (nb, nl) = (self.n_base(), self.n_logits());
-        let w = self.weights(&params[nb..nb + nl]);
-        let dy = &d_output[..batch * o];
-        let (silu, mut rest) = work.split_at_mut(batch * i);
-        let fam_total: usize = self
-            .families
-            .iter()
-            .map(|f| batch * o + f.aux_len(batch))
-            .sum();
-        let (fam_area, scratch) = rest.split_at_mut(fam_total);
-        rest = fam_area;
-        let (dyf, dx_tmp) = scratch.split_at_mut(batch * o);
-        let dx_tmp = &mut dx_tmp[..batch * i];
-        let (d_base, d_rest) = d_params.split_at_mut(nb);
-        let (d_logits, mut d_fams) = d_rest.split_at_mut(nl);
-        gemm(
-            Transpose::Yes,
-            Transpose::No,
-            o,
-            i,
-            batch,
-            T::one(),
-            dy,
-            silu,
-            T::one(),
-            d_base,
-        );
-        let mut d_x = d_input;
-        if let Some(dx) = d_x.as_deref_mut() {
-            // base term: silu'(x) * (dy Wb)
-            gemm(
-                Transpose::No,
-                Transpose::No,
-                batch,
-                i,
-                o,
-                T::one(),
-                dy,
-                &params[..nb],
-                T::zero(),
-                &mut dx[..batch * i],
-            );
-            for idx in 0..batch * i {
-                dx[idx] = dx[idx] * Activation::Silu.derivative(input[idx], T::zero());
-            }
-        }
-        // g_jf = sum_b dy_bj y^f_bj
-        let mut g = vec![T::zero(); o * nf];
-        let mut off = nb + nl;
-        let mut area = &mut *rest;
-        for (f, fam) in self.families.iter().enumerate() {
-            let (y, r) = area.split_at_mut(batch * o);
-            let (fw, r) = r.split_at_mut(fam.aux_len(batch));
-            area = r;
-            for b in 0..batch {
-                for j in 0..o {
-                    g[j * nf + f] = g[j * nf + f] + dy[b * o + j] * y[b * o + j];
-                }
-            }
-            for b in 0..batch {
-                for j in 0..o {
-                    dyf[b * o + j] = w[j * nf + f] * dy[b * o + j];
-                }
-            }
-            let n = fam.n_params();
-            let (d_fam, r) = d_fams.split_at_mut(n);
-            d_fams = r;
-            match d_x.as_deref_mut() {
-                Some(dx) => {
-                    fam.backward(
-                        &params[off..off + n],
-                        input,
-                        fw,
-                        batch,
-                        dyf,
-                        Some(&mut *dx_tmp),
-                        d_fam,
-                    );
-                    for (d, &t) in dx[..batch * i].iter_mut().zip(dx_tmp.iter()) {
-                        *d = *d + t;
-                    }
-                }
-                None => fam.backward(&params[off..off + n], input, fw, batch, dyf, None, d_fam),
-            }
-            off += n;
-        }
-        for j in 0..o {
-            let mean: T = (0..nf).fold(T::zero(), |a, f| a + w[j * nf + f] * g[j * nf + f]);
-            for f in 0..nf {
-                d_logits[j * nf + f] =
-                    d_logits[j * nf + f] + w[j * nf + f] * (g[j * nf + f] - mean);
             }
         }
     }
@@ -355,7 +216,7 @@ impl FromSpec for SelectableKan {
     }
 }
 
-impl super::Block for SelectableKan {
+impl Block for SelectableKan {
     fn kind(&self) -> &'static str {
         "selectable_kan"
     }
@@ -365,35 +226,171 @@ impl super::Block for SelectableKan {
     fn out_features(&self) -> usize {
         self.out_features
     }
-    fn param_shapes(&self) -> Vec<super::ParamShape> {
-        SelectableKan::param_shapes(self)
-    }
+
+    /// Base weights, mixture logits, then each family's coefficients.
     fn n_params(&self) -> usize {
-        SelectableKan::n_params(self)
+        self.n_base() + self.n_logits() + self.families.iter().map(Kan::n_params).sum::<usize>()
     }
+
+    /// `base.weight`, `select.logits` (`out x families`), `family.{f}.spline.weight`.
+    fn param_shapes(&self) -> Vec<ParamShape> {
+        let mut v = vec![
+            (
+                "base.weight".to_string(),
+                vec![self.out_features, self.in_features],
+                ParamKind::Weight,
+            ),
+            (
+                "select.logits".to_string(),
+                vec![self.out_features, self.families.len()],
+                ParamKind::Bias,
+            ),
+        ];
+        for (f, fam) in self.families.iter().enumerate() {
+            for (name, shape, kind) in fam.param_shapes() {
+                v.push((format!("family.{f}.{name}"), shape, kind));
+            }
+        }
+        v
+    }
+
+    /// Base Xavier-uniform, logits zero (uniform mixture), families as [`Kan`].
     fn init_params(&self, params: &mut [f32], rng: &mut Rng) {
-        SelectableKan::init_params(self, params, rng)
+        let (nb, nl) = (self.n_base(), self.n_logits());
+        Init::XavierUniform.fill(&mut params[..nb], self.in_features, self.out_features, rng);
+        params[nb..nb + nl].iter_mut().for_each(|a| *a = 0.0);
+        let mut off = nb + nl;
+        for fam in &self.families {
+            let n = fam.n_params();
+            fam.init_params(&mut params[off..off + n], rng);
+            off += n;
+        }
     }
+
+    /// `silu(x)`, per family its output and KAN buffers, then `dy` and `dx` scratch, the mixture
+    /// weights and their gradient sums (`out x families` each).
     fn aux_len(&self, batch: usize) -> usize {
-        SelectableKan::aux_len(self, batch)
+        let (bi, bo) = (batch * self.in_features, batch * self.out_features);
+        bi + self.families_len(batch) + bo + bi + 2 * self.n_logits()
     }
-    fn forward<T: Real>(&self, cx: &mut super::Cx<'_, T>, x: &[T], y: &mut [T]) {
-        SelectableKan::forward(self, cx.params, x, cx.batch, y, cx.aux)
+
+    /// The inference forward runs the training forward's code on the same layout.
+    fn infer_len(&self, batch: usize) -> usize {
+        Block::aux_len(self, batch)
     }
-    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T]) {
-        let mut work = vec![T::zero(); SelectableKan::aux_len(self, batch)];
-        SelectableKan::forward(self, params, x, batch, y, &mut work)
+
+    fn forward<T: Real>(&self, cx: &mut Cx<'_, T>, x: &[T], y: &mut [T]) {
+        self.apply(cx.params, x, cx.batch, y, cx.aux)
     }
+
+    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T], scratch: &mut [T]) {
+        self.apply(params, x, batch, y, scratch)
+    }
+
+    /// Backward through the mixture, each family, and the base term.
     fn backward<T: Real>(
         &self,
-        cx: &mut super::Cx<'_, T>,
-        x: &[T],
+        cx: &mut Cx<'_, T>,
+        input: &[T],
         _y: &[T],
-        dy: &mut [T],
-        dx: Option<&mut [T]>,
+        d_output: &mut [T],
+        d_input: Option<&mut [T]>,
     ) {
-        SelectableKan::backward(self, cx.params, x, cx.aux, cx.batch, dy, dx, cx.d_params)
+        let (params, batch) = (cx.params, cx.batch);
+        let (i, o, nf) = (self.in_features, self.out_features, self.families.len());
+        let (nb, nl) = (self.n_base(), self.n_logits());
+        let work = &mut cx.take_aux()[..Block::aux_len(self, batch)];
+        let (rest, tail) = work.split_at_mut(work.len() - 2 * nl);
+        let (w, g) = tail.split_at_mut(nl);
+        self.weights_into(&params[nb..nb + nl], w);
+        let w = &*w;
+        let dy = &d_output[..batch * o];
+        let (silu, mut rest) = rest.split_at_mut(batch * i);
+        let (fam_area, scratch) = rest.split_at_mut(self.families_len(batch));
+        rest = fam_area;
+        let (dyf, dx_tmp) = scratch.split_at_mut(batch * o);
+        let dx_tmp = &mut dx_tmp[..batch * i];
+        let (d_base, d_rest) = cx.d_params.split_at_mut(nb);
+        let (d_logits, mut d_fams) = d_rest.split_at_mut(nl);
+        gemm(
+            Transpose::Yes,
+            Transpose::No,
+            o,
+            i,
+            batch,
+            T::one(),
+            dy,
+            silu,
+            T::one(),
+            d_base,
+        );
+        let mut d_x = d_input;
+        if let Some(dx) = d_x.as_deref_mut() {
+            // base term: silu'(x) * (dy Wb)
+            gemm(
+                Transpose::No,
+                Transpose::No,
+                batch,
+                i,
+                o,
+                T::one(),
+                dy,
+                &params[..nb],
+                T::zero(),
+                &mut dx[..batch * i],
+            );
+            for idx in 0..batch * i {
+                dx[idx] = dx[idx] * Activation::Silu.derivative(input[idx], T::zero());
+            }
+        }
+        // g_jf = sum_b dy_bj y^f_bj
+        g.iter_mut().for_each(|v| *v = T::zero());
+        let mut off = nb + nl;
+        let mut area = &mut *rest;
+        for (f, fam) in self.families.iter().enumerate() {
+            let (y, r) = area.split_at_mut(batch * o);
+            let (fw, r) = r.split_at_mut(fam.aux_len(batch));
+            area = r;
+            for b in 0..batch {
+                for j in 0..o {
+                    g[j * nf + f] = g[j * nf + f] + dy[b * o + j] * y[b * o + j];
+                }
+            }
+            for b in 0..batch {
+                for j in 0..o {
+                    dyf[b * o + j] = w[j * nf + f] * dy[b * o + j];
+                }
+            }
+            let n = fam.n_params();
+            let (d_fam, r) = d_fams.split_at_mut(n);
+            d_fams = r;
+            let mut fam_cx = Cx {
+                params: &params[off..off + n],
+                d_params: d_fam,
+                aux: fw,
+                batch,
+                rng: &mut *cx.rng,
+            };
+            match d_x.as_deref_mut() {
+                Some(dx) => {
+                    fam.backward(&mut fam_cx, input, &[], dyf, Some(&mut *dx_tmp));
+                    for (d, &t) in dx[..batch * i].iter_mut().zip(dx_tmp.iter()) {
+                        *d = *d + t;
+                    }
+                }
+                None => fam.backward(&mut fam_cx, input, &[], dyf, None),
+            }
+            off += n;
+        }
+        for j in 0..o {
+            let mean: T = (0..nf).fold(T::zero(), |a, f| a + w[j * nf + f] * g[j * nf + f]);
+            for f in 0..nf {
+                d_logits[j * nf + f] =
+                    d_logits[j * nf + f] + w[j * nf + f] * (g[j * nf + f] - mean);
+            }
+        }
     }
+
     fn describe(&self) -> String {
         format!(
             "selectable_kan {} -> {}  bases {}  {} params",
@@ -404,7 +401,7 @@ impl super::Block for SelectableKan {
                 .map(|f| f.basis.name())
                 .collect::<Vec<_>>()
                 .join(", "),
-            SelectableKan::n_params(self)
+            Block::n_params(self)
         )
     }
 }

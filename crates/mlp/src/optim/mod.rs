@@ -380,40 +380,28 @@ pub fn step(
             momentum,
         } => {
             let (sq, mom) = state.buffer_pair("rmsprop.square_avg", "rmsprop.momentum", n);
+            let hp = rmsprop::RmspropStep {
+                lr,
+                alpha,
+                eps,
+                momentum,
+            };
             for s in segments {
                 let wd = if s.decay { weight_decay } else { 0.0 };
                 let r = s.range.clone();
-                rmsprop::update(
-                    &mut params[r.clone()],
-                    &grads[r.clone()],
-                    &mut sq[r.clone()],
-                    &mut mom[r],
-                    lr,
-                    alpha,
-                    eps,
-                    momentum,
-                    wd,
-                );
+                let (p, g) = (&mut params[r.clone()], &grads[r.clone()]);
+                hp.update(p, g, &mut sq[r.clone()], &mut mom[r], wd);
             }
         }
         OptimizerConfig::Lamb { beta1, beta2, eps } => {
             let t = state.step;
             let (m, v) = state.buffer_pair("lamb.m", "lamb.v", n);
+            let hp = lamb::LambStep::new(lr, beta1, beta2, eps, t);
             for s in segments {
                 let wd = if s.decay { weight_decay } else { 0.0 };
                 let r = s.range.clone();
-                lamb::update(
-                    &mut params[r.clone()],
-                    &grads[r.clone()],
-                    &mut m[r.clone()],
-                    &mut v[r],
-                    lr,
-                    beta1,
-                    beta2,
-                    eps,
-                    wd,
-                    t,
-                );
+                let (p, g) = (&mut params[r.clone()], &grads[r.clone()]);
+                hp.update(p, g, &mut m[r.clone()], &mut v[r], wd);
             }
         }
         OptimizerConfig::Lbfgs { .. } => {}

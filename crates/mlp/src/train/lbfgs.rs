@@ -1,29 +1,16 @@
 //! The full-batch L-BFGS path of the trainer: each epoch is one L-BFGS iteration over the whole
 //! training set (evaluated in chunks), sharing the epoch bookkeeping of the minibatch loop.
 
-use super::config::TrainConfig;
-use super::outcome::{DivergenceWatch, Outcome};
-use super::trainer::{Hooks, TrainState, batch_targets, end_epoch, mix, segments};
+use super::outcome::Outcome;
+use super::trainer::{Run, batch_targets, end_epoch, mix, segments};
 use crate::Result;
-use crate::data::Dataset;
-use crate::loss::Loss;
 use crate::network::{Network, Workspace};
 use crate::optim::lbfgs::Lbfgs;
 use crate::rng::Rng;
 
 /// Full-batch L-BFGS: each epoch is one iteration over the whole training set.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn train_lbfgs(
-    net: &mut Network,
-    data: &Dataset,
-    val: Option<&Dataset>,
-    config: &TrainConfig,
-    loss: &Loss,
-    state: &mut TrainState,
-    hooks: &mut (dyn Hooks + Send),
-    watch: &mut DivergenceWatch,
-    history: usize,
-) -> Result<Outcome> {
+pub(super) fn train_lbfgs(net: &mut Network, mut run: Run<'_>, history: usize) -> Result<Outcome> {
+    let (data, config, loss) = (run.data, run.config, run.loss);
     let n = data.len();
     let nf = data.n_features;
     let chunk = config.batch_size.clamp(1, 4096).min(n);
@@ -32,8 +19,8 @@ pub(super) fn train_lbfgs(
     let mut ws: Workspace<f32> = Workspace::new();
     let class_weights = config.class_weights.as_deref();
     let shape_net = net.clone();
-    while state.epoch < config.epochs && !state.finished {
-        let epoch = state.epoch;
+    while run.state.epoch < config.epochs && !run.state.finished {
+        let epoch = run.state.epoch;
         let started = std::time::Instant::now();
         let dropout_seed = mix(config.seed, 3, epoch as u64);
         let wd = config.weight_decay;
@@ -90,32 +77,22 @@ pub(super) fn train_lbfgs(
             0,
             1,
             config.epochs,
-            &state.schedule,
+            &run.state.schedule,
         );
         let value = opt.step(&mut net.params, lr, &mut objective);
         if !value.is_finite() {
-            return Ok(watch.diverge(net, state, epoch + 1, value));
+            return Ok(run.watch.diverge(net, run.state, epoch + 1, value));
         }
-        state.partial_loss = (value, 1.0);
-        hooks.on_batch(epoch + 1, 0, 1, value);
-        let outcome = end_epoch(
-            net,
-            val,
-            config,
-            loss,
-            state,
-            hooks,
-            watch,
-            lr,
-            started.elapsed().as_secs_f64(),
-        )?;
-        if state.finished {
+        run.state.partial_loss = (value, 1.0);
+        run.hooks.on_batch(epoch + 1, 0, 1, value);
+        let outcome = end_epoch(net, &mut run, lr, started.elapsed().as_secs_f64())?;
+        if run.state.finished {
             return Ok(outcome);
         }
-        if hooks.should_stop() {
+        if run.hooks.should_stop() {
             return Ok(Outcome::Interrupted);
         }
     }
-    state.finished = true;
+    run.state.finished = true;
     Ok(Outcome::MaxEpochs { best_epoch: None })
 }

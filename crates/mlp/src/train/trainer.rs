@@ -214,12 +214,19 @@ pub fn train(
             state.epoch,
             val.is_none(),
         );
+        let run = Run {
+            data,
+            val,
+            config,
+            loss,
+            state,
+            hooks,
+            watch: &mut watch,
+        };
         if let OptimizerConfig::Lbfgs { history } = config.optimizer {
-            super::lbfgs::train_lbfgs(
-                net, data, val, config, loss, state, hooks, &mut watch, history,
-            )
+            super::lbfgs::train_lbfgs(net, run, history)
         } else {
-            train_minibatch(net, data, val, config, loss, state, hooks, &mut watch)
+            train_minibatch(net, run)
         }
     })
 }
@@ -239,17 +246,21 @@ fn start_loss(net: &Network, data: &Dataset, loss: &Loss, config: &TrainConfig) 
     evaluate_loss(net, &data.select(&rows), loss, class_weights).0
 }
 
-#[allow(clippy::too_many_arguments)]
-fn train_minibatch(
-    net: &mut Network,
-    data: &Dataset,
-    val: Option<&Dataset>,
-    config: &TrainConfig,
-    loss: &Loss,
-    state: &mut TrainState,
-    hooks: &mut (dyn Hooks + Send),
-    watch: &mut DivergenceWatch,
-) -> Result<Outcome> {
+/// One training run: the data, settings and loss it works with and the bookkeeping it updates,
+/// shared by the minibatch loop, the L-BFGS loop and the end-of-epoch step (in place of eight
+/// arguments each).
+pub(super) struct Run<'a> {
+    pub(super) data: &'a Dataset,
+    pub(super) val: Option<&'a Dataset>,
+    pub(super) config: &'a TrainConfig,
+    pub(super) loss: &'a Loss,
+    pub(super) state: &'a mut TrainState,
+    pub(super) hooks: &'a mut (dyn Hooks + Send),
+    pub(super) watch: &'a mut DivergenceWatch,
+}
+
+fn train_minibatch(net: &mut Network, mut run: Run<'_>) -> Result<Outcome> {
+    let (data, config, loss) = (run.data, run.config, run.loss);
     let n = data.len();
     let nf = data.n_features;
     let mut first_batch = true;
@@ -274,8 +285,8 @@ fn train_minibatch(
         None => None,
     };
 
-    while state.epoch < config.epochs && !state.finished {
-        let epoch = state.epoch;
+    while run.state.epoch < config.epochs && !run.state.finished {
+        let epoch = run.state.epoch;
         let order: Vec<usize> = if config.shuffle {
             Rng::seed_from(mix(config.seed, 1, epoch as u64)).permutation(n)
         } else {
@@ -283,7 +294,7 @@ fn train_minibatch(
         };
         let started = std::time::Instant::now();
         let mut lr = base_lr;
-        for b in state.next_batch..n_batches {
+        for b in run.state.next_batch..n_batches {
             let rows = &order[b * batch_size..((b + 1) * batch_size).min(n)];
             let bs = rows.len();
             gather_rows(&data.features, nf, rows, &mut x_batch[..bs * nf]);
@@ -359,7 +370,7 @@ fn train_minibatch(
                 0.0
             };
             if !batch_loss.is_finite() {
-                return Ok(watch.diverge(net, state, epoch + 1, batch_loss));
+                return Ok(run.watch.diverge(net, run.state, epoch + 1, batch_loss));
             }
             match adversary.as_ref().filter(|a| a.regularized()) {
                 Some(adv) => {
@@ -381,7 +392,7 @@ fn train_minibatch(
             if first_batch {
                 // Still the starting weights: this batch's loss (with any augmentation,
                 // adversarial examples and regularizer) is a second reference point.
-                watch.first_batch(batch_loss);
+                run.watch.first_batch(batch_loss);
                 first_batch = false;
             }
             let grads = &mut ws.grads;
@@ -390,14 +401,19 @@ fn train_minibatch(
                 None => clip::global_norm(grads),
             };
             if !norm.is_finite() {
-                return Ok(watch.diverge(net, state, epoch + 1, norm));
+                return Ok(run.watch.diverge(net, run.state, epoch + 1, norm));
             }
-            lr = config
-                .schedule
-                .lr(base_lr, epoch, b, n_batches, config.epochs, &state.schedule);
+            lr = config.schedule.lr(
+                base_lr,
+                epoch,
+                b,
+                n_batches,
+                config.epochs,
+                &run.state.schedule,
+            );
             optim::step(
                 &config.optimizer,
-                &mut state.optimizer,
+                &mut run.state.optimizer,
                 &mut net.params,
                 &ws.grads,
                 &segs,
@@ -407,18 +423,18 @@ fn train_minibatch(
             if has_buffers {
                 net.update_buffers(&ws, bs);
             }
-            state.partial_loss.0 += loss_sum;
-            state.partial_loss.1 += weight_sum;
-            state.next_batch = b + 1;
-            hooks.on_batch(epoch + 1, b, n_batches, batch_loss);
-            if hooks.should_stop() {
-                state.partial_seconds += started.elapsed().as_secs_f64();
+            run.state.partial_loss.0 += loss_sum;
+            run.state.partial_loss.1 += weight_sum;
+            run.state.next_batch = b + 1;
+            run.hooks.on_batch(epoch + 1, b, n_batches, batch_loss);
+            if run.hooks.should_stop() {
+                run.state.partial_seconds += started.elapsed().as_secs_f64();
                 if b + 1 < n_batches {
                     return Ok(Outcome::Interrupted);
                 }
                 // The epoch's last batch: finish the epoch's bookkeeping first, then stop.
-                let outcome = end_epoch(net, val, config, loss, state, hooks, watch, lr, 0.0)?;
-                return Ok(if state.finished {
+                let outcome = end_epoch(net, &mut run, lr, 0.0)?;
+                return Ok(if run.state.finished {
                     outcome
                 } else {
                     Outcome::Interrupted
@@ -426,28 +442,24 @@ fn train_minibatch(
             }
         }
         let seconds = started.elapsed().as_secs_f64();
-        let outcome = end_epoch(net, val, config, loss, state, hooks, watch, lr, seconds)?;
-        if state.finished {
+        let outcome = end_epoch(net, &mut run, lr, seconds)?;
+        if run.state.finished {
             return Ok(outcome);
         }
     }
-    state.finished = true;
+    run.state.finished = true;
     Ok(Outcome::MaxEpochs { best_epoch: None })
 }
 
 /// Validation, early stopping and history at an epoch's end. Returns the outcome so far.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn end_epoch(
     net: &mut Network,
-    val: Option<&Dataset>,
-    config: &TrainConfig,
-    loss: &Loss,
-    state: &mut TrainState,
-    hooks: &mut (dyn Hooks + Send),
-    watch: &mut DivergenceWatch,
+    run: &mut Run<'_>,
     lr: f32,
     seconds: f64,
 ) -> Result<Outcome> {
+    let (val, config, loss) = (run.val, run.config, run.loss);
+    let (state, hooks, watch) = (&mut *run.state, &mut *run.hooks, &mut *run.watch);
     let epoch = state.epoch;
     let train_loss = if state.partial_loss.1 > 0.0 {
         state.partial_loss.0 / state.partial_loss.1

@@ -29,16 +29,18 @@
 //! All saved state and scratch live in the layer's auxiliary buffer; FFT plans are cached per
 //! layer (built on first use), so a training step does not allocate.
 
-use super::{Dense, ParamKind};
+use super::{Block, Cx, Dense, ParamKind, ParamShape};
 use crate::kernels::Real;
 use crate::kernels::elementwise::Activation;
-use crate::kernels::fft::{PlanCache, as_complex};
+use crate::kernels::fft::PlanCache;
 use crate::layers::init::Init;
 use crate::rng::Rng;
 
+mod buffers;
 pub mod spectral;
 use crate::spec::{FromSpec, LayerSpec, MAX_WIDTH, check_layout, layout_width, limit, mismatch};
-use spectral::{Axis, FftWork, adjoint_of_inverse, frequency_mlp_backward, signals_of, spectra_of};
+use buffers::{Aux, SplitParams};
+use spectral::{Axis, adjoint_of_inverse, frequency_mlp_backward, signals_of, spectra_of};
 pub use spectral::{FrequencyWeights, frequency_mlp};
 
 /// Softshrink threshold of the frequency MLP (the paper's `sparsity_threshold`).
@@ -48,7 +50,7 @@ pub const SOFTSHRINK_LAMBDA: f64 = 0.01;
 /// `scale = 0.02`).
 pub const FREQUENCY_INIT_SCALE: f32 = 0.02;
 
-/// Rows per chunk of [`Frets::forward_eval`] (bounds its working memory).
+/// Rows per chunk of the FreTS inference pass (bounds its scratch).
 pub const EVAL_CHUNK: usize = 64;
 
 /// The FreTS forecasting layer.
@@ -118,72 +120,12 @@ impl Frets {
         }
     }
 
-    /// Input width `channels * window + exog`.
-    pub fn in_features(&self) -> usize {
-        self.channels * self.window + self.exog
-    }
-
-    /// Output width `channels * horizon`.
-    pub fn out_features(&self) -> usize {
-        self.channels * self.horizon
-    }
-
     fn freq_params(&self) -> usize {
         2 * self.embed_dim * self.embed_dim + 2 * self.embed_dim
     }
 
     fn learners(&self) -> usize {
         1 + usize::from(self.channel_learner)
-    }
-
-    /// Total parameters.
-    pub fn n_params(&self) -> usize {
-        self.embed_dim
-            + self.learners() * self.freq_params()
-            + self.head1.n_params()
-            + self.head2.n_params()
-    }
-
-    /// `embedding` (`D`); per learner (`channel.` when enabled, then `temporal.`) `weight_real`,
-    /// `weight_imag` (`D x D`, in x out), `bias_real`, `bias_imag` (`D`); then `head.0.weight`,
-    /// `head.0.bias`, `head.1.weight`, `head.1.bias`.
-    pub fn param_shapes(&self) -> Vec<(String, Vec<usize>, ParamKind)> {
-        let d = self.embed_dim;
-        let mut v = vec![("embedding".to_string(), vec![d], ParamKind::Weight)];
-        let names: &[&str] = if self.channel_learner {
-            &["channel", "temporal"]
-        } else {
-            &["temporal"]
-        };
-        for name in names {
-            v.push((format!("{name}.weight_real"), vec![d, d], ParamKind::Weight));
-            v.push((format!("{name}.weight_imag"), vec![d, d], ParamKind::Weight));
-            v.push((format!("{name}.bias_real"), vec![d], ParamKind::Bias));
-            v.push((format!("{name}.bias_imag"), vec![d], ParamKind::Bias));
-        }
-        for (j, head) in [&self.head1, &self.head2].into_iter().enumerate() {
-            for (name, shape, kind) in head.param_shapes() {
-                v.push((format!("head.{j}.{name}"), shape, kind));
-            }
-        }
-        v
-    }
-
-    /// Embedding `N(0, 1)`, frequency weights and biases `0.02 N(0, 1)`, head as PyTorch's
-    /// `nn.Linear` (as the reference implementation).
-    pub fn init_params(&self, params: &mut [f32], rng: &mut Rng) {
-        let d = self.embed_dim;
-        let (emb, rest) = params.split_at_mut(d);
-        let mut r = rng.fork(0);
-        emb.iter_mut().for_each(|v| *v = r.normal());
-        let nf = self.learners() * self.freq_params();
-        let (freq, rest) = rest.split_at_mut(nf);
-        let mut r = rng.fork(1);
-        freq.iter_mut()
-            .for_each(|v| *v = FREQUENCY_INIT_SCALE * r.normal());
-        let (h1, h2) = rest.split_at_mut(self.head1.n_params());
-        self.head1.init_params(h1, &mut rng.fork(2));
-        self.head2.init_params(h2, &mut rng.fork(3));
     }
 
     fn bins(&self) -> (usize, usize) {
@@ -224,11 +166,6 @@ impl Frets {
             w.max(c),
             2 * (k.max(kc) + scratch),
         ]
-    }
-
-    /// Auxiliary buffer length for `batch` rows.
-    pub fn aux_len(&self, batch: usize) -> usize {
-        self.aux_sizes(batch).iter().sum()
     }
 
     fn split_params<'a, T>(&self, params: &'a [T]) -> SplitParams<'a, T> {
@@ -285,277 +222,6 @@ impl Frets {
             outer: c * w * d,
             inner_count: w,
             inner_stride: d,
-        }
-    }
-
-    /// Training forward: fills `aux` with what [`Frets::backward`] needs.
-    pub fn forward<T: Real>(
-        &self,
-        params: &[T],
-        input: &[T],
-        batch: usize,
-        output: &mut [T],
-        aux: &mut [T],
-    ) {
-        let p = self.split_params(params);
-        let mut a = Aux::split(self, aux, batch);
-        let (c, w, d, e) = (self.channels, self.window, self.embed_dim, self.exog);
-        let nin = self.in_features();
-        let (k, kc) = self.bins();
-        let temporal = self.temporal_fft.get::<T>();
-        // 1. e[b, c, t, :] = x[b, c, t] * phi, into `t1`.
-        for b in 0..batch {
-            let x = &input[b * nin..b * nin + c * w];
-            for (i, &v) in x.iter().enumerate() {
-                let at = (b * c * w + i) * d;
-                for (o, &phi) in a.t1[at..at + d].iter_mut().zip(p.emb) {
-                    *o = v * phi;
-                }
-            }
-        }
-        // 2. Channel learner into `t2` (the temporal learner's input), else read `t1`.
-        if let Some(cw) = p.channel {
-            let plan = self.channel_fft.get::<T>();
-            let rows = batch * w * kc;
-            let axis = self.channel_axis(batch);
-            spectra_of(&plan, axis, a.t1, a.c_xr, a.c_xi, &mut a.fft);
-            frequency_mlp(a.c_xr, a.c_xi, rows, d, cw, a.c_yr, a.c_yi, true);
-            signals_of(&plan, axis, a.c_yr, a.c_yi, T::one(), a.t2, &mut a.fft);
-        }
-        // 3. Temporal learner, back to the time domain in `t2`.
-        let axis = self.temporal_axis(batch);
-        let rows = batch * c * k;
-        let src: &[T] = if p.channel.is_some() { a.t2 } else { a.t1 };
-        spectra_of(&temporal, axis, src, a.t_xr, a.t_xi, &mut a.fft);
-        frequency_mlp(a.t_xr, a.t_xi, rows, d, p.temporal, a.t_yr, a.t_yi, true);
-        signals_of(&temporal, axis, a.t_yr, a.t_yi, T::one(), a.t2, &mut a.fft);
-        // 4. Head input rows (b, c): [z = temporal + e, exog].
-        let width = self.head1.in_features;
-        let wd = w * d;
-        for b in 0..batch {
-            let ex = &input[b * nin + c * w..(b + 1) * nin];
-            for ch in 0..c {
-                let row = &mut a.head_in[(b * c + ch) * width..(b * c + ch + 1) * width];
-                let src = (b * c + ch) * wd;
-                for ((o, &u), &v) in row[..wd]
-                    .iter_mut()
-                    .zip(&a.t2[src..src + wd])
-                    .zip(&a.t1[src..src + wd])
-                {
-                    *o = u + v;
-                }
-                row[wd..wd + e].copy_from_slice(ex);
-            }
-        }
-        // 5. Shared head over batch * channels rows; the output is (b, c, h) row-major.
-        let n_rows = batch * c;
-        self.head1.forward(p.h1, a.head_in, n_rows, a.hidden, None);
-        self.head2.forward(p.h2, a.hidden, n_rows, output, None);
-    }
-
-    /// Inference forward (allocates its working buffer once per call). Rows run in chunks of
-    /// [`EVAL_CHUNK`] so the buffer stays small for large prediction blocks.
-    pub fn forward_eval<T: Real>(&self, params: &[T], input: &[T], batch: usize, output: &mut [T]) {
-        let chunk = batch.clamp(1, EVAL_CHUNK);
-        let mut aux = vec![T::zero(); self.aux_len(chunk)];
-        let (nin, nout) = (self.in_features(), self.out_features());
-        for start in (0..batch).step_by(chunk) {
-            let rows = chunk.min(batch - start);
-            self.forward(
-                params,
-                &input[start * nin..(start + rows) * nin],
-                rows,
-                &mut output[start * nout..(start + rows) * nout],
-                &mut aux,
-            );
-        }
-    }
-
-    /// Backward from the state [`Frets::forward`] saved (consumed: `aux` is reused as scratch).
-    #[allow(clippy::too_many_arguments)]
-    pub fn backward<T: Real>(
-        &self,
-        params: &[T],
-        input: &[T],
-        output: &[T],
-        aux: &mut [T],
-        batch: usize,
-        d_output: &mut [T],
-        d_input: Option<&mut [T]>,
-        d_params: &mut [T],
-    ) {
-        let p = self.split_params(params);
-        let mut a = Aux::split(self, aux, batch);
-        let (c, w, d, e) = (self.channels, self.window, self.embed_dim, self.exog);
-        let nin = self.in_features();
-        let (k, kc) = self.bins();
-        let n_rows = batch * c;
-        let width = self.head1.in_features;
-        let wd = w * d;
-        let temporal = self.temporal_fft.get::<T>();
-
-        // Parameter-gradient slices, in buffer order.
-        let (d_emb, rest) = d_params.split_at_mut(d);
-        let nf = self.freq_params();
-        let (d_chan, rest) = rest.split_at_mut(if self.channel_learner { nf } else { 0 });
-        let (d_temp, rest) = rest.split_at_mut(nf);
-        let (d_h1, d_h2) = rest.split_at_mut(self.head1.n_params());
-
-        // Head.
-        self.head2.backward(
-            p.h2,
-            a.hidden,
-            output,
-            &[],
-            n_rows,
-            d_output,
-            Some(&mut *a.d_hidden),
-            d_h2,
-        );
-        self.head1.backward(
-            p.h1,
-            a.head_in,
-            a.hidden,
-            &[],
-            n_rows,
-            a.d_hidden,
-            Some(&mut *a.d_head_in),
-            d_h1,
-        );
-        // dz (b, c, t, d) into t1: it is both the residual's gradient and the temporal output's.
-        for r in 0..n_rows {
-            a.t1[r * wd..(r + 1) * wd].copy_from_slice(&a.d_head_in[r * width..r * width + wd]);
-        }
-        // Temporal learner: adjoint of the irFFT (dz -> dY), the frequency MLP (dY -> dX, in the
-        // X planes), adjoint of the rFFT (dX -> d(temporal input), into t2).
-        let half = T::of(0.5);
-        let axis = self.temporal_axis(batch);
-        let rows = batch * c * k;
-        adjoint_of_inverse(&temporal, axis, a.t1, a.g_r, a.g_i, &mut a.fft);
-        frequency_mlp_backward(
-            a.t_xr, a.t_xi, a.t_yr, a.t_yi, rows, d, p.temporal, a.g_r, a.g_i, d_temp,
-        );
-        signals_of(&temporal, axis, a.t_xr, a.t_xi, half, a.t2, &mut a.fft);
-        // With the channel learner, the same three steps along the channels (t2 -> t2).
-        if let Some(cw) = p.channel {
-            let plan = self.channel_fft.get::<T>();
-            let axis = self.channel_axis(batch);
-            let rows = batch * w * kc;
-            adjoint_of_inverse(&plan, axis, a.t2, a.g_r, a.g_i, &mut a.fft);
-            frequency_mlp_backward(
-                a.c_xr, a.c_xi, a.c_yr, a.c_yi, rows, d, cw, a.g_r, a.g_i, d_chan,
-            );
-            signals_of(&plan, axis, a.c_xr, a.c_xi, half, a.t2, &mut a.fft);
-        }
-        // de = dz + d(learners' input), in t1.
-        for (g, &v) in a.t1.iter_mut().zip(a.t2.iter()) {
-            *g = *g + v;
-        }
-        // e = x * phi: d_phi = sum x de; dx = de . phi.
-        for b in 0..batch {
-            for i in 0..c * w {
-                let xv = input[b * nin + i];
-                let at = (b * c * w + i) * d;
-                for (dp, &g) in d_emb.iter_mut().zip(&a.t1[at..at + d]) {
-                    *dp = *dp + xv * g;
-                }
-            }
-        }
-        if let Some(dx) = d_input {
-            for b in 0..batch {
-                for i in 0..c * w {
-                    let at = (b * c * w + i) * d;
-                    dx[b * nin + i] = T::dot(&a.t1[at..at + d], p.emb);
-                }
-                // Exogenous features feed every channel's head row.
-                for j in 0..e {
-                    let mut s = T::zero();
-                    for ch in 0..c {
-                        s = s + a.d_head_in[(b * c + ch) * width + wd + j];
-                    }
-                    dx[b * nin + c * w + j] = s;
-                }
-            }
-        }
-    }
-}
-
-struct SplitParams<'a, T> {
-    emb: &'a [T],
-    channel: Option<FrequencyWeights<'a, T>>,
-    temporal: FrequencyWeights<'a, T>,
-    h1: &'a [T],
-    h2: &'a [T],
-}
-
-/// The auxiliary buffer cut into its named regions.
-struct Aux<'a, T: Real> {
-    c_xr: &'a mut [T],
-    c_xi: &'a mut [T],
-    c_yr: &'a mut [T],
-    c_yi: &'a mut [T],
-    t_xr: &'a mut [T],
-    t_xi: &'a mut [T],
-    t_yr: &'a mut [T],
-    t_yi: &'a mut [T],
-    head_in: &'a mut [T],
-    hidden: &'a mut [T],
-    g_r: &'a mut [T],
-    g_i: &'a mut [T],
-    t1: &'a mut [T],
-    t2: &'a mut [T],
-    d_hidden: &'a mut [T],
-    d_head_in: &'a mut [T],
-    fft: FftWork<'a, T>,
-}
-
-impl<'a, T: Real> Aux<'a, T> {
-    fn split(layer: &Frets, aux: &'a mut [T], batch: usize) -> Self {
-        let sizes = layer.aux_sizes(batch);
-        let mut rest = &mut aux[..sizes.iter().sum::<usize>()];
-        let mut take = |n: usize| {
-            let (a, b) = std::mem::take(&mut rest).split_at_mut(n);
-            rest = b;
-            a
-        };
-        let chan = sizes[0] / 4;
-        let temp = sizes[1] / 4;
-        let rows = batch * layer.channels;
-        let head_in = rows * layer.head1.in_features;
-        let hid = rows * layer.hidden;
-        let grad = sizes[3] / 2;
-        let tensor = sizes[4] / 2;
-        let (c_xr, c_xi, c_yr, c_yi) = (take(chan), take(chan), take(chan), take(chan));
-        let (t_xr, t_xi, t_yr, t_yi) = (take(temp), take(temp), take(temp), take(temp));
-        let (head_in_buf, hidden) = (take(head_in), take(hid));
-        let (g_r, g_i) = (take(grad), take(grad));
-        let (t1, t2) = (take(tensor), take(tensor));
-        let (d_hidden, d_head_in) = (take(hid), take(head_in));
-        let real = take(sizes[6]);
-        let complex = as_complex(take(sizes[7]));
-        let (spec, scratch) = complex.split_at_mut(layer.window.max(layer.channels) / 2 + 1);
-        Aux {
-            c_xr,
-            c_xi,
-            c_yr,
-            c_yi,
-            t_xr,
-            t_xi,
-            t_yr,
-            t_yi,
-            head_in: head_in_buf,
-            hidden,
-            g_r,
-            g_i,
-            t1,
-            t2,
-            d_hidden,
-            d_head_in,
-            fft: FftWork {
-                real,
-                spec,
-                scratch,
-            },
         }
     }
 }
@@ -637,44 +303,284 @@ impl FromSpec for Frets {
     }
 }
 
-impl super::Block for Frets {
+impl Block for Frets {
     fn kind(&self) -> &'static str {
         "frets"
     }
+    /// Input width `channels * window + exog`.
     fn in_features(&self) -> usize {
-        Frets::in_features(self)
+        self.channels * self.window + self.exog
     }
+
+    /// Output width `channels * horizon`.
     fn out_features(&self) -> usize {
-        Frets::out_features(self)
+        self.channels * self.horizon
     }
-    fn param_shapes(&self) -> Vec<super::ParamShape> {
-        Frets::param_shapes(self)
-    }
+
+    /// Total parameters.
     fn n_params(&self) -> usize {
-        Frets::n_params(self)
+        self.embed_dim
+            + self.learners() * self.freq_params()
+            + self.head1.n_params()
+            + self.head2.n_params()
     }
+
+    /// `embedding` (`D`); per learner (`channel.` when enabled, then `temporal.`) `weight_real`,
+    /// `weight_imag` (`D x D`, in x out), `bias_real`, `bias_imag` (`D`); then `head.0.weight`,
+    /// `head.0.bias`, `head.1.weight`, `head.1.bias`.
+    fn param_shapes(&self) -> Vec<ParamShape> {
+        let d = self.embed_dim;
+        let mut v = vec![("embedding".to_string(), vec![d], ParamKind::Weight)];
+        let names: &[&str] = if self.channel_learner {
+            &["channel", "temporal"]
+        } else {
+            &["temporal"]
+        };
+        for name in names {
+            v.push((format!("{name}.weight_real"), vec![d, d], ParamKind::Weight));
+            v.push((format!("{name}.weight_imag"), vec![d, d], ParamKind::Weight));
+            v.push((format!("{name}.bias_real"), vec![d], ParamKind::Bias));
+            v.push((format!("{name}.bias_imag"), vec![d], ParamKind::Bias));
+        }
+        for (j, head) in [&self.head1, &self.head2].into_iter().enumerate() {
+            for (name, shape, kind) in head.param_shapes() {
+                v.push((format!("head.{j}.{name}"), shape, kind));
+            }
+        }
+        v
+    }
+
+    /// Embedding `N(0, 1)`, frequency weights and biases `0.02 N(0, 1)`, head as PyTorch's
+    /// `nn.Linear` (as the reference implementation).
     fn init_params(&self, params: &mut [f32], rng: &mut Rng) {
-        Frets::init_params(self, params, rng)
+        let d = self.embed_dim;
+        let (emb, rest) = params.split_at_mut(d);
+        let mut r = rng.fork(0);
+        emb.iter_mut().for_each(|v| *v = r.normal());
+        let nf = self.learners() * self.freq_params();
+        let (freq, rest) = rest.split_at_mut(nf);
+        let mut r = rng.fork(1);
+        freq.iter_mut()
+            .for_each(|v| *v = FREQUENCY_INIT_SCALE * r.normal());
+        let (h1, h2) = rest.split_at_mut(self.head1.n_params());
+        self.head1.init_params(h1, &mut rng.fork(2));
+        self.head2.init_params(h2, &mut rng.fork(3));
     }
+
+    /// Auxiliary buffer length for `batch` rows.
     fn aux_len(&self, batch: usize) -> usize {
-        Frets::aux_len(self, batch)
+        self.aux_sizes(batch).iter().sum()
     }
-    fn forward<T: Real>(&self, cx: &mut super::Cx<'_, T>, x: &[T], y: &mut [T]) {
-        Frets::forward(self, cx.params, x, cx.batch, y, cx.aux)
+
+    /// Training forward: fills `cx.aux` with what the backward needs.
+    fn forward<T: Real>(&self, cx: &mut Cx<'_, T>, input: &[T], output: &mut [T]) {
+        let batch = cx.batch;
+        let p = self.split_params(cx.params);
+        let mut a = Aux::split(self, cx.aux, batch);
+        let (c, w, d, e) = (self.channels, self.window, self.embed_dim, self.exog);
+        let nin = self.in_features();
+        let (k, kc) = self.bins();
+        let temporal = self.temporal_fft.get::<T>();
+        // 1. e[b, c, t, :] = x[b, c, t] * phi, into `t1`.
+        for b in 0..batch {
+            let x = &input[b * nin..b * nin + c * w];
+            for (i, &v) in x.iter().enumerate() {
+                let at = (b * c * w + i) * d;
+                for (o, &phi) in a.t1[at..at + d].iter_mut().zip(p.emb) {
+                    *o = v * phi;
+                }
+            }
+        }
+        // 2. Channel learner into `t2` (the temporal learner's input), else read `t1`.
+        if let Some(cw) = p.channel {
+            let plan = self.channel_fft.get::<T>();
+            let rows = batch * w * kc;
+            let axis = self.channel_axis(batch);
+            spectra_of(&plan, axis, a.t1, a.c_xr, a.c_xi, &mut a.fft);
+            frequency_mlp((a.c_xr, a.c_xi), rows, d, cw, (a.c_yr, a.c_yi), true);
+            signals_of(&plan, axis, a.c_yr, a.c_yi, T::one(), a.t2, &mut a.fft);
+        }
+        // 3. Temporal learner, back to the time domain in `t2`.
+        let axis = self.temporal_axis(batch);
+        let rows = batch * c * k;
+        let src: &[T] = if p.channel.is_some() { a.t2 } else { a.t1 };
+        spectra_of(&temporal, axis, src, a.t_xr, a.t_xi, &mut a.fft);
+        frequency_mlp(
+            (a.t_xr, a.t_xi),
+            rows,
+            d,
+            p.temporal,
+            (a.t_yr, a.t_yi),
+            true,
+        );
+        signals_of(&temporal, axis, a.t_yr, a.t_yi, T::one(), a.t2, &mut a.fft);
+        // 4. Head input rows (b, c): [z = temporal + e, exog].
+        let width = self.head1.in_features;
+        let wd = w * d;
+        for b in 0..batch {
+            let ex = &input[b * nin + c * w..(b + 1) * nin];
+            for ch in 0..c {
+                let row = &mut a.head_in[(b * c + ch) * width..(b * c + ch + 1) * width];
+                let src = (b * c + ch) * wd;
+                for ((o, &u), &v) in row[..wd]
+                    .iter_mut()
+                    .zip(&a.t2[src..src + wd])
+                    .zip(&a.t1[src..src + wd])
+                {
+                    *o = u + v;
+                }
+                row[wd..wd + e].copy_from_slice(ex);
+            }
+        }
+        // 5. Shared head over batch * channels rows; the output is (b, c, h) row-major.
+        let n_rows = batch * c;
+        // The head's activations (LeakyReLU, identity) save nothing: their inference pass is
+        // their forward.
+        self.head1.infer(p.h1, a.head_in, n_rows, a.hidden, &mut []);
+        self.head2.infer(p.h2, a.hidden, n_rows, output, &mut []);
     }
-    fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T]) {
-        Frets::forward_eval(self, params, x, batch, y)
+
+    /// The training forward's buffer for one chunk of [`EVAL_CHUNK`] rows.
+    fn infer_len(&self, batch: usize) -> usize {
+        self.aux_len(batch.clamp(1, EVAL_CHUNK))
     }
+
+    /// The training forward over chunks of [`EVAL_CHUNK`] rows, so the scratch stays small for
+    /// large prediction blocks.
+    fn infer<T: Real>(
+        &self,
+        params: &[T],
+        input: &[T],
+        batch: usize,
+        output: &mut [T],
+        scratch: &mut [T],
+    ) {
+        let chunk = batch.clamp(1, EVAL_CHUNK);
+        let (nin, nout) = (self.in_features(), self.out_features());
+        // The forward draws nothing; the context still carries a stream.
+        let mut rng = Rng::seed_from(0);
+        for start in (0..batch).step_by(chunk) {
+            let rows = chunk.min(batch - start);
+            let mut cx = Cx::forward(params, &mut *scratch, rows, &mut rng);
+            self.forward(
+                &mut cx,
+                &input[start * nin..(start + rows) * nin],
+                &mut output[start * nout..(start + rows) * nout],
+            );
+        }
+    }
+
+    /// Backward from the state the forward saved (consumed: `aux` is reused as scratch).
     fn backward<T: Real>(
         &self,
-        cx: &mut super::Cx<'_, T>,
-        x: &[T],
-        y: &[T],
-        dy: &mut [T],
-        dx: Option<&mut [T]>,
+        cx: &mut Cx<'_, T>,
+        input: &[T],
+        output: &[T],
+        d_output: &mut [T],
+        d_input: Option<&mut [T]>,
     ) {
-        Frets::backward(self, cx.params, x, y, cx.aux, cx.batch, dy, dx, cx.d_params)
+        let batch = cx.batch;
+        let p = self.split_params(cx.params);
+        let mut a = Aux::split(self, cx.take_aux(), batch);
+        let (c, w, d, e) = (self.channels, self.window, self.embed_dim, self.exog);
+        let nin = self.in_features();
+        let (k, kc) = self.bins();
+        let n_rows = batch * c;
+        let width = self.head1.in_features;
+        let wd = w * d;
+        let temporal = self.temporal_fft.get::<T>();
+
+        // Parameter-gradient slices, in buffer order.
+        let (d_emb, rest) = std::mem::take(&mut cx.d_params).split_at_mut(d);
+        let nf = self.freq_params();
+        let (d_chan, rest) = rest.split_at_mut(if self.channel_learner { nf } else { 0 });
+        let (d_temp, rest) = rest.split_at_mut(nf);
+        let (d_h1, d_h2) = rest.split_at_mut(self.head1.n_params());
+
+        // Head.
+        let mut head = Cx {
+            params: p.h2,
+            d_params: d_h2,
+            aux: &mut [],
+            batch: n_rows,
+            rng: &mut *cx.rng,
+        };
+        self.head2.backward(
+            &mut head,
+            a.hidden,
+            output,
+            d_output,
+            Some(&mut *a.d_hidden),
+        );
+        let mut head = Cx {
+            params: p.h1,
+            d_params: d_h1,
+            aux: &mut [],
+            batch: n_rows,
+            rng: &mut *cx.rng,
+        };
+        self.head1.backward(
+            &mut head,
+            a.head_in,
+            a.hidden,
+            a.d_hidden,
+            Some(&mut *a.d_head_in),
+        );
+        // dz (b, c, t, d) into t1: it is both the residual's gradient and the temporal output's.
+        for r in 0..n_rows {
+            a.t1[r * wd..(r + 1) * wd].copy_from_slice(&a.d_head_in[r * width..r * width + wd]);
+        }
+        // Temporal learner: adjoint of the irFFT (dz -> dY), the frequency MLP (dY -> dX, in the
+        // X planes), adjoint of the rFFT (dX -> d(temporal input), into t2).
+        let half = T::of(0.5);
+        let axis = self.temporal_axis(batch);
+        let rows = batch * c * k;
+        adjoint_of_inverse(&temporal, axis, a.t1, a.g_r, a.g_i, &mut a.fft);
+        let (x, y) = ((&mut *a.t_xr, &mut *a.t_xi), (&*a.t_yr, &*a.t_yi));
+        frequency_mlp_backward(x, y, rows, d, p.temporal, (a.g_r, a.g_i), d_temp);
+        signals_of(&temporal, axis, a.t_xr, a.t_xi, half, a.t2, &mut a.fft);
+        // With the channel learner, the same three steps along the channels (t2 -> t2).
+        if let Some(cw) = p.channel {
+            let plan = self.channel_fft.get::<T>();
+            let axis = self.channel_axis(batch);
+            let rows = batch * w * kc;
+            adjoint_of_inverse(&plan, axis, a.t2, a.g_r, a.g_i, &mut a.fft);
+            let (x, y) = ((&mut *a.c_xr, &mut *a.c_xi), (&*a.c_yr, &*a.c_yi));
+            frequency_mlp_backward(x, y, rows, d, cw, (&mut *a.g_r, &mut *a.g_i), d_chan);
+            signals_of(&plan, axis, a.c_xr, a.c_xi, half, a.t2, &mut a.fft);
+        }
+        // de = dz + d(learners' input), in t1.
+        for (g, &v) in a.t1.iter_mut().zip(a.t2.iter()) {
+            *g = *g + v;
+        }
+        // e = x * phi: d_phi = sum x de; dx = de . phi.
+        for b in 0..batch {
+            for i in 0..c * w {
+                let xv = input[b * nin + i];
+                let at = (b * c * w + i) * d;
+                for (dp, &g) in d_emb.iter_mut().zip(&a.t1[at..at + d]) {
+                    *dp = *dp + xv * g;
+                }
+            }
+        }
+        if let Some(dx) = d_input {
+            for b in 0..batch {
+                for i in 0..c * w {
+                    let at = (b * c * w + i) * d;
+                    dx[b * nin + i] = T::dot(&a.t1[at..at + d], p.emb);
+                }
+                // Exogenous features feed every channel's head row.
+                for j in 0..e {
+                    let mut s = T::zero();
+                    for ch in 0..c {
+                        s = s + a.d_head_in[(b * c + ch) * width + wd + j];
+                    }
+                    dx[b * nin + c * w + j] = s;
+                }
+            }
+        }
     }
+
     fn describe(&self) -> String {
         format!(
             "frets {} channels x window {}{} -> horizon {}  embed {}, head hidden {}, channel learner {}  {} params",
@@ -689,219 +595,10 @@ impl super::Block for Frets {
             self.embed_dim,
             self.hidden,
             if self.channel_learner { "on" } else { "off" },
-            Frets::n_params(self)
+            self.n_params()
         )
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::f64::consts::PI;
-
-    #[test]
-    fn frequency_mlp_with_identity_weights_and_no_nonlinearity_is_the_identity() {
-        let (rows, d) = (5, 4);
-        let xr: Vec<f64> = (0..rows * d).map(|i| (i as f64 * 0.7).sin()).collect();
-        let xi: Vec<f64> = (0..rows * d).map(|i| (i as f64 * 1.3).cos()).collect();
-        let mut wr = vec![0.0; d * d];
-        (0..d).for_each(|j| wr[j * d + j] = 1.0);
-        let (wi, zero) = (vec![0.0; d * d], vec![0.0; d]);
-        let w = FrequencyWeights {
-            wr: &wr,
-            wi: &wi,
-            br: &zero,
-            bi: &zero,
-        };
-        let (mut yr, mut yi) = (vec![9.0; rows * d], vec![9.0; rows * d]);
-        frequency_mlp(&xr, &xi, rows, d, w, &mut yr, &mut yi, false);
-        assert_eq!(yr, xr);
-        assert_eq!(yi, xi);
-        // With the nonlinearity: max(x - 0.01, 0) per part.
-        frequency_mlp(&xr, &xi, rows, d, w, &mut yr, &mut yi, true);
-        for (y, x) in yr.iter().zip(&xr).chain(yi.iter().zip(&xi)) {
-            assert!((y - (x - 0.01).max(0.0)).abs() < 1e-15, "{y} vs {x}");
-        }
-    }
-
-    #[test]
-    fn chunked_inference_equals_the_training_forward() {
-        let layer = Frets::new(2, 5, 1, 2, 3, 4, true);
-        let mut rng = Rng::seed_from(1);
-        let mut params = vec![0.0f32; layer.n_params()];
-        layer.init_params(&mut params, &mut rng);
-        let batch = EVAL_CHUNK + 7;
-        let x: Vec<f32> = (0..batch * layer.in_features())
-            .map(|_| rng.normal())
-            .collect();
-        let mut train = vec![0.0f32; batch * layer.out_features()];
-        let mut aux = vec![0.0f32; layer.aux_len(batch)];
-        layer.forward(&params, &x, batch, &mut train, &mut aux);
-        let mut eval = vec![0.0f32; batch * layer.out_features()];
-        layer.forward_eval(&params, &x, batch, &mut eval);
-        assert_eq!(train, eval);
-        assert!(train.iter().any(|v| *v != 0.0));
-    }
-
-    /// Orthonormal rFFT by the definition.
-    fn rfft_naive(x: &[f64]) -> Vec<(f64, f64)> {
-        let n = x.len();
-        (0..=n / 2)
-            .map(|k| {
-                let (mut re, mut im) = (0.0, 0.0);
-                for (t, &v) in x.iter().enumerate() {
-                    let a = -2.0 * PI * (k * t) as f64 / n as f64;
-                    re += v * a.cos();
-                    im += v * a.sin();
-                }
-                let s = (n as f64).sqrt();
-                (re / s, im / s)
-            })
-            .collect()
-    }
-
-    /// Orthonormal irFFT by the definition: rebuild the Hermitian spectrum, take the real part.
-    fn irfft_naive(y: &[(f64, f64)], n: usize) -> Vec<f64> {
-        let full: Vec<(f64, f64)> = (0..n)
-            .map(|k| {
-                if k <= n / 2 {
-                    let (re, im) = y[k];
-                    let real_bin = k == 0 || 2 * k == n;
-                    (re, if real_bin { 0.0 } else { im })
-                } else {
-                    let (re, im) = y[n - k];
-                    (re, -im)
-                }
-            })
-            .collect();
-        (0..n)
-            .map(|t| {
-                let mut s = 0.0;
-                for (k, &(re, im)) in full.iter().enumerate() {
-                    let a = 2.0 * PI * (k * t) as f64 / n as f64;
-                    s += re * a.cos() - im * a.sin();
-                }
-                s / (n as f64).sqrt()
-            })
-            .collect()
-    }
-
-    /// The frequency MLP on one row of `d` complex values, by the definition.
-    fn freq_naive(x: &[(f64, f64)], w: FrequencyWeights<'_, f64>) -> Vec<(f64, f64)> {
-        let d = x.len();
-        let act = |a: f64| (a.max(0.0) - 0.01).max(0.0);
-        (0..d)
-            .map(|j| {
-                let (mut ar, mut ai) = (w.br[j], w.bi[j]);
-                for (i, &(xr, xi)) in x.iter().enumerate() {
-                    let (wr, wi) = (w.wr[i * d + j], w.wi[i * d + j]);
-                    ar += xr * wr - xi * wi;
-                    ai += xi * wr + xr * wi;
-                }
-                (act(ar), act(ai))
-            })
-            .collect()
-    }
-
-    /// The whole layer by the definition, one sample, no FFT library and no GEMM.
-    fn frets_naive(layer: &Frets, params: &[f64], x: &[f64]) -> Vec<f64> {
-        let (c, w, d) = (layer.channels, layer.window, layer.embed_dim);
-        let p = layer.split_params(params);
-        // z[c][t][d]
-        let e: Vec<Vec<Vec<f64>>> = (0..c)
-            .map(|ch| {
-                (0..w)
-                    .map(|t| p.emb.iter().map(|&phi| x[ch * w + t] * phi).collect())
-                    .collect()
-            })
-            .collect();
-        let mut v = e.clone();
-        if let Some(cw) = p.channel {
-            for t in 0..w {
-                // Spectrum along channels, per embedding coordinate: spec[kc][d].
-                let per_d: Vec<Vec<(f64, f64)>> = (0..d)
-                    .map(|j| rfft_naive(&(0..c).map(|ch| e[ch][t][j]).collect::<Vec<_>>()))
-                    .collect();
-                let out: Vec<Vec<(f64, f64)>> = (0..c / 2 + 1)
-                    .map(|kc| freq_naive(&(0..d).map(|j| per_d[j][kc]).collect::<Vec<_>>(), cw))
-                    .collect();
-                for j in 0..d {
-                    let col: Vec<(f64, f64)> = out.iter().map(|row| row[j]).collect();
-                    for (ch, val) in irfft_naive(&col, c).into_iter().enumerate() {
-                        v[ch][t][j] = val;
-                    }
-                }
-            }
-        }
-        let mut y = Vec::new();
-        let (h1w, rest) = p.h1.split_at(layer.hidden * layer.head1.in_features);
-        let (h2w, h2b) = p.h2.split_at(layer.horizon * layer.hidden);
-        for ch in 0..c {
-            let per_d: Vec<Vec<(f64, f64)>> = (0..d)
-                .map(|j| rfft_naive(&(0..w).map(|t| v[ch][t][j]).collect::<Vec<_>>()))
-                .collect();
-            let out: Vec<Vec<(f64, f64)>> = (0..w / 2 + 1)
-                .map(|k| freq_naive(&(0..d).map(|j| per_d[j][k]).collect::<Vec<_>>(), p.temporal))
-                .collect();
-            let mut row = vec![0.0; w * d];
-            for j in 0..d {
-                let col: Vec<(f64, f64)> = out.iter().map(|r| r[j]).collect();
-                for (t, val) in irfft_naive(&col, w).into_iter().enumerate() {
-                    row[t * d + j] = val + e[ch][t][j];
-                }
-            }
-            row.extend_from_slice(&x[c * w..]);
-            let hidden: Vec<f64> = (0..layer.hidden)
-                .map(|o| {
-                    let a: f64 = row
-                        .iter()
-                        .enumerate()
-                        .map(|(i, &r)| r * h1w[o * row.len() + i])
-                        .sum::<f64>()
-                        + rest[o];
-                    if a > 0.0 { a } else { 0.01 * a }
-                })
-                .collect();
-            for o in 0..layer.horizon {
-                y.push(
-                    hidden
-                        .iter()
-                        .enumerate()
-                        .map(|(i, &h)| h * h2w[o * layer.hidden + i])
-                        .sum::<f64>()
-                        + h2b[o],
-                );
-            }
-        }
-        y
-    }
-
-    #[test]
-    fn forward_matches_the_definition() {
-        for (c, w, e, channel_learner) in [(1, 8, 0, false), (3, 7, 2, true), (2, 6, 1, true)] {
-            let layer = Frets::new(c, w, e, 3, 4, 5, channel_learner);
-            let mut rng = Rng::seed_from(7);
-            let mut p32 = vec![0.0f32; layer.n_params()];
-            layer.init_params(&mut p32, &mut rng);
-            // Larger frequency weights than at initialization, so the nonlinearity matters.
-            let params: Vec<f64> = p32
-                .iter()
-                .map(|&v| v as f64 + 0.3 * rng.normal() as f64)
-                .collect();
-            let batch = 2;
-            let x: Vec<f64> = (0..batch * layer.in_features())
-                .map(|_| rng.normal() as f64)
-                .collect();
-            let mut y = vec![0.0; batch * layer.out_features()];
-            layer.forward_eval(&params, &x, batch, &mut y);
-            for b in 0..batch {
-                let nin = layer.in_features();
-                let want = frets_naive(&layer, &params, &x[b * nin..(b + 1) * nin]);
-                let got = &y[b * layer.out_features()..(b + 1) * layer.out_features()];
-                for (g, want) in got.iter().zip(&want) {
-                    assert!((g - want).abs() < 1e-10, "c={c} w={w}: {g} vs {want}");
-                }
-            }
-        }
-    }
-}
+mod tests;

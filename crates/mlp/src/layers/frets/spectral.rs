@@ -22,17 +22,15 @@ pub struct FrequencyWeights<'a, T> {
 }
 
 /// Frequency MLP forward on `rows` spectrum rows of width `d`: `Y = X W + B` in complex
-/// arithmetic, then (when `nonlinear`) `softshrink(ReLU(.), 0.01)` on both parts. Without the
-/// nonlinearity, `Wr = I`, `Wi = 0` and a zero bias give `Y = X`.
-#[allow(clippy::too_many_arguments)]
+/// arithmetic, then (when `nonlinear`) `softshrink(ReLU(.), 0.01)` on both parts. `x` and `y` are
+/// (real, imaginary) planes. Without the nonlinearity, `Wr = I`, `Wi = 0` and a zero bias give
+/// `Y = X`.
 pub fn frequency_mlp<T: Real>(
-    xr: &[T],
-    xi: &[T],
+    (xr, xi): (&[T], &[T]),
     rows: usize,
     d: usize,
     w: FrequencyWeights<'_, T>,
-    yr: &mut [T],
-    yi: &mut [T],
+    (yr, yi): (&mut [T], &mut [T]),
     nonlinear: bool,
 ) {
     let n = rows * d;
@@ -80,21 +78,18 @@ pub(super) fn softshrink<T: Real>(v: T, lambda: T) -> T {
     }
 }
 
-/// Frequency MLP backward. On entry `dar`/`dai` hold `dL/dY`; they are masked in place into
-/// `dL/dA` with the forward outputs `yr`/`yi` (`Y > 0` where the nonlinearity passes), the
-/// parameter gradients accumulate into `d_params = [dWr, dWi, dBr, dBi]`, and the spectrum
-/// planes `xr`/`xi` are overwritten with `dL/dX` (after the weight gradients have read them).
-#[allow(clippy::too_many_arguments)]
+/// Frequency MLP backward (every pair is (real, imaginary) planes). On entry `da` holds
+/// `dL/dY`; it is masked in place into `dL/dA` with the forward output `y` (`Y > 0` where the
+/// nonlinearity passes), the parameter gradients accumulate into
+/// `d_params = [dWr, dWi, dBr, dBi]`, and the spectrum planes `x` are overwritten with `dL/dX`
+/// (after the weight gradients have read them).
 pub(super) fn frequency_mlp_backward<T: Real>(
-    xr: &mut [T],
-    xi: &mut [T],
-    yr: &[T],
-    yi: &[T],
+    (xr, xi): (&mut [T], &mut [T]),
+    (yr, yi): (&[T], &[T]),
     rows: usize,
     d: usize,
     w: FrequencyWeights<'_, T>,
-    dar: &mut [T],
-    dai: &mut [T],
+    (dar, dai): (&mut [T], &mut [T]),
     d_params: &mut [T],
 ) {
     let n = rows * d;
@@ -226,7 +221,6 @@ pub(super) fn spectra_of<T: Real>(
 /// The inverse of [`spectra_of`]: irFFT every signal's spectrum rows and write the result along
 /// `axis` of `dst`. `weight_paired` scales the paired bins first (1 for the inverse itself, 1/2
 /// for the adjoint of the forward transform).
-#[allow(clippy::too_many_arguments)]
 pub(super) fn signals_of<T: Real>(
     plan: &RealFft<T>,
     axis: Axis,
