@@ -37,8 +37,8 @@
 //! - Data: [`data`] (CSV/NPY/IDX readers, [`data::preprocess`] encoders, splits, named and
 //!   generated data sets), [`metrics`].
 //! - The engine: [`spec`] (architecture as data), [`network`], [`layers`], [`loss`], [`optim`],
-//!   [`train`] (the training loop), [`kernels`] (GEMM and fused element-wise kernels), [`io`]
-//!   (the model file), [`rng`].
+//!   [`train`] (the training loop), [`io`] (the model file), [`rng`], [`perf`] (GEMM rate and
+//!   the SIMD path the kernels took).
 //! - Capabilities built on it: [`architectures`], [`robust`] (attacks, adversarial training),
 //!   [`verify`] (bound propagation), [`forecast`] (time series).
 //! - [`error`]: the one typed [`Error`]; nothing a user controls makes the library panic.
@@ -62,21 +62,18 @@ pub use kernels::elementwise::Activation;
 /// `ndarray`).
 #[cfg(feature = "ndarray")]
 pub use ndarray;
-pub mod kernels;
+// GEMM and fused element-wise kernels: engine internals whose signatures follow the engine;
+// `perf` answers what benchmarks ask of them.
+pub(crate) mod kernels;
 pub mod layers;
 pub mod loss;
 pub mod metrics;
 pub mod model;
 pub mod network;
 pub mod optim;
+pub mod perf;
 pub mod prelude;
 pub mod spec;
 pub mod table;
 pub mod train;
 pub mod verify;
-
-/// Kernel entry points for the `mlp bench` command; not a stable interface.
-#[doc(hidden)]
-pub mod bench {
-    pub use crate::kernels::{Transpose, gemm};
-}

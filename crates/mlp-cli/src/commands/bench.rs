@@ -14,13 +14,13 @@
 use anyhow::{Result, bail};
 use clap::Args;
 use mlp::Activation;
-use mlp::bench::{Transpose, gemm};
 use mlp::data::datasets::{NamedDataset, Split, load_named};
 use mlp::data::generate::w2_data;
 use mlp::data::{Dataset, Targets};
 use mlp::loss::Loss;
 use mlp::network::{InferenceScratch, Network};
 use mlp::optim::OptimizerConfig;
+use mlp::perf::{Transpose, gemm_gflops};
 use mlp::spec::ModelSpec;
 use mlp::train::{NoHooks, TrainConfig, TrainState, evaluate_loss, train};
 use serde_json::json;
@@ -182,7 +182,7 @@ fn step_gemms_alone_s(
             shapes.push((Transpose::No, Transpose::No, batch, fan_in, fan_out));
         }
         for (ta, tb, m, n, k) in shapes {
-            let rate = pool.install(|| gemm_rate(ta, tb, m, n, k));
+            let rate = pool.install(|| gemm_gflops(ta, tb, m, n, k))?;
             step_s += 2.0 * (m * n * k) as f64 / (rate * 1e9);
         }
     }
@@ -300,24 +300,6 @@ fn w3_in_pool(args: &BenchArgs, net: &Network, test: &Dataset) -> Result<serde_j
     }))
 }
 
-/// GFLOP/s of our GEMM entry point on one shape (best of several runs).
-fn gemm_rate(ta: Transpose, tb: Transpose, m: usize, n: usize, k: usize) -> f64 {
-    let a = vec![0.5f32; m * k];
-    let b = vec![0.25f32; k * n];
-    let mut c = vec![0.0f32; m * n];
-    let mut best = f64::INFINITY;
-    for _ in 0..5 {
-        let t0 = Instant::now();
-        let reps = 3;
-        for _ in 0..reps {
-            gemm(ta, tb, m, n, k, 1.0, &a, &b, 0.0, &mut c);
-        }
-        best = best.min(t0.elapsed().as_secs_f64() / reps as f64);
-    }
-    std::hint::black_box(&c);
-    2.0 * (m * n * k) as f64 / best / 1e9
-}
-
 fn w4(args: &BenchArgs) -> Result<serde_json::Value> {
     let train_set = load_named(NamedDataset::FashionMnist, Split::Train, true)?;
     let mut net = network(784, &[2048, 2048], 10, Activation::Relu, args)?;
@@ -355,9 +337,9 @@ fn w4(args: &BenchArgs) -> Result<serde_json::Value> {
     let rates: Vec<f64> = pool.install(|| {
         shapes
             .iter()
-            .map(|&(ta, tb, m, n, k)| gemm_rate(ta, tb, m, n, k))
-            .collect()
-    });
+            .map(|&(ta, tb, m, n, k)| gemm_gflops(ta, tb, m, n, k))
+            .collect::<mlp::Result<_>>()
+    })?;
     let best = rates.iter().copied().fold(0.0, f64::max);
     // Time the step's GEMMs alone would take at the measured rates (the 10-wide output layer's
     // products are negligible and left out): the floor for this epoch with this GEMM.
