@@ -130,12 +130,12 @@ pub fn load_training(args: &DataArgs, task: Option<TargetKind>) -> Result<Traini
         if task == Some(TargetKind::Regress) {
             bail!("{name} is a classification data set; drop --task regress");
         }
-        let n_classes = match &train.targets {
+        let n_classes = match train.targets() {
             Targets::Classes { n_classes, .. } => *n_classes,
             _ => 0,
         };
         return Ok(TrainingData {
-            input: matrix_schema(train.n_features, "pixel", name, Some(1.0 / 255.0)),
+            input: matrix_schema(train.n_features(), "pixel", name, Some(1.0 / 255.0)),
             target: classes_encoder("label", n_classes, Some(class_names(named))),
             passthrough: Vec::new(),
             source: name.clone(),
@@ -157,12 +157,11 @@ pub fn load_training(args: &DataArgs, task: Option<TargetKind>) -> Result<Traini
             // The library's table path (what `MlpBuilder::fit_table` runs), so the CLI and a
             // program using the crate encode a CSV identically.
             let table = read_csv(path, args.delimiter()?)?;
-            let columns = mlp::table::TableColumns {
-                features: args.features.clone(),
-                ignore: args.ignore.clone(),
-                weight_column: args.weight_column.clone(),
-                impute: args.impute()?,
-            };
+            let mut columns = mlp::table::TableColumns::default();
+            columns.features = args.features.clone();
+            columns.ignore = args.ignore.clone();
+            columns.weight_column = args.weight_column.clone();
+            columns.impute = args.impute()?;
             let enc =
                 mlp::table::encode_training_table(&table, &columns.feature_config(target), task)?;
             Ok(TrainingData {
@@ -186,7 +185,7 @@ pub fn load_training(args: &DataArgs, task: Option<TargetKind>) -> Result<Traini
             })?;
             let (data, enc) = mlp::estimator::encode_targets(&data, None)?;
             Ok(TrainingData {
-                input: matrix_schema(data.n_features, "x", "npy", None),
+                input: matrix_schema(data.n_features(), "x", "npy", None),
                 target: enc,
                 passthrough: Vec::new(),
                 source: path.display().to_string(),
@@ -200,12 +199,12 @@ pub fn load_training(args: &DataArgs, task: Option<TargetKind>) -> Result<Traini
                 bail!("IDX data holds class labels; drop --task regress");
             }
             let data = idx::load_idx_pair(path, Path::new(target), true)?;
-            let n_classes = match &data.targets {
+            let n_classes = match data.targets() {
                 Targets::Classes { n_classes, .. } => *n_classes,
                 _ => 0,
             };
             Ok(TrainingData {
-                input: matrix_schema(data.n_features, "pixel", "idx", Some(1.0 / 255.0)),
+                input: matrix_schema(data.n_features(), "pixel", "idx", Some(1.0 / 255.0)),
                 target: classes_encoder("label", n_classes, None),
                 passthrough: Vec::new(),
                 source: path.display().to_string(),
@@ -281,9 +280,9 @@ pub fn load_inference(
             Split::Test
         };
         let data = load_named(named, split, true)?;
-        check_width(model, data.n_features, name)?;
+        check_width(model, data.n_features(), name)?;
         return Ok(InferenceData {
-            features: data.features.clone(),
+            features: data.features().to_vec(),
             rows: data.len(),
             targets: Some(data),
         });
@@ -291,13 +290,13 @@ pub fn load_inference(
     let Some(path) = &args.data else {
         bail!("no input: give --data FILE or --dataset NAME");
     };
-    match (&model.input, file_kind(path)) {
+    match (model.input(), file_kind(path)) {
         (InputSchema::Tabular { preprocessor }, _) => {
             let table = read_csv(path, delimiter)?;
             if need_targets {
                 let (mut data, unseen) = apply_tabular_with(
                     preprocessor,
-                    &model.target,
+                    model.target(),
                     &table,
                     args.weight_column.as_deref(),
                     unknown,
@@ -305,11 +304,11 @@ pub fn load_inference(
                 for u in unseen {
                     eprintln!("warning: {u}");
                 }
-                if model.task == mlp::model::Task::MultiLabel {
-                    to_multilabel(&mut data, &model.target)?;
+                if model.task() == mlp::model::Task::MultiLabel {
+                    to_multilabel(&mut data, model.target())?;
                 }
                 Ok(InferenceData {
-                    features: data.features.clone(),
+                    features: data.features().to_vec(),
                     rows: data.len(),
                     targets: Some(data),
                 })
@@ -317,7 +316,7 @@ pub fn load_inference(
                 let features = preprocessor.transform(&table)?;
                 Ok(InferenceData {
                     features,
-                    rows: table.n_rows,
+                    rows: table.n_rows(),
                     targets: None,
                 })
             }
@@ -335,7 +334,7 @@ pub fn load_inference(
             check_width(model, width, &path.display().to_string())?;
             let targets = match (&args.target, need_targets) {
                 (Some(t), _) => {
-                    let classify = model.task == mlp::model::Task::Classification;
+                    let classify = model.task() == mlp::model::Task::Classification;
                     let data = npy::load_npy_pair(path, t, classify)?;
                     Some(encode_like(model, data)?)
                 }
@@ -365,9 +364,9 @@ pub fn load_inference(
                 });
             };
             let data = idx::load_idx_pair(path, labels, true)?;
-            check_width(model, data.n_features, &path.display().to_string())?;
+            check_width(model, data.n_features(), &path.display().to_string())?;
             Ok(InferenceData {
-                features: data.features.clone(),
+                features: data.features().to_vec(),
                 rows: data.len(),
                 targets: Some(data),
             })
@@ -391,10 +390,11 @@ fn check_width(model: &Model, width: usize, what: &str) -> Result<()> {
 
 /// Encodes raw NPY targets the way the model's target encoder did at training time.
 fn encode_like(model: &Model, mut data: Dataset) -> Result<Dataset> {
+    let mut targets = data.targets().clone();
     if let (
         TargetEncoder::Standardized { mean, scale, .. },
         Targets::Values { values, n_outputs },
-    ) = (&model.target, &mut data.targets)
+    ) = (model.target(), &mut targets)
     {
         let k = *n_outputs;
         if k != mean.len() {
@@ -409,6 +409,7 @@ fn encode_like(model: &Model, mut data: Dataset) -> Result<Dataset> {
             }
         }
     }
+    data.set_targets(targets)?;
     Ok(data)
 }
 
@@ -452,7 +453,7 @@ pub fn to_multilabel(data: &mut Dataset, enc: &TargetEncoder) -> Result<TargetEn
     let TargetEncoder::Standardized { names, .. } = enc else {
         bail!("multi-label training needs one 0/1 target column per label (--target a,b,c)");
     };
-    let Targets::Values { values, n_outputs } = &data.targets else {
+    let Targets::Values { values, n_outputs } = data.targets() else {
         bail!("multi-label training needs numeric 0/1 target columns");
     };
     let mut raw = values.clone();
@@ -468,10 +469,11 @@ pub fn to_multilabel(data: &mut Dataset, enc: &TargetEncoder) -> Result<TargetEn
         }
         *v = r;
     }
-    data.targets = Targets::MultiLabel {
+    let n_labels = *n_outputs;
+    data.set_targets(Targets::MultiLabel {
         values: raw,
-        n_labels: *n_outputs,
-    };
+        n_labels,
+    })?;
     Ok(TargetEncoder::Standardized {
         names: names.clone(),
         mean: vec![0.0; names.len()],

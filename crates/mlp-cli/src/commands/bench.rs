@@ -98,21 +98,19 @@ fn round(x: f64, digits: i32) -> f64 {
 }
 
 fn config(epochs: usize, batch: usize, threads: usize, seed: u64) -> TrainConfig {
-    TrainConfig {
-        epochs,
-        batch_size: batch,
-        optimizer: OptimizerConfig::Adam {
+    TrainConfig::default()
+        .with_epochs(epochs)
+        .with_batch_size(batch)
+        .with_optimizer(OptimizerConfig::Adam {
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-8,
-        },
-        lr: Some(1e-3),
-        weight_decay: 0.0,
-        patience: None,
-        seed,
-        threads,
-        ..TrainConfig::default()
-    }
+        })
+        .with_lr(Some(1e-3))
+        .with_weight_decay(0.0)
+        .with_patience(None)
+        .with_seed(seed)
+        .with_threads(threads)
 }
 
 fn flops_per_epoch(net: &Network, n: usize) -> f64 {
@@ -230,7 +228,7 @@ fn w3(args: &BenchArgs, net: &Network, test: &Dataset) -> Result<serde_json::Val
 fn w3_in_pool(args: &BenchArgs, net: &Network, test: &Dataset) -> Result<serde_json::Value> {
     let n = test.len();
     let (nin, nout) = (net.inputs(), net.outputs());
-    let x = &test.features;
+    let x = test.features();
     let mut scratch = InferenceScratch::default();
     let mut out = vec![0.0f32; nout];
     // Single sample: the lean path, on the calling thread (and the helper core with 2+ threads).
@@ -280,7 +278,7 @@ fn w3_in_pool(args: &BenchArgs, net: &Network, test: &Dataset) -> Result<serde_j
             thrb.push(n as f64 / t0.elapsed().as_secs_f64());
         }
     }
-    let Targets::Classes { labels, .. } = &test.targets else {
+    let Targets::Classes { labels, .. } = test.targets() else {
         bail!("W3 needs class labels")
     };
     let correct = big

@@ -48,7 +48,7 @@ pub fn run(args: PredictArgs) -> Result<ExitCode> {
     let unknown: UnknownCategory = args.unknown_category.parse()?;
     // A model trained on a table takes the library's table path (`Model::predict_table`), the
     // same one a Rust program uses; matrix models (NPY, IDX, named data sets) take encoded rows.
-    let predictions = match (&model.input, &args.input.data, &args.input.dataset) {
+    let predictions = match (model.input(), &args.input.data, &args.input.dataset) {
         (InputSchema::Tabular { .. }, Some(path), None) => {
             let raw = mlp::data::csv::read_csv(
                 path,

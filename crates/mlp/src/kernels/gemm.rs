@@ -350,7 +350,18 @@ mod tests {
         let a = [1.0f32, 2.0, 3.0, 4.0];
         let b = [5.0f32, 6.0, 7.0, 8.0];
         let mut c = [0.0f32; 4];
-        gemm(Transpose::No, Transpose::Yes, 2, 2, 2, 1.0, &a, &b, 0.0, &mut c);
+        gemm(
+            Transpose::No,
+            Transpose::Yes,
+            2,
+            2,
+            2,
+            1.0,
+            &a,
+            &b,
+            0.0,
+            &mut c,
+        );
         assert_eq!(c, [17.0, 23.0, 39.0, 53.0]);
     }
 

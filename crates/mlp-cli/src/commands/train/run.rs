@@ -50,12 +50,12 @@ pub fn load(args: &TrainArgs) -> Result<Loaded> {
     {
         data.target = input::to_multilabel(&mut data.train, &data.target)?;
     }
-    let task = match &data.train.targets {
+    let task = match data.train.targets() {
         mlp::data::Targets::Classes { .. } => Task::Classification,
         mlp::data::Targets::Values { .. } => Task::Regression,
         mlp::data::Targets::MultiLabel { .. } => Task::MultiLabel,
     };
-    let outputs = match (&data.train.targets, args.loss.as_deref()) {
+    let outputs = match (data.train.targets(), args.loss.as_deref()) {
         (mlp::data::Targets::Classes { .. }, Some(l)) if l.eq_ignore_ascii_case("bce") => 1,
         (mlp::data::Targets::Classes { n_classes, .. }, _) => *n_classes,
         (mlp::data::Targets::Values { n_outputs, .. }, _) => *n_outputs,
@@ -82,9 +82,15 @@ pub fn load(args: &TrainArgs) -> Result<Loaded> {
                 delimiter: args.data.delimiter,
                 weight_column: args.data.weight_column.clone(),
             };
-            let template = Model {
-                network: mlp::spec::ModelSpec::mlp(
-                    train_set.n_features,
+            // Only the input and target encodings matter here (a loss that fits the outputs).
+            let loss = if task == Task::Classification && outputs == 1 {
+                Loss::Bce
+            } else {
+                Loss::Mse
+            };
+            let template = Model::new(
+                mlp::spec::ModelSpec::mlp(
+                    train_set.n_features(),
                     &[1],
                     outputs,
                     Activation::Relu,
@@ -92,12 +98,11 @@ pub fn load(args: &TrainArgs) -> Result<Loaded> {
                 )
                 .build(0)?,
                 task,
-                input: data.input.clone(),
-                scaler: mlp::model::Scaler::identity(train_set.n_features),
-                target: data.target.clone(),
-                loss: Loss::Mse,
-                training: None,
-            };
+                data.input.clone(),
+                mlp::model::Scaler::identity(train_set.n_features()),
+                data.target.clone(),
+                loss,
+            )?;
             let v = input::load_inference(
                 &infer,
                 &template,
@@ -155,14 +160,20 @@ pub fn session_for(args: &TrainArgs, loaded: &Loaded) -> Result<Session> {
                 ..
             }
         );
-        let side = (data.train.n_features as f64).sqrt().round() as usize;
-        if !is_image || side * side != data.train.n_features {
+        let side = (data.train.n_features() as f64).sqrt().round() as usize;
+        if !is_image || side * side != data.train.n_features() {
             bail!(
                 "--augment needs square images (IDX data or --dataset); this data has {} features",
-                data.train.n_features
+                data.train.n_features()
             );
         }
-        builder.config.augment = Some(mlp::train::augment::ImageAugment::parse(spec, side, side)?);
+        builder.config =
+            builder
+                .config
+                .clone()
+                .with_augment(Some(mlp::train::augment::ImageAugment::parse(
+                    spec, side, side,
+                )?));
     }
 
     let session: Session = builder.session(
@@ -219,15 +230,15 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     resolve_auto_mvl(&mut args, &mut session)?;
     let (data, task) = (&loaded.data, loaded.task);
     if let Some((model, state)) = resumed {
-        if model.network.spec() != session.model.network.spec() {
+        if model.network().spec() != session.model().network().spec() {
             bail!(
                 "the checkpoint's architecture does not match its own command line; was the data file changed?"
             );
         }
-        session.model.network.params = model.network.params;
-        session.state = state;
-        if session.state.finished && session.state.epoch < session.config.epochs {
-            session.state.finished = false;
+        session.model_mut().network_mut().params = model.network().params.clone();
+        *session.state_mut() = state;
+        if session.state().finished && session.state().epoch < session.config().epochs() {
+            session.state_mut().finished = false;
         }
     }
 
@@ -237,22 +248,22 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         "r2"
     };
     let mut hooks = CliHooks::new(
-        session.config.epochs,
+        session.config().epochs(),
         args.quiet || args.json,
         args.verbose,
         metric_name,
     );
     let checkpoint_path = args.checkpoint.clone();
     if let Some(path) = &checkpoint_path {
-        let template = session.model.clone();
+        let template = session.model().clone();
         let resume = serde_json::to_value(&args)?;
         let p = path.clone();
         hooks = hooks.with_checkpoints(
             args.checkpoint_every,
             Box::new(move |net, state| {
                 let mut m = template.clone();
-                m.network.params.copy_from_slice(&net.params);
-                if let Some(t) = m.training.as_mut() {
+                m.network_mut().params.copy_from_slice(&net.params);
+                if let Some(t) = m.training_mut() {
                     t.history = state.history.clone();
                 }
                 checkpoint::save(&p, &m, state, &resume)
@@ -262,16 +273,21 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     }
     let result = session.run(&mut hooks);
     hooks.finish();
-    let model = session.model.clone();
+    let model = session.model().clone();
     match result {
         Ok(Outcome::Interrupted) => {
             model.save(&out)?;
             let ckpt = checkpoint_path.unwrap_or_else(|| with_suffix(&out, ".checkpoint"));
-            checkpoint::save(&ckpt, &model, &session.state, &serde_json::to_value(&args)?)?;
+            checkpoint::save(
+                &ckpt,
+                &model,
+                session.state(),
+                &serde_json::to_value(&args)?,
+            )?;
             eprintln!(
                 "interrupted at epoch {}, batch {}: model saved to {}; resume with `mlp train --resume {}`",
-                session.state.epoch + 1,
-                session.state.next_batch,
+                session.state().epoch + 1,
+                session.state().next_batch,
                 out.display(),
                 ckpt.display()
             );
@@ -282,7 +298,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
                 .save(&out)
                 .with_context(|| format!("saving the model to {}", out.display()))?;
             if let Some(path) = &args.plot {
-                crate::plot::training_curves(path, &session.state.history, metric_name)?;
+                crate::plot::training_curves(path, &session.state().history, metric_name)?;
             }
             report(&args, &model, &session, outcome, data.test.as_ref(), &out)?;
             if outcome.diverged() && !args.allow_divergence {
@@ -307,18 +323,18 @@ pub const DIVERGED_EXIT: u8 = 3;
 /// run reuses them instead of recomputing.
 fn resolve_auto_mvl(args: &mut TrainArgs, session: &mut Session) -> Result<()> {
     let needs = session
-        .config
-        .adversarial
+        .config()
+        .adversarial()
         .as_ref()
         .is_some_and(|a| a.layer_reg > 0.0 && a.mvl.is_empty());
     if !needs {
         return Ok(());
     }
     let mvl = mlp::train::auto_mvl(
-        &session.model.network,
-        &session.train,
-        &session.config,
-        &session.model.loss,
+        session.model().network(),
+        session.train_data(),
+        session.config(),
+        &session.model().loss(),
     )
     .context("choosing the MVL layers (--mvl auto)")?;
     let list: Vec<String> = mvl.iter().map(|l| l.to_string()).collect();
@@ -326,14 +342,13 @@ fn resolve_auto_mvl(args: &mut TrainArgs, session: &mut Session) -> Result<()> {
         eprintln!("--mvl auto: most vulnerable layers {}", list.join(","));
     }
     args.mvl = Some(list.join(","));
-    if let Some(a) = session.config.adversarial.as_mut() {
+    if let Some(a) = session.config_mut().adversarial_mut() {
         a.mvl = mvl.clone();
     }
     if let Some(a) = session
-        .model
-        .training
-        .as_mut()
-        .and_then(|t| t.config.adversarial.as_mut())
+        .model_mut()
+        .training_mut()
+        .and_then(|t| t.config.adversarial_mut())
     {
         a.mvl = mvl;
     }
@@ -354,18 +369,18 @@ fn report(
     test: Option<&mlp::data::Dataset>,
     out: &Path,
 ) -> Result<()> {
-    let history = &session.state.history;
+    let history = &session.state().history;
     let last = history.last();
     let test_eval = match test {
         Some(t) => Some(model.evaluate(t)?),
         None => None,
     };
-    let train_summary = model.training.as_ref();
+    let train_summary = model.training();
     if args.json {
         let summary = serde_json::json!({
             "model": out.display().to_string(),
-            "task": model.task.name(),
-            "n_params": model.network.n_params(),
+            "task": model.task().name(),
+            "n_params": model.network().n_params(),
             "epochs_run": history.len(),
             "outcome": train_summary.map(|t| t.outcome.clone()),
             "train_samples": train_summary.map(|t| t.train_samples),
@@ -391,15 +406,15 @@ fn report(
     let t = train_summary;
     println!(
         "trained {} ({} parameters) on {} samples ({} validation) in {:.1}s: {}",
-        model.task.name(),
-        model.network.n_params(),
+        model.task().name(),
+        model.network().n_params(),
         t.map_or(0, |t| t.train_samples),
         t.map_or(0, |t| t.val_samples),
         t.map_or(0.0, |t| t.seconds),
         t.map_or("", |t| t.outcome.as_str())
     );
     if let Some(r) = last {
-        let best = session.state.best.as_ref();
+        let best = session.state().best.as_ref();
         match (best, r.val_metric) {
             (Some((loss, epoch, _)), _) => {
                 println!("best validation loss {loss:.4} at epoch {epoch}")
