@@ -42,6 +42,25 @@
 //! - Capabilities built on it: [`architectures`], [`robust`] (attacks, adversarial training),
 //!   [`verify`] (bound propagation), [`forecast`] (time series).
 //! - [`error`]: the one typed [`Error`]; nothing a user controls makes the library panic.
+//!
+//! The numeric kernels (GEMM, fused element-wise passes, FFTs) are internal; [`Activation`] and
+//! [`Real`] are re-exported here.
+//!
+//! # Sealed types
+//!
+//! The types that carry invariants keep their fields private, so a value that exists is a
+//! consistent one: [`model::Model`] (read with `network()`, `task()`, `input()`, `scaler()`,
+//! `target()`, `loss()`, `training()`; built by training, [`model::Model::load`] or the checked
+//! [`model::Model::new`]), [`data::Dataset`] (`features()`, `targets()`, ...; built by the
+//! readers or the checked [`data::Dataset::new`]), [`estimator::Session`] and
+//! [`data::csv::RawTable`]. Settings are built from `Default` and changed through methods or
+//! public fields; they are `#[non_exhaustive]`, so a new setting is not a breaking change:
+//!
+//! ```
+//! use mlp::train::TrainConfig;
+//! let config = TrainConfig::default().with_epochs(50).with_lr(0.01).with_patience(None);
+//! assert_eq!((config.epochs(), config.lr(), config.patience()), (50, Some(0.01), None));
+//! ```
 #![warn(missing_docs)]
 
 pub mod architectures;

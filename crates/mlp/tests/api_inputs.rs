@@ -224,3 +224,50 @@ fn table_model_rejects_bad_tables_without_panicking() {
     let only_target = Table::from_columns([("y", vec!["p", "q"])]).expect("t");
     assert!(MlpBuilder::new().fit_table(&only_target, "y").is_err());
 }
+
+#[test]
+fn model_new_checks_that_its_parts_fit_together() {
+    let (classifier, _) = models();
+    let parts = |scaler: mlp::model::Scaler, task: Task| {
+        Model::new(
+            classifier.network().clone(),
+            task,
+            classifier.input().clone(),
+            scaler,
+            classifier.target().clone(),
+            classifier.loss(),
+        )
+    };
+    let same = parts(classifier.scaler().clone(), classifier.task()).expect("consistent parts");
+    let x = [0.1f32, 0.5, 0.9];
+    assert_eq!(
+        same.predict_proba(&x, 1).expect("same"),
+        classifier.predict_proba(&x, 1).expect("trained")
+    );
+    assert!(same.training().is_none());
+    // A scaler for two features in front of a three-input network, a zero scale, and class
+    // labels under a regression task are refused.
+    assert!(parts(mlp::model::Scaler::identity(2), classifier.task()).is_err());
+    let mut zero = mlp::model::Scaler::identity(3);
+    zero.scale[1] = 0.0;
+    assert!(parts(zero, classifier.task()).is_err());
+    assert!(parts(classifier.scaler().clone(), Task::Regression).is_err());
+}
+
+#[test]
+fn dataset_constructors_refuse_inconsistent_parts_and_keep_the_old_targets() {
+    let classes = |labels: Vec<usize>| Targets::Classes {
+        labels,
+        n_classes: 2,
+    };
+    let mut d = Dataset::new(vec![1.0, 2.0, 3.0, 4.0], 2, classes(vec![0, 1])).expect("data");
+    assert_eq!(d.row(1), Some(&[3.0f32, 4.0][..]));
+    assert_eq!(d.row(2), None);
+    assert!(Dataset::new(vec![1.0, 2.0, 3.0], 2, classes(vec![0, 1])).is_err());
+    assert!(d.set_targets(classes(vec![0, 2])).is_err());
+    assert_eq!(d.targets(), &classes(vec![0, 1]));
+    assert!(d.clone().with_weights(vec![1.0]).is_err());
+    assert!(d.clone().with_weights(vec![1.0, f32::NAN]).is_err());
+    let w = d.with_weights(vec![1.0, 2.0]).expect("weights");
+    assert_eq!(w.weights(), Some(&[1.0f32, 2.0][..]));
+}
