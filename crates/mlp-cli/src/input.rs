@@ -130,12 +130,12 @@ pub fn load_training(args: &DataArgs, task: Option<TargetKind>) -> Result<Traini
         if task == Some(TargetKind::Regress) {
             bail!("{name} is a classification data set; drop --task regress");
         }
-        let n_classes = match &train.targets {
+        let n_classes = match train.targets() {
             Targets::Classes { n_classes, .. } => *n_classes,
             _ => 0,
         };
         return Ok(TrainingData {
-            input: matrix_schema(train.n_features, "pixel", name, Some(1.0 / 255.0)),
+            input: matrix_schema(train.n_features(), "pixel", name, Some(1.0 / 255.0)),
             target: classes_encoder("label", n_classes, Some(class_names(named))),
             passthrough: Vec::new(),
             source: name.clone(),
@@ -168,7 +168,7 @@ pub fn load_training(args: &DataArgs, task: Option<TargetKind>) -> Result<Traini
             })?;
             let (data, enc) = mlp::estimator::encode_targets(&data, None)?;
             Ok(TrainingData {
-                input: matrix_schema(data.n_features, "x", "npy", None),
+                input: matrix_schema(data.n_features(), "x", "npy", None),
                 target: enc,
                 passthrough: Vec::new(),
                 source: path.display().to_string(),
@@ -182,12 +182,12 @@ pub fn load_training(args: &DataArgs, task: Option<TargetKind>) -> Result<Traini
                 bail!("IDX data holds class labels; drop --task regress");
             }
             let data = idx::load_idx_pair(path, Path::new(target), true)?;
-            let n_classes = match &data.targets {
+            let n_classes = match data.targets() {
                 Targets::Classes { n_classes, .. } => *n_classes,
                 _ => 0,
             };
             Ok(TrainingData {
-                input: matrix_schema(data.n_features, "pixel", "idx", Some(1.0 / 255.0)),
+                input: matrix_schema(data.n_features(), "pixel", "idx", Some(1.0 / 255.0)),
                 target: classes_encoder("label", n_classes, None),
                 passthrough: Vec::new(),
                 source: path.display().to_string(),
@@ -210,12 +210,11 @@ pub fn encode_training_csv(
     let Some(target) = &args.target else {
         bail!("no target: give --target COL (the column to predict)");
     };
-    let columns = mlp::table::TableColumns {
-        features: args.features.clone(),
-        ignore: args.ignore.clone(),
-        weight_column: args.weight_column.clone(),
-        impute: args.impute()?,
-    };
+    let mut columns = mlp::table::TableColumns::default();
+    columns.features = args.features.clone();
+    columns.ignore = args.ignore.clone();
+    columns.weight_column = args.weight_column.clone();
+    columns.impute = args.impute()?;
     let enc = mlp::table::encode_training_table(&table, &columns.feature_config(target), task)?;
     Ok(TrainingData {
         passthrough: enc.passthrough,
@@ -223,7 +222,7 @@ pub fn encode_training_csv(
         target: enc.target,
         train: enc.data,
         test: None,
-        source: table.path.display().to_string(),
+        source: table.path().display().to_string(),
         table: Some(table),
     })
 }
@@ -292,9 +291,9 @@ pub fn load_inference(
             Split::Test
         };
         let data = load_named(named, split, true)?;
-        check_width(model, data.n_features, name)?;
+        check_width(model, data.n_features(), name)?;
         return Ok(InferenceData {
-            features: data.features.clone(),
+            features: data.features().to_vec(),
             rows: data.len(),
             targets: Some(data),
         });
@@ -302,13 +301,13 @@ pub fn load_inference(
     let Some(path) = &args.data else {
         bail!("no input: give --data FILE or --dataset NAME");
     };
-    match (&model.input, file_kind(path)) {
+    match (model.input(), file_kind(path)) {
         (InputSchema::Tabular { preprocessor }, _) => {
             let table = read_csv(path, delimiter)?;
             if need_targets {
                 let (mut data, unseen) = apply_tabular_with(
                     preprocessor,
-                    &model.target,
+                    model.target(),
                     &table,
                     args.weight_column.as_deref(),
                     unknown,
@@ -316,11 +315,11 @@ pub fn load_inference(
                 for u in unseen {
                     eprintln!("warning: {u}");
                 }
-                if model.task == mlp::model::Task::MultiLabel {
-                    to_multilabel(&mut data, &model.target)?;
+                if model.task() == mlp::model::Task::MultiLabel {
+                    to_multilabel(&mut data, model.target())?;
                 }
                 Ok(InferenceData {
-                    features: data.features.clone(),
+                    features: data.features().to_vec(),
                     rows: data.len(),
                     targets: Some(data),
                 })
@@ -328,7 +327,7 @@ pub fn load_inference(
                 let features = preprocessor.transform(&table)?;
                 Ok(InferenceData {
                     features,
-                    rows: table.n_rows,
+                    rows: table.n_rows(),
                     targets: None,
                 })
             }
@@ -346,7 +345,7 @@ pub fn load_inference(
             check_width(model, width, &path.display().to_string())?;
             let targets = match (&args.target, need_targets) {
                 (Some(t), _) => {
-                    let classify = model.task == mlp::model::Task::Classification;
+                    let classify = model.task() == mlp::model::Task::Classification;
                     let data = npy::load_npy_pair(path, t, classify)?;
                     Some(encode_like(model, data)?)
                 }
@@ -376,9 +375,9 @@ pub fn load_inference(
                 });
             };
             let data = idx::load_idx_pair(path, labels, true)?;
-            check_width(model, data.n_features, &path.display().to_string())?;
+            check_width(model, data.n_features(), &path.display().to_string())?;
             Ok(InferenceData {
-                features: data.features.clone(),
+                features: data.features().to_vec(),
                 rows: data.len(),
                 targets: Some(data),
             })
@@ -402,10 +401,11 @@ fn check_width(model: &Model, width: usize, what: &str) -> Result<()> {
 
 /// Encodes raw NPY targets the way the model's target encoder did at training time.
 fn encode_like(model: &Model, mut data: Dataset) -> Result<Dataset> {
+    let mut targets = data.targets().clone();
     if let (
         TargetEncoder::Standardized { mean, scale, .. },
         Targets::Values { values, n_outputs },
-    ) = (&model.target, &mut data.targets)
+    ) = (model.target(), &mut targets)
     {
         let k = *n_outputs;
         if k != mean.len() {
@@ -420,6 +420,7 @@ fn encode_like(model: &Model, mut data: Dataset) -> Result<Dataset> {
             }
         }
     }
+    data.set_targets(targets)?;
     Ok(data)
 }
 
@@ -463,7 +464,7 @@ pub fn to_multilabel(data: &mut Dataset, enc: &TargetEncoder) -> Result<TargetEn
     let TargetEncoder::Standardized { names, .. } = enc else {
         bail!("multi-label training needs one 0/1 target column per label (--target a,b,c)");
     };
-    let Targets::Values { values, n_outputs } = &data.targets else {
+    let Targets::Values { values, n_outputs } = data.targets() else {
         bail!("multi-label training needs numeric 0/1 target columns");
     };
     let mut raw = values.clone();
@@ -479,10 +480,11 @@ pub fn to_multilabel(data: &mut Dataset, enc: &TargetEncoder) -> Result<TargetEn
         }
         *v = r;
     }
-    data.targets = Targets::MultiLabel {
+    let n_labels = *n_outputs;
+    data.set_targets(Targets::MultiLabel {
         values: raw,
-        n_labels: *n_outputs,
-    };
+        n_labels,
+    })?;
     Ok(TargetEncoder::Standardized {
         names: names.clone(),
         mean: vec![0.0; names.len()],

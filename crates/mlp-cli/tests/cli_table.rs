@@ -59,9 +59,13 @@ fn lib_fit(target: &str) -> Model {
 fn classification_matches_the_cli_exactly() {
     let (cli_model, csv) = cli_train_predict("species", "cls");
     let model = lib_fit("species");
-    assert_eq!(model.network.params, cli_model.network.params, "weights");
-    assert_eq!(model.input, cli_model.input, "feature encoding");
-    assert_eq!(model.target, cli_model.target, "labels");
+    assert_eq!(
+        model.network().params,
+        cli_model.network().params,
+        "weights"
+    );
+    assert_eq!(model.input(), cli_model.input(), "feature encoding");
+    assert_eq!(model.target(), cli_model.target(), "labels");
     let table = Table::from_csv(fixture()).expect("fixture");
     let p = model.predict_table(&table).expect("predict_table");
     let mut lines = csv.lines();
@@ -79,8 +83,12 @@ fn classification_matches_the_cli_exactly() {
 fn regression_values_match_the_cli_bit_for_bit() {
     let (cli_model, csv) = cli_train_predict("petal_width", "reg");
     let model = lib_fit("petal_width");
-    assert_eq!(model.network.params, cli_model.network.params, "weights");
-    assert_eq!(model.target, cli_model.target, "target scaling");
+    assert_eq!(
+        model.network().params,
+        cli_model.network().params,
+        "weights"
+    );
+    assert_eq!(model.target(), cli_model.target(), "target scaling");
     let table = Table::from_csv(fixture()).expect("fixture");
     let p = model.predict_table(&table).expect("predict_table");
     let values = p.values().expect("values");

@@ -52,7 +52,7 @@ fn main() -> mlp::Result<()> {
                 .ok_or_else(|| Error::config("species", format!("unknown label {s}")))
         })
         .collect::<mlp::Result<Vec<usize>>>()?;
-    let net = &model.network;
+    let net = model.network();
     let k = net.outputs();
     let n = model.n_features();
     let clean = correct(&net.predict(&x, rows), k, &truth);
@@ -76,7 +76,7 @@ fn main() -> mlp::Result<()> {
             &x,
             rows,
             targets,
-            &model.loss,
+            &model.loss(),
             &space,
             &AttackConfig::fgsm(eps),
         )?;
@@ -85,7 +85,7 @@ fn main() -> mlp::Result<()> {
             &x,
             rows,
             targets,
-            &model.loss,
+            &model.loss(),
             &space,
             &AttackConfig::pgd(eps, 20),
         )?;

@@ -9,8 +9,8 @@ fn main() -> mlp::Result<()> {
     let series = EmbeddedSeries::Co2.load()?;
     let mut settings = ForecastSettings::default();
     // A short run keeps the example quick; the defaults train longer.
-    settings.train.epochs = 60;
-    settings.train.seed = 4;
+    settings.train = settings.train.clone().with_epochs(60);
+    settings.train = settings.train.clone().with_seed(4);
     let forecaster = Forecaster::fit(&series, &settings)?;
     let forecast = forecaster.forecast(&series, 12, IntervalMethod::Residual, 0.9, 0)?;
     let values = &forecast.values[0];

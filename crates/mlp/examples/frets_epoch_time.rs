@@ -37,7 +37,12 @@ fn two_sines(channels: usize, len: usize, noise: f32, seed: u64) -> Vec<f32> {
 }
 
 /// Sliding windows in [`SequenceLayout`] rows (no exog), as a regression data set.
-fn windows(series: &[f32], len: usize, layout: SequenceLayout, rows: usize) -> Dataset {
+fn windows(
+    series: &[f32],
+    len: usize,
+    layout: SequenceLayout,
+    rows: usize,
+) -> mlp::Result<Dataset> {
     let (mut x, mut y) = (Vec::new(), Vec::new());
     for s in 0..rows {
         for c in 0..layout.channels {
@@ -48,15 +53,14 @@ fn windows(series: &[f32], len: usize, layout: SequenceLayout, rows: usize) -> D
             y.extend_from_slice(&series[f..f + layout.horizon]);
         }
     }
-    Dataset {
-        features: x,
-        n_features: layout.inputs(),
-        targets: Targets::Values {
+    Dataset::new(
+        x,
+        layout.inputs(),
+        Targets::Values {
             values: y,
             n_outputs: layout.outputs(),
         },
-        weights: None,
-    }
+    )
 }
 
 fn main() -> mlp::Result<()> {
@@ -69,7 +73,7 @@ fn main() -> mlp::Result<()> {
     let rows = 10_000;
     let len = rows + layout.window + layout.horizon - 1;
     let series = two_sines(1, len, 0.1, 3);
-    let data = windows(&series, len, layout, rows);
+    let data = windows(&series, len, layout, rows)?;
     // (head width, threads): 0 threads means all cores.
     for (hidden, threads) in [(256, 1), (256, 0), (8, 1)] {
         let spec = ArchConfig {
@@ -93,7 +97,7 @@ fn main() -> mlp::Result<()> {
             .fit(&data)?;
         println!(
             "FreTS epoch, head hidden {hidden}, {} params, {rows} windows, threads {threads}: {:.2} s",
-            model.network.n_params(),
+            model.network().n_params(),
             t.elapsed().as_secs_f64()
         );
     }

@@ -28,7 +28,7 @@ fn moons(n: usize, seed: u64) -> Result<Dataset> {
 }
 
 fn labels(d: &Dataset) -> Result<&[usize]> {
-    match &d.targets {
+    match d.targets() {
         Targets::Classes { labels, .. } => Ok(labels),
         _ => Err("two moons has class labels".into()),
     }
@@ -36,25 +36,20 @@ fn labels(d: &Dataset) -> Result<&[usize]> {
 
 /// Adam lr 0.01, batch 100, one thread (the document's protocol).
 fn config(seed: u64, epochs: usize) -> TrainConfig {
-    TrainConfig {
-        epochs,
-        batch_size: 100,
-        lr: Some(0.01),
-        seed,
-        threads: 1,
-        patience: None,
-        ..TrainConfig::default()
-    }
+    TrainConfig::default()
+        .with_epochs(epochs)
+        .with_batch_size(100)
+        .with_lr(Some(0.01))
+        .with_seed(seed)
+        .with_threads(1)
+        .with_patience(None)
 }
 
 /// A 2-16-16-2 ReLU classifier trained for 60 epochs on two-moons (optionally adversarially).
 fn trained(seed: u64, adversarial: Option<AdversarialConfig>) -> Result<Network> {
     let data = moons(1000, seed)?;
     let mut net = ModelSpec::mlp(2, &[16, 16], 2, Activation::Relu, 0.0).build(seed)?;
-    let cfg = TrainConfig {
-        adversarial,
-        ..config(seed, 60)
-    };
+    let cfg = config(seed, 60).with_adversarial(adversarial);
     train::train(
         &mut net,
         &data,
@@ -82,7 +77,7 @@ fn attacked_accuracy(net: &Network, test: &Dataset, cfg: &AttackConfig) -> Resul
     let y = labels(test)?;
     let adv = attack::attack(
         net,
-        &test.features,
+        test.features(),
         y.len(),
         BatchTargets::Classes(y),
         &CE,
@@ -108,17 +103,15 @@ fn main() -> Result<()> {
     let mut mvls = Vec::new();
     let seeds = 5u64;
     for seed in 0..seeds {
-        let base = AdversarialConfig {
-            steps: 10,
-            ..AdversarialConfig::new(method, 0.3)
+        let base = {
+            let mut c = AdversarialConfig::new(method, 0.3);
+            c.steps = 10;
+            c
         };
         let mvl = if mvl_text == "auto" {
             let data = moons(1000, seed)?;
             let net = ModelSpec::mlp(2, &[16, 16], 2, Activation::Relu, 0.0).build(seed)?;
-            let cfg = TrainConfig {
-                adversarial: Some(base.clone()),
-                ..config(seed, 60)
-            };
+            let cfg = config(seed, 60).with_adversarial(Some(base.clone()));
             train::auto_mvl(&net, &data, &cfg, &CE)?
         } else {
             mvl_text
@@ -132,16 +125,17 @@ fn main() -> Result<()> {
             trained(seed, Some(base.clone()))?,
             trained(
                 seed,
-                Some(AdversarialConfig {
-                    layer_reg: gamma,
-                    mvl,
-                    ..base
+                Some({
+                    let mut c = base;
+                    c.layer_reg = gamma;
+                    c.mvl = mvl;
+                    c
                 }),
             )?,
         ];
         let y = labels(&test)?;
         for (m, net) in models.iter().enumerate() {
-            acc[m][0] += accuracy(net, &test.features, y) / seeds as f64;
+            acc[m][0] += accuracy(net, test.features(), y) / seeds as f64;
             acc[m][1] += attacked_accuracy(net, &test, &AttackConfig::fgsm(0.3))? / seeds as f64;
             for (k, &eps) in sweep.iter().enumerate() {
                 acc[m][2 + k] +=
@@ -149,7 +143,7 @@ fn main() -> Result<()> {
             }
             let report = lsa::analyze(
                 net,
-                &test.features,
+                test.features(),
                 y.len(),
                 BatchTargets::Classes(y),
                 &CE,

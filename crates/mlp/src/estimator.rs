@@ -12,7 +12,7 @@
 //!     .seed(1)
 //!     .fit(&data)
 //!     .unwrap();
-//! let classes = model.predict_classes(&data.features, data.len()).unwrap();
+//! let classes = model.predict_classes(data.features(), data.len()).unwrap();
 //! let report = model.evaluate(&data).unwrap();
 //! assert!(report.accuracy().unwrap() > 0.95);
 //! # let _ = classes;
@@ -650,18 +650,58 @@ pub fn encode_targets(data: &Dataset, task: Option<Task>) -> Result<(Dataset, Ta
 #[derive(Debug, Clone)]
 pub struct Session {
     /// The model being trained.
-    pub model: Model,
+    pub(crate) model: Model,
     /// Scaled training data.
-    pub train: Dataset,
+    pub(crate) train: Dataset,
     /// Scaled validation data.
-    pub val: Option<Dataset>,
+    pub(crate) val: Option<Dataset>,
     /// Effective training configuration.
-    pub config: TrainConfig,
+    pub(crate) config: TrainConfig,
     /// Resumable state.
-    pub state: TrainState,
+    pub(crate) state: TrainState,
 }
 
 impl Session {
+    /// The model being trained (its current weights).
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// The model, to change before (or between) runs: e.g. weights restored from a checkpoint.
+    pub fn model_mut(&mut self) -> &mut Model {
+        &mut self.model
+    }
+
+    /// The scaled training data.
+    pub fn train_data(&self) -> &Dataset {
+        &self.train
+    }
+
+    /// The scaled validation data, if any.
+    pub fn val_data(&self) -> Option<&Dataset> {
+        self.val.as_ref()
+    }
+
+    /// The effective training configuration.
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    /// The configuration, to change between runs (e.g. more epochs when resuming).
+    pub fn config_mut(&mut self) -> &mut TrainConfig {
+        &mut self.config
+    }
+
+    /// The resumable state: epoch, history, best weights seen.
+    pub fn state(&self) -> &TrainState {
+        &self.state
+    }
+
+    /// The state, to restore a checkpoint's before resuming.
+    pub fn state_mut(&mut self) -> &mut TrainState {
+        &mut self.state
+    }
+
     /// Trains until done, early-stopped, interrupted, or diverged. The model's history and
     /// outcome (the [`Outcome`]'s sentence) are updated in every case; on divergence
     /// ([`Outcome::Diverged`]) the model holds the best weights seen.

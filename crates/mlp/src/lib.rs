@@ -37,8 +37,8 @@
 //! - Data: [`data`] (CSV/NPY/IDX readers, [`data::preprocess`] encoders, splits, named and
 //!   generated data sets), [`metrics`].
 //! - The engine: [`spec`] (architecture as data), [`network`], [`layers`], [`loss`], [`optim`],
-//!   [`train`] (the training loop), [`kernels`] (GEMM and fused element-wise kernels), [`io`]
-//!   (the model file), [`rng`].
+//!   [`train`] (the training loop), [`io`] (the model file), [`rng`], [`perf`] (GEMM rate and
+//!   the SIMD path the kernels took).
 //! - Capabilities built on it: [`architectures`], [`robust`] (attacks, adversarial training),
 //!   [`verify`] (bound propagation), [`forecast`] (time series).
 //! - [`error`]: the one typed [`Error`]; nothing a user controls makes the library panic.
@@ -50,6 +50,25 @@
 //! `serve_threads` (one model shared by threads), `attack_verify` (FGSM/PGD attacks and IBP/CROWN
 //! certification of a classifier) and `acc_reach` (closed-loop reachability of a trained
 //! controller).
+//!
+//! The numeric kernels (GEMM, fused element-wise passes, FFTs) are internal; [`Activation`] and
+//! [`Real`] are re-exported here.
+//!
+//! # Sealed types
+//!
+//! The types that carry invariants keep their fields private, so a value that exists is a
+//! consistent one: [`model::Model`] (read with `network()`, `task()`, `input()`, `scaler()`,
+//! `target()`, `loss()`, `training()`; built by training, [`model::Model::load`] or the checked
+//! [`model::Model::new`]), [`data::Dataset`] (`features()`, `targets()`, ...; built by the
+//! readers or the checked [`data::Dataset::new`]), [`estimator::Session`] and
+//! [`data::csv::RawTable`]. Settings are built from `Default` and changed through methods or
+//! public fields; they are `#[non_exhaustive]`, so a new setting is not a breaking change:
+//!
+//! ```
+//! use mlp::train::TrainConfig;
+//! let config = TrainConfig::default().with_epochs(50).with_lr(0.01).with_patience(None);
+//! assert_eq!((config.epochs(), config.lr(), config.patience()), (50, Some(0.01), None));
+//! ```
 #![warn(missing_docs)]
 
 pub mod architectures;
@@ -70,22 +89,19 @@ pub use kernels::elementwise::Activation;
 /// `ndarray`).
 #[cfg(feature = "ndarray")]
 pub use ndarray;
-pub mod kernels;
+// GEMM and fused element-wise kernels: engine internals whose signatures follow the engine;
+// `perf` answers what benchmarks ask of them.
+pub(crate) mod kernels;
 pub mod layers;
 pub mod loss;
 pub mod metrics;
 pub mod model;
 pub mod network;
 pub mod optim;
+pub mod perf;
 pub mod prelude;
 pub mod spec;
 pub mod table;
 pub mod train;
 pub mod uncertainty;
 pub mod verify;
-
-/// Kernel entry points for the `mlp bench` command; not a stable interface.
-#[doc(hidden)]
-pub mod bench {
-    pub use crate::kernels::{Transpose, gemm};
-}

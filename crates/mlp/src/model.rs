@@ -181,25 +181,109 @@ struct ModelDoc {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
     /// The network and its weights.
-    pub network: Network,
+    pub(crate) network: Network,
     /// What it predicts.
-    pub task: Task,
+    pub(crate) task: Task,
     /// How raw input is encoded.
-    pub input: InputSchema,
+    pub(crate) input: InputSchema,
     /// Standardization of the encoded features.
-    pub scaler: Scaler,
+    pub(crate) scaler: Scaler,
     /// Class labels or regression target scaling.
-    pub target: TargetEncoder,
+    pub(crate) target: TargetEncoder,
     /// The training loss.
-    pub loss: Loss,
+    pub(crate) loss: Loss,
     /// Training summary and history.
-    pub training: Option<TrainingSummary>,
+    pub(crate) training: Option<TrainingSummary>,
     /// Conformal scores and temperature (see [`crate::uncertainty`]); `None` for a model trained
     /// without calibration.
-    pub uncertainty: Option<crate::uncertainty::Uncertainty>,
+    pub(crate) uncertainty: Option<crate::uncertainty::Uncertainty>,
 }
 
 impl Model {
+    /// A model from its parts, checked for consistency: the input schema's width, the scaler's
+    /// and the network's inputs agree; the target encoding fits the task and the network's
+    /// outputs; every scale is finite and non-zero. No training summary.
+    pub fn new(
+        network: Network,
+        task: Task,
+        input: InputSchema,
+        scaler: Scaler,
+        target: TargetEncoder,
+        loss: Loss,
+    ) -> Result<Model> {
+        let bad = |msg: String| Error::config("model", msg);
+        check_consistent(&network, task, &input, &target, &loss).map_err(bad)?;
+        let n = network.inputs();
+        if scaler.mean.len() != scaler.scale.len()
+            || !(scaler.mean.is_empty() || scaler.mean.len() == n)
+        {
+            return Err(bad(format!(
+                "the scaler has {} means and {} scales for {n} network inputs",
+                scaler.mean.len(),
+                scaler.scale.len()
+            )));
+        }
+        if scaler.scale.iter().any(|&s| s == 0.0 || !s.is_finite()) {
+            return Err(bad("the scaler has a zero or non-finite scale".into()));
+        }
+        Ok(Model {
+            network,
+            task,
+            input,
+            scaler,
+            target,
+            loss,
+            training: None,
+            uncertainty: None,
+        })
+    }
+
+    /// The network and its weights.
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+
+    /// The network, to change its weights in place (fine-tuning, restoring a checkpoint). Its
+    /// architecture must keep the model's input and output widths.
+    pub fn network_mut(&mut self) -> &mut Network {
+        &mut self.network
+    }
+
+    /// What the model predicts.
+    pub fn task(&self) -> Task {
+        self.task
+    }
+
+    /// How raw input is encoded (table columns and their encoders, or a bare matrix).
+    pub fn input(&self) -> &InputSchema {
+        &self.input
+    }
+
+    /// The standardization of the encoded features.
+    pub fn scaler(&self) -> &Scaler {
+        &self.scaler
+    }
+
+    /// Class labels or the regression target's scaling.
+    pub fn target(&self) -> &TargetEncoder {
+        &self.target
+    }
+
+    /// The training loss.
+    pub fn loss(&self) -> Loss {
+        self.loss
+    }
+
+    /// The training summary and history (`None` for a model built with [`Model::new`]).
+    pub fn training(&self) -> Option<&TrainingSummary> {
+        self.training.as_ref()
+    }
+
+    /// The training summary, to amend (e.g. the history written into a checkpoint).
+    pub fn training_mut(&mut self) -> Option<&mut TrainingSummary> {
+        self.training.as_mut()
+    }
+
     /// Checks encoded features before inference: `rows x n_features` values, all finite. A NaN
     /// or infinite value is an error naming its row and feature (silently predicting class 0
     /// for a NaN row is worse than stopping).

@@ -228,7 +228,7 @@ impl Network {
     ///
     /// ```
     /// use mlp::layers::GradMode;
-    /// use mlp::kernels::elementwise::Activation;
+    /// use mlp::Activation;
     /// let net = mlp::spec::ModelSpec::mlp(2, &[4], 1, Activation::Tanh, 0.0)
     ///     .build(0).unwrap().with_grad_mode(GradMode::Eval);
     /// let mut ws = mlp::network::Workspace::new();

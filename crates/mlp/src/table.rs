@@ -205,6 +205,7 @@ impl Table {
 /// The defaults: every column but the targets is a feature, no weights, missing cells are an
 /// error (as `mlp train`).
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct TableColumns {
     /// Feature columns (names or 0-based indices); `None`: every column that is not a target,
     /// the weight column or ignored.

@@ -10,24 +10,24 @@ fn models() -> &'static (Model, Model) {
     static MODELS: OnceLock<(Model, Model)> = OnceLock::new();
     MODELS.get_or_init(|| {
         let x: Vec<f32> = (0..60).map(|i| ((i * 37) % 17) as f32 / 17.0).collect();
-        let classes = Dataset {
-            features: x.clone(),
-            n_features: 3,
-            targets: Targets::Classes {
+        let classes = Dataset::new(
+            x.clone(),
+            3,
+            Targets::Classes {
                 labels: (0..20).map(|i| i % 3).collect(),
                 n_classes: 3,
             },
-            weights: None,
-        };
-        let values = Dataset {
-            features: x,
-            n_features: 3,
-            targets: Targets::Values {
+        )
+        .expect("classes");
+        let values = Dataset::new(
+            x,
+            3,
+            Targets::Values {
                 values: (0..40).map(|i| i as f32 * 0.5).collect(),
                 n_outputs: 2,
             },
-            weights: None,
-        };
+        )
+        .expect("values");
         let b = MlpBuilder::new().hidden(&[4]).epochs(2).seed(1).threads(1);
         (
             b.clone().fit(&classes).expect("classifier"),
@@ -59,19 +59,21 @@ fn targets() -> impl Strategy<Value = Targets> {
     ]
 }
 
-fn dataset() -> impl Strategy<Value = Dataset> {
+/// The parts of a data set, often inconsistent with each other.
+type Parts = (Vec<f32>, usize, Targets, Option<Vec<f32>>);
+
+fn dataset() -> impl Strategy<Value = Parts> {
     (
         proptest::collection::vec(value(), 0..40),
         0usize..5,
         targets(),
         proptest::option::of(proptest::collection::vec(-1.0f32..2.0, 0..12)),
     )
-        .prop_map(|(features, n_features, targets, weights)| Dataset {
-            features,
-            n_features,
-            targets,
-            weights,
-        })
+}
+
+/// A data set from the parts: the constructors are where inconsistent parts are refused.
+fn build((features, n_features, targets, weights): Parts) -> mlp::Result<Dataset> {
+    Dataset::new(features, n_features, targets)?.with_weights(weights)
 }
 
 fn cell() -> impl Strategy<Value = String> {
@@ -109,23 +111,27 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
     #[test]
-    fn fit_never_panics_on_a_malformed_dataset(data in dataset()) {
-        let consistent = data.validate().is_ok();
-        let result = MlpBuilder::new().hidden(&[2]).epochs(1).threads(1).fit(&data);
-        if !consistent {
-            prop_assert!(result.is_err(), "an inconsistent data set trained: {data:?}");
+    fn fit_never_panics_on_a_malformed_dataset(parts in dataset()) {
+        // Inconsistent parts are an error from the constructor (a panic fails the property);
+        // what it accepts trains or errors.
+        if let Ok(data) = build(parts) {
+            prop_assert!(data.validate().is_ok());
+            let _ = MlpBuilder::new().hidden(&[2]).epochs(1).threads(1).fit(&data);
         }
     }
 
     #[test]
-    fn evaluate_never_panics(data in dataset()) {
+    fn evaluate_never_panics(parts in dataset()) {
+        let Ok(data) = build(parts) else {
+            return Ok(());
+        };
         let (classifier, regressor) = models();
         let a = classifier.evaluate(&data);
         let b = regressor.evaluate(&data);
-        if data.validate().is_err() || data.n_features != 3 {
+        if data.n_features() != 3 {
             prop_assert!(a.is_err() && b.is_err());
         }
-        if let Targets::Classes { labels, .. } = &data.targets
+        if let Targets::Classes { labels, .. } = data.targets()
             && labels.iter().any(|&l| l >= 3)
         {
             prop_assert!(a.is_err(), "unknown class index accepted");
@@ -217,4 +223,51 @@ fn table_model_rejects_bad_tables_without_panicking() {
     assert!(MlpBuilder::new().fit_table(&t, "nope").is_err());
     let only_target = Table::from_columns([("y", vec!["p", "q"])]).expect("t");
     assert!(MlpBuilder::new().fit_table(&only_target, "y").is_err());
+}
+
+#[test]
+fn model_new_checks_that_its_parts_fit_together() {
+    let (classifier, _) = models();
+    let parts = |scaler: mlp::model::Scaler, task: Task| {
+        Model::new(
+            classifier.network().clone(),
+            task,
+            classifier.input().clone(),
+            scaler,
+            classifier.target().clone(),
+            classifier.loss(),
+        )
+    };
+    let same = parts(classifier.scaler().clone(), classifier.task()).expect("consistent parts");
+    let x = [0.1f32, 0.5, 0.9];
+    assert_eq!(
+        same.predict_proba(&x, 1).expect("same"),
+        classifier.predict_proba(&x, 1).expect("trained")
+    );
+    assert!(same.training().is_none());
+    // A scaler for two features in front of a three-input network, a zero scale, and class
+    // labels under a regression task are refused.
+    assert!(parts(mlp::model::Scaler::identity(2), classifier.task()).is_err());
+    let mut zero = mlp::model::Scaler::identity(3);
+    zero.scale[1] = 0.0;
+    assert!(parts(zero, classifier.task()).is_err());
+    assert!(parts(classifier.scaler().clone(), Task::Regression).is_err());
+}
+
+#[test]
+fn dataset_constructors_refuse_inconsistent_parts_and_keep_the_old_targets() {
+    let classes = |labels: Vec<usize>| Targets::Classes {
+        labels,
+        n_classes: 2,
+    };
+    let mut d = Dataset::new(vec![1.0, 2.0, 3.0, 4.0], 2, classes(vec![0, 1])).expect("data");
+    assert_eq!(d.row(1), Some(&[3.0f32, 4.0][..]));
+    assert_eq!(d.row(2), None);
+    assert!(Dataset::new(vec![1.0, 2.0, 3.0], 2, classes(vec![0, 1])).is_err());
+    assert!(d.set_targets(classes(vec![0, 2])).is_err());
+    assert_eq!(d.targets(), &classes(vec![0, 1]));
+    assert!(d.clone().with_weights(vec![1.0]).is_err());
+    assert!(d.clone().with_weights(vec![1.0, f32::NAN]).is_err());
+    let w = d.with_weights(vec![1.0, 2.0]).expect("weights");
+    assert_eq!(w.weights(), Some(&[1.0f32, 2.0][..]));
 }

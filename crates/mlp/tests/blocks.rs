@@ -3,6 +3,7 @@
 //! round trip of every block.
 
 use mlp::Activation;
+use mlp::data::Dataset;
 use mlp::data::generate::two_moons;
 use mlp::estimator::MlpBuilder;
 use mlp::layers::{Init, Layer, ParamKind};
@@ -203,7 +204,7 @@ fn hourglass_parameter_count_and_frozen_lift() {
     let trained = b.fit(&data).expect("fit");
     assert_eq!(lift(&trained), lift_before, "the frozen lift changed");
     let head = trained
-        .network
+        .network()
         .tensors()
         .iter()
         .find(|t| t.kind == ParamKind::Weight)
@@ -211,15 +212,15 @@ fn hourglass_parameter_count_and_frozen_lift() {
         .range
         .clone();
     assert_ne!(
-        trained.network.params[head.clone()],
-        model.network.params[head]
+        trained.network().params[head.clone()],
+        model.network().params[head]
     );
 }
 
 fn lift(m: &Model) -> Vec<u32> {
-    let t = &m.network.tensors()[0];
+    let t = &m.network().tensors()[0];
     assert_eq!(t.name, "layers.0.weight");
-    m.network.params[t.range.clone()]
+    m.network().params[t.range.clone()]
         .iter()
         .map(|x| x.to_bits())
         .collect()
@@ -369,12 +370,14 @@ fn every_block_survives_the_model_file() {
     let path = dir.join("blocks.safetensors");
     model.save(&path).expect("save");
     let loaded = Model::load(&path).expect("load");
-    assert_eq!(loaded.network, model.network);
+    assert_eq!(loaded.network(), model.network());
     assert_eq!(
-        loaded.predict_proba(&data.features, data.len()).expect("p"),
-        model.predict_proba(&data.features, data.len()).expect("p")
+        loaded
+            .predict_proba(data.features(), data.len())
+            .expect("p"),
+        model.predict_proba(data.features(), data.len()).expect("p")
     );
-    let kinds: Vec<&str> = loaded.network.layers().iter().map(Layer::kind).collect();
+    let kinds: Vec<&str> = loaded.network().layers().iter().map(Layer::kind).collect();
     assert_eq!(
         kinds,
         [
@@ -394,7 +397,7 @@ fn every_block_survives_the_model_file() {
         ]
     );
     let names: Vec<String> = loaded
-        .network
+        .network()
         .tensors()
         .iter()
         .map(|t| t.name.clone())
@@ -566,7 +569,7 @@ fn batch_norm_statistics_are_trained_and_saved() {
         .expect("acc");
     assert!(acc > 0.95, "accuracy {acc}");
     let rv = model
-        .network
+        .network()
         .tensors()
         .iter()
         .find(|t| t.name == "layers.1.running_var")
@@ -574,7 +577,7 @@ fn batch_norm_statistics_are_trained_and_saved() {
         .range
         .clone();
     assert!(
-        model.network.params[rv.clone()]
+        model.network().params[rv.clone()]
             .iter()
             .any(|&v| (v - 1.0).abs() > 0.01),
         "running variance never moved"
@@ -584,10 +587,15 @@ fn batch_norm_statistics_are_trained_and_saved() {
     let path = dir.join("bn.safetensors");
     model.save(&path).expect("save");
     let loaded = Model::load(&path).expect("load");
-    assert_eq!(loaded.network.params[rv.clone()], model.network.params[rv]);
     assert_eq!(
-        loaded.predict_proba(&data.features, data.len()).expect("p"),
-        model.predict_proba(&data.features, data.len()).expect("p")
+        loaded.network().params[rv.clone()],
+        model.network().params[rv]
+    );
+    assert_eq!(
+        loaded
+            .predict_proba(data.features(), data.len())
+            .expect("p"),
+        model.predict_proba(data.features(), data.len()).expect("p")
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -666,8 +674,9 @@ fn selectable_kan_prunes_to_one_family_exactly() {
 fn kan_grids_follow_the_data_and_extend_on_demand() {
     use mlp::layers::KanBasis;
     // Inputs far outside the default grid [-2, 2]: the grid moves to them.
-    let mut data = two_moons(300, 0.1, 5).expect("data");
-    data.features.iter_mut().for_each(|x| *x = 10.0 + 5.0 * *x);
+    let (mut x, n, targets, _) = two_moons(300, 0.1, 5).expect("data").into_parts();
+    x.iter_mut().for_each(|x| *x = 10.0 + 5.0 * *x);
+    let data = Dataset::new(x, n, targets).expect("data");
     let layers = vec![
         LayerSpec::Kan {
             units: 8,
@@ -694,13 +703,17 @@ fn kan_grids_follow_the_data_and_extend_on_demand() {
     let LayerSpec::Kan {
         basis: KanBasis::Bspline { low, high, .. },
         ..
-    } = model.network.spec().layers[0]
+    } = model.network().spec().layers[0]
     else {
         panic!("kan")
     };
-    let min = data.features.iter().copied().fold(f32::INFINITY, f32::min);
+    let min = data
+        .features()
+        .iter()
+        .copied()
+        .fold(f32::INFINITY, f32::min);
     let max = data
-        .features
+        .features()
         .iter()
         .copied()
         .fold(f32::NEG_INFINITY, f32::max);
@@ -720,18 +733,18 @@ fn kan_grids_follow_the_data_and_extend_on_demand() {
     assert!(acc > 0.9, "accuracy {acc}");
 
     // Extending the grid (5 -> 10 intervals over the same range) keeps the function.
-    let mut net = model.network.clone();
-    let before = net.predict(&data.features, data.len());
+    let mut net = model.network().clone();
+    let before = net.predict(data.features(), data.len());
     let finer = KanBasis::Bspline {
         grid: 10,
         order: 3,
         low,
         high,
     };
-    net.regrid_kan(0, finer, &data.features, data.len())
+    net.regrid_kan(0, finer, data.features(), data.len())
         .expect("regrid");
-    assert_eq!(net.n_params(), model.network.n_params() + 8 * 2 * 5);
-    let after = net.predict(&data.features, data.len());
+    assert_eq!(net.n_params(), model.network().n_params() + 8 * 2 * 5);
+    let after = net.predict(data.features(), data.len());
     let worst = before
         .iter()
         .zip(&after)
@@ -739,7 +752,7 @@ fn kan_grids_follow_the_data_and_extend_on_demand() {
         .fold(0.0f32, f32::max);
     assert!(worst < 1e-2, "max logit change {worst}");
     assert!(
-        net.regrid_kan(1, finer, &data.features, data.len())
+        net.regrid_kan(1, finer, data.features(), data.len())
             .is_err(),
         "layer 1 is dense"
     );

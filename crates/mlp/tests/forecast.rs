@@ -38,14 +38,15 @@ fn series(values: &[(f64, Option<f64>)], future_x: &[f64]) -> Series {
 }
 
 fn quick_settings(emb: Embedding, horizon: usize, strategy: Strategy) -> ForecastSettings {
-    let mut s = ForecastSettings {
-        lags: LagSetting::Fixed(emb),
-        horizon,
-        strategy,
-        ..ForecastSettings::default()
+    let mut s = {
+        let mut c = ForecastSettings::default();
+        c.lags = LagSetting::Fixed(emb);
+        c.horizon = horizon;
+        c.strategy = strategy;
+        c
     };
-    s.train.threads = 1;
-    s.train.seed = 3;
+    s.train = s.train.clone().with_threads(1);
+    s.train = s.train.clone().with_seed(3);
     s
 }
 
@@ -93,17 +94,18 @@ fn direct_and_recursive_strategies_both_forecast() {
         })
         .collect();
     let s = series(&y.iter().map(|&v| (v, None)).collect::<Vec<_>>(), &[]);
-    let bt = BacktestSettings {
-        test_fraction: 0.2,
-        stride: 2,
-        intervals: IntervalMethod::Residual,
-        ..BacktestSettings::default()
+    let bt = {
+        let mut c = BacktestSettings::default();
+        c.test_fraction = 0.2;
+        c.stride = 2;
+        c.intervals = IntervalMethod::Residual;
+        c
     };
     for strategy in [Strategy::Recursive, Strategy::Direct] {
         let settings = quick_settings(Embedding { tau: 1, dim: 13 }, 6, strategy);
         let (report, model) = backtest(&s, &settings, &bt).expect("test setup");
         assert_eq!(model.meta.block(), strategy.block(6));
-        assert_eq!(model.model.network.outputs(), strategy.block(6));
+        assert_eq!(model.model.network().outputs(), strategy.block(6));
         let mlp = &report.scores[0];
         let naive = report
             .scores
@@ -163,7 +165,7 @@ fn automatic_lags_are_chosen_stored_and_used() {
     let mut settings = quick_settings(Embedding { tau: 1, dim: 1 }, 4, Strategy::Recursive);
     settings.lags = LagSetting::Auto { max_dim: 8 };
     settings.normalize = Normalize::Global;
-    settings.train.epochs = 5;
+    settings.train = settings.train.clone().with_epochs(5);
     let model = Forecaster::fit(&s, &settings).expect("test setup");
     let choice = model.meta.lag_choice.as_ref().expect("test setup");
     eprintln!("auto lags on a sine: {choice:?}");
@@ -174,7 +176,7 @@ fn automatic_lags_are_chosen_stored_and_used() {
     ));
     assert!((2..=4).contains(&choice.dim), "{choice:?}");
     assert_eq!(model.meta.embedding.tau, choice.tau);
-    assert_eq!(model.model.network.inputs(), choice.dim);
+    assert_eq!(model.model.network().inputs(), choice.dim);
     assert_eq!(choice.e1.len(), 8);
 }
 
@@ -182,7 +184,7 @@ fn automatic_lags_are_chosen_stored_and_used() {
 fn co2_backtest_mlp_beats_seasonal_naive_and_matches_ar() {
     let co2 = EmbeddedSeries::Co2.load().expect("test setup");
     let mut settings = ForecastSettings::default();
-    settings.train.threads = 1;
+    settings.train = settings.train.clone().with_threads(1);
     let bt = BacktestSettings::default();
     let (report, model) = backtest(&co2, &settings, &bt).expect("test setup");
     // Monthly data: the month one-hots are on, the season is a year.
@@ -240,7 +242,7 @@ fn mc_dropout_intervals_bracket_the_forecast_and_are_reproducible() {
     let s = series(&y.iter().map(|&v| (v, None)).collect::<Vec<_>>(), &[]);
     let mut settings = quick_settings(Embedding { tau: 1, dim: 6 }, 3, Strategy::Recursive);
     settings.arch.dropout = 0.1;
-    settings.train.epochs = 60;
+    settings.train = settings.train.clone().with_epochs(60);
     let model = Forecaster::fit(&s, &settings).expect("test setup");
     let method = IntervalMethod::McDropout { samples: 40 };
     let a = model.forecast(&s, 5, method, 0.8, 7).expect("test setup");
@@ -252,7 +254,7 @@ fn mc_dropout_intervals_bracket_the_forecast_and_are_reproducible() {
     }
     // Without dropout, MC intervals are refused with a reason.
     settings.arch.dropout = 0.0;
-    settings.train.epochs = 2;
+    settings.train = settings.train.clone().with_epochs(2);
     let plain = Forecaster::fit(&s, &settings).expect("test setup");
     let e = plain
         .forecast(&s, 5, method, 0.8, 7)
@@ -266,7 +268,7 @@ fn saved_forecaster_round_trips_and_truncated_files_are_refused() {
     let y = growth(100, 4);
     let s = series(&y.iter().map(|&v| (v, None)).collect::<Vec<_>>(), &[]);
     let mut settings = quick_settings(Embedding { tau: 2, dim: 4 }, 3, Strategy::Direct);
-    settings.train.epochs = 20;
+    settings.train = settings.train.clone().with_epochs(20);
     let model = Forecaster::fit(&s, &settings).expect("test setup");
     let dir = std::env::temp_dir().join(format!("mlp-forecast-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("test setup");

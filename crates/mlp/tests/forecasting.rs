@@ -55,15 +55,15 @@ fn windows(
 }
 
 fn regression(x: Vec<f32>, n_features: usize, y: Vec<f32>, n_outputs: usize) -> Dataset {
-    Dataset {
-        features: x,
+    Dataset::new(
+        x,
         n_features,
-        targets: Targets::Values {
+        Targets::Values {
             values: y,
             n_outputs,
         },
-        weights: None,
-    }
+    )
+    .expect("a consistent data set")
 }
 
 fn mse(a: &[f32], b: &[f32]) -> f64 {
@@ -295,7 +295,7 @@ fn forecasters_train_and_survive_the_model_file() {
         let path = dir.join(format!("{arch:?}.safetensors"));
         model.save(&path).expect("save");
         let loaded = Model::load(&path).expect("load");
-        assert_eq!(loaded.network, model.network);
+        assert_eq!(loaded.network(), model.network());
         assert_eq!(loaded.predict_values(&x, rows).expect("predict"), pred);
     }
     let _ = std::fs::remove_dir_all(&dir);

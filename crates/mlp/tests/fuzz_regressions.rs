@@ -279,7 +279,7 @@ mod seeds {
             &model_dir,
             "tabular.safetensors",
             &session
-                .model
+                .model()
                 .to_tensor_file()
                 .expect("file")
                 .to_bytes()
@@ -290,8 +290,8 @@ mod seeds {
         let ckpt = ckpt_dir.join("ckpt.safetensors");
         checkpoint::save(
             &ckpt,
-            &session.model,
-            &session.state,
+            session.model(),
+            session.state(),
             &serde_json::json!({"args": ["train"]}),
         )
         .expect("checkpoint");

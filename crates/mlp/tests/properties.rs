@@ -106,8 +106,8 @@ proptest! {
     fn csv_structured_bytes_never_panic(bytes in csv_like_bytes(), d in select(vec![None, Some(b','), Some(b';'), Some(b'\t')])) {
         match read_csv_from_reader("prop.csv", bytes.as_slice(), d) {
             Ok(t) => {
-                prop_assert_eq!(t.columns.len(), t.headers.len());
-                prop_assert!(t.columns.iter().all(|c| c.len() == t.n_rows));
+                prop_assert_eq!(t.columns().len(), t.headers().len());
+                prop_assert!(t.columns().iter().all(|c| c.len() == t.n_rows()));
             }
             Err(e) => names_file(&e, "prop.csv")?,
         }

@@ -20,22 +20,20 @@ fn moons(n: usize, seed: u64) -> Dataset {
 }
 
 fn labels(d: &Dataset) -> &[usize] {
-    match &d.targets {
+    match d.targets() {
         Targets::Classes { labels, .. } => labels,
         _ => panic!("classes expected"),
     }
 }
 
 fn config(seed: u64, epochs: usize) -> TrainConfig {
-    TrainConfig {
-        epochs,
-        batch_size: 100,
-        lr: Some(0.01),
-        seed,
-        threads: 1,
-        patience: None,
-        ..TrainConfig::default()
-    }
+    TrainConfig::default()
+        .with_epochs(epochs)
+        .with_batch_size(100)
+        .with_lr(Some(0.01))
+        .with_seed(seed)
+        .with_threads(1)
+        .with_patience(None)
 }
 
 /// A 2-16-16-2 ReLU classifier trained on two-moons (optionally adversarially).
@@ -44,10 +42,7 @@ fn trained(seed: u64, adversarial: Option<AdversarialConfig>) -> (Network, Datas
     let mut net = ModelSpec::mlp(2, &[16, 16], 2, Activation::Relu, 0.0)
         .build(seed)
         .expect("spec");
-    let cfg = TrainConfig {
-        adversarial,
-        ..config(seed, 60)
-    };
+    let cfg = config(seed, 60).with_adversarial(adversarial);
     train::train(
         &mut net,
         &data,
@@ -76,7 +71,7 @@ fn attacked_accuracy(net: &Network, test: &Dataset, cfg: &AttackConfig) -> f64 {
     let y = labels(test);
     let adv = attack::attack(
         net,
-        &test.features,
+        test.features(),
         y.len(),
         BatchTargets::Classes(y),
         &CE,
@@ -91,7 +86,7 @@ fn attacked_accuracy(net: &Network, test: &Dataset, cfg: &AttackConfig) -> f64 {
 fn fgsm_at_eps_03_costs_a_clean_moons_model_over_20_points() {
     let (net, _) = trained(1, None);
     let test = moons(500, 99);
-    let clean = accuracy(&net, &test.features, labels(&test));
+    let clean = accuracy(&net, test.features(), labels(&test));
     let adv = attacked_accuracy(&net, &test, &AttackConfig::fgsm(0.3));
     assert!(clean > 0.95, "clean accuracy {clean}");
     assert!(clean - adv > 0.20, "clean {clean}, fgsm {adv}");
@@ -106,7 +101,7 @@ fn pgd_finds_at_least_the_fgsm_loss_and_is_deterministic() {
     let run = |cfg: &AttackConfig| {
         attack::attack(
             &net,
-            &test.features,
+            test.features(),
             y.len(),
             BatchTargets::Classes(y),
             &CE,
@@ -128,7 +123,7 @@ fn pgd_finds_at_least_the_fgsm_loss_and_is_deterministic() {
         let loss_of =
             |x: &[f32]| attack::mean_loss(&net, x, y.len(), BatchTargets::Classes(y), &CE);
         let (l_clean, l_fgsm, l_pgd) = (
-            loss_of(&test.features),
+            loss_of(test.features()),
             loss_of(&run(&fgsm)),
             loss_of(&run(&pgd)),
         );
@@ -204,7 +199,7 @@ fn perturbations_stay_in_the_ball_the_domain_and_off_frozen_features() {
 fn relative_error_is_zero_for_identical_inputs_and_matches_a_hand_value() {
     let (net, data) = trained(4, None);
     let rows = 200;
-    let x = &data.features[..rows * 2];
+    let x = &data.features()[..rows * 2];
     let re = lsa::layer_relative_errors(&net, x, x, rows, 64).expect("lsa");
     assert_eq!(re.len(), 2, "two hidden layers analysed, output excluded");
     assert!(re.iter().all(|l| l.relative_error == 0.0), "{re:?}");
@@ -345,16 +340,14 @@ fn adversarial_training_beats_standard_training_under_attack() {
 #[test]
 fn adversarial_runs_resume_bit_identically() {
     let data = moons(300, 6);
-    let adv = AdversarialConfig {
-        layer_reg: 0.5,
-        mvl: vec![0, 1],
-        ratio: 0.5,
-        ..AdversarialConfig::new(AttackMethod::Pgd, 0.2)
+    let adv = {
+        let mut c = AdversarialConfig::new(AttackMethod::Pgd, 0.2);
+        c.layer_reg = 0.5;
+        c.mvl = vec![0, 1];
+        c.ratio = 0.5;
+        c
     };
-    let cfg = TrainConfig {
-        adversarial: Some(adv),
-        ..config(3, 6)
-    };
+    let cfg = config(3, 6).with_adversarial(Some(adv));
     let spec = ModelSpec::mlp(2, &[8, 8], 2, Activation::Relu, 0.0);
     let mut whole = spec.build(3).expect("spec");
     train::train(
@@ -369,10 +362,7 @@ fn adversarial_runs_resume_bit_identically() {
     .expect("train");
     let mut part = spec.build(3).expect("spec");
     let mut state = TrainState::default();
-    let first = TrainConfig {
-        epochs: 3,
-        ..cfg.clone()
-    };
+    let first = cfg.clone().with_epochs(3);
     train::train(
         &mut part,
         &data,
@@ -396,24 +386,24 @@ fn bad_adversarial_settings_are_errors() {
         .expect("spec");
     for adv in [
         AdversarialConfig::new(AttackMethod::Fgsm, -0.1),
-        AdversarialConfig {
-            ratio: 1.5,
-            ..AdversarialConfig::new(AttackMethod::Fgsm, 0.1)
+        {
+            let mut c = AdversarialConfig::new(AttackMethod::Fgsm, 0.1);
+            c.ratio = 1.5;
+            c
         },
-        AdversarialConfig {
-            layer_reg: 1.0,
-            mvl: vec![7],
-            ..AdversarialConfig::new(AttackMethod::Fgsm, 0.1)
+        {
+            let mut c = AdversarialConfig::new(AttackMethod::Fgsm, 0.1);
+            c.layer_reg = 1.0;
+            c.mvl = vec![7];
+            c
         },
-        AdversarialConfig {
-            layer_reg: 1.0,
-            ..AdversarialConfig::new(AttackMethod::Fgsm, 0.1)
+        {
+            let mut c = AdversarialConfig::new(AttackMethod::Fgsm, 0.1);
+            c.layer_reg = 1.0;
+            c
         },
     ] {
-        let cfg = TrainConfig {
-            adversarial: Some(adv),
-            ..config(0, 1)
-        };
+        let cfg = config(0, 1).with_adversarial(Some(adv));
         let r = train::train(
             &mut net,
             &data,

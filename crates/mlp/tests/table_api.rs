@@ -31,7 +31,7 @@ fn classifier_from_csv_with_text_columns_predicts_labels() {
     // The text column became a one-hot block that travels in the model.
     assert!(
         model
-            .input
+            .input()
             .feature_names()
             .iter()
             .any(|n| n == "site=north")

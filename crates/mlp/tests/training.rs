@@ -46,10 +46,12 @@ fn learns_two_moons_and_round_trips_through_the_file() {
     let path = dir.join("m.safetensors");
     model.save(&path).expect("save");
     let loaded = Model::load(&path).expect("load");
-    assert_eq!(loaded.network.params, model.network.params);
-    let p1 = model.predict_proba(&data.features, data.len()).expect("p1");
+    assert_eq!(loaded.network().params, model.network().params);
+    let p1 = model
+        .predict_proba(data.features(), data.len())
+        .expect("p1");
     let p2 = loaded
-        .predict_proba(&data.features, data.len())
+        .predict_proba(data.features(), data.len())
         .expect("p2");
     assert_eq!(p1, p2);
     // A truncated file is a clear error naming the file.
@@ -94,7 +96,7 @@ fn same_seed_and_threads_give_bit_identical_weights() {
             .threads(threads);
         let a = b.fit(&data).expect("a");
         let c = b.fit(&data).expect("c");
-        assert_eq!(a.network.params, c.network.params, "threads={threads}");
+        assert_eq!(a.network().params, c.network().params, "threads={threads}");
     }
     let a = MlpBuilder::classifier()
         .hidden(&[16])
@@ -110,7 +112,7 @@ fn same_seed_and_threads_give_bit_identical_weights() {
         .threads(1)
         .fit(&data)
         .expect("c");
-    assert_ne!(a.network.params, c.network.params);
+    assert_ne!(a.network().params, c.network().params);
 }
 
 /// Stops after a given number of batches, as Ctrl-C would.
@@ -146,12 +148,12 @@ fn two_thread_paths_repeat_and_equal_one_thread() {
     let one = fit(1);
     let two = fit(2);
     let again = fit(2);
-    assert_eq!(two.network.params, again.network.params);
-    assert_eq!(one.network.params, two.network.params);
-    let x: Vec<f32> = data.features[..2].to_vec();
+    assert_eq!(two.network().params, again.network().params);
+    assert_eq!(one.network().params, two.network().params);
+    let x: Vec<f32> = data.features()[..2].to_vec();
     assert_eq!(
-        one.network.predict(&x, 1),
-        two.network.predict(&x, 1),
+        one.network().predict(&x, 1),
+        two.network().predict(&x, 1),
         "single-sample inference"
     );
 }
@@ -187,20 +189,23 @@ fn interrupted_and_resumed_run_equals_uninterrupted_run() {
     assert_eq!(outcome, Outcome::Interrupted);
     checkpoint::save(
         &ckpt,
-        &first.model,
-        &first.state,
+        first.model(),
+        first.state(),
         &serde_json::json!({"note": "test"}),
     )
     .expect("save");
     let (model, state, resume) = checkpoint::load(&ckpt).expect("load");
     assert_eq!(resume["note"], "test");
-    assert_eq!(state, first.state);
+    assert_eq!(&state, first.state());
     let mut second = session_for(&b, &data);
-    second.model.network.params = model.network.params;
-    second.state = state;
+    second.model_mut().network_mut().params = model.network().params.clone();
+    *second.state_mut() = state;
     second.run(&mut NoHooks).expect("second");
-    assert_eq!(second.model.network.params, full.model.network.params);
-    assert_eq!(second.state.history.len(), full.state.history.len());
+    assert_eq!(
+        second.model().network().params,
+        full.model().network().params
+    );
+    assert_eq!(second.state().history.len(), full.state().history.len());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -222,18 +227,20 @@ fn early_stopping_restores_the_best_weights() {
     let Outcome::EarlyStopped { best_epoch } = outcome else {
         panic!("expected early stop, got {outcome:?}")
     };
-    assert!(s.state.history.len() < 400);
+    assert!(s.state().history.len() < 400);
     assert!(
         outcome.to_string().starts_with("early stopped"),
         "{outcome}"
     );
-    let (best_loss, epoch, params) = s.state.best.clone().expect("best");
+    let (best_loss, epoch, params) = s.state().best.clone().expect("best");
     assert_eq!(epoch, best_epoch);
-    assert_eq!(s.model.network.params, params);
-    let recorded = s.state.history[best_epoch - 1].val_loss.expect("val loss");
+    assert_eq!(s.model().network().params, params);
+    let recorded = s.state().history[best_epoch - 1]
+        .val_loss
+        .expect("val loss");
     assert_eq!(recorded, best_loss);
     assert!(
-        s.state
+        s.state()
             .history
             .iter()
             .all(|r| r.val_loss.expect("val") >= best_loss)
@@ -264,7 +271,7 @@ fn exploding_regression(lr: f32, optimizer: &str) -> mlp::estimator::Session {
 fn divergence_ends_the_run_and_keeps_the_best_weights() {
     for optimizer in ["sgd", "adam"] {
         let mut s = exploding_regression(1e6, optimizer);
-        let start = s.model.network.params.clone();
+        let start = s.model().network().params.clone();
         let outcome = s.run(&mut NoHooks).expect("a diverged run is an outcome");
         let Outcome::Diverged {
             epoch, kept_epoch, ..
@@ -274,15 +281,15 @@ fn divergence_ends_the_run_and_keeps_the_best_weights() {
         };
         assert!(outcome.diverged());
         assert!(epoch < 50, "{optimizer}: stopped at epoch {epoch}");
-        assert!(s.state.finished);
+        assert!(s.state().finished);
         let text = outcome.to_string();
         assert!(text.contains("diverged"), "{text}");
         assert!(!text.contains("converged"), "{text}");
-        assert!(s.model.training.as_ref().is_some_and(|t| t.outcome == text));
-        assert!(s.model.network.params.iter().all(|p| p.is_finite()));
+        assert!(s.model().training().is_some_and(|t| t.outcome == text));
+        assert!(s.model().network().params.iter().all(|p| p.is_finite()));
         // Nothing beat the starting weights, so they are what the model holds.
         assert_eq!(kept_epoch, 0, "{optimizer}");
-        assert_eq!(s.model.network.params, start, "{optimizer}");
+        assert_eq!(s.model().network().params, start, "{optimizer}");
     }
 }
 
@@ -313,8 +320,8 @@ fn running_every_epoch_is_not_an_early_stop() {
         .threads(1);
     let mut s = session_for(&b, &data);
     let outcome = s.run(&mut NoHooks).expect("run");
-    assert_eq!(s.state.history.len(), 60);
-    let (_, best, params) = s.state.best.clone().expect("best");
+    assert_eq!(s.state().history.len(), 60);
+    let (_, best, params) = s.state().best.clone().expect("best");
     assert!(best < 60, "best epoch {best}");
     assert_eq!(
         outcome,
@@ -322,7 +329,7 @@ fn running_every_epoch_is_not_an_early_stop() {
             best_epoch: Some(best)
         }
     );
-    assert_eq!(s.model.network.params, params);
+    assert_eq!(s.model().network().params, params);
     let text = outcome.to_string();
     assert!(!text.contains("early"), "{text}");
     assert!(text.contains(&format!("epoch {best}")), "{text}");
@@ -354,18 +361,20 @@ fn lbfgs_fits_a_small_regression() {
 fn class_and_sample_weights_shift_the_decision() {
     // Imbalanced, overlapping classes: balanced weights raise recall on the rare class.
     let mut data = two_moons(1000, 0.45, 9).expect("gen");
-    let Targets::Classes { labels, .. } = &data.targets else {
+    let Targets::Classes { labels, .. } = data.targets() else {
         panic!()
     };
     let keep: Vec<usize> = (0..data.len())
         .filter(|&i| labels[i] == 0 || i % 8 == 0)
         .collect();
     data = data.select(&keep);
-    let Targets::Classes { labels, .. } = data.targets.clone() else {
+    let Targets::Classes { labels, .. } = data.targets().clone() else {
         panic!()
     };
     let recall1 = |m: &Model| {
-        let pred = m.predict_classes(&data.features, data.len()).expect("pred");
+        let pred = m
+            .predict_classes(data.features(), data.len())
+            .expect("pred");
         let (mut hit, mut total) = (0, 0);
         for (p, t) in pred.iter().zip(&labels) {
             if *t == 1 {
@@ -394,13 +403,15 @@ fn class_and_sample_weights_shift_the_decision() {
         recall1(&plain)
     );
     // Sample weights of 8 on the rare class act like balanced class weights.
-    let mut weighted = data.clone();
-    weighted.weights = Some(
-        labels
-            .iter()
-            .map(|&l| if l == 1 { 8.0 } else { 1.0 })
-            .collect(),
-    );
+    let weighted = data
+        .clone()
+        .with_weights(
+            labels
+                .iter()
+                .map(|&l| if l == 1 { 8.0 } else { 1.0 })
+                .collect::<Vec<f32>>(),
+        )
+        .expect("weights");
     let w = base.fit(&weighted).expect("weighted");
     assert!(recall1(&w) > recall1(&plain) + 0.05);
 }

@@ -46,35 +46,34 @@ fn linear_model(task: Task, weights: &[f32], bias: &[f32], inputs: usize) -> Mod
             },
         ),
     };
-    Model {
+    Model::new(
         network,
         task,
-        input: InputSchema::Matrix {
+        InputSchema::Matrix {
             feature_names: (0..inputs).map(|j| format!("x{j}")).collect(),
             source: "test".into(),
             value_scale: None,
         },
-        scaler: Scaler::identity(inputs),
+        Scaler::identity(inputs),
         target,
         loss,
-        training: None,
-        uncertainty: None,
-    }
+    )
+    .expect("consistent model")
 }
 
 /// `y = 2x + noise` with standard normal x and noise; the fixed predictor is `2x`.
 fn regression_rows(n: usize, rng: &mut Rng) -> Dataset {
     let x: Vec<f32> = (0..n).map(|_| rng.normal()).collect();
     let y: Vec<f32> = x.iter().map(|&v| 2.0 * v + rng.normal()).collect();
-    Dataset {
-        features: x,
-        n_features: 1,
-        targets: Targets::Values {
+    Dataset::new(
+        x,
+        1,
+        Targets::Values {
             values: y,
             n_outputs: 1,
         },
-        weights: None,
-    }
+    )
+    .expect("consistent data")
 }
 
 /// Three classes whose labels are drawn from the model's own softmax(x) over 3 features.
@@ -99,15 +98,15 @@ fn class_rows(n: usize, rng: &mut Rng) -> Dataset {
         x.extend_from_slice(&z);
         labels.push(label);
     }
-    Dataset {
-        features: x,
-        n_features: 3,
-        targets: Targets::Classes {
+    Dataset::new(
+        x,
+        3,
+        Targets::Classes {
             labels,
             n_classes: 3,
         },
-        weights: None,
-    }
+    )
+    .expect("consistent data")
 }
 
 /// The bounds of the mean coverage over `seeds` repetitions, `n` calibration rows and `m` test
@@ -146,13 +145,13 @@ fn regression_intervals_cover_at_the_nominal_level_over_many_seeds() {
         let test = regression_rows(m, &mut rng);
         let p = model
             .predictions_with(
-                &test.features,
+                &test.features(),
                 m,
                 &PredictOptions::default().interval(level),
             )
             .expect("predict");
         let (lo, hi) = (p.lower().expect("lower"), p.upper().expect("upper"));
-        let Targets::Values { values, .. } = &test.targets else {
+        let Targets::Values { values, .. } = &test.targets() else {
             unreachable!()
         };
         let covered = values
@@ -184,13 +183,13 @@ fn prediction_sets_cover_at_the_nominal_level_over_many_seeds() {
         let test = class_rows(m, &mut rng);
         let p = model
             .predictions_with(
-                &test.features,
+                &test.features(),
                 m,
                 &PredictOptions::default().prediction_sets(level),
             )
             .expect("predict");
         let sets = p.prediction_sets().expect("sets");
-        let Targets::Classes { labels, .. } = &test.targets else {
+        let Targets::Classes { labels, .. } = &test.targets() else {
             unreachable!()
         };
         let covered = sets
@@ -229,9 +228,9 @@ fn lac_sets_meet_the_kacq_acceptance() {
             .calibrate_conformal(&class_rows(200, &mut rng))
             .expect("calibrate");
         let test = class_rows(2000, &mut rng);
-        let proba = model.predict_proba(&test.features, 2000).expect("proba");
+        let proba = model.predict_proba(&test.features(), 2000).expect("proba");
         let sets = model.prediction_sets(&proba, 0.9).expect("sets");
-        let Targets::Classes { labels, .. } = &test.targets else {
+        let Targets::Classes { labels, .. } = &test.targets() else {
             unreachable!()
         };
         total += sets
@@ -252,7 +251,9 @@ fn temperature_lowers_nll_and_ece_of_an_over_confident_model() {
     let data = class_rows(4000, &mut rng);
     let four = [4.0, 0.0, 0.0, 0.0, 4.0, 0.0, 0.0, 0.0, 4.0];
     let mut model = linear_model(Task::Classification, &four, &[0.0; 3], 3);
-    let before = model.predict_proba(&data.features[..3], 1).expect("proba");
+    let before = model
+        .predict_proba(&data.features()[..3], 1)
+        .expect("proba");
     let t = model
         .fit_temperature(&data, "validation")
         .expect("fit")
@@ -262,7 +263,9 @@ fn temperature_lowers_nll_and_ece_of_an_over_confident_model() {
     assert!(t.ece_after < t.ece_before, "{t:?}");
     assert_eq!(t.rows, 4000);
     // Applied at predict time: same class, less confident.
-    let after = model.predict_proba(&data.features[..3], 1).expect("proba");
+    let after = model
+        .predict_proba(&data.features()[..3], 1)
+        .expect("proba");
     let top = |p: &[f32]| mlp::train::argmax(p);
     assert_eq!(top(&before), top(&after));
     assert!(after[top(&after)] < before[top(&before)]);
@@ -271,7 +274,7 @@ fn temperature_lowers_nll_and_ece_of_an_over_confident_model() {
     let back = Model::from_tensor_file(&file, std::path::Path::new("m.safetensors")).expect("load");
     assert_eq!(back.temperature(), model.temperature());
     assert_eq!(
-        back.predict_proba(&data.features[..3], 1).expect("p"),
+        back.predict_proba(&data.features()[..3], 1).expect("p"),
         after
     );
 }
@@ -325,7 +328,7 @@ fn split_calibration_is_stratified_disjoint_and_seeded() {
     let (rest2, cal2) = split_calibration(&data, 0.2, 7).expect("split");
     assert_eq!((rest2, cal2), (rest.clone(), cal.clone()));
     // Stratified: each class's share of the calibration rows is within one row of its share.
-    let count = |d: &Dataset, c: usize| match &d.targets {
+    let count = |d: &Dataset, c: usize| match &d.targets() {
         Targets::Classes { labels, .. } => labels.iter().filter(|&&l| l == c).count(),
         _ => 0,
     };
@@ -402,9 +405,9 @@ fn mc_dropout_is_reproducible_with_a_seed_and_reports_spread() {
         .threads(1)
         .fit(&data)
         .expect("fit");
-    let a = model.mc_dropout(&data.features, 64, 20, 7).expect("mc");
-    let b = model.mc_dropout(&data.features, 64, 20, 7).expect("mc");
-    let c = model.mc_dropout(&data.features, 64, 20, 8).expect("mc");
+    let a = model.mc_dropout(&data.features(), 64, 20, 7).expect("mc");
+    let b = model.mc_dropout(&data.features(), 64, 20, 7).expect("mc");
+    let c = model.mc_dropout(&data.features(), 64, 20, 8).expect("mc");
     assert_eq!(a, b);
     assert_ne!(a.mean, c.mean);
     let std = a.std.as_ref().expect("std");
@@ -412,7 +415,7 @@ fn mc_dropout_is_reproducible_with_a_seed_and_reports_spread() {
     assert!(std.iter().all(|s| *s > 0.0 && s.is_finite()));
     // The mean of the passes is near the deterministic prediction (dropout is unbiased in
     // expectation at the last hidden layer), within a few standard errors of 20 passes.
-    let point = model.predict_values(&data.features, 64).expect("p");
+    let point = model.predict_values(&data.features(), 64).expect("p");
     let close = point
         .iter()
         .zip(&a.mean)
@@ -431,7 +434,7 @@ fn mc_dropout_is_reproducible_with_a_seed_and_reports_spread() {
         .threads(1)
         .fit(&cls)
         .expect("fit");
-    let r = clf.mc_dropout(&cls.features, 90, 10, 0).expect("mc");
+    let r = clf.mc_dropout(&cls.features(), 90, 10, 0).expect("mc");
     assert!(r.std.is_none());
     for (row, h) in r
         .mean
@@ -441,5 +444,5 @@ fn mc_dropout_is_reproducible_with_a_seed_and_reports_spread() {
         assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-4);
         assert!(*h >= 0.0 && *h <= 3f32.ln() + 1e-5);
     }
-    assert!(clf.mc_dropout(&cls.features, 90, 1, 0).is_err());
+    assert!(clf.mc_dropout(&cls.features(), 90, 1, 0).is_err());
 }

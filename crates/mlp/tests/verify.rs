@@ -316,9 +316,9 @@ fn certification_of_a_class_margin_on_a_trained_classifier() {
         .threads(1)
         .fit(&data)
         .expect("trains");
-    let net = &model.network;
-    let mut x = data.features[..2].to_vec();
-    model.scaler.apply(&mut x);
+    let net = model.network();
+    let mut x = data.features()[..2].to_vec();
+    model.scaler().apply(&mut x);
     let centre: Vec<f64> = x.iter().map(|&v| v as f64).collect();
     let class = mlp::train::argmax(&net.predict(&x, 1));
     let spec = LinearSpec::class_margin(net.outputs(), class).expect("class");

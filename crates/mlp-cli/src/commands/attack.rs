@@ -109,7 +109,7 @@ pub struct AttackData {
 impl AttackData {
     /// The targets as one batch.
     pub fn targets(&self) -> BatchTargets<'_> {
-        match &self.data.targets {
+        match self.data.targets() {
             Targets::Classes { labels, .. } => BatchTargets::Classes(labels),
             Targets::Values { values, .. } | Targets::MultiLabel { values, .. } => {
                 BatchTargets::Values(values)
@@ -120,7 +120,7 @@ impl AttackData {
 
 /// Loads labelled input for `model` and scales it into the network's input space.
 pub fn load_attack_data(input: &InferenceDataArgs, model: &Model) -> Result<AttackData> {
-    if model.task == Task::MultiLabel {
+    if model.task() == Task::MultiLabel {
         bail!("attacks support classification and regression models; this one is multi-label");
     }
     let data = load_inference(
@@ -144,7 +144,7 @@ pub fn load_attack_data(input: &InferenceDataArgs, model: &Model) -> Result<Atta
         );
     }
     let mut x = data.features;
-    model.scaler.apply(&mut x);
+    model.scaler().apply(&mut x);
     Ok(AttackData {
         x,
         rows: data.rows,
@@ -205,7 +205,7 @@ pub struct AttackReport {
 }
 
 fn predicted_classes(model: &Model, out: &[f32]) -> Vec<usize> {
-    let k = model.network.outputs().max(1);
+    let k = model.network().outputs().max(1);
     out.chunks_exact(k)
         .map(|row| {
             if k == 1 {
@@ -219,8 +219,8 @@ fn predicted_classes(model: &Model, out: &[f32]) -> Vec<usize> {
 
 fn mse_in_target_units(model: &Model, out: &[f32], truth: &[f32]) -> f64 {
     let (mut p, mut t) = (out.to_vec(), truth.to_vec());
-    model.target.decode_values(&mut p);
-    model.target.decode_values(&mut t);
+    model.target().decode_values(&mut p);
+    model.target().decode_values(&mut t);
     let n = p.len().max(1) as f64;
     p.iter()
         .zip(&t)
@@ -236,13 +236,13 @@ pub fn evaluate_attack(
     space: &PerturbSpace,
     config: &AttackConfig,
 ) -> Result<(AttackReport, Vec<f32>)> {
-    let net = &model.network;
+    let net = model.network();
     let adv = robust::attack::attack(
         net,
         &data.x,
         data.rows,
         data.targets(),
-        &model.loss,
+        &model.loss(),
         space,
         config,
     )?;
@@ -270,7 +270,7 @@ pub fn evaluate_attack(
         adversarial_mse: None,
         mean_perturbation,
     };
-    match &data.data.targets {
+    match data.data.targets() {
         Targets::Classes { labels, .. } => {
             let (pc, pa) = (
                 predicted_classes(model, &clean_out),
@@ -307,14 +307,14 @@ fn write_examples(model: &Model, data: &AttackData, adv: &[f32], path: &Path) ->
     let mut raw = adv.to_vec();
     model.to_raw_units(&mut raw);
     let mut header: Vec<String> = model
-        .input
+        .input()
         .feature_names()
         .iter()
         .map(|s| quote(s))
         .collect();
     let mut out = String::new();
     let n = model.n_features().max(1);
-    match (&data.data.targets, &model.target) {
+    match (data.data.targets(), model.target()) {
         (
             Targets::Classes { labels, .. },
             TargetEncoder::Classes {
@@ -334,7 +334,7 @@ fn write_examples(model: &Model, data: &AttackData, adv: &[f32], path: &Path) ->
             header.extend(names.iter().map(|s| quote(s)));
             let _ = writeln!(out, "{}", header.join(","));
             let mut t = values.clone();
-            model.target.decode_values(&mut t);
+            model.target().decode_values(&mut t);
             for (row, y) in raw.chunks_exact(n).zip(t.chunks_exact((*n_outputs).max(1))) {
                 let cells: Vec<String> = row.iter().chain(y).map(|v| num(*v)).collect();
                 let _ = writeln!(out, "{}", cells.join(","));
@@ -365,7 +365,7 @@ pub fn run(args: AttackArgs) -> Result<ExitCode> {
     let data = load_attack_data(&args.input, &model)?;
     let mut reports = Vec::new();
     if !args.json {
-        match model.task {
+        match model.task() {
             Task::Regression => println!(
                 "{:>10} {:>14} {:>14} {:>12}",
                 "eps", "clean mse", "adv mse", "mean |d|"
@@ -413,7 +413,7 @@ pub fn run(args: AttackArgs) -> Result<ExitCode> {
                 )
             })
             .collect();
-        let what = if model.task == Task::Regression {
+        let what = if model.task() == Task::Regression {
             "mse"
         } else {
             "accuracy"

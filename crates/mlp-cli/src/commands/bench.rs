@@ -14,13 +14,13 @@
 use anyhow::{Result, bail};
 use clap::Args;
 use mlp::Activation;
-use mlp::bench::{Transpose, gemm};
 use mlp::data::datasets::{NamedDataset, Split, load_named};
 use mlp::data::generate::w2_data;
 use mlp::data::{Dataset, Targets};
 use mlp::loss::Loss;
 use mlp::network::{InferenceScratch, Network};
 use mlp::optim::OptimizerConfig;
+use mlp::perf::{Transpose, gemm_gflops};
 use mlp::spec::ModelSpec;
 use mlp::train::{NoHooks, TrainConfig, TrainState, evaluate_loss, train};
 use serde_json::json;
@@ -98,21 +98,19 @@ fn round(x: f64, digits: i32) -> f64 {
 }
 
 fn config(epochs: usize, batch: usize, threads: usize, seed: u64) -> TrainConfig {
-    TrainConfig {
-        epochs,
-        batch_size: batch,
-        optimizer: OptimizerConfig::Adam {
+    TrainConfig::default()
+        .with_epochs(epochs)
+        .with_batch_size(batch)
+        .with_optimizer(OptimizerConfig::Adam {
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-8,
-        },
-        lr: Some(1e-3),
-        weight_decay: 0.0,
-        patience: None,
-        seed,
-        threads,
-        ..TrainConfig::default()
-    }
+        })
+        .with_lr(Some(1e-3))
+        .with_weight_decay(0.0)
+        .with_patience(None)
+        .with_seed(seed)
+        .with_threads(threads)
 }
 
 fn flops_per_epoch(net: &Network, n: usize) -> f64 {
@@ -182,7 +180,7 @@ fn step_gemms_alone_s(
             shapes.push((Transpose::No, Transpose::No, batch, fan_in, fan_out));
         }
         for (ta, tb, m, n, k) in shapes {
-            let rate = pool.install(|| gemm_rate(ta, tb, m, n, k));
+            let rate = pool.install(|| gemm_gflops(ta, tb, m, n, k))?;
             step_s += 2.0 * (m * n * k) as f64 / (rate * 1e9);
         }
     }
@@ -230,7 +228,7 @@ fn w3(args: &BenchArgs, net: &Network, test: &Dataset) -> Result<serde_json::Val
 fn w3_in_pool(args: &BenchArgs, net: &Network, test: &Dataset) -> Result<serde_json::Value> {
     let n = test.len();
     let (nin, nout) = (net.inputs(), net.outputs());
-    let x = &test.features;
+    let x = test.features();
     let mut scratch = InferenceScratch::default();
     let mut out = vec![0.0f32; nout];
     // Single sample: the lean path, on the calling thread (and the helper core with 2+ threads).
@@ -280,7 +278,7 @@ fn w3_in_pool(args: &BenchArgs, net: &Network, test: &Dataset) -> Result<serde_j
             thrb.push(n as f64 / t0.elapsed().as_secs_f64());
         }
     }
-    let Targets::Classes { labels, .. } = &test.targets else {
+    let Targets::Classes { labels, .. } = test.targets() else {
         bail!("W3 needs class labels")
     };
     let correct = big
@@ -298,24 +296,6 @@ fn w3_in_pool(args: &BenchArgs, net: &Network, test: &Dataset) -> Result<serde_j
         "throughput_batch10000_per_s": median(&thrb).round(),
         "test_acc": round(correct as f64 / n as f64, 4), "peak_rss_mib": peak_rss_mib(),
     }))
-}
-
-/// GFLOP/s of our GEMM entry point on one shape (best of several runs).
-fn gemm_rate(ta: Transpose, tb: Transpose, m: usize, n: usize, k: usize) -> f64 {
-    let a = vec![0.5f32; m * k];
-    let b = vec![0.25f32; k * n];
-    let mut c = vec![0.0f32; m * n];
-    let mut best = f64::INFINITY;
-    for _ in 0..5 {
-        let t0 = Instant::now();
-        let reps = 3;
-        for _ in 0..reps {
-            gemm(ta, tb, m, n, k, 1.0, &a, &b, 0.0, &mut c);
-        }
-        best = best.min(t0.elapsed().as_secs_f64() / reps as f64);
-    }
-    std::hint::black_box(&c);
-    2.0 * (m * n * k) as f64 / best / 1e9
 }
 
 fn w4(args: &BenchArgs) -> Result<serde_json::Value> {
@@ -355,9 +335,9 @@ fn w4(args: &BenchArgs) -> Result<serde_json::Value> {
     let rates: Vec<f64> = pool.install(|| {
         shapes
             .iter()
-            .map(|&(ta, tb, m, n, k)| gemm_rate(ta, tb, m, n, k))
-            .collect()
-    });
+            .map(|&(ta, tb, m, n, k)| gemm_gflops(ta, tb, m, n, k))
+            .collect::<mlp::Result<_>>()
+    })?;
     let best = rates.iter().copied().fold(0.0, f64::max);
     // Time the step's GEMMs alone would take at the measured rates (the 10-wide output layer's
     // products are negligible and left out): the floor for this epoch with this GEMM.

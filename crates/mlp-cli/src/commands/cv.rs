@@ -82,7 +82,7 @@ pub fn run(args: CvArgs) -> Result<ExitCode> {
     let kind = kind.or(Some(full.target.kind()));
     let n = full.train.len();
     let mut rng = Rng::seed_from(targs.seed ^ FOLD_STREAM);
-    let (folds, stratified) = match &full.train.targets {
+    let (folds, stratified) = match &full.train.targets() {
         Targets::Classes { labels, n_classes } => {
             if let Some((class, count)) = smallest_class(labels, *n_classes)
                 && count < args.folds
@@ -220,7 +220,7 @@ fn run_fold(
     if matches!(outcome, Outcome::Interrupted) {
         bail!("interrupted");
     }
-    let model = &session.model;
+    let model = &session.model();
     let Some(test) = loaded.data.test.as_ref() else {
         bail!("the fold has no test rows");
     };
@@ -229,14 +229,14 @@ fn run_fold(
         Value::Object(m) => m,
         other => bail!("unexpected metrics {other}"),
     };
-    let t = model.training.as_ref();
+    let t = model.training();
     Ok((
-        model.task,
+        model.task(),
         FoldResult {
             test_rows: test_rows.to_vec(),
             train_samples: t.map_or(0, |t| t.train_samples),
             val_samples: t.map_or(0, |t| t.val_samples),
-            epochs_run: session.state.history.len(),
+            epochs_run: session.state().history.len(),
             outcome,
             metrics,
         },

@@ -46,7 +46,7 @@ struct Job {
 }
 
 fn split_test(data: &Dataset, seed: u64) -> Result<(Dataset, Dataset)> {
-    let Targets::Classes { labels, n_classes } = &data.targets else {
+    let Targets::Classes { labels, n_classes } = data.targets() else {
         anyhow::bail!("demo data sets are classification sets");
     };
     let (train, test) = stratified_split(labels, *n_classes, 0.3, &mut Rng::seed_from(seed))?;
@@ -119,7 +119,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         )?;
         session.run(&mut NoHooks)?;
         let seconds = started.elapsed().as_secs_f64();
-        let epochs = session.state.history.len();
+        let epochs = session.state().history.len();
         let model: Model = session.into_model();
         let eval = model.evaluate(&test)?;
         let path = args.out_dir.join(format!("{}.safetensors", job.name));
@@ -135,7 +135,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
                 job.name,
                 train.len(),
                 test.len(),
-                train.n_features,
+                train.n_features(),
                 model.n_classes(),
                 epochs,
                 seconds
@@ -168,25 +168,25 @@ fn robustness(model: &Model, test: &Dataset, seed: u64, json: bool) -> Result<()
     use mlp::robust::{self, AttackConfig, EpsUnits};
     use mlp::verify::bisect::{BisectConfig, Verdict, verify};
     use mlp::verify::{Bounds, LinearSpec, Method};
-    let Targets::Classes { labels, .. } = &test.targets else {
+    let Targets::Classes { labels, .. } = test.targets() else {
         anyhow::bail!("the robustness demo needs a classifier");
     };
-    let (rows, n) = (test.len(), test.n_features);
+    let (rows, n) = (test.len(), test.n_features());
     let (attack_eps, certify_eps) = (0.3f32, 0.05f64);
-    let clean = accuracy(labels, &model.predict_classes(&test.features, rows)?);
-    let mut x = test.features.clone();
-    model.scaler.apply(&mut x);
+    let clean = accuracy(labels, &model.predict_classes(test.features(), rows)?);
+    let mut x = test.features().to_vec();
+    model.scaler().apply(&mut x);
     let space = model.perturb_space(EpsUnits::Network, None)?;
     let config = AttackConfig {
         seed,
         ..AttackConfig::pgd(attack_eps, 20)
     };
     let mut adv = robust::attack::attack(
-        &model.network,
+        model.network(),
         &x,
         rows,
         BatchTargets::Classes(labels),
-        &model.loss,
+        &model.loss(),
         &space,
         &config,
     )?;
@@ -202,9 +202,9 @@ fn robustness(model: &Model, test: &Dataset, seed: u64, json: bool) -> Result<()
     for (r, &label) in labels.iter().enumerate() {
         let center: Vec<f64> = x[r * n..(r + 1) * n].iter().map(|&v| v as f64).collect();
         let bx = Bounds::around(&center, &vec![certify_eps; n])?;
-        let spec = LinearSpec::class_margin(model.network.outputs(), label)?;
+        let spec = LinearSpec::class_margin(model.network().outputs(), label)?;
         if matches!(
-            verify(&model.network, &bx, &spec, &bisect)?.verdict,
+            verify(model.network(), &bx, &spec, &bisect)?.verdict,
             Verdict::Certified
         ) {
             certified += 1;
@@ -236,8 +236,8 @@ fn forecasting(seed: u64, json: bool) -> Result<()> {
     use mlp::forecast::{EmbeddedSeries, ForecastSettings};
     let series = EmbeddedSeries::Co2.load()?;
     let mut settings = ForecastSettings::default();
-    settings.train.seed = seed;
-    settings.train.threads = 1;
+    settings.train = settings.train.clone().with_seed(seed);
+    settings.train = settings.train.clone().with_threads(1);
     let started = std::time::Instant::now();
     let (report, _) = backtest(&series, &settings, &BacktestSettings::default())?;
     let seconds = started.elapsed().as_secs_f64();

@@ -35,10 +35,10 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
     let model = crate::commands::predict::load_model(&args.model)?;
     let unknown: UnknownCategory = args.unknown_category.parse()?;
     if let Some(path) = &args.plot {
-        if model.task != Task::Classification {
+        if model.task() != Task::Classification {
             bail!(
                 "--plot draws a reliability diagram of class probabilities; this model does {}",
-                model.task.name()
+                model.task().name()
             );
         }
         crate::plot::check_svg(path)?;
@@ -48,10 +48,10 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
         bail!("the input has no targets to evaluate against");
     };
     let eval = model.evaluate(&labelled)?;
-    let calibration = match (&labelled.targets, model.task) {
+    let calibration = match (&labelled.targets(), model.task()) {
         (Targets::Classes { labels, .. }, Task::Classification) => {
             let k = model.n_classes();
-            let proba = model.predict_proba(&labelled.features, labelled.len())?;
+            let proba = model.predict_proba(&labelled.features(), labelled.len())?;
             Some((
                 ece(labels, &proba, k),
                 brier(labels, &proba, k),

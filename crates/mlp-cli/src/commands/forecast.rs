@@ -303,32 +303,33 @@ fn settings(args: &ModelArgs) -> Result<ForecastSettings> {
     }
     let arch: Arch = args.arch.parse()?;
     let activation: Activation = args.activation.parse()?;
-    let mut s = ForecastSettings {
-        lags,
-        horizon: args.horizon,
-        strategy: args.strategy.parse::<Strategy>()?,
-        normalize: args.normalize.parse::<Normalize>()?,
-        calendar: CalendarFeatures::parse(&args.calendar)?,
-        season: args.season,
-        arch: ArchConfig {
-            arch,
-            widths: args.hidden.clone(),
-            depth: args.depth,
-            expansion: args.expansion,
-            activation,
-            dropout: args.dropout,
-            ..ArchConfig::default()
-        },
-        val_fraction: args.val_fraction,
-        ..ForecastSettings::default()
+    let mut s = ForecastSettings::default();
+    s.lags = lags;
+    s.horizon = args.horizon;
+    s.strategy = args.strategy.parse::<Strategy>()?;
+    s.normalize = args.normalize.parse::<Normalize>()?;
+    s.calendar = CalendarFeatures::parse(&args.calendar)?;
+    s.season = args.season;
+    s.arch = ArchConfig {
+        arch,
+        widths: args.hidden.clone(),
+        depth: args.depth,
+        expansion: args.expansion,
+        activation,
+        dropout: args.dropout,
+        ..ArchConfig::default()
     };
-    s.train.epochs = args.epochs;
-    s.train.lr = Some(args.lr);
-    s.train.batch_size = args.batch_size;
-    s.train.weight_decay = args.weight_decay;
-    s.train.patience = (args.patience > 0).then_some(args.patience);
-    s.train.seed = args.seed;
-    s.train.threads = args.threads;
+    s.val_fraction = args.val_fraction;
+    s.train = s
+        .train
+        .clone()
+        .with_epochs(args.epochs)
+        .with_lr(args.lr)
+        .with_batch_size(args.batch_size)
+        .with_weight_decay(args.weight_decay)
+        .with_patience((args.patience > 0).then_some(args.patience))
+        .with_seed(args.seed)
+        .with_threads(args.threads);
     Ok(s)
 }
 
@@ -413,10 +414,10 @@ fn describe_model(f: &Forecaster) {
         "model      {:?} strategy, horizon {}, {} parameters, season {}",
         m.strategy,
         m.horizon,
-        f.model.network.n_params(),
+        f.model.network().n_params(),
         m.season
     );
-    if let Some(t) = &f.model.training {
+    if let Some(t) = f.model.training() {
         println!(
             "training   {} epochs, {} ({:.2} s)",
             t.history.len(),
@@ -434,7 +435,7 @@ fn lag_json(f: &Forecaster) -> serde_json::Value {
         "season": f.meta.season,
         "strategy": f.meta.strategy,
         "horizon": f.meta.horizon,
-        "parameters": f.model.network.n_params(),
+        "parameters": f.model.network().n_params(),
     })
 }
 
@@ -464,7 +465,7 @@ fn fit(args: FitArgs) -> Result<ExitCode> {
             settings.horizon,
             method,
             args.output.level,
-            settings.train.seed,
+            settings.train.seed(),
         )?;
         draw(p, &forecaster, &series, &f, args.output.level, method)?;
         if !quiet {
@@ -474,7 +475,7 @@ fn fit(args: FitArgs) -> Result<ExitCode> {
     // The library keeps the outcome as its sentence; a diverged run's begins with "diverged".
     let diverged = forecaster
         .model
-        .training
+        .training()
         .as_ref()
         .filter(|t| t.outcome.starts_with("diverged"))
         .map(|t| t.outcome.clone());
@@ -713,14 +714,13 @@ fn run_backtest(args: BacktestArgs) -> Result<ExitCode> {
     let method = interval_method(&args.output)?;
     let series = load_series(&args.series)?;
     let settings = settings(&args.model)?;
-    let bt = BacktestSettings {
-        test_fraction: args.test_fraction,
-        stride: args.stride,
-        intervals: method,
-        level: args.output.level,
-        ar_order: args.ar_order,
-        seed: args.model.seed,
-    };
+    let mut bt = BacktestSettings::default();
+    bt.test_fraction = args.test_fraction;
+    bt.stride = args.stride;
+    bt.intervals = method;
+    bt.level = args.output.level;
+    bt.ar_order = args.ar_order;
+    bt.seed = args.model.seed;
     let (report, forecaster) = backtest(&series, &settings, &bt)?;
     if let Some(out) = &args.out {
         forecaster

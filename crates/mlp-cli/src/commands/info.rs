@@ -32,19 +32,19 @@ pub fn run(args: InfoArgs) -> Result<ExitCode> {
             .collect();
         println!(
             "{}",
-            serde_json::json!({"n_params": model.network.n_params(), "tensors": tensors, "model": doc})
+            serde_json::json!({"n_params": model.network().n_params(), "tensors": tensors, "model": doc})
         );
         return Ok(ExitCode::SUCCESS);
     }
     println!("model      {}", args.model.display());
-    println!("task       {}", model.task.name());
-    println!("loss       {}", model.loss.name());
-    println!("parameters {}", model.network.n_params());
-    println!("architecture ({} inputs):", model.network.inputs());
-    for (i, layer) in model.network.layers().iter().enumerate() {
+    println!("task       {}", model.task().name());
+    println!("loss       {}", model.loss().name());
+    println!("parameters {}", model.network().n_params());
+    println!("architecture ({} inputs):", model.network().inputs());
+    for (i, layer) in model.network().layers().iter().enumerate() {
         describe(layer, &format!("layers.{i}"), 1);
     }
-    match &model.input {
+    match model.input() {
         InputSchema::Tabular { preprocessor } => {
             println!(
                 "input: {} CSV columns -> {} features",
@@ -83,9 +83,9 @@ pub fn run(args: InfoArgs) -> Result<ExitCode> {
     }
     println!(
         "standardized features: {}",
-        model.scaler.scale.iter().filter(|&&s| s != 1.0).count()
+        model.scaler().scale.iter().filter(|&&s| s != 1.0).count()
     );
-    match &model.target {
+    match model.target() {
         TargetEncoder::Classes { name, labels } => {
             println!(
                 "target: '{name}', {} classes ({})",
@@ -99,7 +99,7 @@ pub fn run(args: InfoArgs) -> Result<ExitCode> {
             }
         }
     }
-    if let Some(t) = &model.training {
+    if let Some(t) = model.training() {
         println!(
             "training: {} epochs on {} samples ({} validation) from {}, {:.1}s, {}",
             t.history.len(),
@@ -111,11 +111,11 @@ pub fn run(args: InfoArgs) -> Result<ExitCode> {
         );
         println!(
             "  optimizer {} lr {} weight decay {} batch {} seed {}",
-            t.config.optimizer.name(),
+            t.config.optimizer().name(),
             t.config.base_lr(),
-            t.config.weight_decay,
-            t.config.batch_size,
-            t.config.seed
+            t.config.weight_decay(),
+            t.config.batch_size(),
+            t.config.seed()
         );
         if let Some(last) = t.history.last() {
             println!(

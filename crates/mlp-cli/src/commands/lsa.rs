@@ -62,15 +62,15 @@ pub fn run(args: LsaArgs) -> Result<ExitCode> {
     let model = Model::load(&args.model)?;
     let space = args.attack.space(&model)?;
     let data = load_attack_data(&args.input, &model)?;
-    if lsa::analysed_layers(&model.network).is_empty() {
+    if lsa::analysed_layers(model.network()).is_empty() {
         bail!("the model has no hidden layers to analyse");
     }
     let report = lsa::analyze(
-        &model.network,
+        model.network(),
         &data.x,
         data.rows,
         data.targets(),
-        &model.loss,
+        &model.loss(),
         &space,
         &config,
         args.batch_size,

@@ -73,7 +73,7 @@ pub fn run(args: PredictArgs) -> Result<ExitCode> {
     model.check_predict_options(&opts)?;
     // A model trained on a table takes the library's table path (`Model::predict_table`), the
     // same one a Rust program uses; matrix models (NPY, IDX, named data sets) take encoded rows.
-    let predictions = match (&model.input, &args.input.data, &args.input.dataset) {
+    let predictions = match (model.input(), &args.input.data, &args.input.dataset) {
         (InputSchema::Tabular { .. }, Some(path), None) => {
             let raw = mlp::data::csv::read_csv(
                 path,

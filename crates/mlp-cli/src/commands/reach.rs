@@ -133,7 +133,8 @@ pub fn run(args: ReachArgs) -> Result<ExitCode> {
             m
         }
     };
-    if model.task != Task::Regression || model.n_features() != 2 || model.network.outputs() != 1 {
+    if model.task() != Task::Regression || model.n_features() != 2 || model.network().outputs() != 1
+    {
         bail!(
             "{}: the acc controller must be a regression model from 2 inputs (d, v) to 1 output (acceleration)",
             args.model

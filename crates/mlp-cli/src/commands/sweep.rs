@@ -191,16 +191,16 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
                 let mut session = train::session_for(&a, &loaded)?;
                 let started = std::time::Instant::now();
                 let outcome = session.run(&mut NoHooks)?;
-                let model = &session.model;
+                let model = session.model();
                 let params = model
-                    .network
+                    .network()
                     .tensors()
                     .iter()
                     .filter(|t| t.kind != ParamKind::Frozen)
                     .map(|t| t.range.len())
                     .sum();
-                let best = session.state.best.as_ref().map(|b| b.1);
-                let history = &session.state.history;
+                let best = session.state().best.as_ref().map(|b| b.1);
+                let history = &session.state().history;
                 let record = best.and_then(|e| history.get(e - 1)).or(history.last());
                 let test_metric = match &loaded.data.test {
                     Some(t) => model.evaluate(t)?.accuracy(),

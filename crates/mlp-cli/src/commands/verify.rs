@@ -120,7 +120,7 @@ struct InputMap {
 fn input_map(model: &Model) -> InputMap {
     let n = model.n_features();
     let (mut pre_mean, mut pre_scale, mut one_hot) = (vec![0.0; n], vec![1.0; n], vec![false; n]);
-    match &model.input {
+    match model.input() {
         InputSchema::Tabular { preprocessor } => {
             let mut j = 0;
             for c in &preprocessor.columns {
@@ -141,10 +141,10 @@ fn input_map(model: &Model) -> InputMap {
         InputSchema::Matrix { .. } => {}
     }
     let offset = (0..n)
-        .map(|j| pre_mean[j] + pre_scale[j] * model.scaler.mean[j] as f64)
+        .map(|j| pre_mean[j] + pre_scale[j] * model.scaler().mean[j] as f64)
         .collect();
     let scale = (0..n)
-        .map(|j| pre_scale[j] * model.scaler.scale[j] as f64)
+        .map(|j| pre_scale[j] * model.scaler().scale[j] as f64)
         .collect();
     InputMap {
         pre_mean,
@@ -192,14 +192,15 @@ fn load(model: &Model, path: &Path, delim: Option<u8>) -> Result<Loaded> {
         });
     }
     let table = read_csv(path, delim)?;
-    match &model.input {
+    match model.input() {
         InputSchema::Tabular { preprocessor } => {
             let features = preprocessor.transform(&table)?;
-            let labels = match &model.target {
+            let labels = match model.target() {
                 TargetEncoder::Classes { name, .. }
-                    if model.task == Task::Classification && table.find_column(name).is_some() =>
+                    if model.task() == Task::Classification
+                        && table.find_column(name).is_some() =>
                 {
-                    match model.target.encode(&table)? {
+                    match model.target().encode(&table)? {
                         Targets::Classes { labels, .. } => Some(labels),
                         _ => None,
                     }
@@ -208,7 +209,7 @@ fn load(model: &Model, path: &Path, delim: Option<u8>) -> Result<Loaded> {
             };
             Ok(Loaded {
                 features,
-                rows: table.n_rows,
+                rows: table.n_rows(),
                 labels,
             })
         }
@@ -220,9 +221,9 @@ fn load(model: &Model, path: &Path, delim: Option<u8>) -> Result<Loaded> {
 fn matrix_csv(model: &Model, table: &RawTable, path: &Path) -> Result<Loaded> {
     check_width(model, table.n_columns(), path)?;
     let n = table.n_columns();
-    let mut features = vec![0.0f32; table.n_rows * n];
-    for (c, col) in table.columns.iter().enumerate() {
-        for (r, cell) in col.iter().enumerate().take(table.n_rows) {
+    let mut features = vec![0.0f32; table.n_rows() * n];
+    for (c, col) in table.columns().iter().enumerate() {
+        for (r, cell) in col.iter().enumerate().take(table.n_rows()) {
             let v: f64 = cell.parse().map_err(|_| {
                 table.cell_error(r, c, format!("cannot parse '{cell}' as a number"))
             })?;
@@ -236,7 +237,7 @@ fn matrix_csv(model: &Model, table: &RawTable, path: &Path) -> Result<Loaded> {
     }
     Ok(Loaded {
         features,
-        rows: table.n_rows,
+        rows: table.n_rows(),
         labels: None,
     })
 }
@@ -253,8 +254,8 @@ fn check_width(model: &Model, width: usize, path: &Path) -> Result<()> {
 }
 
 fn output_names(model: &Model) -> Vec<String> {
-    match &model.target {
-        TargetEncoder::Classes { labels, .. } if model.network.outputs() == labels.len() => {
+    match model.target() {
+        TargetEncoder::Classes { labels, .. } if model.network().outputs() == labels.len() => {
             labels.iter().map(|l| format!("logit_{l}")).collect()
         }
         TargetEncoder::Classes { .. } => vec!["logit".into()],
@@ -264,7 +265,7 @@ fn output_names(model: &Model) -> Vec<String> {
 
 /// Output bounds in reporting units: regression outputs decoded to target units.
 fn decode(model: &Model, b: Bounds) -> Bounds {
-    match (&model.task, &model.target) {
+    match (&model.task(), model.target()) {
         (Task::Regression, TargetEncoder::Standardized { mean, scale, .. }) => {
             let mut out = b.clone();
             for j in 0..b.len() {
@@ -286,10 +287,10 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
     let model = Model::load(&args.model)?;
     let delim = delimiter(args.delimiter)?;
     let map = input_map(&model);
-    let net = &model.network;
+    let net = model.network();
     let scaled = |x: &[f32]| -> Vec<f64> {
         let mut v = x.to_vec();
-        model.scaler.apply(&mut v);
+        model.scaler().apply(&mut v);
         v.iter().map(|&a| a as f64).collect()
     };
     let config = BisectConfig {
@@ -298,7 +299,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
         seed: args.seed,
         ..BisectConfig::default()
     };
-    let is_classifier = model.task == Task::Classification;
+    let is_classifier = model.task() == Task::Classification;
     let n = model.n_features();
     let mut samples = Vec::new();
     let mut report = Report {
@@ -361,7 +362,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
                 b.rows
             );
         }
-        let names = model.input.feature_names();
+        let names = model.input().feature_names();
         (0..a.rows)
             .map(|r| {
                 let (xa, xb) = (

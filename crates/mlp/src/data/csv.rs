@@ -37,21 +37,46 @@ const SNIFF_RECORDS: usize = 50;
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawTable {
     /// The file the table came from (or the name given to [`read_csv_from_reader`]).
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// Column names from the header row, trimmed, non-empty and unique.
-    pub headers: Vec<String>,
+    pub(crate) headers: Vec<String>,
     /// Column-major cells: `columns[c][r]` is row `r` of column `c`, trimmed.
-    pub columns: Vec<Vec<String>>,
+    pub(crate) columns: Vec<Vec<String>>,
     /// Number of data rows (the header not counted).
-    pub n_rows: usize,
+    pub(crate) n_rows: usize,
     /// The delimiter used (given or sniffed).
-    pub delimiter: u8,
+    pub(crate) delimiter: u8,
     /// The 1-based line of the file on which each data row starts; may be empty for tables built
     /// in memory, in which case row `r` is taken to be on line `r + 2`. Use [`RawTable::line`].
-    pub lines: Vec<u64>,
+    pub(crate) lines: Vec<u64>,
 }
 
 impl RawTable {
+    /// The file the table came from (or the name given to [`read_csv_from_reader`]).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Column names from the header row, trimmed, non-empty and unique.
+    pub fn headers(&self) -> &[String] {
+        &self.headers
+    }
+
+    /// Every column's cells, column-major: `columns()[c][r]` is row `r` of column `c`, trimmed.
+    pub fn columns(&self) -> &[Vec<String>] {
+        &self.columns
+    }
+
+    /// Number of data rows (the header not counted).
+    pub fn n_rows(&self) -> usize {
+        self.n_rows
+    }
+
+    /// The delimiter used (given or sniffed).
+    pub fn delimiter(&self) -> u8 {
+        self.delimiter
+    }
+
     /// Resolves a column: by exact name first; if no column has that name and `spec` is an
     /// integer, as a 0-based column index. Otherwise [`Error::UnknownColumn`] listing the columns.
     pub fn column_index(&self, spec: &str) -> Result<usize> {

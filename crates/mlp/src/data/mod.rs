@@ -77,16 +77,80 @@ impl Targets {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
     /// Features, row-major `n_samples x n_features`.
-    pub features: Vec<f32>,
+    pub(crate) features: Vec<f32>,
     /// Number of feature columns.
-    pub n_features: usize,
+    pub(crate) n_features: usize,
     /// Targets, one entry (or row) per sample.
-    pub targets: Targets,
+    pub(crate) targets: Targets,
     /// Optional per-sample weights (1.0 when absent).
-    pub weights: Option<Vec<f32>>,
+    pub(crate) weights: Option<Vec<f32>>,
 }
 
 impl Dataset {
+    /// A data set from row-major features (`targets.len() x n_features` values) and targets,
+    /// checked as [`Dataset::validate`] does.
+    pub fn new(features: Vec<f32>, n_features: usize, targets: Targets) -> Result<Dataset> {
+        let data = Dataset {
+            features,
+            n_features,
+            targets,
+            weights: None,
+        };
+        data.validate()?;
+        Ok(data)
+    }
+
+    /// The same data with per-sample weights (one finite, non-negative weight per sample), or
+    /// without (`None`).
+    pub fn with_weights(mut self, weights: impl Into<Option<Vec<f32>>>) -> Result<Dataset> {
+        self.weights = weights.into();
+        self.validate()?;
+        Ok(self)
+    }
+
+    /// Replaces the targets (same number of samples), checked as [`Dataset::validate`] does; on
+    /// an error the data set is unchanged.
+    pub fn set_targets(&mut self, targets: Targets) -> Result<()> {
+        let old = std::mem::replace(&mut self.targets, targets);
+        if let Err(e) = self.validate() {
+            self.targets = old;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Features, row-major `len() x n_features()`.
+    pub fn features(&self) -> &[f32] {
+        &self.features
+    }
+
+    /// The features of sample `i` (`None` past the end).
+    pub fn row(&self, i: usize) -> Option<&[f32]> {
+        let n = self.n_features;
+        self.features
+            .get(i.checked_mul(n)?..i.checked_add(1)?.checked_mul(n)?)
+    }
+
+    /// Number of feature columns.
+    pub fn n_features(&self) -> usize {
+        self.n_features
+    }
+
+    /// Targets, one entry (or row) per sample.
+    pub fn targets(&self) -> &Targets {
+        &self.targets
+    }
+
+    /// Per-sample weights, if any (1.0 each when absent).
+    pub fn weights(&self) -> Option<&[f32]> {
+        self.weights.as_deref()
+    }
+
+    /// The parts: features, number of features, targets, weights.
+    pub fn into_parts(self) -> (Vec<f32>, usize, Targets, Option<Vec<f32>>) {
+        (self.features, self.n_features, self.targets, self.weights)
+    }
+
     /// Number of samples.
     pub fn len(&self) -> usize {
         self.targets.len()

@@ -26,6 +26,7 @@ use serde::Serialize;
 
 /// How the backtest runs.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct BacktestSettings {
     /// Share of the observed history (the end) used as test origins and targets.
     pub test_fraction: f64,

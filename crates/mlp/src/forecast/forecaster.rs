@@ -66,6 +66,7 @@ pub enum LagSetting {
 
 /// Everything [`Forecaster::fit`] needs besides the data.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ForecastSettings {
     /// Lag embedding.
     pub lags: LagSetting,

@@ -48,16 +48,6 @@ impl<T: Real> RealFft<T> {
         }
     }
 
-    /// Signal length `n`.
-    pub fn len(&self) -> usize {
-        self.n
-    }
-
-    /// Always false (a transform has length at least 1); for API symmetry with `len`.
-    pub fn is_empty(&self) -> bool {
-        self.n == 0
-    }
-
     /// Number of bins of the half spectrum, `n / 2 + 1`.
     pub fn bins(&self) -> usize {
         self.n / 2 + 1

@@ -13,15 +13,7 @@
 //! and a spinning helper core (see `helper_core`) when the pool has more than one thread. Its
 //! result does not depend on the split or on the CPU's vector width.
 //!
-//! ```
-//! use mlp::kernels::{gemm, Transpose};
-//! // [1 2; 3 4] * [5 6; 7 8]^T
-//! let a = [1.0f32, 2.0, 3.0, 4.0];
-//! let b = [5.0f32, 6.0, 7.0, 8.0];
-//! let mut c = [0.0f32; 4];
-//! gemm(Transpose::No, Transpose::Yes, 2, 2, 2, 1.0, &a, &b, 0.0, &mut c);
-//! assert_eq!(c, [17.0, 23.0, 39.0, 53.0]);
-//! ```
+//! Engine-internal; programs time it through [`crate::perf::gemm_gflops`].
 
 use super::Real;
 
@@ -306,6 +298,7 @@ const GEMV_PARALLEL_MIN_MACS: usize = if cfg!(miri) { 1 << 8 } else { 1 << 14 };
 
 /// Reference twin of [`gemm`]: triple loop with `f64` accumulation. For tests.
 // why: the same BLAS-style signature as `gemm`, so the two are interchangeable in tests.
+#[cfg(test)]
 #[allow(clippy::too_many_arguments)]
 pub fn gemm_naive<T: Real>(
     ta: Transpose,
@@ -352,6 +345,27 @@ mod tests {
 
     fn random(n: usize, rng: &mut Rng) -> Vec<f32> {
         (0..n).map(|_| rng.uniform_range(-1.0, 1.0)).collect()
+    }
+
+    #[test]
+    fn small_product_by_hand() {
+        // [1 2; 3 4] * [5 6; 7 8]^T
+        let a = [1.0f32, 2.0, 3.0, 4.0];
+        let b = [5.0f32, 6.0, 7.0, 8.0];
+        let mut c = [0.0f32; 4];
+        gemm(
+            Transpose::No,
+            Transpose::Yes,
+            2,
+            2,
+            2,
+            1.0,
+            &a,
+            &b,
+            0.0,
+            &mut c,
+        );
+        assert_eq!(c, [17.0, 23.0, 39.0, 53.0]);
     }
 
     #[test]

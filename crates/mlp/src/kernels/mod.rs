@@ -20,6 +20,6 @@ mod helper_core;
 mod real;
 pub mod simd;
 
-pub use gemm::{Transpose, gemm, gemm_naive, serial};
+pub use gemm::{Transpose, gemm, serial};
 pub(crate) use helper_core::run_split;
 pub use real::Real;

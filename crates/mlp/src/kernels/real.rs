@@ -15,7 +15,7 @@ mod sealed {
 /// A floating-point scalar the engine can run on: `f32` (production) or `f64` (gradient checks).
 ///
 /// `realfft::FftNum` lets spectral layers (FreTS) run real FFTs in the same generic code.
-/// The trait is sealed (implemented for `f32` and `f64` only): the safe [`fn@crate::kernels::gemm`]
+/// The trait is sealed (implemented for `f32` and `f64` only): the engine's safe `gemm`
 /// passes raw pointers to [`Real::gemm_raw`], so an outside implementation could turn a safe
 /// call into undefined behaviour.
 pub trait Real:

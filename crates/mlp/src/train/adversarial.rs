@@ -48,6 +48,7 @@ fn d_ratio() -> f32 {
 /// Adversarial-training settings (`TrainConfig::adversarial`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct AdversarialConfig {
     /// How the adversarial examples are made (fgsm or pgd; noise also works as augmentation).
     pub method: AttackMethod,

@@ -1,5 +1,7 @@
 //! What a training run does, as data (saved in the model file and in checkpoints).
 
+use super::adversarial::AdversarialConfig;
+use super::augment::ImageAugment;
 use crate::loss::Loss;
 use crate::optim::OptimizerConfig;
 use crate::optim::schedule::Schedule;
@@ -28,44 +30,45 @@ pub enum ValidationSplit {
 /// sets (measured on two-moons: 2 of 12 seeds stopped at 0.88-0.90 accuracy with 10, none with 20).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct TrainConfig {
     /// Maximum number of passes over the training data.
-    pub epochs: usize,
+    pub(crate) epochs: usize,
     /// Minibatch size (capped at the number of samples).
-    pub batch_size: usize,
+    pub(crate) batch_size: usize,
     /// Optimizer and its hyperparameters.
-    pub optimizer: OptimizerConfig,
+    pub(crate) optimizer: OptimizerConfig,
     /// Base learning rate (`None`: the optimizer's default).
-    pub lr: Option<f32>,
+    pub(crate) lr: Option<f32>,
     /// Weight decay (L2 for SGD/Adam/RMSprop/L-BFGS, decoupled for AdamW); weights only.
-    pub weight_decay: f32,
+    pub(crate) weight_decay: f32,
     /// Learning-rate schedule.
-    pub schedule: Schedule,
+    pub(crate) schedule: Schedule,
     /// Clip the global gradient norm to this value.
-    pub clip_grad_norm: Option<f32>,
+    pub(crate) clip_grad_norm: Option<f32>,
     /// Loss (`None`: chosen from the task).
-    pub loss: Option<Loss>,
+    pub(crate) loss: Option<Loss>,
     /// Early stopping: epochs without validation improvement before stopping (`None`: never).
-    pub patience: Option<usize>,
+    pub(crate) patience: Option<usize>,
     /// Smallest decrease of the validation loss that counts as an improvement.
-    pub min_delta: f64,
+    pub(crate) min_delta: f64,
     /// Random seed for initialization, shuffling, splits and dropout.
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// Worker threads (0: all cores). Results are bit-identical for a given seed and count.
-    pub threads: usize,
+    pub(crate) threads: usize,
     /// Per-class loss weights (classification), e.g. from `--class-weight balanced`.
-    pub class_weights: Option<Vec<f32>>,
+    pub(crate) class_weights: Option<Vec<f32>>,
     /// Reshuffle the training data every epoch.
-    pub shuffle: bool,
+    pub(crate) shuffle: bool,
     /// MixUp with `lam ~ Beta(alpha, alpha)` per batch (`None`: off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mixup: Option<f32>,
+    pub(crate) mixup: Option<f32>,
     /// Random image shifts/flips applied to each training batch (`None`: off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub augment: Option<super::augment::ImageAugment>,
+    pub(crate) augment: Option<ImageAugment>,
     /// Adversarial training (plain or layer-regularized AT-LR; `None`: off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub adversarial: Option<super::adversarial::AdversarialConfig>,
+    pub(crate) adversarial: Option<AdversarialConfig>,
 }
 
 impl Default for TrainConfig {
@@ -97,6 +100,198 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
+    /// Maximum number of passes over the training data.
+    pub fn epochs(&self) -> usize {
+        self.epochs
+    }
+
+    /// Minibatch size (capped at the number of samples).
+    pub fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    /// Optimizer and its hyperparameters.
+    pub fn optimizer(&self) -> &OptimizerConfig {
+        &self.optimizer
+    }
+
+    /// Base learning rate (`None`: the optimizer's default).
+    pub fn lr(&self) -> Option<f32> {
+        self.lr
+    }
+
+    /// Weight decay (L2 for SGD/Adam/RMSprop/L-BFGS, decoupled for AdamW); weights only.
+    pub fn weight_decay(&self) -> f32 {
+        self.weight_decay
+    }
+
+    /// Learning-rate schedule.
+    pub fn schedule(&self) -> &Schedule {
+        &self.schedule
+    }
+
+    /// Clip the global gradient norm to this value (`None`: no clipping).
+    pub fn clip_grad_norm(&self) -> Option<f32> {
+        self.clip_grad_norm
+    }
+
+    /// Loss (`None`: chosen from the task).
+    pub fn loss(&self) -> Option<Loss> {
+        self.loss
+    }
+
+    /// Early stopping: epochs without validation improvement before stopping (`None`: never).
+    pub fn patience(&self) -> Option<usize> {
+        self.patience
+    }
+
+    /// Smallest decrease of the validation loss that counts as an improvement.
+    pub fn min_delta(&self) -> f64 {
+        self.min_delta
+    }
+
+    /// Random seed for initialization, shuffling, splits and dropout.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Worker threads (0: all cores); results are bit-identical for a given seed and count.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Per-class loss weights (classification).
+    pub fn class_weights(&self) -> Option<&[f32]> {
+        self.class_weights.as_deref()
+    }
+
+    /// Reshuffle the training data every epoch.
+    pub fn shuffle(&self) -> bool {
+        self.shuffle
+    }
+
+    /// MixUp with `lam ~ Beta(alpha, alpha)` per batch (`None`: off).
+    pub fn mixup(&self) -> Option<f32> {
+        self.mixup
+    }
+
+    /// Random image shifts/flips applied to each training batch (`None`: off).
+    pub fn augment(&self) -> Option<&ImageAugment> {
+        self.augment.as_ref()
+    }
+
+    /// Adversarial training (plain or layer-regularized AT-LR; `None`: off).
+    pub fn adversarial(&self) -> Option<&AdversarialConfig> {
+        self.adversarial.as_ref()
+    }
+
+    /// Sets: maximum number of passes over the training data.
+    pub fn with_epochs(mut self, v: usize) -> Self {
+        self.epochs = v;
+        self
+    }
+
+    /// Sets: minibatch size (capped at the number of samples).
+    pub fn with_batch_size(mut self, v: usize) -> Self {
+        self.batch_size = v;
+        self
+    }
+
+    /// Sets: optimizer and its hyperparameters.
+    pub fn with_optimizer(mut self, v: OptimizerConfig) -> Self {
+        self.optimizer = v;
+        self
+    }
+
+    /// Sets: base learning rate (`None`: the optimizer's default) (a value, or `None`).
+    pub fn with_lr(mut self, v: impl Into<Option<f32>>) -> Self {
+        self.lr = v.into();
+        self
+    }
+
+    /// Sets: weight decay (L2 for SGD/Adam/RMSprop/L-BFGS, decoupled for AdamW); weights only.
+    pub fn with_weight_decay(mut self, v: f32) -> Self {
+        self.weight_decay = v;
+        self
+    }
+
+    /// Sets: learning-rate schedule.
+    pub fn with_schedule(mut self, v: Schedule) -> Self {
+        self.schedule = v;
+        self
+    }
+
+    /// Sets: clip the global gradient norm to this value (`None`: no clipping) (a value, or `None`).
+    pub fn with_clip_grad_norm(mut self, v: impl Into<Option<f32>>) -> Self {
+        self.clip_grad_norm = v.into();
+        self
+    }
+
+    /// Sets: loss (`None`: chosen from the task) (a value, or `None`).
+    pub fn with_loss(mut self, v: impl Into<Option<Loss>>) -> Self {
+        self.loss = v.into();
+        self
+    }
+
+    /// Sets: early stopping: epochs without validation improvement before stopping (`None`: never) (a value, or `None`).
+    pub fn with_patience(mut self, v: impl Into<Option<usize>>) -> Self {
+        self.patience = v.into();
+        self
+    }
+
+    /// Sets: smallest decrease of the validation loss that counts as an improvement.
+    pub fn with_min_delta(mut self, v: f64) -> Self {
+        self.min_delta = v;
+        self
+    }
+
+    /// Sets: random seed for initialization, shuffling, splits and dropout.
+    pub fn with_seed(mut self, v: u64) -> Self {
+        self.seed = v;
+        self
+    }
+
+    /// Sets: worker threads (0: all cores); results are bit-identical for a given seed and count.
+    pub fn with_threads(mut self, v: usize) -> Self {
+        self.threads = v;
+        self
+    }
+
+    /// Sets: per-class loss weights (classification) (a value, or `None`).
+    pub fn with_class_weights(mut self, v: impl Into<Option<Vec<f32>>>) -> Self {
+        self.class_weights = v.into();
+        self
+    }
+
+    /// Sets: reshuffle the training data every epoch.
+    pub fn with_shuffle(mut self, v: bool) -> Self {
+        self.shuffle = v;
+        self
+    }
+
+    /// Sets: mixUp with `lam ~ Beta(alpha, alpha)` per batch (`None`: off) (a value, or `None`).
+    pub fn with_mixup(mut self, v: impl Into<Option<f32>>) -> Self {
+        self.mixup = v.into();
+        self
+    }
+
+    /// Sets: random image shifts/flips applied to each training batch (`None`: off) (a value, or `None`).
+    pub fn with_augment(mut self, v: impl Into<Option<ImageAugment>>) -> Self {
+        self.augment = v.into();
+        self
+    }
+
+    /// Sets: adversarial training (plain or layer-regularized AT-LR; `None`: off) (a value, or `None`).
+    pub fn with_adversarial(mut self, v: impl Into<Option<AdversarialConfig>>) -> Self {
+        self.adversarial = v.into();
+        self
+    }
+
+    /// The adversarial-training settings, to change in place (e.g. the layers picked for AT-LR).
+    pub fn adversarial_mut(&mut self) -> Option<&mut AdversarialConfig> {
+        self.adversarial.as_mut()
+    }
+
     /// The learning rate in effect.
     pub fn base_lr(&self) -> f32 {
         self.lr.unwrap_or_else(|| self.optimizer.default_lr())

@@ -23,7 +23,7 @@ use crate::{Error, Result};
 /// IBP bounds on the network's outputs over `input` (network-input units, after any scaling).
 ///
 /// ```
-/// use mlp::kernels::elementwise::Activation;
+/// use mlp::Activation;
 /// use mlp::verify::{Bounds, interval::ibp};
 /// let net = mlp::spec::ModelSpec::mlp(2, &[8], 3, Activation::Relu, 0.0).build(1).unwrap();
 /// let b = ibp(&net, &Bounds::around(&[0.1, -0.2], &[0.05]).unwrap()).unwrap();

@@ -458,8 +458,8 @@ impl TrainArgs {
         if let Some(lr) = self.lr {
             b = b.lr(lr);
         }
-        b.config.clip_grad_norm = self.clip_grad_norm;
-        b.config.mixup = self.mixup;
+        b.config = b.config.clone().with_clip_grad_norm(self.clip_grad_norm);
+        b.config = b.config.clone().with_mixup(self.mixup);
         if let Some(l) = &self.loss {
             let mut loss = parse_loss(l)?;
             if let Loss::CrossEntropy { label_smoothing } = &mut loss {
@@ -499,7 +499,10 @@ impl TrainArgs {
             _ => ValidationSplit::Random(f),
         };
         b = b.validation(split);
-        b.config.adversarial = self.adversarial_config()?;
+        b.config = b
+            .config
+            .clone()
+            .with_adversarial(self.adversarial_config()?);
         if let Some(path) = &self.config {
             let file: ConfigFile = input::read_config(path)?;
             if let Some(train) = file.train {

@@ -72,7 +72,7 @@ fn hold_out_test(
     }
     let n = data.train.len();
     let mut rng = Rng::seed_from(args.seed ^ TEST_SPLIT_STREAM);
-    let (train_rows, test_rows) = match &data.train.targets {
+    let (train_rows, test_rows) = match &data.train.targets() {
         mlp::data::Targets::Classes { labels, n_classes } => {
             split::stratified_split(labels, *n_classes, fraction, &mut rng)?
         }
@@ -111,17 +111,20 @@ fn encoding_template(
     task: Task,
     outputs: usize,
 ) -> Result<Model> {
-    Ok(Model {
-        network: mlp::spec::ModelSpec::mlp(n_features, &[1], outputs, Activation::Relu, 0.0)
-            .build(0)?,
+    // Only the input and target encodings matter here (a loss that fits the outputs).
+    let loss = if task == Task::Classification && outputs == 1 {
+        Loss::Bce
+    } else {
+        Loss::Mse
+    };
+    Ok(Model::new(
+        mlp::spec::ModelSpec::mlp(n_features, &[1], outputs, Activation::Relu, 0.0).build(0)?,
         task,
-        input: data.input.clone(),
-        scaler: mlp::model::Scaler::identity(n_features),
-        target: data.target.clone(),
-        loss: Loss::Mse,
-        training: None,
-        uncertainty: None,
-    })
+        data.input.clone(),
+        mlp::model::Scaler::identity(n_features),
+        data.target.clone(),
+        loss,
+    )?)
 }
 
 /// The rest of loading, on encoded training data: multi-label targets, the task, time order,
@@ -142,12 +145,12 @@ pub fn finish_load(
             input::to_multilabel(test, &raw)?;
         }
     }
-    let task = match &data.train.targets {
+    let task = match data.train.targets() {
         mlp::data::Targets::Classes { .. } => Task::Classification,
         mlp::data::Targets::Values { .. } => Task::Regression,
         mlp::data::Targets::MultiLabel { .. } => Task::MultiLabel,
     };
-    let outputs = match (&data.train.targets, args.loss.as_deref()) {
+    let outputs = match (data.train.targets(), args.loss.as_deref()) {
         (mlp::data::Targets::Classes { .. }, Some(l)) if l.eq_ignore_ascii_case("bce") => 1,
         (mlp::data::Targets::Classes { n_classes, .. }, _) => *n_classes,
         (mlp::data::Targets::Values { n_outputs, .. }, _) => *n_outputs,
@@ -164,7 +167,7 @@ pub fn finish_load(
     } else if args.time_column.is_some() {
         bail!("--time-column needs CSV data");
     }
-    let template = encoding_template(&data, train_set.n_features, task, outputs)?;
+    let template = encoding_template(&data, train_set.n_features(), task, outputs)?;
     let other_file = |path: &Path| -> Result<Option<mlp::data::Dataset>> {
         let infer = crate::input::InferenceDataArgs {
             data: Some(path.to_path_buf()),
@@ -217,21 +220,21 @@ fn encode_rows(
     table: &RawTable,
     weight_column: Option<&str>,
 ) -> Result<mlp::data::Dataset> {
-    let mlp::model::InputSchema::Tabular { preprocessor } = &model.input else {
+    let mlp::model::InputSchema::Tabular { preprocessor } = &model.input() else {
         bail!(
             "{}: the model does not take table rows",
-            table.path.display()
+            table.path().display()
         );
     };
     let (mut data, _unseen) = apply_tabular_with(
         preprocessor,
-        &model.target,
+        &model.target(),
         table,
         weight_column,
         mlp::data::preprocess::UnknownCategory::Ignore,
     )?;
-    if model.task == Task::MultiLabel {
-        input::to_multilabel(&mut data, &model.target)?;
+    if model.task() == Task::MultiLabel {
+        input::to_multilabel(&mut data, &model.target())?;
     }
     Ok(data)
 }
@@ -274,14 +277,20 @@ pub fn session_for(args: &TrainArgs, loaded: &Loaded) -> Result<Session> {
                 ..
             }
         );
-        let side = (data.train.n_features as f64).sqrt().round() as usize;
-        if !is_image || side * side != data.train.n_features {
+        let side = (data.train.n_features() as f64).sqrt().round() as usize;
+        if !is_image || side * side != data.train.n_features() {
             bail!(
                 "--augment needs square images (IDX data or --dataset); this data has {} features",
-                data.train.n_features
+                data.train.n_features()
             );
         }
-        builder.config.augment = Some(mlp::train::augment::ImageAugment::parse(spec, side, side)?);
+        builder.config =
+            builder
+                .config
+                .clone()
+                .with_augment(Some(mlp::train::augment::ImageAugment::parse(
+                    spec, side, side,
+                )?));
     }
 
     let session: Session = builder.session(
@@ -340,15 +349,15 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     resolve_auto_mvl(&mut args, &mut session)?;
     let (data, task) = (&loaded.data, loaded.task);
     if let Some((model, state)) = resumed {
-        if model.network.spec() != session.model.network.spec() {
+        if model.network().spec() != session.model().network().spec() {
             bail!(
                 "the checkpoint's architecture does not match its own command line; was the data file changed?"
             );
         }
-        session.model.network.params = model.network.params;
-        session.state = state;
-        if session.state.finished && session.state.epoch < session.config.epochs {
-            session.state.finished = false;
+        session.model_mut().network_mut().params = model.network().params.clone();
+        *session.state_mut() = state;
+        if session.state().finished && session.state().epoch < session.config().epochs() {
+            session.state_mut().finished = false;
         }
     }
 
@@ -358,22 +367,22 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         "r2"
     };
     let mut hooks = CliHooks::new(
-        session.config.epochs,
+        session.config().epochs(),
         args.quiet || args.json,
         args.verbose,
         metric_name,
     );
     let checkpoint_path = args.checkpoint.clone();
     if let Some(path) = &checkpoint_path {
-        let template = session.model.clone();
+        let template = session.model().clone();
         let resume = serde_json::to_value(&args)?;
         let p = path.clone();
         hooks = hooks.with_checkpoints(
             args.checkpoint_every,
             Box::new(move |net, state| {
                 let mut m = template.clone();
-                m.network.params.copy_from_slice(&net.params);
-                if let Some(t) = m.training.as_mut() {
+                m.network_mut().params.copy_from_slice(&net.params);
+                if let Some(t) = m.training_mut() {
                     t.history = state.history.clone();
                 }
                 checkpoint::save(&p, &m, state, &resume)
@@ -383,16 +392,21 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     }
     let result = session.run(&mut hooks);
     hooks.finish();
-    let mut model = session.model.clone();
+    let mut model = session.model().clone();
     match result {
         Ok(Outcome::Interrupted) => {
             model.save(&out)?;
             let ckpt = checkpoint_path.unwrap_or_else(|| with_suffix(&out, ".checkpoint"));
-            checkpoint::save(&ckpt, &model, &session.state, &serde_json::to_value(&args)?)?;
+            checkpoint::save(
+                &ckpt,
+                &model,
+                session.state(),
+                &serde_json::to_value(&args)?,
+            )?;
             eprintln!(
                 "interrupted at epoch {}, batch {}: model saved to {}; resume with `mlp train --resume {}`",
-                session.state.epoch + 1,
-                session.state.next_batch,
+                session.state().epoch + 1,
+                session.state().next_batch,
                 out.display(),
                 ckpt.display()
             );
@@ -404,7 +418,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
                 .save(&out)
                 .with_context(|| format!("saving the model to {}", out.display()))?;
             if let Some(path) = &args.plot {
-                crate::plot::training_curves(path, &session.state.history, metric_name)?;
+                crate::plot::training_curves(path, &session.state().history, metric_name)?;
             }
             report(&args, &model, &session, outcome, data.test.as_ref(), &out)?;
             if outcome.diverged() && !args.allow_divergence {
@@ -429,18 +443,18 @@ pub const DIVERGED_EXIT: u8 = 3;
 /// run reuses them instead of recomputing.
 fn resolve_auto_mvl(args: &mut TrainArgs, session: &mut Session) -> Result<()> {
     let needs = session
-        .config
-        .adversarial
+        .config()
+        .adversarial()
         .as_ref()
         .is_some_and(|a| a.layer_reg > 0.0 && a.mvl.is_empty());
     if !needs {
         return Ok(());
     }
     let mvl = mlp::train::auto_mvl(
-        &session.model.network,
-        &session.train,
-        &session.config,
-        &session.model.loss,
+        session.model().network(),
+        session.train_data(),
+        session.config(),
+        &session.model().loss(),
     )
     .context("choosing the MVL layers (--mvl auto)")?;
     let list: Vec<String> = mvl.iter().map(|l| l.to_string()).collect();
@@ -448,14 +462,13 @@ fn resolve_auto_mvl(args: &mut TrainArgs, session: &mut Session) -> Result<()> {
         eprintln!("--mvl auto: most vulnerable layers {}", list.join(","));
     }
     args.mvl = Some(list.join(","));
-    if let Some(a) = session.config.adversarial.as_mut() {
+    if let Some(a) = session.config_mut().adversarial_mut() {
         a.mvl = mvl.clone();
     }
     if let Some(a) = session
-        .model
-        .training
-        .as_mut()
-        .and_then(|t| t.config.adversarial.as_mut())
+        .model_mut()
+        .training_mut()
+        .and_then(|t| t.config.adversarial_mut())
     {
         a.mvl = mvl;
     }
@@ -476,18 +489,18 @@ fn report(
     test: Option<&mlp::data::Dataset>,
     out: &Path,
 ) -> Result<()> {
-    let history = &session.state.history;
+    let history = &session.state().history;
     let last = history.last();
     let test_eval = match test {
         Some(t) => Some(model.evaluate(t)?),
         None => None,
     };
-    let train_summary = model.training.as_ref();
+    let train_summary = model.training();
     if args.json {
         let summary = serde_json::json!({
             "model": out.display().to_string(),
-            "task": model.task.name(),
-            "n_params": model.network.n_params(),
+            "task": model.task().name(),
+            "n_params": model.network().n_params(),
             "epochs_run": history.len(),
             "outcome": train_summary.map(|t| t.outcome.clone()),
             "train_samples": train_summary.map(|t| t.train_samples),
@@ -517,15 +530,15 @@ fn report(
     let t = train_summary;
     println!(
         "trained {} ({} parameters) on {} samples ({} validation) in {:.1}s: {}",
-        model.task.name(),
-        model.network.n_params(),
+        model.task().name(),
+        model.network().n_params(),
         t.map_or(0, |t| t.train_samples),
         t.map_or(0, |t| t.val_samples),
         t.map_or(0.0, |t| t.seconds),
         t.map_or("", |t| t.outcome.as_str())
     );
     if let Some(r) = last {
-        let best = session.state.best.as_ref();
+        let best = session.state().best.as_ref();
         match (best, r.val_metric) {
             (Some((loss, epoch, _)), _) => {
                 println!("best validation loss {loss:.4} at epoch {epoch}")
@@ -575,13 +588,13 @@ fn check_calibrate(
     if args.calibrate.is_none() {
         return Ok(());
     }
-    if session.model.task != Task::Classification {
+    if session.model().task() != Task::Classification {
         bail!(
             "--calibrate temperature applies to classifiers; this model does {}",
-            session.model.task.name()
+            session.model().task().name()
         );
     }
-    if session.val.is_none() && calibration.is_none() {
+    if session.val_data().is_none() && calibration.is_none() {
         bail!(
             "--calibrate temperature needs held-out rows: a validation part (--val-fraction F or --val-data FILE) or calibration rows (--calibration-fraction F)"
         );
@@ -598,13 +611,13 @@ fn calibrate(
     calibration: Option<&mlp::data::Dataset>,
 ) -> Result<()> {
     if args.calibrate.is_some() {
-        match (&session.val, calibration) {
+        match (session.val_data(), calibration) {
             (Some(val), _) => {
-                let mlp::data::Targets::Classes { labels, .. } = &val.targets else {
+                let mlp::data::Targets::Classes { labels, .. } = &val.targets() else {
                     bail!("--calibrate temperature needs class targets");
                 };
                 // The session's validation rows are already scaled: network outputs directly.
-                let outputs = model.network.predict(&val.features, val.len());
+                let outputs = model.network().predict(&val.features(), val.len());
                 model.fit_temperature_on_outputs(outputs, labels, "validation")?;
             }
             (None, Some(cal)) => {
@@ -631,7 +644,7 @@ fn print_uncertainty(model: &Model) {
         );
     }
     if let Some(c) = &u.conformal {
-        let flag = if model.task == Task::Classification {
+        let flag = if model.task() == Task::Classification {
             "--prediction-sets"
         } else {
             "--interval"

@@ -20,7 +20,7 @@
 //!
 //! Backward of the frequency MLP, `dA = dY * [Y > 0]`: `dWr = Xr^T dAr + Xi^T dAi`,
 //! `dWi = Xr^T dAi - Xi^T dAr`, `dB = colsum(dA)`, `dXr = dAr Wr^T + dAi Wi^T`,
-//! `dXi = dAi Wr^T - dAr Wi^T`. The FFT adjoints are in [`crate::kernels::fft`].
+//! `dXi = dAi Wr^T - dAr Wi^T`. The FFT adjoints are in `kernels::fft`.
 //!
 //! The paper's code writes the weight product as `einsum('bijd,dd->bijd')`, which in PyTorch
 //! reads only the diagonal of the weight; this layer uses the full `D x D` complex matrix the
@@ -37,11 +37,11 @@ use crate::layers::init::Init;
 use crate::rng::Rng;
 
 mod buffers;
-pub mod spectral;
+pub(crate) mod spectral;
 use crate::spec::{FromSpec, LayerSpec, MAX_WIDTH, check_layout, layout_width, limit, mismatch};
 use buffers::{Aux, SplitParams};
 use spectral::{Axis, adjoint_of_inverse, frequency_mlp_backward, signals_of, spectra_of};
-pub use spectral::{FrequencyWeights, frequency_mlp};
+use spectral::{FrequencyWeights, frequency_mlp};
 
 /// Softshrink threshold of the frequency MLP (the paper's `sparsity_threshold`).
 pub const SOFTSHRINK_LAMBDA: f64 = 0.01;
