@@ -145,13 +145,13 @@ fn regression_intervals_cover_at_the_nominal_level_over_many_seeds() {
         let test = regression_rows(m, &mut rng);
         let p = model
             .predictions_with(
-                &test.features(),
+                test.features(),
                 m,
                 &PredictOptions::default().interval(level),
             )
             .expect("predict");
         let (lo, hi) = (p.lower().expect("lower"), p.upper().expect("upper"));
-        let Targets::Values { values, .. } = &test.targets() else {
+        let Targets::Values { values, .. } = test.targets() else {
             unreachable!()
         };
         let covered = values
@@ -183,13 +183,13 @@ fn prediction_sets_cover_at_the_nominal_level_over_many_seeds() {
         let test = class_rows(m, &mut rng);
         let p = model
             .predictions_with(
-                &test.features(),
+                test.features(),
                 m,
                 &PredictOptions::default().prediction_sets(level),
             )
             .expect("predict");
         let sets = p.prediction_sets().expect("sets");
-        let Targets::Classes { labels, .. } = &test.targets() else {
+        let Targets::Classes { labels, .. } = test.targets() else {
             unreachable!()
         };
         let covered = sets
@@ -228,9 +228,9 @@ fn lac_sets_meet_the_kacq_acceptance() {
             .calibrate_conformal(&class_rows(200, &mut rng))
             .expect("calibrate");
         let test = class_rows(2000, &mut rng);
-        let proba = model.predict_proba(&test.features(), 2000).expect("proba");
+        let proba = model.predict_proba(test.features(), 2000).expect("proba");
         let sets = model.prediction_sets(&proba, 0.9).expect("sets");
-        let Targets::Classes { labels, .. } = &test.targets() else {
+        let Targets::Classes { labels, .. } = test.targets() else {
             unreachable!()
         };
         total += sets
@@ -328,7 +328,7 @@ fn split_calibration_is_stratified_disjoint_and_seeded() {
     let (rest2, cal2) = split_calibration(&data, 0.2, 7).expect("split");
     assert_eq!((rest2, cal2), (rest.clone(), cal.clone()));
     // Stratified: each class's share of the calibration rows is within one row of its share.
-    let count = |d: &Dataset, c: usize| match &d.targets() {
+    let count = |d: &Dataset, c: usize| match d.targets() {
         Targets::Classes { labels, .. } => labels.iter().filter(|&&l| l == c).count(),
         _ => 0,
     };
@@ -405,9 +405,9 @@ fn mc_dropout_is_reproducible_with_a_seed_and_reports_spread() {
         .threads(1)
         .fit(&data)
         .expect("fit");
-    let a = model.mc_dropout(&data.features(), 64, 20, 7).expect("mc");
-    let b = model.mc_dropout(&data.features(), 64, 20, 7).expect("mc");
-    let c = model.mc_dropout(&data.features(), 64, 20, 8).expect("mc");
+    let a = model.mc_dropout(data.features(), 64, 20, 7).expect("mc");
+    let b = model.mc_dropout(data.features(), 64, 20, 7).expect("mc");
+    let c = model.mc_dropout(data.features(), 64, 20, 8).expect("mc");
     assert_eq!(a, b);
     assert_ne!(a.mean, c.mean);
     let std = a.std.as_ref().expect("std");
@@ -415,7 +415,7 @@ fn mc_dropout_is_reproducible_with_a_seed_and_reports_spread() {
     assert!(std.iter().all(|s| *s > 0.0 && s.is_finite()));
     // The mean of the passes is near the deterministic prediction (dropout is unbiased in
     // expectation at the last hidden layer), within a few standard errors of 20 passes.
-    let point = model.predict_values(&data.features(), 64).expect("p");
+    let point = model.predict_values(data.features(), 64).expect("p");
     let close = point
         .iter()
         .zip(&a.mean)
@@ -434,7 +434,7 @@ fn mc_dropout_is_reproducible_with_a_seed_and_reports_spread() {
         .threads(1)
         .fit(&cls)
         .expect("fit");
-    let r = clf.mc_dropout(&cls.features(), 90, 10, 0).expect("mc");
+    let r = clf.mc_dropout(cls.features(), 90, 10, 0).expect("mc");
     assert!(r.std.is_none());
     for (row, h) in r
         .mean
@@ -444,5 +444,5 @@ fn mc_dropout_is_reproducible_with_a_seed_and_reports_spread() {
         assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-4);
         assert!(*h >= 0.0 && *h <= 3f32.ln() + 1e-5);
     }
-    assert!(clf.mc_dropout(&cls.features(), 90, 1, 0).is_err());
+    assert!(clf.mc_dropout(cls.features(), 90, 1, 0).is_err());
 }

@@ -82,7 +82,7 @@ pub fn run(args: CvArgs) -> Result<ExitCode> {
     let kind = kind.or(Some(full.target.kind()));
     let n = full.train.len();
     let mut rng = Rng::seed_from(targs.seed ^ FOLD_STREAM);
-    let (folds, stratified) = match &full.train.targets() {
+    let (folds, stratified) = match full.train.targets() {
         Targets::Classes { labels, n_classes } => {
             if let Some((class, count)) = smallest_class(labels, *n_classes)
                 && count < args.folds

@@ -48,10 +48,10 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
         bail!("the input has no targets to evaluate against");
     };
     let eval = model.evaluate(&labelled)?;
-    let calibration = match (&labelled.targets(), model.task()) {
+    let calibration = match (labelled.targets(), model.task()) {
         (Targets::Classes { labels, .. }, Task::Classification) => {
             let k = model.n_classes();
-            let proba = model.predict_proba(&labelled.features(), labelled.len())?;
+            let proba = model.predict_proba(labelled.features(), labelled.len())?;
             Some((
                 ece(labels, &proba, k),
                 brier(labels, &proba, k),

@@ -72,7 +72,7 @@ fn hold_out_test(
     }
     let n = data.train.len();
     let mut rng = Rng::seed_from(args.seed ^ TEST_SPLIT_STREAM);
-    let (train_rows, test_rows) = match &data.train.targets() {
+    let (train_rows, test_rows) = match data.train.targets() {
         mlp::data::Targets::Classes { labels, n_classes } => {
             split::stratified_split(labels, *n_classes, fraction, &mut rng)?
         }
@@ -220,7 +220,7 @@ fn encode_rows(
     table: &RawTable,
     weight_column: Option<&str>,
 ) -> Result<mlp::data::Dataset> {
-    let mlp::model::InputSchema::Tabular { preprocessor } = &model.input() else {
+    let mlp::model::InputSchema::Tabular { preprocessor } = model.input() else {
         bail!(
             "{}: the model does not take table rows",
             table.path().display()
@@ -228,13 +228,13 @@ fn encode_rows(
     };
     let (mut data, _unseen) = apply_tabular_with(
         preprocessor,
-        &model.target(),
+        model.target(),
         table,
         weight_column,
         mlp::data::preprocess::UnknownCategory::Ignore,
     )?;
     if model.task() == Task::MultiLabel {
-        input::to_multilabel(&mut data, &model.target())?;
+        input::to_multilabel(&mut data, model.target())?;
     }
     Ok(data)
 }
@@ -613,11 +613,11 @@ fn calibrate(
     if args.calibrate.is_some() {
         match (session.val_data(), calibration) {
             (Some(val), _) => {
-                let mlp::data::Targets::Classes { labels, .. } = &val.targets() else {
+                let mlp::data::Targets::Classes { labels, .. } = val.targets() else {
                     bail!("--calibrate temperature needs class targets");
                 };
                 // The session's validation rows are already scaled: network outputs directly.
-                let outputs = model.network().predict(&val.features(), val.len());
+                let outputs = model.network().predict(val.features(), val.len());
                 model.fit_temperature_on_outputs(outputs, labels, "validation")?;
             }
             (None, Some(cal)) => {
