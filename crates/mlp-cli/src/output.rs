@@ -83,6 +83,12 @@ pub fn print_evaluation(eval: &Evaluation, model: &Model) {
             if let Some(a) = r.roc_auc {
                 println!("roc auc            {a:.4}");
             }
+            if let Some(e) = r.ece {
+                println!("ece (15 bins)      {e:.4}");
+            }
+            if let Some(b) = r.brier {
+                println!("brier              {b:.4}   (sum over classes, mean over rows)");
+            }
             let labels = model.class_labels();
             if labels.len() <= 20 {
                 println!("confusion matrix (rows: true, columns: predicted)");

@@ -5,7 +5,7 @@ use anyhow::{Result, bail};
 use clap::Args;
 use mlp::data::Targets;
 use mlp::data::preprocess::UnknownCategory;
-use mlp::metrics::calibration::{ECE_BINS, brier, ece, reliability_bins};
+use mlp::metrics::calibration::{ECE_BINS, ece, reliability_bins};
 use mlp::model::Task;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,40 +48,26 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
         bail!("the input has no targets to evaluate against");
     };
     let eval = model.evaluate(&labelled)?;
-    let calibration = match (labelled.targets(), model.task()) {
-        (Targets::Classes { labels, .. }, Task::Classification) => {
-            let k = model.n_classes();
-            let proba = model.predict_proba(labelled.features(), labelled.len())?;
-            Some((
-                ece(labels, &proba, k),
-                brier(labels, &proba, k),
-                reliability_bins(labels, &proba, k, ECE_BINS),
-            ))
-        }
-        _ => None,
-    };
     if args.json {
         let mut value = serde_json::to_value(&eval)?;
-        if let (Some(obj), Some((e, b, _))) = (value.as_object_mut(), &calibration) {
-            obj.insert("ece".into(), serde_json::json!(e));
-            obj.insert("brier".into(), serde_json::json!(b));
-            if let Some(t) = model.temperature() {
-                obj.insert("temperature".into(), serde_json::json!(t));
-            }
+        if let (Some(obj), Some(t)) = (value.as_object_mut(), model.temperature()) {
+            obj.insert("temperature".into(), serde_json::json!(t));
         }
         println!("{value}");
     } else {
         crate::output::print_evaluation(&eval, &model);
-        if let Some((e, b, _)) = &calibration {
-            println!("ece (15 bins)      {e:.4}");
-            println!("brier              {b:.4}   (sum over classes, mean over rows)");
-            if let Some(t) = model.temperature() {
-                println!("temperature        {t:.4}   (applied to the probabilities)");
-            }
+        if let Some(t) = model.temperature() {
+            println!("temperature        {t:.4}   (applied to the probabilities)");
         }
     }
-    if let (Some(path), Some((e, _, bins))) = (&args.plot, &calibration) {
-        crate::plot::reliability_diagram(path, bins, *e)?;
+    if let Some(path) = &args.plot
+        && let (Targets::Classes { labels, .. }, Task::Classification) =
+            (labelled.targets(), model.task())
+    {
+        let k = model.n_classes();
+        let proba = model.predict_proba(labelled.features(), labelled.len())?;
+        let bins = reliability_bins(labels, &proba, k, ECE_BINS);
+        crate::plot::reliability_diagram(path, &bins, ece(labels, &proba, k))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -259,6 +259,12 @@ pub struct ClassificationReport {
     /// Binary ROC AUC of column 1 with two classes, one-vs-rest macro AUC otherwise (see
     /// [`roc_auc_ovr_macro`]); `None` when no probabilities were given or it is undefined.
     pub roc_auc: Option<f64>,
+    /// Expected calibration error over 15 equal-width confidence bins (see
+    /// [`super::calibration::ece`]); `None` when no probabilities were given.
+    pub ece: Option<f64>,
+    /// Multi-class Brier score, the sum over classes averaged over rows (see
+    /// [`super::calibration::brier`]); `None` when no probabilities were given.
+    pub brier: Option<f64>,
     /// See [`confusion_matrix`]: rows are true classes, columns predicted classes.
     pub confusion_matrix: Vec<Vec<u64>>,
     /// Number of samples evaluated.
@@ -337,6 +343,8 @@ impl ClassificationReport {
             f1_weighted: weighted.f1,
             log_loss: proba.map(|p| log_loss(y_true, p, n_classes)),
             roc_auc: proba.and_then(|p| roc_auc_ovr_macro(y_true, p, n_classes)),
+            ece: proba.map(|p| super::calibration::ece(y_true, p, n_classes)),
+            brier: proba.map(|p| super::calibration::brier(y_true, p, n_classes)),
             confusion_matrix: confusion_matrix(y_true, y_pred, n_classes),
             n_samples: y_true.len(),
         }
