@@ -329,7 +329,7 @@ impl Network {
     /// hold at least `rows x inputs` values (it panics otherwise); input from outside goes through
     /// [`Network::try_predict`].
     ///
-    /// Rows are cut into blocks of [`PREDICT_BLOCK`] that run through all layers while their
+    /// Rows are cut into blocks of `PREDICT_BLOCK` (512) rows that run through all layers while their
     /// activations stay in cache; with more than one thread in the current rayon pool, each thread
     /// takes whole blocks (single-threaded GEMMs, weights shared and hot). A row's result does not
     /// depend on the blocking, so this equals row-by-row inference exactly.
@@ -393,7 +393,7 @@ impl ModelSpec {
 }
 
 /// Rows per block in [`Network::predict_batch`].
-pub const PREDICT_BLOCK: usize = 512;
+pub(crate) const PREDICT_BLOCK: usize = 512;
 
 thread_local! {
     static SCRATCH: std::cell::RefCell<InferenceScratch<f32>> = std::cell::RefCell::new(InferenceScratch::default());

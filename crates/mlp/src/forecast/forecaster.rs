@@ -46,7 +46,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// Version of the `forecast` metadata entry.
-pub const FORECAST_VERSION: u32 = 1;
+pub(crate) const FORECAST_VERSION: u32 = 1;
 
 /// The longest forecast one call produces (a bound on memory for a mistyped horizon).
 pub const MAX_STEPS: usize = 100_000;
