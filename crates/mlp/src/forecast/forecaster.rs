@@ -396,10 +396,10 @@ impl Forecaster {
         };
         let layout = meta.layout();
         let spec = settings.arch.forecaster_spec(layout)?;
-        let mut builder = MlpBuilder::regressor()
+        let builder = MlpBuilder::regressor()
             .layers(spec.layers)
-            .standardize(false);
-        builder.config = settings.train.clone();
+            .standardize(false)
+            .train_config(settings.train.clone());
         let mut feature_names = Vec::new();
         for t in &meta.targets {
             for j in 0..embedding.dim {

@@ -284,13 +284,14 @@ pub fn session_for(args: &TrainArgs, loaded: &Loaded) -> Result<Session> {
                 data.train.n_features()
             );
         }
-        builder.config =
+        let config =
             builder
-                .config
+                .config()
                 .clone()
                 .with_augment(Some(mlp::train::augment::ImageAugment::parse(
                     spec, side, side,
                 )?));
+        builder = builder.train_config(config);
     }
 
     let session: Session = builder.session(
