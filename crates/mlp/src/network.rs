@@ -34,8 +34,9 @@ pub struct Network {
     layers: Vec<Layer>,
     layer_ranges: Vec<Range<usize>>,
     tensors: Vec<TensorInfo>,
-    /// All parameters, flat, in layer order (weights `out x in` row-major, then bias).
-    pub params: Vec<f32>,
+    /// All parameters, flat, in layer order (weights `out x in` row-major, then bias). Crate-visible
+    /// so the optimizers and trainers can split borrows; users go through [`Network::params`].
+    pub(crate) params: Vec<f32>,
 }
 
 impl Network {
@@ -81,6 +82,18 @@ impl Network {
     /// The layers.
     pub fn layers(&self) -> &[Layer] {
         &self.layers
+    }
+
+    /// All parameters, flat, in layer order (weights `out x in` row-major, then bias); the
+    /// [`Network::tensors`] ranges index into it.
+    pub fn params(&self) -> &[f32] {
+        &self.params
+    }
+
+    /// The parameters, to overwrite in place (restored weights, perturbation studies). The length
+    /// is fixed by the architecture.
+    pub fn params_mut(&mut self) -> &mut [f32] {
+        &mut self.params
     }
 
     /// Named parameter tensors, in buffer order.
@@ -426,10 +439,16 @@ pub struct Workspace<T> {
     grad_a: Vec<T>,
     grad_b: Vec<T>,
     /// `dL/dparams` after [`Network::backward`], flat, aligned with [`Network::params`].
-    pub grads: Vec<T>,
+    /// Crate-visible for the optimizers; users read it through [`Workspace::grads`].
+    pub(crate) grads: Vec<T>,
 }
 
 impl<T: Real> Workspace<T> {
+    /// `dL/dparams` after [`Network::backward`], flat, aligned with [`Network::params`].
+    pub fn grads(&self) -> &[T] {
+        &self.grads
+    }
+
     /// An empty workspace; buffers are sized on first use.
     pub fn new() -> Self {
         Workspace {

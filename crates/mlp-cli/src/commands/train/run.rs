@@ -355,7 +355,11 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
                 "the checkpoint's architecture does not match its own command line; was the data file changed?"
             );
         }
-        session.model_mut().network_mut().params = model.network().params.clone();
+        session
+            .model_mut()
+            .network_mut()
+            .params_mut()
+            .copy_from_slice(model.network().params());
         *session.state_mut() = state;
         if session.state().finished && session.state().epoch < session.config().epochs() {
             session.state_mut().finished = false;
@@ -382,7 +386,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
             args.checkpoint_every,
             Box::new(move |net, state| {
                 let mut m = template.clone();
-                m.network_mut().params.copy_from_slice(&net.params);
+                m.network_mut().params_mut().copy_from_slice(net.params());
                 if let Some(t) = m.training_mut() {
                     t.history = state.history.clone();
                 }
