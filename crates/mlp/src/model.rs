@@ -145,8 +145,11 @@ impl Scaler {
     }
 }
 
-/// What training did, kept in the model file.
+/// What training did, kept in the model file. A report to read: the fields stay public, and
+/// `#[non_exhaustive]` lets later versions record more without breaking readers (only the crate
+/// builds one).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TrainingSummary {
     /// The configuration used.
     pub config: TrainConfig,
