@@ -60,8 +60,8 @@ fn classification_matches_the_cli_exactly() {
     let (cli_model, csv) = cli_train_predict("species", "cls");
     let model = lib_fit("species");
     assert_eq!(
-        model.network().params,
-        cli_model.network().params,
+        model.network().params(),
+        cli_model.network().params(),
         "weights"
     );
     assert_eq!(model.input(), cli_model.input(), "feature encoding");
@@ -84,8 +84,8 @@ fn regression_values_match_the_cli_bit_for_bit() {
     let (cli_model, csv) = cli_train_predict("petal_width", "reg");
     let model = lib_fit("petal_width");
     assert_eq!(
-        model.network().params,
-        cli_model.network().params,
+        model.network().params(),
+        cli_model.network().params(),
         "weights"
     );
     assert_eq!(model.target(), cli_model.target(), "target scaling");

@@ -68,8 +68,9 @@ pub struct MlpBuilder {
     validation_given: bool,
     standardize: bool,
     table: TableColumns,
-    /// The training configuration (public for full control).
-    pub config: TrainConfig,
+    /// The training configuration: the setters below write it; [`MlpBuilder::train_config`]
+    /// replaces it whole.
+    config: TrainConfig,
 }
 
 impl Default for MlpBuilder {
@@ -237,6 +238,18 @@ impl MlpBuilder {
     pub fn threads(mut self, n: usize) -> Self {
         self.config.threads = n;
         self
+    }
+    /// Replaces the whole training configuration, for the settings without a setter here
+    /// (gradient clipping, mixup, augmentation, adversarial training, ...). Setters called after
+    /// this still apply on top of it.
+    pub fn train_config(mut self, config: TrainConfig) -> Self {
+        self.config = config;
+        self
+    }
+    /// The training configuration the builder holds (to extend it and pass it back through
+    /// [`MlpBuilder::train_config`]).
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
     }
 
     /// Fits on a table of raw rows: encodes the features (standardized numbers, one-hot

@@ -26,7 +26,7 @@ use std::path::Path;
 mod perturb;
 
 /// The current model-file format version.
-pub const FORMAT_VERSION: u32 = 1;
+pub(crate) const FORMAT_VERSION: u32 = 1;
 
 /// What the model predicts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,8 +145,11 @@ impl Scaler {
     }
 }
 
-/// What training did, kept in the model file.
+/// What training did, kept in the model file. A report to read: the fields stay public, and
+/// `#[non_exhaustive]` lets later versions record more without breaking readers (only the crate
+/// builds one).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TrainingSummary {
     /// The configuration used.
     pub config: TrainConfig,

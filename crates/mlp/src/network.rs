@@ -34,8 +34,9 @@ pub struct Network {
     layers: Vec<Layer>,
     layer_ranges: Vec<Range<usize>>,
     tensors: Vec<TensorInfo>,
-    /// All parameters, flat, in layer order (weights `out x in` row-major, then bias).
-    pub params: Vec<f32>,
+    /// All parameters, flat, in layer order (weights `out x in` row-major, then bias). Crate-visible
+    /// so the optimizers and trainers can split borrows; users go through [`Network::params`].
+    pub(crate) params: Vec<f32>,
 }
 
 impl Network {
@@ -81,6 +82,18 @@ impl Network {
     /// The layers.
     pub fn layers(&self) -> &[Layer] {
         &self.layers
+    }
+
+    /// All parameters, flat, in layer order (weights `out x in` row-major, then bias); the
+    /// [`Network::tensors`] ranges index into it.
+    pub fn params(&self) -> &[f32] {
+        &self.params
+    }
+
+    /// The parameters, to overwrite in place (restored weights, perturbation studies). The length
+    /// is fixed by the architecture.
+    pub fn params_mut(&mut self) -> &mut [f32] {
+        &mut self.params
     }
 
     /// Named parameter tensors, in buffer order.
@@ -329,7 +342,7 @@ impl Network {
     /// hold at least `rows x inputs` values (it panics otherwise); input from outside goes through
     /// [`Network::try_predict`].
     ///
-    /// Rows are cut into blocks of [`PREDICT_BLOCK`] that run through all layers while their
+    /// Rows are cut into blocks of `PREDICT_BLOCK` (512) rows that run through all layers while their
     /// activations stay in cache; with more than one thread in the current rayon pool, each thread
     /// takes whole blocks (single-threaded GEMMs, weights shared and hot). A row's result does not
     /// depend on the blocking, so this equals row-by-row inference exactly.
@@ -393,7 +406,7 @@ impl ModelSpec {
 }
 
 /// Rows per block in [`Network::predict_batch`].
-pub const PREDICT_BLOCK: usize = 512;
+pub(crate) const PREDICT_BLOCK: usize = 512;
 
 thread_local! {
     static SCRATCH: std::cell::RefCell<InferenceScratch<f32>> = std::cell::RefCell::new(InferenceScratch::default());
@@ -426,10 +439,16 @@ pub struct Workspace<T> {
     grad_a: Vec<T>,
     grad_b: Vec<T>,
     /// `dL/dparams` after [`Network::backward`], flat, aligned with [`Network::params`].
-    pub grads: Vec<T>,
+    /// Crate-visible for the optimizers; users read it through [`Workspace::grads`].
+    pub(crate) grads: Vec<T>,
 }
 
 impl<T: Real> Workspace<T> {
+    /// `dL/dparams` after [`Network::backward`], flat, aligned with [`Network::params`].
+    pub fn grads(&self) -> &[T] {
+        &self.grads
+    }
+
     /// An empty workspace; buffers are sized on first use.
     pub fn new() -> Self {
         Workspace {

@@ -51,7 +51,7 @@ fn score_with_dt_one_is_weight_tied_recurrence() {
     .build(1)
     .expect("plain");
     let mut tied = plain.clone();
-    tied.params.copy_from_slice(&net.params);
+    tied.params_mut().copy_from_slice(net.params());
     let x: Vec<f32> = (0..12).map(|i| (i as f32 - 6.0) / 4.0).collect();
     let mut h = x.clone();
     for _ in 0..3 {
@@ -68,13 +68,15 @@ fn score_step_contracts_when_the_block_does() {
     // F(h) = tanh(W h + b) is L-Lipschitz with L <= ||W||_2 <= ||W||_F; scale W so L < 1.
     let dt = 0.3f32;
     let mut one_step = score_spec(1, dt).build(3).expect("build");
-    let frob = one_step.params[..36]
+    let frob = one_step.params()[..36]
         .iter()
         .map(|w| w * w)
         .sum::<f32>()
         .sqrt();
     let scale = 0.8 / frob;
-    one_step.params[..36].iter_mut().for_each(|w| *w *= scale);
+    one_step.params_mut()[..36]
+        .iter_mut()
+        .for_each(|w| *w *= scale);
     let lip = 0.8f32;
     let bound = 1.0 - dt + dt * lip;
     let mut rng = mlp::rng::Rng::seed_from(11);
@@ -120,7 +122,7 @@ fn rk2_matches_a_fine_euler_solution_of_the_same_ode() {
     let mut fine = spec(20000, 0.00005, mlp::layers::Integrator::Euler)
         .build(4)
         .expect("euler");
-    fine.params.copy_from_slice(&rk2.params);
+    fine.params_mut().copy_from_slice(rk2.params());
     let x = [0.5f32, -1.0, 2.0, 0.1, -0.3];
     let (a, b) = (eval(&rk2, &x, 1), eval(&fine, &x, 1));
     for (p, q) in a.iter().zip(&b) {
@@ -130,7 +132,7 @@ fn rk2_matches_a_fine_euler_solution_of_the_same_ode() {
     let mut coarse = spec(10, 0.1, mlp::layers::Integrator::Euler)
         .build(4)
         .expect("coarse");
-    coarse.params.copy_from_slice(&rk2.params);
+    coarse.params_mut().copy_from_slice(rk2.params());
     let c = eval(&coarse, &x, 1);
     let err = |u: &[f32]| {
         u.iter()
@@ -212,15 +214,15 @@ fn hourglass_parameter_count_and_frozen_lift() {
         .range
         .clone();
     assert_ne!(
-        trained.network().params[head.clone()],
-        model.network().params[head]
+        trained.network().params()[head.clone()],
+        model.network().params()[head]
     );
 }
 
 fn lift(m: &Model) -> Vec<u32> {
     let t = &m.network().tensors()[0];
     assert_eq!(t.name, "layers.0.weight");
-    m.network().params[t.range.clone()]
+    m.network().params()[t.range.clone()]
         .iter()
         .map(|x| x.to_bits())
         .collect()
@@ -255,16 +257,16 @@ fn glu_identities_with_a_zero_gate_matrix() {
         };
         // Gate weights and bias zero; give the output bias a value to see it pass through.
         for r in [range("layers.0.gate.weight"), range("layers.0.gate.bias")] {
-            net.params[r].iter_mut().for_each(|w| *w = 0.0);
+            net.params_mut()[r].iter_mut().for_each(|w| *w = 0.0);
         }
-        net.params[range("layers.0.out.bias")].copy_from_slice(&[0.25, -0.5]);
+        net.params_mut()[range("layers.0.out.bias")].copy_from_slice(&[0.25, -0.5]);
         let x = [0.3f32, -1.2, 2.0];
         let y = net.predict(&x, 1);
         // Expected: W3 (factor * (W2 x + b2)) + b3.
         let (w2, b2, w3) = (
-            &net.params[range("layers.0.value.weight")],
-            &net.params[range("layers.0.value.bias")],
-            &net.params[range("layers.0.out.weight")],
+            &net.params()[range("layers.0.value.weight")],
+            &net.params()[range("layers.0.value.bias")],
+            &net.params()[range("layers.0.out.weight")],
         );
         let u: Vec<f32> = (0..4)
             .map(|h| (0..3).map(|i| w2[h * 3 + i] * x[i]).sum::<f32>() + b2[h])
@@ -486,7 +488,7 @@ fn batch_norm_running_statistics_and_modes() {
     let mut ws: Workspace<f32> = Workspace::new();
     let y = net
         .forward_train(
-            &net.params.clone(),
+            net.params(),
             &x,
             4,
             &mut ws,
@@ -510,8 +512,8 @@ fn batch_norm_running_statistics_and_modes() {
             .range
             .clone()
     };
-    let rm = net.params[t("layers.0.running_mean")].to_vec();
-    let rv = net.params[t("layers.0.running_var")].to_vec();
+    let rm = net.params()[t("layers.0.running_mean")].to_vec();
+    let rv = net.params()[t("layers.0.running_var")].to_vec();
     // momentum 1: the running statistics become the batch's (variance unbiased, n / (n - 1)).
     assert_eq!(rm, vec![4.0, 25.0, -2.0]);
     assert!(
@@ -531,14 +533,14 @@ fn batch_norm_running_statistics_and_modes() {
     };
     let mut net = spec.build(0).expect("build");
     net.forward_train(
-        &net.params.clone(),
+        net.params(),
         &x,
         4,
         &mut ws,
         &mut mlp::rng::Rng::seed_from(0),
     );
     net.update_buffers(&ws, 4);
-    let rm = net.params[t("layers.0.running_mean")].to_vec();
+    let rm = net.params()[t("layers.0.running_mean")].to_vec();
     assert!((rm[1] - 2.5).abs() < 1e-6, "{rm:?}");
 }
 
@@ -577,7 +579,7 @@ fn batch_norm_statistics_are_trained_and_saved() {
         .range
         .clone();
     assert!(
-        model.network().params[rv.clone()]
+        model.network().params()[rv.clone()]
             .iter()
             .any(|&v| (v - 1.0).abs() > 0.01),
         "running variance never moved"
@@ -588,8 +590,8 @@ fn batch_norm_statistics_are_trained_and_saved() {
     model.save(&path).expect("save");
     let loaded = Model::load(&path).expect("load");
     assert_eq!(
-        loaded.network().params[rv.clone()],
-        model.network().params[rv]
+        loaded.network().params()[rv.clone()],
+        model.network().params()[rv]
     );
     assert_eq!(
         loaded
@@ -630,15 +632,15 @@ fn selectable_kan_prunes_to_one_family_exactly() {
         .expect("logits")
         .range
         .clone();
-    net.params[logits].copy_from_slice(&[-3.0, 3.0, 0.0, 0.5]);
-    let weights = skan.family_weights(&net.params);
+    net.params_mut()[logits].copy_from_slice(&[-3.0, 3.0, 0.0, 0.5]);
+    let weights = skan.family_weights(net.params());
     assert!(weights[1] > weights[0], "{weights:?}");
-    let (best, kan, pruned) = skan.prune(&net.params);
+    let (best, kan, pruned) = skan.prune(net.params());
     assert_eq!(best, 1);
     assert_eq!(kan.basis, bases[1]);
     // The pruned layer equals the base term plus the kept family's weighted contribution.
     let kept_only = {
-        let mut p = net.params.clone();
+        let mut p = net.params().to_vec();
         // Drop the other family by zeroing its coefficients.
         let r = net
             .tensors()
@@ -651,7 +653,7 @@ fn selectable_kan_prunes_to_one_family_exactly() {
         p
     };
     let mut reference = net.clone();
-    reference.params = kept_only;
+    reference.params_mut().copy_from_slice(&kept_only);
     let pruned_spec = ModelSpec {
         inputs: 3,
         layers: vec![LayerSpec::Kan {
@@ -662,7 +664,7 @@ fn selectable_kan_prunes_to_one_family_exactly() {
         }],
     };
     let mut pruned_net = pruned_spec.build(0).expect("pruned");
-    pruned_net.params.copy_from_slice(&pruned);
+    pruned_net.params_mut().copy_from_slice(&pruned);
     let x = [0.3f32, -1.1, 0.8, 1.5, 0.2, -0.4];
     let (a, b) = (reference.predict(&x, 2), pruned_net.predict(&x, 2));
     for (p, q) in a.iter().zip(&b) {
@@ -791,13 +793,13 @@ fn eval_grad_mode_matches_inference_and_its_input_gradient() {
     // Non-trivial running statistics.
     for t in net.tensors().to_vec() {
         if t.name.ends_with("running_mean") || t.name.ends_with("running_var") {
-            for (k, p) in net.params[t.range].iter_mut().enumerate() {
+            for (k, p) in net.params_mut()[t.range].iter_mut().enumerate() {
                 *p = 0.3 + 0.2 * k as f32;
             }
         }
     }
     let eval_net = net.with_grad_mode(GradMode::Eval);
-    let params: Vec<f64> = net.params.iter().map(|&p| p as f64).collect();
+    let params: Vec<f64> = net.params().iter().map(|&p| p as f64).collect();
     let x: Vec<f64> = vec![0.2, -0.7, 1.1, -0.4, 0.9, 0.05];
     let infer = |x: &[f64]| {
         let mut out = vec![0.0f64; 2 * 2];
@@ -856,16 +858,16 @@ fn predict_into_reuses_its_scratch_for_every_kind() {
     let fresh = |n: usize| {
         let mut out = vec![0.0f32; n * net.outputs()];
         let mut scratch = InferenceScratch::default();
-        net.predict_into(&net.params, &x[..n * 2], n, &mut scratch, &mut out);
+        net.predict_into(net.params(), &x[..n * 2], n, &mut scratch, &mut out);
         out
     };
     let mut scratch = InferenceScratch::default();
     let mut out = vec![0.0f32; rows * net.outputs()];
-    net.predict_into(&net.params, &x, rows, &mut scratch, &mut out);
+    net.predict_into(net.params(), &x, rows, &mut scratch, &mut out);
     let grown = scratch.capacity();
     assert!(grown > 0);
     let first = out.clone();
-    net.predict_into(&net.params, &x, rows, &mut scratch, &mut out);
+    net.predict_into(net.params(), &x, rows, &mut scratch, &mut out);
     assert_eq!(
         scratch.capacity(),
         grown,
@@ -873,7 +875,7 @@ fn predict_into_reuses_its_scratch_for_every_kind() {
     );
     assert_eq!(out, first);
     let mut small = vec![0.0f32; 4 * net.outputs()];
-    net.predict_into(&net.params, &x[..8], 4, &mut scratch, &mut small);
+    net.predict_into(net.params(), &x[..8], 4, &mut scratch, &mut small);
     assert_eq!(scratch.capacity(), grown);
     assert_eq!(small, fresh(4), "leftover scratch changed a smaller batch");
     assert_eq!(first, net.predict(&x, rows));
@@ -888,7 +890,7 @@ fn every_kind_infers_within_its_scratch_whatever_it_holds() {
         layers: every_kind(),
     };
     let net = spec.build(5).expect("build");
-    let params: Vec<f64> = net.params.iter().map(|&p| p as f64).collect();
+    let params: Vec<f64> = net.params().iter().map(|&p| p as f64).collect();
     let rows = 3;
     let mut x: Vec<f64> = (0..rows * 2).map(|i| 0.3 * i as f64 - 0.8).collect();
     let mut off = 0;

@@ -380,7 +380,7 @@ fn objective(
     ws.d_outputs_mut(net, batch).copy_from_slice(proj);
     let mut d_x = vec![0.0; x.len()];
     net.backward(params, x, batch, &mut ws, Some(&mut d_x));
-    (value, ws.grads.clone(), d_x)
+    (value, ws.grads().to_vec(), d_x)
 }
 
 fn assert_close(name: &str, what: &str, analytic: f64, numeric: f64) {
@@ -444,7 +444,7 @@ fn batch_norm_eval_mode_matches_central_differences() {
     let mut net = spec.build(5).expect("valid spec");
     for t in net.tensors().to_vec() {
         if t.name.ends_with("running_mean") || t.name.ends_with("running_var") {
-            for (j, p) in net.params[t.range].iter_mut().enumerate() {
+            for (j, p) in net.params_mut()[t.range].iter_mut().enumerate() {
                 *p = 0.5 + 0.25 * j as f32;
             }
         }
@@ -463,7 +463,7 @@ fn check_network(name: &str, net: &Network) {
         let batch = 3;
         let mut rng = Rng::seed_from(2);
         let params: Vec<f64> = net
-            .params
+            .params()
             .iter()
             .map(|&p| p as f64 + 0.1 * rng.normal() as f64)
             .collect();

@@ -607,7 +607,7 @@ fn random_net(
         .build(seed)
         .expect("valid spec");
     let mut rng = Rng::seed_from(seed);
-    for p in &mut net.params {
+    for p in net.params_mut().iter_mut() {
         *p = rng.normal() * 0.8;
     }
     net

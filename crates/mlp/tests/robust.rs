@@ -256,7 +256,7 @@ fn at_lr_regularizer_gradient_matches_central_differences() {
         .expect("spec");
     let batch = 4;
     let mut rng = Rng::seed_from(9);
-    let params: Vec<f64> = net.params.iter().map(|&p| p as f64).collect();
+    let params: Vec<f64> = net.params().iter().map(|&p| p as f64).collect();
     let x_clean: Vec<f64> = (0..batch * 3).map(|_| rng.normal() as f64).collect();
     let x_adv: Vec<f64> = x_clean
         .iter()
@@ -296,7 +296,7 @@ fn at_lr_regularizer_gradient_matches_central_differences() {
                 }
             }
         });
-        (value, ws.grads.clone())
+        (value, ws.grads().to_vec())
     };
     let (_, analytic) = objective(&params, &mut ws, true);
     let h = 1e-6;
@@ -375,7 +375,7 @@ fn adversarial_runs_resume_bit_identically() {
     .expect("train");
     state.finished = false;
     train::train(&mut part, &data, None, &cfg, &CE, &mut state, &mut NoHooks).expect("train");
-    assert_eq!(whole.params, part.params);
+    assert_eq!(whole.params(), part.params());
 }
 
 #[test]

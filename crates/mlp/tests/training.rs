@@ -46,7 +46,7 @@ fn learns_two_moons_and_round_trips_through_the_file() {
     let path = dir.join("m.safetensors");
     model.save(&path).expect("save");
     let loaded = Model::load(&path).expect("load");
-    assert_eq!(loaded.network().params, model.network().params);
+    assert_eq!(loaded.network().params(), model.network().params());
     let p1 = model
         .predict_proba(data.features(), data.len())
         .expect("p1");
@@ -96,7 +96,11 @@ fn same_seed_and_threads_give_bit_identical_weights() {
             .threads(threads);
         let a = b.fit(&data).expect("a");
         let c = b.fit(&data).expect("c");
-        assert_eq!(a.network().params, c.network().params, "threads={threads}");
+        assert_eq!(
+            a.network().params(),
+            c.network().params(),
+            "threads={threads}"
+        );
     }
     let a = MlpBuilder::classifier()
         .hidden(&[16])
@@ -112,7 +116,7 @@ fn same_seed_and_threads_give_bit_identical_weights() {
         .threads(1)
         .fit(&data)
         .expect("c");
-    assert_ne!(a.network().params, c.network().params);
+    assert_ne!(a.network().params(), c.network().params());
 }
 
 /// Stops after a given number of batches, as Ctrl-C would.
@@ -148,8 +152,8 @@ fn two_thread_paths_repeat_and_equal_one_thread() {
     let one = fit(1);
     let two = fit(2);
     let again = fit(2);
-    assert_eq!(two.network().params, again.network().params);
-    assert_eq!(one.network().params, two.network().params);
+    assert_eq!(two.network().params(), again.network().params());
+    assert_eq!(one.network().params(), two.network().params());
     let x: Vec<f32> = data.features()[..2].to_vec();
     assert_eq!(
         one.network().predict(&x, 1),
@@ -198,12 +202,16 @@ fn interrupted_and_resumed_run_equals_uninterrupted_run() {
     assert_eq!(resume["note"], "test");
     assert_eq!(&state, first.state());
     let mut second = session_for(&b, &data);
-    second.model_mut().network_mut().params = model.network().params.clone();
+    second
+        .model_mut()
+        .network_mut()
+        .params_mut()
+        .copy_from_slice(model.network().params());
     *second.state_mut() = state;
     second.run(&mut NoHooks).expect("second");
     assert_eq!(
-        second.model().network().params,
-        full.model().network().params
+        second.model().network().params(),
+        full.model().network().params()
     );
     assert_eq!(second.state().history.len(), full.state().history.len());
     let _ = std::fs::remove_dir_all(&dir);
@@ -234,7 +242,7 @@ fn early_stopping_restores_the_best_weights() {
     );
     let (best_loss, epoch, params) = s.state().best.clone().expect("best");
     assert_eq!(epoch, best_epoch);
-    assert_eq!(s.model().network().params, params);
+    assert_eq!(s.model().network().params(), params);
     let recorded = s.state().history[best_epoch - 1]
         .val_loss
         .expect("val loss");
@@ -271,7 +279,7 @@ fn exploding_regression(lr: f32, optimizer: &str) -> mlp::estimator::Session {
 fn divergence_ends_the_run_and_keeps_the_best_weights() {
     for optimizer in ["sgd", "adam"] {
         let mut s = exploding_regression(1e6, optimizer);
-        let start = s.model().network().params.clone();
+        let start = s.model().network().params().to_vec();
         let outcome = s.run(&mut NoHooks).expect("a diverged run is an outcome");
         let Outcome::Diverged {
             epoch, kept_epoch, ..
@@ -286,10 +294,10 @@ fn divergence_ends_the_run_and_keeps_the_best_weights() {
         assert!(text.contains("diverged"), "{text}");
         assert!(!text.contains("converged"), "{text}");
         assert!(s.model().training().is_some_and(|t| t.outcome == text));
-        assert!(s.model().network().params.iter().all(|p| p.is_finite()));
+        assert!(s.model().network().params().iter().all(|p| p.is_finite()));
         // Nothing beat the starting weights, so they are what the model holds.
         assert_eq!(kept_epoch, 0, "{optimizer}");
-        assert_eq!(s.model().network().params, start, "{optimizer}");
+        assert_eq!(s.model().network().params(), start, "{optimizer}");
     }
 }
 
@@ -329,7 +337,7 @@ fn running_every_epoch_is_not_an_early_stop() {
             best_epoch: Some(best)
         }
     );
-    assert_eq!(s.model().network().params, params);
+    assert_eq!(s.model().network().params(), params);
     let text = outcome.to_string();
     assert!(!text.contains("early"), "{text}");
     assert!(text.contains(&format!("epoch {best}")), "{text}");

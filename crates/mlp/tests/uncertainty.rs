@@ -17,7 +17,7 @@ fn linear_model(task: Task, weights: &[f32], bias: &[f32], inputs: usize) -> Mod
     let mut network = ModelSpec::mlp(inputs, &[], outputs, Activation::Identity, 0.0)
         .build(0)
         .expect("spec");
-    let mut params = network.params.clone();
+    let mut params = network.params().to_vec();
     for t in network.tensors() {
         let src = if t.name.ends_with("weight") {
             weights

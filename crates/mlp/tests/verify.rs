@@ -18,7 +18,7 @@ fn randomize(net: &mut Network, seed: u64) {
     let mut rng = Rng::seed_from(seed);
     let tensors = net.tensors().to_vec();
     for t in tensors {
-        for p in &mut net.params[t.range.clone()] {
+        for p in &mut net.params_mut()[t.range.clone()] {
             *p = rng.normal() * 0.8;
             if t.name.ends_with("running_var") {
                 *p = p.abs() + 0.2;
@@ -236,7 +236,7 @@ fn bisection_never_widens_and_tightens_a_tanh_network_at_depth_four() {
         .build(7)
         .expect("valid spec");
     randomize(&mut net, 7);
-    net.params.iter_mut().for_each(|p| *p *= 0.5);
+    net.params_mut().iter_mut().for_each(|p| *p *= 0.5);
     let b = Bounds::around(&[0.2, -0.1, 0.4], &[0.5]).expect("box");
     let spec = LinearSpec::identity(2);
     let mut prev = refine(&net, &b, &spec, Method::Ibp, 0).expect("tanh");
@@ -278,7 +278,8 @@ fn cancelling_net(offset: f32) -> Network {
     }
     .build(0)
     .expect("valid spec");
-    net.params = vec![1.0, 1.0, 0.0, 0.0, 1.0, -1.0, offset];
+    net.params_mut()
+        .copy_from_slice(&[1.0, 1.0, 0.0, 0.0, 1.0, -1.0, offset]);
     net
 }
 

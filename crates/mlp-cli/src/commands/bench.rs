@@ -234,7 +234,7 @@ fn w3_in_pool(args: &BenchArgs, net: &Network, test: &Dataset) -> Result<serde_j
     // Single sample: the lean path, on the calling thread (and the helper core with 2+ threads).
     for i in 0..200 {
         net.predict_into(
-            &net.params,
+            net.params(),
             &x[i * nin..(i + 1) * nin],
             1,
             &mut scratch,
@@ -246,7 +246,7 @@ fn w3_in_pool(args: &BenchArgs, net: &Network, test: &Dataset) -> Result<serde_j
         let r = i % n;
         let t0 = Instant::now();
         net.predict_into(
-            &net.params,
+            net.params(),
             &x[r * nin..(r + 1) * nin],
             1,
             &mut scratch,
@@ -260,7 +260,7 @@ fn w3_in_pool(args: &BenchArgs, net: &Network, test: &Dataset) -> Result<serde_j
         let t0 = Instant::now();
         for r in 0..n {
             net.predict_into(
-                &net.params,
+                net.params(),
                 &x[r * nin..(r + 1) * nin],
                 1,
                 &mut scratch,
@@ -273,7 +273,7 @@ fn w3_in_pool(args: &BenchArgs, net: &Network, test: &Dataset) -> Result<serde_j
     let mut thrb = Vec::new();
     for rep in 0..8 {
         let t0 = Instant::now();
-        net.predict_batch(&net.params, x, n, &mut big);
+        net.predict_batch(net.params(), x, n, &mut big);
         if rep > 0 {
             thrb.push(n as f64 / t0.elapsed().as_secs_f64());
         }

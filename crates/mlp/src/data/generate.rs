@@ -218,7 +218,7 @@ pub fn linear_regression(n: usize, n_features: usize, noise: f32, seed: u64) -> 
 }
 
 /// Input dimension of [`w2_data`].
-pub const W2_DIM: usize = 8;
+pub(crate) const W2_DIM: usize = 8;
 
 /// SplitMix64 (Steele, Lea and Flood): the stream `w2_data` draws from.
 struct SplitMix64 {

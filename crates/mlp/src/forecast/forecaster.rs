@@ -46,7 +46,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// Version of the `forecast` metadata entry.
-pub const FORECAST_VERSION: u32 = 1;
+pub(crate) const FORECAST_VERSION: u32 = 1;
 
 /// The longest forecast one call produces (a bound on memory for a mistyped horizon).
 pub const MAX_STEPS: usize = 100_000;
@@ -396,10 +396,10 @@ impl Forecaster {
         };
         let layout = meta.layout();
         let spec = settings.arch.forecaster_spec(layout)?;
-        let mut builder = MlpBuilder::regressor()
+        let builder = MlpBuilder::regressor()
             .layers(spec.layers)
-            .standardize(false);
-        builder.config = settings.train.clone();
+            .standardize(false)
+            .train_config(settings.train.clone());
         let mut feature_names = Vec::new();
         for t in &meta.targets {
             for j in 0..embedding.dim {

@@ -12,8 +12,8 @@
 //!   in `d` dimensions under the max-norm,
 //!   `a(i,d) = |y_i(d+1) - y_n(d+1)|_inf / |y_i(d) - y_n(d)|_inf`, `E(d) = mean_i a(i,d)` and
 //!   `E1(d) = E(d+1) / E(d)`. `E1` grows towards 1 and stops changing once `d` unfolds the
-//!   attractor: the chosen `m` is the first `d` with `E1(d) >= 0.8` ([`E1_SATURATION`]) and
-//!   `|E1(d+1) - E1(d)| < 0.1` ([`E1_PLATEAU`]); the last examined `d` only needs the level.
+//!   attractor: the chosen `m` is the first `d` with `E1(d) >= 0.8` (`E1_SATURATION`) and
+//!   `|E1(d+1) - E1(d)| < 0.1` (`E1_PLATEAU`); the last examined `d` only needs the level.
 //!   `E2(d) = E*(d+1) / E*(d)` with `E*(d) = mean_i |x_{i+d tau} - x_{n(i,d)+d tau}|` stays near 1
 //!   for every `d` on a stochastic series: when all `E2` lie in `[0.9, 1.1]` the series is
 //!   flagged as noise (`LagChoice::noisy`), and the embedding carries no deterministic structure.
@@ -36,13 +36,13 @@ use crate::{Error, Result};
 use rayon::prelude::*;
 
 /// `E1(d)` must reach this value to count as saturated (see the module documentation).
-pub const E1_SATURATION: f64 = 0.8;
+pub(crate) const E1_SATURATION: f64 = 0.8;
 
 /// ... and change by less than this to the next dimension.
-pub const E1_PLATEAU: f64 = 0.1;
+pub(crate) const E1_PLATEAU: f64 = 0.1;
 
 /// `E2(d)` within `1 ± NOISE_BAND` for every `d` flags a stochastic series.
-pub const NOISE_BAND: f64 = 0.1;
+pub(crate) const NOISE_BAND: f64 = 0.1;
 
 /// Sample autocorrelation `r_k = Σ_t (x_t - x̄)(x_{t+k} - x̄) / Σ_t (x_t - x̄)²` for
 /// `k = 0..=max_lag` (fewer when the series is shorter; `r_0 = 1`). The biased estimator (the

@@ -132,7 +132,7 @@ pub struct Windows {
 ///
 /// `scaled[c]` is channel `c` already scaled; with `Normalize::Last` each window is taken
 /// relative to its latest value. Returns the anchor subtracted per channel (0 for `Global`).
-pub fn push_input_row(
+pub(crate) fn push_input_row(
     scaled: &[&[f64]],
     origin: usize,
     emb: Embedding,

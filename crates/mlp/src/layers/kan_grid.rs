@@ -10,7 +10,7 @@ use crate::{Error, Result};
 
 /// The input range `[min, max]` of each column of a row-major `rows x width` sample, widened by
 /// `margin` of its span on both sides (and never empty).
-pub fn data_range(samples: &[f32], width: usize, margin: f32) -> (f32, f32) {
+pub(crate) fn data_range(samples: &[f32], width: usize, margin: f32) -> (f32, f32) {
     let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
     for &v in samples.iter().take(samples.len() / width.max(1) * width) {
         if v.is_finite() {

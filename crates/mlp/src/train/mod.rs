@@ -10,7 +10,7 @@ mod trainer;
 
 pub use adversarial::{AdversarialConfig, auto_mvl};
 pub use config::{TrainConfig, ValidationSplit};
-pub use outcome::{DIVERGENCE_FACTOR, Outcome};
+pub use outcome::Outcome;
 pub use trainer::{
     EpochRecord, Hooks, NoHooks, TrainState, argmax, check_loss_fits, evaluate_loss, train,
 };

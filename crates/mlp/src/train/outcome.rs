@@ -95,7 +95,7 @@ impl fmt::Display for Outcome {
 /// A run has diverged once an epoch's mean training loss exceeds this multiple of the loss at
 /// the weights it started from. A healthy run, even a noisy or heavily regularized one, does not
 /// end up twice as wrong as a random initialization; a learning rate that is far too high does.
-pub const DIVERGENCE_FACTOR: f64 = 2.0;
+pub(crate) const DIVERGENCE_FACTOR: f64 = 2.0;
 
 /// Watches one call of the training loop for divergence and remembers the weights to fall back
 /// to. It lives only for one call (not in [`TrainState`]), so it never changes the weights or the

@@ -152,7 +152,7 @@ fn dense_stack(net: &Network) -> Result<Vec<DenseF64>> {
 type Relax = (f64, f64, f64, f64);
 
 /// CROWN's linear relaxation of `act` on `[l, u]`.
-pub fn relaxation(act: Activation, l: f64, u: f64) -> (f64, f64, f64, f64) {
+pub(crate) fn relaxation(act: Activation, l: f64, u: f64) -> (f64, f64, f64, f64) {
     match act {
         Activation::Relu | Activation::LeakyRelu => {
             let s = if act == Activation::Relu {

@@ -60,11 +60,6 @@ fn check_width(what: &str, expected: usize, got: usize) -> Result<()> {
     Ok(())
 }
 
-/// The error for a layer kind without a sound interval rule.
-pub fn unsupported(kind: &str, method: &str) -> Error {
-    crate::layers::unsupported(kind, method)
-}
-
 /// Bounds through one layer, `params` its slice as `f64`: the layer's own rule
 /// ([`crate::layers::Block::interval`]), after checking the input width.
 pub fn layer_bounds(layer: &Layer, params: &[f64], x: &Bounds) -> Result<Bounds> {
@@ -85,7 +80,7 @@ pub fn chain_bounds(chain: &Chain, params: &[f64], x: &Bounds) -> Result<Bounds>
 }
 
 /// `a x + b y` for non-negative `a`, `b`.
-pub fn combine(a: f64, x: &Bounds, b: f64, y: &Bounds) -> Bounds {
+pub(crate) fn combine(a: f64, x: &Bounds, b: f64, y: &Bounds) -> Bounds {
     Bounds {
         lower: x
             .lower
@@ -103,7 +98,7 @@ pub fn combine(a: f64, x: &Bounds, b: f64, y: &Bounds) -> Bounds {
 }
 
 /// Interval product.
-pub fn interval_product(a: (f64, f64), b: (f64, f64)) -> (f64, f64) {
+pub(crate) fn interval_product(a: (f64, f64), b: (f64, f64)) -> (f64, f64) {
     let c = [a.0 * b.0, a.0 * b.1, a.1 * b.0, a.1 * b.1];
     (
         c.iter().copied().fold(f64::INFINITY, f64::min),
@@ -179,7 +174,7 @@ fn exact_image(act: Activation, l: f64, u: f64) -> (f64, f64) {
 /// The single minimum point of GELU (tanh form) or SiLU: where the derivative changes sign,
 /// found by bisection on `f'` over `[-3, 0]` (negative at -3, positive at 0 for both).
 /// Returns `-inf` for monotone activations.
-pub fn minimum_point(act: Activation) -> f64 {
+pub(crate) fn minimum_point(act: Activation) -> f64 {
     if act.is_monotone() {
         return f64::NEG_INFINITY;
     }

@@ -458,8 +458,12 @@ impl TrainArgs {
         if let Some(lr) = self.lr {
             b = b.lr(lr);
         }
-        b.config = b.config.clone().with_clip_grad_norm(self.clip_grad_norm);
-        b.config = b.config.clone().with_mixup(self.mixup);
+        let config = b
+            .config()
+            .clone()
+            .with_clip_grad_norm(self.clip_grad_norm)
+            .with_mixup(self.mixup);
+        b = b.train_config(config);
         if let Some(l) = &self.loss {
             let mut loss = parse_loss(l)?;
             if let Loss::CrossEntropy { label_smoothing } = &mut loss {
@@ -499,21 +503,23 @@ impl TrainArgs {
             _ => ValidationSplit::Random(f),
         };
         b = b.validation(split);
-        b.config = b
-            .config
+        let config = b
+            .config()
             .clone()
             .with_adversarial(self.adversarial_config()?);
+        b = b.train_config(config);
         if let Some(path) = &self.config {
             let file: ConfigFile = input::read_config(path)?;
             if let Some(train) = file.train {
                 let keys: ConfigKeys = input::read_config(path)?;
-                b.config = overlay_config(
-                    &b.config,
+                let config = overlay_config(
+                    b.config(),
                     &train,
                     &keys.train.unwrap_or_default(),
                     &self.given,
                 )
                 .with_context(|| format!("{}: applying the [train] settings", path.display()))?;
+                b = b.train_config(config);
             }
             if let Some(hidden) = file.layers {
                 b = b.layers(hidden);

@@ -284,13 +284,14 @@ pub fn session_for(args: &TrainArgs, loaded: &Loaded) -> Result<Session> {
                 data.train.n_features()
             );
         }
-        builder.config =
+        let config =
             builder
-                .config
+                .config()
                 .clone()
                 .with_augment(Some(mlp::train::augment::ImageAugment::parse(
                     spec, side, side,
                 )?));
+        builder = builder.train_config(config);
     }
 
     let session: Session = builder.session(
@@ -354,7 +355,11 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
                 "the checkpoint's architecture does not match its own command line; was the data file changed?"
             );
         }
-        session.model_mut().network_mut().params = model.network().params.clone();
+        session
+            .model_mut()
+            .network_mut()
+            .params_mut()
+            .copy_from_slice(model.network().params());
         *session.state_mut() = state;
         if session.state().finished && session.state().epoch < session.config().epochs() {
             session.state_mut().finished = false;
@@ -381,7 +386,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
             args.checkpoint_every,
             Box::new(move |net, state| {
                 let mut m = template.clone();
-                m.network_mut().params.copy_from_slice(&net.params);
+                m.network_mut().params_mut().copy_from_slice(net.params());
                 if let Some(t) = m.training_mut() {
                     t.history = state.history.clone();
                 }

@@ -44,14 +44,14 @@ use spectral::{Axis, adjoint_of_inverse, frequency_mlp_backward, signals_of, spe
 use spectral::{FrequencyWeights, frequency_mlp};
 
 /// Softshrink threshold of the frequency MLP (the paper's `sparsity_threshold`).
-pub const SOFTSHRINK_LAMBDA: f64 = 0.01;
+pub(crate) const SOFTSHRINK_LAMBDA: f64 = 0.01;
 
 /// Standard deviation of the frequency-MLP weights and biases at initialization (the paper's
 /// `scale = 0.02`).
-pub const FREQUENCY_INIT_SCALE: f32 = 0.02;
+pub(crate) const FREQUENCY_INIT_SCALE: f32 = 0.02;
 
 /// Rows per chunk of the FreTS inference pass (bounds its scratch).
-pub const EVAL_CHUNK: usize = 64;
+pub(crate) const EVAL_CHUNK: usize = 64;
 
 /// The FreTS forecasting layer.
 #[derive(Debug, Clone, PartialEq)]
@@ -440,12 +440,12 @@ impl Block for Frets {
         self.head2.infer(p.h2, a.hidden, n_rows, output, &mut []);
     }
 
-    /// The training forward's buffer for one chunk of [`EVAL_CHUNK`] rows.
+    /// The training forward's buffer for one chunk of `EVAL_CHUNK` rows.
     fn infer_len(&self, batch: usize) -> usize {
         self.aux_len(batch.clamp(1, EVAL_CHUNK))
     }
 
-    /// The training forward over chunks of [`EVAL_CHUNK`] rows, so the scratch stays small for
+    /// The training forward over chunks of `EVAL_CHUNK` rows, so the scratch stays small for
     /// large prediction blocks.
     fn infer<T: Real>(
         &self,
