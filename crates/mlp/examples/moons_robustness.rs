@@ -12,7 +12,7 @@ use mlp::Activation;
 use mlp::data::{Dataset, Targets, generate};
 use mlp::loss::{BatchTargets, Loss};
 use mlp::network::Network;
-use mlp::robust::attack::{self, AttackConfig, AttackMethod, PerturbSpace};
+use mlp::robust::attack::{self, AttackConfig, AttackMethod, PerturbSpace, Threat};
 use mlp::robust::lsa::{self, MvlRule};
 use mlp::spec::ModelSpec;
 use mlp::train::{self, AdversarialConfig, NoHooks, TrainConfig, TrainState};
@@ -146,9 +146,11 @@ fn main() -> Result<()> {
                 test.features(),
                 y.len(),
                 BatchTargets::Classes(y),
-                &CE,
-                &PerturbSpace::unbounded(2),
-                &AttackConfig::pgd(0.3, 20),
+                Threat {
+                    loss: &CE,
+                    space: &PerturbSpace::unbounded(2),
+                    config: &AttackConfig::pgd(0.3, 20),
+                },
                 250,
                 MvlRule::MeanPlusStd,
             )?;

@@ -18,6 +18,17 @@ use crate::kernels::Real;
 use crate::kernels::elementwise::sigmoid;
 use serde::{Deserialize, Serialize};
 
+/// The optional weights of [`Loss::evaluate`]; the default weighs every sample and class 1.
+// why: the two weight options always travel together (trainer, L-BFGS, evaluation), so they are
+// one argument instead of two adjacent `Option<&[f32]>` that are easy to swap.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LossWeights<'a> {
+    /// Per-sample weights (`batch` entries), or `None` for 1.
+    pub sample: Option<&'a [f32]>,
+    /// Per-class weights indexed by the class label (cross-entropy and bce only), or `None` for 1.
+    pub class: Option<&'a [f32]>,
+}
+
 /// A training objective.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -68,21 +79,21 @@ impl Loss {
     /// Weighted loss sum and weight sum over a batch, and (when `d_outputs` is given) the
     /// gradient of the batch mean `sum / weight_sum` with respect to `outputs`.
     ///
-    /// `outputs` is `batch x width`; `sample_weights` (per sample) and `class_weights` (per
-    /// class, cross-entropy and bce only) default to 1. Returns `(sum_i w_i l_i, sum_i w_i)`.
-    // why: one struct for the two weight options would do, but the callers in robust/ and the
-    // tests are being changed in parallel work; left for after that lands.
-    #[allow(clippy::too_many_arguments)]
+    /// `outputs` is `batch x width`; the per-sample and per-class weights of `weights` (class
+    /// weights: cross-entropy and bce only) default to 1. Returns `(sum_i w_i l_i, sum_i w_i)`.
     pub fn evaluate<T: Real>(
         &self,
         outputs: &[T],
         batch: usize,
         width: usize,
         targets: BatchTargets<'_>,
-        sample_weights: Option<&[f32]>,
-        class_weights: Option<&[f32]>,
+        weights: LossWeights<'_>,
         mut d_outputs: Option<&mut [T]>,
     ) -> (f64, f64) {
+        let LossWeights {
+            sample: sample_weights,
+            class: class_weights,
+        } = weights;
         let mut weight_sum = 0.0f64;
         for i in 0..batch {
             weight_sum += self.sample_weight(i, targets, sample_weights, class_weights);

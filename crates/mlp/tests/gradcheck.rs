@@ -7,7 +7,7 @@
 
 use mlp::Activation;
 use mlp::layers::{GradMode, Init, Layer};
-use mlp::loss::{BatchTargets, Loss};
+use mlp::loss::{BatchTargets, Loss, LossWeights};
 use mlp::network::{Network, Workspace};
 use mlp::rng::Rng;
 use mlp::spec::{LayerSpec, ModelSpec};
@@ -568,13 +568,17 @@ fn every_loss_gradient_matches_central_differences() {
             let cw: Vec<f32> = (0..classes.max(1)).map(|_| 0.5 + rng.uniform()).collect();
             let sample_w = weighted.then_some(&sw[..]);
             let class_w = (weighted && classes > 0).then_some(&cw[..]);
+            let weights = LossWeights {
+                sample: sample_w,
+                class: class_w,
+            };
             let targets = if classes > 0 {
                 BatchTargets::Classes(&labels)
             } else {
                 BatchTargets::Values(&values)
             };
             let eval = |z: &[f64], d: Option<&mut [f64]>| {
-                let (s, w) = loss.evaluate(z, batch, width, targets, sample_w, class_w, d);
+                let (s, w) = loss.evaluate(z, batch, width, targets, weights, d);
                 s / w
             };
             let mut d = vec![0.0; logits.len()];
@@ -608,8 +612,7 @@ fn cross_entropy_value_matches_hand_computation() {
         1,
         3,
         BatchTargets::Classes(&[2]),
-        None,
-        None,
+        LossWeights::default(),
         None,
     );
     assert!((s / w - 0.407_605_964_444_380_1).abs() < 1e-12);
@@ -619,8 +622,7 @@ fn cross_entropy_value_matches_hand_computation() {
         1,
         1,
         BatchTargets::Values(&[0.0]),
-        None,
-        None,
+        LossWeights::default(),
         None,
     );
     assert!((s - 1.5).abs() < 1e-12);
@@ -629,8 +631,7 @@ fn cross_entropy_value_matches_hand_computation() {
         1,
         1,
         BatchTargets::Values(&[0.0]),
-        None,
-        None,
+        LossWeights::default(),
         None,
     );
     assert!((s - 4.0).abs() < 1e-12);
@@ -640,8 +641,7 @@ fn cross_entropy_value_matches_hand_computation() {
         1,
         1,
         BatchTargets::Classes(&[1]),
-        None,
-        None,
+        LossWeights::default(),
         None,
     );
     assert!((s - 2f64.ln()).abs() < 1e-12);

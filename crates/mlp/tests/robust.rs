@@ -3,10 +3,10 @@
 
 use mlp::Activation;
 use mlp::data::{Dataset, Targets, generate};
-use mlp::loss::{BatchTargets, Loss};
+use mlp::loss::{BatchTargets, Loss, LossWeights};
 use mlp::network::{Network, Workspace};
 use mlp::rng::Rng;
-use mlp::robust::attack::{self, AttackConfig, AttackMethod, Norm, PerturbSpace};
+use mlp::robust::attack::{self, AttackConfig, AttackMethod, Norm, PerturbSpace, Threat};
 use mlp::robust::lsa::{self, LayerError, MvlRule};
 use mlp::spec::ModelSpec;
 use mlp::train::{self, AdversarialConfig, NoHooks, TrainConfig, TrainState};
@@ -213,9 +213,11 @@ fn relative_error_is_zero_for_identical_inputs_and_matches_a_hand_value() {
         x,
         rows,
         BatchTargets::Classes(y),
-        &CE,
-        &PerturbSpace::unbounded(2),
-        &AttackConfig::fgsm(0.3),
+        Threat {
+            loss: &CE,
+            space: &PerturbSpace::unbounded(2),
+            config: &AttackConfig::fgsm(0.3),
+        },
         64,
         MvlRule::MeanPlusStd,
     )
@@ -278,8 +280,7 @@ fn at_lr_regularizer_gradient_matches_central_differences() {
             batch,
             3,
             BatchTargets::Classes(&y),
-            None,
-            None,
+            LossWeights::default(),
             Some(d_out),
         );
         let mut value = sum / w;

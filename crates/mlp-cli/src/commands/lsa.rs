@@ -9,6 +9,7 @@ use crate::input::InferenceDataArgs;
 use anyhow::{Result, bail};
 use clap::Args;
 use mlp::model::Model;
+use mlp::robust::attack::Threat;
 use mlp::robust::lsa::{self, MvlRule};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -70,9 +71,11 @@ pub fn run(args: LsaArgs) -> Result<ExitCode> {
         &data.x,
         data.rows,
         data.targets(),
-        &model.loss(),
-        &space,
-        &config,
+        Threat {
+            loss: &model.loss(),
+            space: &space,
+            config: &config,
+        },
         args.batch_size,
         rule,
     )?;

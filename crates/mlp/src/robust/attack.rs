@@ -29,7 +29,7 @@
 //! with single-threaded kernels, so results do not depend on the thread count.
 
 use crate::layers::GradMode;
-use crate::loss::{BatchTargets, Loss};
+use crate::loss::{BatchTargets, Loss, LossWeights};
 use crate::network::{Network, Workspace};
 use crate::rng::Rng;
 use crate::{Error, Result};
@@ -351,21 +351,41 @@ pub fn slice_targets<'a>(
     }
 }
 
-/// The unweighted mean loss and, in `dx`, its gradient with respect to the inputs.
-#[allow(clippy::too_many_arguments)]
+/// What an attack maximizes (`loss`), where it may move the inputs (`space`) and how
+/// (`config`): the three settings every attack entry point passes on together.
+#[derive(Debug, Clone, Copy)]
+pub struct Threat<'a> {
+    /// The loss the attack ascends.
+    pub loss: &'a Loss,
+    /// The allowed perturbation region per feature.
+    pub space: &'a PerturbSpace,
+    /// Method, budget and steps.
+    pub config: &'a AttackConfig,
+}
+
+/// The unweighted mean loss of the batch `x` (whole rows of `net.inputs()` features) and, in
+/// `dx`, its gradient with respect to the inputs.
 fn loss_and_input_grad(
     net: &Network,
     ws: &mut Workspace<f32>,
     x: &[f32],
-    rows: usize,
     targets: BatchTargets<'_>,
     loss: &Loss,
     rng: &mut Rng,
     dx: &mut [f32],
 ) -> f64 {
+    // why: the row count follows from the input length, so it is not one more argument.
+    let rows = x.len() / net.inputs().max(1);
     let width = net.outputs();
     net.input_gradient(x, rows, ws, rng, dx, |out, d_out| {
-        let (sum, weight) = loss.evaluate(out, rows, width, targets, None, None, Some(d_out));
+        let (sum, weight) = loss.evaluate(
+            out,
+            rows,
+            width,
+            targets,
+            LossWeights::default(),
+            Some(d_out),
+        );
         sum / weight.max(f64::MIN_POSITIVE)
     })
 }
@@ -390,8 +410,7 @@ fn per_sample_losses(
                 1,
                 width,
                 slice_targets(targets, width, i, i + 1),
-                None,
-                None,
+                LossWeights::default(),
                 None::<&mut [f32]>,
             )
             .0
@@ -402,18 +421,20 @@ fn per_sample_losses(
 /// Attacks one batch (`rows x features`, network units) on `eval_net`, which must be a
 /// [`Network::with_grad_mode`]`(GradMode::Eval)` copy holding the current parameters. Returns the
 /// perturbed batch. `rng` drives the random start and the noise; `ws` is reused scratch.
-#[allow(clippy::too_many_arguments)]
 pub fn attack_batch(
     eval_net: &Network,
     ws: &mut Workspace<f32>,
     x0: &[f32],
     rows: usize,
     targets: BatchTargets<'_>,
-    loss: &Loss,
-    space: &PerturbSpace,
-    config: &AttackConfig,
+    threat: Threat<'_>,
     rng: &mut Rng,
 ) -> Vec<f32> {
+    let Threat {
+        loss,
+        space,
+        config,
+    } = threat;
     let n = space.features();
     let x0 = &x0[..rows * n];
     let mut x = x0.to_vec();
@@ -432,7 +453,7 @@ pub fn attack_batch(
         }
         AttackMethod::Fgsm => {
             let mut g = vec![0.0f32; rows * n];
-            loss_and_input_grad(eval_net, ws, x0, rows, targets, loss, rng, &mut g);
+            loss_and_input_grad(eval_net, ws, x0, targets, loss, rng, &mut g);
             for (gr, ur) in g.chunks_exact_mut(n).zip(u.chunks_exact_mut(n)) {
                 for (gj, &r) in gr.iter_mut().zip(&space.radius) {
                     *gj *= r;
@@ -459,7 +480,7 @@ pub fn attack_batch(
                 }
                 space.apply(x0, &mut u, &mut x);
                 for _ in 0..config.steps {
-                    loss_and_input_grad(eval_net, ws, &x, rows, targets, loss, rng, &mut g);
+                    loss_and_input_grad(eval_net, ws, &x, targets, loss, rng, &mut g);
                     for (gr, ur) in g.chunks_exact_mut(n).zip(u.chunks_exact_mut(n)) {
                         for (gj, &r) in gr.iter_mut().zip(&space.radius) {
                             *gj *= r;
@@ -538,9 +559,11 @@ pub fn attack(
                     &x[start * n..end * n],
                     end - start,
                     slice_targets(targets, width, start, end),
-                    loss,
-                    space,
-                    config,
+                    Threat {
+                        loss,
+                        space,
+                        config,
+                    },
                     &mut rng,
                 )
             })
@@ -563,8 +586,7 @@ pub fn mean_loss(
         rows,
         net.outputs(),
         targets,
-        None,
-        None,
+        LossWeights::default(),
         None::<&mut [f32]>,
     );
     sum / weight.max(f64::MIN_POSITIVE)

@@ -19,10 +19,10 @@
 //! layers, where mean + std equals the maximum) it picks the single layer with the largest RE, so
 //! the list is never empty. [`MvlRule::TopK`] picks the `k` largest.
 
-use super::attack::{AttackConfig, PerturbSpace, attack};
+use super::attack::{Threat, attack};
 use crate::kernels::Real;
 use crate::layers::{GradMode, Layer};
-use crate::loss::{BatchTargets, Loss};
+use crate::loss::BatchTargets;
 use crate::network::{Network, Workspace};
 use crate::rng::Rng;
 use crate::{Error, Result};
@@ -205,18 +205,20 @@ pub fn most_vulnerable(layers: &[LayerError], rule: MvlRule) -> Vec<usize> {
 
 /// Attacks `x` (`rows x inputs`, network units) with `config` and measures every analysed layer's
 /// relative error between clean and attacked inputs, then picks the MVL by `rule`.
-#[allow(clippy::too_many_arguments)]
 pub fn analyze(
     net: &Network,
     x: &[f32],
     rows: usize,
     targets: BatchTargets<'_>,
-    loss: &Loss,
-    space: &PerturbSpace,
-    config: &AttackConfig,
+    threat: Threat<'_>,
     batch_size: usize,
     rule: MvlRule,
 ) -> Result<LsaReport> {
+    let Threat {
+        loss,
+        space,
+        config,
+    } = threat;
     let adv = attack(net, x, rows, targets, loss, space, config)?;
     let layers = layer_relative_errors(net, x, &adv, rows, batch_size)?;
     let mvl = most_vulnerable(&layers, rule);

@@ -31,7 +31,7 @@ use crate::loss::{BatchTargets, Loss};
 use crate::network::{Network, Workspace};
 use crate::rng::Rng;
 use crate::robust::attack::{
-    AttackConfig, AttackMethod, Norm, PerturbSpace, attack_batch, slice_targets,
+    AttackConfig, AttackMethod, Norm, PerturbSpace, Threat, attack_batch, slice_targets,
 };
 use crate::robust::lsa::{self, MvlRule};
 use crate::{Error, Result};
@@ -236,9 +236,11 @@ impl AdversarialStep {
             &x[..k * nf],
             k,
             slice_targets(targets, net.outputs(), 0, k),
-            loss,
-            &self.space,
-            &attack,
+            Threat {
+                loss,
+                space: &self.space,
+                config: &attack,
+            },
             rng,
         );
         x[..k * nf].copy_from_slice(&adv);
@@ -321,9 +323,11 @@ pub fn auto_mvl(
         &data.features[..rows * nf],
         rows,
         targets,
-        loss,
-        &adv.space(nf),
-        &adv.attack_config(config.seed),
+        Threat {
+            loss,
+            space: &adv.space(nf),
+            config: &adv.attack_config(config.seed),
+        },
         256,
         MvlRule::MeanPlusStd,
     )?;

@@ -4,6 +4,7 @@
 use super::outcome::Outcome;
 use super::trainer::{Run, batch_targets, end_epoch, mix, segments};
 use crate::Result;
+use crate::loss::LossWeights;
 use crate::network::{Network, Workspace};
 use crate::optim::lbfgs::Lbfgs;
 use crate::rng::Rng;
@@ -44,8 +45,10 @@ pub(super) fn train_lbfgs(net: &mut Network, mut run: Run<'_>, history: usize) -
                     b,
                     shape_net.outputs(),
                     targets,
-                    weights,
-                    class_weights,
+                    LossWeights {
+                        sample: weights,
+                        class: class_weights,
+                    },
                     Some(d_outputs),
                 );
                 shape_net.backward(params, x, b, &mut ws, None);

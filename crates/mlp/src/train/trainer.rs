@@ -10,7 +10,7 @@ use super::augment;
 use super::config::TrainConfig;
 use super::outcome::{DivergenceWatch, Outcome};
 use crate::data::{Dataset, Targets};
-use crate::loss::{BatchTargets, Loss};
+use crate::loss::{BatchTargets, Loss, LossWeights};
 use crate::network::{InferenceScratch, Network, Workspace};
 use crate::optim::schedule::ScheduleState;
 use crate::optim::{self, OptimizerConfig, OptimizerState, Segment, clip};
@@ -334,8 +334,10 @@ fn train_minibatch(net: &mut Network, mut run: Run<'_>) -> Result<Outcome> {
                 bs,
                 net.outputs(),
                 targets,
-                weights,
-                class_weights,
+                LossWeights {
+                    sample: weights,
+                    class: class_weights,
+                },
                 Some(&mut *d_outputs),
             );
             if let Some((lam, perm)) = &mixing {
@@ -355,8 +357,10 @@ fn train_minibatch(net: &mut Network, mut run: Run<'_>) -> Result<Outcome> {
                     bs,
                     net.outputs(),
                     targets_b,
-                    weights_b,
-                    class_weights,
+                    LossWeights {
+                        sample: weights_b,
+                        class: class_weights,
+                    },
                     Some(&mut mix_d[..]),
                 );
                 for (d, &db) in d_outputs.iter_mut().zip(&mix_d) {
@@ -590,8 +594,10 @@ pub fn evaluate_loss(
             b,
             no,
             targets,
-            weights,
-            class_weights,
+            LossWeights {
+                sample: weights,
+                class: class_weights,
+            },
             None::<&mut [f32]>,
         );
         loss_sum += l;
