@@ -211,7 +211,14 @@ fn in_flag_terms(err: &anyhow::Error, path: &[String]) -> String {
     {
         text = text.replacen(&format!("invalid {field}:"), &format!("invalid {flag}:"), 1);
     }
-    text = settings_as_flags(&text, &root, cmd, path);
+    // Only the library names settings in backquotes; a parser's message about a file (a config
+    // file's unknown field `seed`) must keep the file's own words.
+    if err
+        .chain()
+        .any(|e| e.downcast_ref::<mlp::Error>().is_some())
+    {
+        text = settings_as_flags(&text, &root, cmd, path);
+    }
     let Some(train) = root.find_subcommand("train") else {
         return text;
     };

@@ -132,6 +132,22 @@ fn a_healthy_run_that_uses_every_epoch_is_not_early_stopped() {
 }
 
 #[test]
+fn config_file_errors_keep_the_file_words() {
+    // A config file's unknown key is named as written in the file, not turned into a flag.
+    let dir = TempDir::new("config_err");
+    let data = dir.file("d.csv", &csv(40));
+    let spec = dir.file("spec.toml", "seed = 5\n");
+    let out = dir.path("m.safetensors");
+    let o = mlp(&[
+        "train", "--data", &data, "--target", "label", "--out", &out, "--config", &spec,
+    ]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("unknown field `seed`"), "{err}");
+    assert!(!err.contains("--seed"), "{err}");
+}
+
+#[test]
 fn config_file_fills_in_but_command_line_flags_win() {
     let dir = TempDir::new("config");
     let data = dir.file("d.csv", &csv(120));
