@@ -1,0 +1,74 @@
+"""Type stubs of the native module ``mlp._mlp`` (the Rust half of the package)."""
+
+import os
+from collections.abc import Sequence
+from typing import Any, Optional, Union
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+
+# A table column: float64 values (NaN = missing) or text cells (None = missing).
+Column = Union[npt.NDArray[np.float64], Sequence[Optional[str]]]
+
+class Model:
+    """A trained model: network, input encoding and target encoding (the CLI's model file)."""
+
+    @property
+    def task(self) -> str:
+        """``"classification"``, ``"regression"`` or ``"multi-label"``."""
+    @property
+    def class_labels(self) -> list[str]:
+        """Class labels in output order (empty for regression)."""
+    @property
+    def input_columns(self) -> list[str]:
+        """The raw input columns the model reads, in order."""
+    @property
+    def target_columns(self) -> list[str]:
+        """The target column names."""
+    @property
+    def n_features(self) -> int:
+        """Encoded features the network takes (after one-hot expansion)."""
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        """Per-epoch records: epoch, train_loss, val_loss, val_metric, lr."""
+    @property
+    def outcome(self) -> Optional[str]:
+        """How training ended."""
+    def predict(
+        self, columns: Sequence[tuple[str, Column]], logits: bool = False
+    ) -> dict[str, npt.NDArray[np.float32]]:
+        """Predicts named columns: ``proba`` or ``values``, and ``logits`` when asked."""
+    def save(self, path: Union[str, os.PathLike[str]]) -> None:
+        """Writes the model file atomically."""
+    def to_bytes(self) -> bytes:
+        """The bytes of the model file."""
+    def __reduce__(self) -> tuple[Any, tuple[bytes]]: ...
+
+def fit(
+    columns: Sequence[tuple[str, Column]],
+    target: str,
+    task: str,
+    outputs: int,
+    params: dict[str, Any],
+    weight_column: Optional[str] = None,
+) -> tuple[Model, Optional[BaseException]]:
+    """Trains on named columns as ``mlp train`` does; returns the model and the exception that
+    interrupted training (KeyboardInterrupt), if any."""
+
+def partial_fit(
+    model: Model,
+    columns: Sequence[tuple[str, Column]],
+    epochs: int,
+    params: dict[str, Any],
+    seed: int,
+    weight_column: Optional[str] = None,
+) -> tuple[Model, Optional[BaseException]]:
+    """Continues training ``model`` on new rows for ``epochs`` epochs."""
+
+def load(path: Union[str, os.PathLike[str]]) -> Model:
+    """Loads a model file."""
+
+def from_bytes(data: bytes) -> Model:
+    """A model from the bytes of a model file."""

@@ -1,0 +1,578 @@
+//! `mlp._mlp`: the native half of the `mlp` Python package.
+//!
+//! Everything here is a thin layer over the `mlp` crate's table path, the one `mlp train` and
+//! `mlp predict` use: Python hands over named columns (numeric numpy arrays or text cells), they
+//! become a [`Table`], and [`MlpBuilder`] / [`Model::predict_table`] do the rest, so a model
+//! trained here equals the CLI's on the same data, settings and seed, and the model file is the
+//! CLI's. The scikit-learn estimator classes live in Python (`python/mlp/_estimators.py`).
+
+use std::time::{Duration, Instant};
+
+use mlp::architectures::{Arch, ArchConfig};
+use mlp::data::Dataset;
+use mlp::data::preprocess::{Impute, UnknownCategory};
+use mlp::estimator::{ClassWeight, MlpBuilder, Session};
+use mlp::io::TensorFile;
+use mlp::model::{Model, Task};
+use mlp::network::Network;
+use mlp::optim::OptimizerConfig;
+use mlp::optim::schedule::Schedule;
+use mlp::spec::LayerSpec;
+use mlp::table::{PredictOptions, Table};
+use mlp::train::{EpochRecord, Hooks, TrainState, ValidationSplit};
+use mlp::{Activation, Error};
+use ndarray::Array2;
+use numpy::{IntoPyArray, PyArray2, PyReadonlyArray1};
+use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+
+/// Training rows needed after the validation rows are held out (as `mlp train`).
+const MIN_TRAIN_ROWS: usize = 2;
+/// How often training looks for a pending Ctrl-C: often enough to feel immediate, rarely
+/// enough that taking the GIL costs nothing measurable.
+const SIGNAL_POLL: Duration = Duration::from_millis(100);
+
+/// A library error as the Python exception a scikit-learn user expects: file trouble is an
+/// `OSError`, everything else (bad data, bad settings) a `ValueError`.
+fn py_err(e: Error) -> PyErr {
+    match e {
+        Error::Io { .. } => PyOSError::new_err(e.to_string()),
+        other => PyValueError::new_err(other.to_string()),
+    }
+}
+
+/// One table column from Python: a float64 numpy array (formatted as the shortest text that
+/// parses back to the same value, so the table path sees exactly the numbers), or text cells
+/// (`None` is a missing cell).
+fn column_cells(obj: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    if let Ok(arr) = obj.extract::<PyReadonlyArray1<'_, f64>>() {
+        return Ok(arr
+            .as_array()
+            .iter()
+            .map(|x| {
+                if x.is_nan() {
+                    String::new()
+                } else {
+                    x.to_string()
+                }
+            })
+            .collect());
+    }
+    let cells: Vec<Option<String>> = obj.extract()?;
+    Ok(cells.into_iter().map(Option::unwrap_or_default).collect())
+}
+
+/// Builds a [`Table`] from `(name, column)` pairs.
+fn build_table(columns: &[(String, Bound<'_, PyAny>)]) -> PyResult<Table> {
+    let mut named = Vec::with_capacity(columns.len());
+    for (name, obj) in columns {
+        let cells = column_cells(obj)
+            .map_err(|e| PyValueError::new_err(format!("column '{name}': {e}")))?;
+        named.push((name.clone(), cells));
+    }
+    Table::from_columns(named).map_err(py_err)
+}
+
+/// A setting from the estimator's parameter dict; `None` (absent or Python `None`) means the
+/// library default.
+fn opt<'py, T>(d: &Bound<'py, PyDict>, key: &str) -> PyResult<Option<T>>
+where
+    T: for<'a> FromPyObject<'a, 'py>,
+    for<'a> <T as FromPyObject<'a, 'py>>::Error: Into<PyErr>,
+{
+    match d.get_item(key)? {
+        Some(v) if !v.is_none() => v
+            .extract::<T>()
+            .map(Some)
+            .map_err(|e| PyValueError::new_err(format!("{key}: {}", e.into()))),
+        _ => Ok(None),
+    }
+}
+
+/// The training settings, as the flags of `mlp train` (same names, same defaults).
+struct Settings {
+    task: Task,
+    builder: MlpBuilder,
+}
+
+/// Mirrors `mlp train`'s flags-to-builder step for the settings a Python user sets.
+fn settings(d: &Bound<'_, PyDict>, task: Task, n_rows: usize, outputs: usize) -> PyResult<Settings> {
+    let hidden: Vec<usize> = opt(d, "hidden")?.unwrap_or_else(|| vec![100]);
+    if hidden.contains(&0) {
+        return Err(PyValueError::new_err("hidden: layer widths must be at least 1"));
+    }
+    let activation: Activation = opt::<String>(d, "activation")?
+        .unwrap_or_else(|| "relu".into())
+        .parse()
+        .map_err(py_err)?;
+    let mut optimizer =
+        OptimizerConfig::from_name(&opt::<String>(d, "optimizer")?.unwrap_or_else(|| "adam".into()))
+            .map_err(py_err)?;
+    if let Some(m) = opt::<f32>(d, "momentum")? {
+        match &mut optimizer {
+            OptimizerConfig::Sgd { momentum, .. } | OptimizerConfig::Rmsprop { momentum, .. } => {
+                *momentum = m
+            }
+            _ => {
+                return Err(PyValueError::new_err(
+                    "momentum applies to sgd, nesterov and rmsprop",
+                ));
+            }
+        }
+    }
+    let dropout: f32 = opt(d, "dropout")?.unwrap_or(0.0);
+    let patience: usize = opt(d, "patience")?.unwrap_or(20);
+    let early_stopping: bool = opt(d, "early_stopping")?.unwrap_or(true);
+    let mut b = match task {
+        Task::Classification => MlpBuilder::classifier(),
+        _ => MlpBuilder::regressor(),
+    }
+    .task(task)
+    .hidden(&hidden)
+    .activation(activation)
+    .dropout(dropout)
+    .epochs(opt(d, "epochs")?.unwrap_or(200))
+    .batch_size(opt(d, "batch_size")?.unwrap_or(200))
+    .optimizer(optimizer)
+    .weight_decay(opt(d, "weight_decay")?.unwrap_or(1e-4))
+    .schedule(
+        Schedule::parse(&opt::<String>(d, "schedule")?.unwrap_or_else(|| "constant".into()))
+            .map_err(py_err)?,
+    )
+    .patience(if patience == 0 || !early_stopping {
+        None
+    } else {
+        Some(patience)
+    })
+    .seed(opt(d, "seed")?.unwrap_or(0))
+    .threads(opt(d, "threads")?.unwrap_or(0))
+    .label_smoothing(opt(d, "label_smoothing")?.unwrap_or(0.0))
+    .standardize(opt(d, "standardize")?.unwrap_or(true));
+    let arch: Arch = opt::<String>(d, "arch")?
+        .unwrap_or_else(|| "mlp".into())
+        .parse()
+        .map_err(py_err)?;
+    if arch != Arch::Mlp {
+        let cfg = ArchConfig {
+            arch,
+            widths: hidden.clone(),
+            depth: opt(d, "depth")?.unwrap_or(4),
+            expansion: opt(d, "expansion")?.unwrap_or(4),
+            activation,
+            dropout,
+            ..ArchConfig::default()
+        };
+        let mut layers = cfg.hidden_stack().map_err(py_err)?;
+        layers.push(LayerSpec::dense(outputs, Activation::Identity));
+        b = b.layers(layers);
+    }
+    if let Some(lr) = opt::<f32>(d, "lr")? {
+        b = b.lr(lr);
+    }
+    let config = b
+        .config()
+        .clone()
+        .with_clip_grad_norm(opt(d, "clip_grad_norm")?);
+    b = b.train_config(config);
+    if let Some(cw) = d.get_item("class_weight")?.filter(|v| !v.is_none()) {
+        b = b.class_weight(if let Ok(s) = cw.extract::<String>() {
+            if s.eq_ignore_ascii_case("balanced") {
+                ClassWeight::Balanced
+            } else {
+                return Err(PyValueError::new_err(
+                    "class_weight: use 'balanced' or one weight per class",
+                ));
+            }
+        } else {
+            ClassWeight::Manual(cw.extract().map_err(|_| {
+                PyValueError::new_err("class_weight: use 'balanced' or one weight per class")
+            })?)
+        });
+    }
+    if let Some(how) = opt::<String>(d, "impute")? {
+        b = b.impute(match how.as_str() {
+            "mean" => Impute::Mean,
+            "median" => Impute::Median,
+            "most-frequent" | "most_frequent" => Impute::MostFrequent,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "impute: use mean, median or most-frequent, not '{other}'"
+                )));
+            }
+        });
+    }
+    // The validation split exactly as `mlp train` picks it.
+    let auto = if early_stopping && n_rows >= mlp::estimator::AUTO_VALIDATION_MIN_ROWS {
+        0.1
+    } else {
+        0.0
+    };
+    let f: f64 = opt(d, "validation_fraction")?.unwrap_or(auto);
+    if !(0.0..1.0).contains(&f) {
+        return Err(PyValueError::new_err(format!(
+            "validation_fraction must be in [0, 1), got {f}"
+        )));
+    }
+    check_split_size(n_rows, f)?;
+    b = b.validation(match task {
+        _ if f == 0.0 => ValidationSplit::None,
+        Task::Classification => ValidationSplit::Stratified(f),
+        _ => ValidationSplit::Random(f),
+    });
+    Ok(Settings { task, builder: b })
+}
+
+/// `mlp train`'s check that the validation split leaves something to train on.
+fn check_split_size(n_rows: usize, f: f64) -> PyResult<()> {
+    if n_rows < MIN_TRAIN_ROWS {
+        return Err(PyValueError::new_err(format!(
+            "the training data has {n_rows} sample(s); training needs at least {MIN_TRAIN_ROWS}"
+        )));
+    }
+    if f <= 0.0 {
+        return Ok(());
+    }
+    let n_val = (n_rows as f64 * f).round() as usize;
+    if n_val == 0 || n_rows - n_val.min(n_rows) < MIN_TRAIN_ROWS {
+        return Err(PyValueError::new_err(format!(
+            "validation_fraction {f} of {n_rows} samples leaves no validation sample or too few training samples; change validation_fraction or set it to 0"
+        )));
+    }
+    Ok(())
+}
+
+/// Stops training when Python has a pending signal (Ctrl-C): polled after every batch, it takes
+/// the GIL at most every [`SIGNAL_POLL`] to let Python run its signal handlers.
+struct SignalHooks {
+    last: Instant,
+    error: Option<PyErr>,
+}
+
+impl SignalHooks {
+    fn new() -> Self {
+        SignalHooks {
+            last: Instant::now(),
+            error: None,
+        }
+    }
+}
+
+impl Hooks for SignalHooks {
+    fn on_epoch_end(&mut self, _: &EpochRecord, _: &Network, _: &TrainState) -> mlp::Result<()> {
+        Ok(())
+    }
+
+    fn should_stop(&mut self) -> bool {
+        if self.error.is_some() {
+            return true;
+        }
+        if self.last.elapsed() < SIGNAL_POLL {
+            return false;
+        }
+        self.last = Instant::now();
+        if let Err(e) = Python::attach(|py| py.check_signals()) {
+            self.error = Some(e);
+            return true;
+        }
+        false
+    }
+}
+
+/// Runs a session without the GIL; returns the model and the exception a signal handler raised
+/// (KeyboardInterrupt), if training was stopped by one.
+fn run_session(py: Python<'_>, mut session: Session) -> PyResult<(PyModel, Option<PyErr>)> {
+    let (result, hooks, session) = py.detach(move || {
+        let mut hooks = SignalHooks::new();
+        let result = session.run(&mut hooks);
+        (result, hooks, session)
+    });
+    match (result, hooks.error) {
+        (_, Some(interrupt)) => Ok((PyModel::new(session.into_model()), Some(interrupt))),
+        (Ok(_), None) => Ok((PyModel::new(session.into_model()), None)),
+        (Err(e), None) => Err(py_err(e)),
+    }
+}
+
+/// Trains a model on named columns, as `mlp train --data FILE --target TARGET` on the same
+/// table. `task` is `"classify"` or `"regress"`; `outputs` is the network's output width (for a
+/// custom `arch`); `weight_column` names a column of sample weights. Returns the model and the
+/// exception that interrupted training, if any.
+#[pyfunction]
+#[pyo3(signature = (columns, target, task, outputs, params, weight_column=None))]
+fn fit(
+    py: Python<'_>,
+    columns: Vec<(String, Bound<'_, PyAny>)>,
+    target: String,
+    task: &str,
+    outputs: usize,
+    params: &Bound<'_, PyDict>,
+    weight_column: Option<String>,
+) -> PyResult<(PyModel, Option<PyErr>)> {
+    let table = build_table(&columns)?;
+    let task = parse_task(task)?;
+    let Settings { task, builder } = settings(params, task, table.n_rows(), outputs)?;
+    let mut builder = builder.task(task);
+    if let Some(w) = &weight_column {
+        builder = builder.weight_column(w);
+    }
+    let session = py
+        .detach(|| builder.table_session(&table, &target))
+        .map_err(py_err)?;
+    run_session(py, session)
+}
+
+/// Continues training `model` on new rows for `epochs` epochs (no validation split, no early
+/// stopping): the rows are encoded with the model's own encoders and scaler, and the optimizer
+/// starts afresh (its moments are not kept in the model file).
+#[pyfunction]
+#[pyo3(signature = (model, columns, epochs, params, seed, weight_column=None))]
+fn partial_fit(
+    py: Python<'_>,
+    model: &PyModel,
+    columns: Vec<(String, Bound<'_, PyAny>)>,
+    epochs: usize,
+    params: &Bound<'_, PyDict>,
+    seed: u64,
+    weight_column: Option<String>,
+) -> PyResult<(PyModel, Option<PyErr>)> {
+    let table = build_table(&columns)?;
+    let old = &model.inner;
+    let outputs = old.output_width();
+    let Settings { builder, .. } = settings(params, old.task(), table.n_rows(), outputs)?;
+    let builder = builder
+        .epochs(epochs)
+        .patience(None)
+        .seed(seed)
+        .standardize(false)
+        .validation(ValidationSplit::None);
+    let (mut features, _) = old
+        .encode_table(&table, UnknownCategory::Ignore)
+        .map_err(py_err)?;
+    old.scaler().apply(&mut features);
+    let targets = old.target().encode(table.raw()).map_err(py_err)?;
+    let mut data = Dataset::new(features, old.n_features(), targets).map_err(py_err)?;
+    if let Some(w) = &weight_column {
+        let cells = table
+            .column(w)
+            .ok_or_else(|| PyValueError::new_err(format!("no column '{w}'")))?;
+        let weights = cells
+            .iter()
+            .map(|c| c.parse::<f32>())
+            .collect::<Result<Vec<f32>, _>>()
+            .map_err(|e| PyValueError::new_err(format!("sample_weight: {e}")))?;
+        data = data.with_weights(weights).map_err(py_err)?;
+    }
+    // The session's own network and identity scaler are replaced by the model being continued:
+    // the rows above are already scaled with that model's scaler.
+    let mut session = builder
+        .session(
+            &data,
+            None,
+            old.input().clone(),
+            old.target().clone(),
+            &[],
+            "python".into(),
+        )
+        .map_err(py_err)?;
+    let history = old.training().map(|t| t.history.clone()).unwrap_or_default();
+    *session.model_mut() = old.clone();
+    session.state_mut().history = history;
+    run_session(py, session)
+}
+
+fn parse_task(task: &str) -> PyResult<Task> {
+    match task {
+        "classify" => Ok(Task::Classification),
+        "regress" => Ok(Task::Regression),
+        other => Err(PyValueError::new_err(format!(
+            "task must be 'classify' or 'regress', not '{other}'"
+        ))),
+    }
+}
+
+/// Loads a model file written by `mlp train`, `Model.save` or an estimator's `save`.
+#[pyfunction]
+fn load(py: Python<'_>, path: std::path::PathBuf) -> PyResult<PyModel> {
+    let model = py.detach(|| Model::load(&path)).map_err(py_err)?;
+    Ok(PyModel::new(model))
+}
+
+/// A model from the bytes of a model file (see `Model.to_bytes`).
+#[pyfunction]
+fn from_bytes(py: Python<'_>, data: &[u8]) -> PyResult<PyModel> {
+    let path = std::path::Path::new("<bytes>");
+    let file = TensorFile::from_bytes(data, path).map_err(py_err)?;
+    let model = py
+        .detach(|| Model::from_tensor_file(&file, path))
+        .map_err(py_err)?;
+    Ok(PyModel::new(model))
+}
+
+/// A trained model: the network, its input encoding and its target encoding, exactly what the
+/// CLI's model file holds.
+#[pyclass(module = "mlp._mlp", name = "Model", frozen)]
+pub struct PyModel {
+    inner: Model,
+}
+
+impl PyModel {
+    fn new(inner: Model) -> Self {
+        PyModel { inner }
+    }
+}
+
+#[pymethods]
+impl PyModel {
+    /// `"classification"`, `"regression"` or `"multi-label"`.
+    #[getter]
+    fn task(&self) -> &'static str {
+        self.inner.task().name()
+    }
+
+    /// Class labels in output order (empty for regression).
+    #[getter]
+    fn class_labels(&self) -> Vec<String> {
+        self.inner.class_labels()
+    }
+
+    /// The raw input columns the model reads, in order.
+    #[getter]
+    fn input_columns(&self) -> Vec<String> {
+        match self.inner.input() {
+            mlp::model::InputSchema::Tabular { preprocessor } => preprocessor
+                .input_names()
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+            other => other.feature_names(),
+        }
+    }
+
+    /// The target column names.
+    #[getter]
+    fn target_columns(&self) -> Vec<String> {
+        self.inner
+            .target()
+            .column_names()
+            .into_iter()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Encoded features the network takes (after one-hot expansion).
+    #[getter]
+    fn n_features(&self) -> usize {
+        self.inner.n_features()
+    }
+
+    /// Per-epoch training history: a list of dicts (epoch, train_loss, val_loss, val_metric,
+    /// lr).
+    #[getter]
+    fn history<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let Some(t) = self.inner.training() else {
+            return Ok(Vec::new());
+        };
+        t.history
+            .iter()
+            .map(|r| {
+                let d = PyDict::new(py);
+                d.set_item("epoch", r.epoch)?;
+                d.set_item("train_loss", r.train_loss)?;
+                d.set_item("val_loss", r.val_loss)?;
+                d.set_item("val_metric", r.val_metric)?;
+                d.set_item("lr", r.lr)?;
+                Ok(d)
+            })
+            .collect()
+    }
+
+    /// How training ended (`completed`, `early stopped ...`, `interrupted`, ...).
+    #[getter]
+    fn outcome(&self) -> Option<String> {
+        self.inner.training().map(|t| t.outcome.clone())
+    }
+
+    /// Predicts raw rows given as named columns. Returns a dict: `proba` (rows x classes) for a
+    /// classifier, `values` (rows x outputs) for a regressor, and `logits` (network outputs)
+    /// when `logits=True`.
+    #[pyo3(signature = (columns, logits=false))]
+    fn predict<'py>(
+        &self,
+        py: Python<'py>,
+        columns: Vec<(String, Bound<'py, PyAny>)>,
+        logits: bool,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let table = build_table(&columns)?;
+        let rows = table.n_rows();
+        let model = &self.inner;
+        let (pred, raw) = py
+            .detach(|| -> mlp::Result<_> {
+                let pred =
+                    model.predict_table_with(&table, PredictOptions::from(UnknownCategory::Ignore))?;
+                let raw = if logits {
+                    let (features, _) = model.encode_table(&table, UnknownCategory::Ignore)?;
+                    Some(model.forward(&features, rows)?)
+                } else {
+                    None
+                };
+                Ok((pred, raw))
+            })
+            .map_err(py_err)?;
+        let out = PyDict::new(py);
+        if let Some(p) = pred.proba() {
+            out.set_item("proba", matrix(py, p.to_vec(), rows)?)?;
+        }
+        if let Some(v) = pred.values() {
+            out.set_item("values", matrix(py, v.to_vec(), rows)?)?;
+        }
+        if let Some(r) = raw {
+            out.set_item("logits", matrix(py, r, rows)?)?;
+        }
+        Ok(out)
+    }
+
+    /// Writes the model file (atomically), readable by `mlp predict`.
+    fn save(&self, py: Python<'_>, path: std::path::PathBuf) -> PyResult<()> {
+        py.detach(|| self.inner.save(&path)).map_err(py_err)
+    }
+
+    /// Pickles as the bytes of the model file.
+    fn __reduce__<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
+        let load = py.import("mlp._mlp")?.getattr("from_bytes")?;
+        Ok((load, (self.to_bytes(py)?,)))
+    }
+
+    /// The bytes of the model file (for pickling).
+    fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let bytes = self
+            .inner
+            .to_tensor_file()
+            .and_then(|f| f.to_bytes())
+            .map_err(py_err)?;
+        Ok(PyBytes::new(py, &bytes))
+    }
+}
+
+/// A row-major `rows x (len / rows)` numpy array that takes over `data` without copying.
+fn matrix<'py>(py: Python<'py>, data: Vec<f32>, rows: usize) -> PyResult<Bound<'py, PyArray2<f32>>> {
+    let cols = if rows == 0 { 0 } else { data.len() / rows };
+    let a = Array2::from_shape_vec((rows, cols), data)
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok(a.into_pyarray(py))
+}
+
+/// The native module.
+#[pymodule]
+fn _mlp(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyModel>()?;
+    m.add_function(wrap_pyfunction!(fit, m)?)?;
+    m.add_function(wrap_pyfunction!(partial_fit, m)?)?;
+    m.add_function(wrap_pyfunction!(load, m)?)?;
+    m.add_function(wrap_pyfunction!(from_bytes, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

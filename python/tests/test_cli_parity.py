@@ -1,0 +1,84 @@
+"""The Python estimators train the same model as `mlp train` on the same table, seed and settings.
+
+With the release CLI built (target/release/mlp, or MLP_CLI), the CLI trains here and its model is
+compared with the Python one. Without it, the comparison is against probabilities the CLI
+produced once and stored in tests/data (regenerate with `python tests/test_cli_parity.py`).
+"""
+
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import mlp
+
+pd = pytest.importorskip("pandas")
+
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from conftest import DATA, cli_binary  # noqa: E402
+
+STORED = HERE / "data" / "cli_iris_proba.csv"
+# Settings given to both sides (the CLI's flags and the estimator's parameters).
+FLAGS = ["--hidden", "16", "--epochs", "40", "--seed", "5", "--threads", "1", "--lr", "0.01"]
+PARAMS = dict(hidden=(16,), epochs=40, seed=5, threads=1, lr=0.01)
+
+
+def cli_train(tmp_path, csv, target, extra=()):
+    cli = cli_binary()
+    out = tmp_path / "cli.safetensors"
+    subprocess.run(
+        [str(cli), "train", "--data", str(csv), "--target", target, "--out", str(out), "-q", *FLAGS, *extra],
+        check=True,
+    )
+    return mlp.load(out)
+
+
+def iris():
+    frame = pd.read_csv(DATA / "iris.csv")
+    return frame.drop(columns="species"), frame["species"].to_numpy()
+
+
+def test_iris_classifier_matches_stored_cli_output():
+    X, y = iris()
+    clf = mlp.MLPClassifier(**PARAMS).fit(X, y)
+    stored = pd.read_csv(STORED)
+    assert list(stored.columns) == list(clf.classes_)
+    np.testing.assert_allclose(clf.predict_proba(X), stored.to_numpy(), rtol=0, atol=1e-6)
+
+
+@pytest.mark.skipif(cli_binary() is None, reason="release CLI not built")
+def test_iris_classifier_equals_cli(tmp_path):
+    X, y = iris()
+    clf = mlp.MLPClassifier(**PARAMS).fit(X, y)
+    cli = cli_train(tmp_path, DATA / "iris.csv", "species")
+    assert list(cli.classes_) == list(clf.classes_)
+    assert np.array_equal(cli.predict_proba(X), clf.predict_proba(X))
+    assert cli.model_.history == clf.model_.history or [h["train_loss"] for h in cli.model_.history] == clf.loss_curve_
+
+
+@pytest.mark.skipif(cli_binary() is None, reason="release CLI not built")
+def test_numpy_regressor_equals_cli(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3)) * [1.0, 10.0, 0.1]
+    y = X @ [1.0, 0.2, -3.0] + rng.normal(scale=0.1, size=120)
+    csv = tmp_path / "reg.csv"
+    # repr() is the shortest text that parses back to the same float, as the bindings write.
+    lines = ["x0,x1,x2,y"] + [",".join(repr(float(v)) for v in (*row, t)) for row, t in zip(X, y)]
+    csv.write_text("\n".join(lines) + "\n")
+    reg = mlp.MLPRegressor(**PARAMS).fit(X, y)
+    cli = cli_train(tmp_path, csv, "y")
+    assert np.array_equal(cli.predict(X), reg.predict(X))
+
+
+if __name__ == "__main__":
+    # Regenerate the stored CLI output (needs the release CLI).
+    import tempfile
+
+    X, _ = iris()
+    with tempfile.TemporaryDirectory() as d:
+        model = cli_train(pathlib.Path(d), DATA / "iris.csv", "species")
+    pd.DataFrame(model.predict_proba(X), columns=list(model.classes_)).to_csv(STORED, index=False, float_format="%.9g")
+    print(f"wrote {STORED}")
