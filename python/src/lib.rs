@@ -6,7 +6,9 @@
 //! trained here equals the CLI's on the same data, settings and seed, and the model file is the
 //! CLI's. The scikit-learn estimator classes live in Python (`python/mlp/_estimators.py`).
 
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use mlp::architectures::{Arch, ArchConfig};
 use mlp::data::Dataset;
@@ -14,16 +16,15 @@ use mlp::data::preprocess::{Impute, UnknownCategory};
 use mlp::estimator::{ClassWeight, MlpBuilder, Session};
 use mlp::io::TensorFile;
 use mlp::model::{Model, Task};
-use mlp::network::Network;
 use mlp::optim::OptimizerConfig;
 use mlp::optim::schedule::Schedule;
 use mlp::spec::LayerSpec;
 use mlp::table::{PredictOptions, Table};
-use mlp::train::{EpochRecord, Hooks, TrainState, ValidationSplit};
+use mlp::train::{Hooks, ValidationSplit};
 use mlp::{Activation, Error};
 use ndarray::Array2;
 use numpy::{IntoPyArray, PyArray2, PyReadonlyArray1};
-use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
@@ -242,52 +243,58 @@ fn check_split_size(n_rows: usize, f: f64) -> PyResult<()> {
     Ok(())
 }
 
-/// Stops training when Python has a pending signal (Ctrl-C): polled after every batch, it takes
-/// the GIL at most every [`SIGNAL_POLL`] to let Python run its signal handlers.
-struct SignalHooks {
-    last: Instant,
-    error: Option<PyErr>,
+/// Stops training once the flag is set (by the waiting thread, on a pending Ctrl-C).
+struct StopHooks<'a> {
+    stop: &'a AtomicBool,
 }
 
-impl SignalHooks {
-    fn new() -> Self {
-        SignalHooks {
-            last: Instant::now(),
-            error: None,
-        }
-    }
-}
-
-impl Hooks for SignalHooks {
-    fn on_epoch_end(&mut self, _: &EpochRecord, _: &Network, _: &TrainState) -> mlp::Result<()> {
-        Ok(())
-    }
-
+impl Hooks for StopHooks<'_> {
     fn should_stop(&mut self) -> bool {
-        if self.error.is_some() {
-            return true;
-        }
-        if self.last.elapsed() < SIGNAL_POLL {
-            return false;
-        }
-        self.last = Instant::now();
-        if let Err(e) = Python::attach(|py| py.check_signals()) {
-            self.error = Some(e);
-            return true;
-        }
-        false
+        self.stop.load(Ordering::Relaxed)
     }
 }
 
 /// Runs a session without the GIL; returns the model and the exception a signal handler raised
 /// (KeyboardInterrupt), if training was stopped by one.
+///
+/// Python runs signal handlers only on its main thread, and the engine may train on pool
+/// threads, so training runs on a thread of its own while the calling thread waits, taking the
+/// GIL every [`SIGNAL_POLL`] to let Python's handlers run; a raised exception sets the flag the
+/// training hooks poll after every batch.
 fn run_session(py: Python<'_>, mut session: Session) -> PyResult<(PyModel, Option<PyErr>)> {
-    let (result, hooks, session) = py.detach(move || {
-        let mut hooks = SignalHooks::new();
-        let result = session.run(&mut hooks);
-        (result, hooks, session)
-    });
-    match (result, hooks.error) {
+    let stop = AtomicBool::new(false);
+    let (result, session, interrupt) = py.detach(|| {
+        std::thread::scope(|scope| {
+            let (done_tx, done_rx) = mpsc::channel::<()>();
+            let stop = &stop;
+            let handle = scope.spawn(move || {
+                let mut hooks = StopHooks { stop };
+                let result = session.run(&mut hooks);
+                // The receiver only stops listening once training is over.
+                let _ = done_tx.send(());
+                (result, session)
+            });
+            let mut interrupt = None;
+            loop {
+                match done_rx.recv_timeout(SIGNAL_POLL) {
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        if interrupt.is_none()
+                            && let Err(e) = Python::attach(|py| py.check_signals())
+                        {
+                            interrupt = Some(e);
+                            stop.store(true, Ordering::Relaxed);
+                        }
+                    }
+                    _ => break,
+                }
+            }
+            match handle.join() {
+                Ok((result, session)) => Ok((result, session, interrupt)),
+                Err(_) => Err(PyRuntimeError::new_err("training panicked; this is a bug")),
+            }
+        })
+    })?;
+    match (result, interrupt) {
         (_, Some(interrupt)) => Ok((PyModel::new(session.into_model()), Some(interrupt))),
         (Ok(_), None) => Ok((PyModel::new(session.into_model()), None)),
         (Err(e), None) => Err(py_err(e)),

@@ -17,6 +17,7 @@ pd = pytest.importorskip("pandas")
 def small_clf(**kw):
     kw.setdefault("hidden", (16,))
     kw.setdefault("epochs", 60)
+    kw.setdefault("lr", 0.01)
     kw.setdefault("threads", 1)
     return mlp.MLPClassifier(**kw)
 
@@ -24,6 +25,7 @@ def small_clf(**kw):
 def small_reg(**kw):
     kw.setdefault("hidden", (16,))
     kw.setdefault("epochs", 60)
+    kw.setdefault("lr", 0.01)
     kw.setdefault("threads", 1)
     return mlp.MLPRegressor(**kw)
 
@@ -58,7 +60,7 @@ def test_numeric_labels_sorted_like_numpy():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(90, 2))
     y = np.repeat([10, 2, 1], 30)
-    X[:, 0] += y
+    X[:, 0] += 3 * y
     clf = small_clf(epochs=100).fit(X, y)
     assert list(clf.classes_) == [1, 2, 10]
     assert clf.score(X, y) > 0.9
