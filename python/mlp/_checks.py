@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
+_SAMPLE_WEIGHT = (
+    "a row of weight k is not the same fit as k copies of it: minibatch optimizers draw the k "
+    "copies in different batches (a different number of steps), the feature scaler and the "
+    "regression-target scaling are fit on rows without their weights (as `mlp train` does), "
+    "and even full-batch lbfgs with standardize=False differs in float32 rounding (~1e-5)"
+)
+_SUBSET = (
+    "the engine computes in float32 with GEMM kernels that block rows by batch size, so a "
+    "row's outputs in a batch of 20 and in a batch of 80 may differ by one float32 ulp "
+    "(~2e-7 relative), above the check's rtol=1e-7"
+)
+
 
 def expected_failed_checks(estimator) -> dict[str, str]:
     """Checks of ``sklearn.utils.estimator_checks`` that do not apply, with the reason.
@@ -19,4 +31,7 @@ def expected_failed_checks(estimator) -> dict[str, str]:
     dict of str to str
         Check name to the reason it cannot pass.
     """
-    return {}
+    return {
+        "check_sample_weight_equivalence_on_dense_data": _SAMPLE_WEIGHT,
+        "check_methods_subset_invariance": _SUBSET,
+    }

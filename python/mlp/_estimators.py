@@ -495,6 +495,7 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
         y : ndarray of shape (n_samples,)
             Labels from ``classes_``.
         """
+        check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
     def decision_function(self, X):
