@@ -8,10 +8,12 @@ the same model file. See ``docs/python.md`` in the repository for a walk-through
 from ._mlp import Model, __version__
 from ._estimators import MLPClassifier, MLPRegressor, load
 from ._checks import expected_failed_checks
+from ._forecast import Forecaster
 
 __all__ = [
     "MLPClassifier",
     "MLPRegressor",
+    "Forecaster",
     "Model",
     "load",
     "expected_failed_checks",

@@ -14,6 +14,10 @@ use mlp::architectures::{Arch, ArchConfig};
 use mlp::data::Dataset;
 use mlp::data::preprocess::{Impute, UnknownCategory};
 use mlp::estimator::{ClassWeight, MlpBuilder, Session};
+use mlp::forecast::intervals::IntervalMethod;
+use mlp::forecast::series::format_time;
+use mlp::forecast::window::Embedding;
+use mlp::forecast::{Fill, ForecastSettings, Forecaster, LagSetting, Series, SeriesColumns};
 use mlp::io::TensorFile;
 use mlp::model::{Model, Task};
 use mlp::optim::OptimizerConfig;
@@ -572,6 +576,169 @@ fn matrix<'py>(py: Python<'py>, data: Vec<f32>, rows: usize) -> PyResult<Bound<'
     Ok(a.into_pyarray(py))
 }
 
+/// Reads a time series from named columns (as `mlp forecast` reads its CSV).
+fn series_from(
+    columns: &[(String, Bound<'_, PyAny>)],
+    time: String,
+    targets: Vec<String>,
+    exog: Vec<String>,
+    fill: Option<String>,
+) -> PyResult<Series> {
+    let table = build_table(columns)?;
+    let fill = fill.map(|f| f.parse::<Fill>()).transpose().map_err(py_err)?;
+    let cols = SeriesColumns {
+        time,
+        targets,
+        exog,
+        fill,
+    };
+    Series::from_table(table.raw(), &cols).map_err(py_err)
+}
+
+/// Fits a forecaster on a time series given as named columns (`time`, `targets`, `exog`), as
+/// `mlp forecast` does; the settings not in `params` keep the engine's defaults.
+#[pyfunction]
+#[pyo3(signature = (columns, time, targets, exog, params))]
+fn fit_forecaster(
+    py: Python<'_>,
+    columns: Vec<(String, Bound<'_, PyAny>)>,
+    time: String,
+    targets: Vec<String>,
+    exog: Vec<String>,
+    params: &Bound<'_, PyDict>,
+) -> PyResult<PyForecaster> {
+    let series = series_from(&columns, time, targets, exog, opt(params, "fill")?)?;
+    let mut s = ForecastSettings::default();
+    if let Some(h) = opt(params, "horizon")? {
+        s.horizon = h;
+    }
+    if let Some(widths) = opt::<Vec<usize>>(params, "hidden")? {
+        s.arch.widths = widths;
+    }
+    if let Some(v) = opt(params, "val_fraction")? {
+        s.val_fraction = v;
+    }
+    if let Some(max_dim) = opt(params, "max_lags")? {
+        s.lags = LagSetting::Auto { max_dim };
+    }
+    if let Some((tau, dim)) = opt::<(usize, usize)>(params, "lags")? {
+        s.lags = LagSetting::Fixed(Embedding { tau, dim });
+    }
+    let mut t = s.train.clone();
+    if let Some(v) = opt(params, "epochs")? {
+        t = t.with_epochs(v);
+    }
+    if let Some(v) = opt::<f32>(params, "lr")? {
+        t = t.with_lr(v);
+    }
+    if let Some(v) = opt(params, "batch_size")? {
+        t = t.with_batch_size(v);
+    }
+    if let Some(v) = opt::<usize>(params, "patience")? {
+        t = t.with_patience(if v == 0 { None } else { Some(v) });
+    }
+    if let Some(v) = opt(params, "seed")? {
+        t = t.with_seed(v);
+    }
+    if let Some(v) = opt(params, "threads")? {
+        t = t.with_threads(v);
+    }
+    s.train = t;
+    let inner = py
+        .detach(|| Forecaster::fit(&series, &s))
+        .map_err(py_err)?;
+    Ok(PyForecaster { inner })
+}
+
+/// Loads a forecaster file written by `mlp forecast --out` or `Forecaster.save`.
+#[pyfunction]
+fn load_forecaster(py: Python<'_>, path: std::path::PathBuf) -> PyResult<PyForecaster> {
+    let inner = py.detach(|| Forecaster::load(&path)).map_err(py_err)?;
+    Ok(PyForecaster { inner })
+}
+
+/// A trained forecaster (network plus lags, scaling and interval residuals).
+#[pyclass(module = "mlp._mlp", name = "Forecaster", frozen)]
+pub struct PyForecaster {
+    inner: Forecaster,
+}
+
+#[pymethods]
+impl PyForecaster {
+    /// The time column's name.
+    #[getter]
+    fn time_column(&self) -> String {
+        self.inner.meta.time_column.clone()
+    }
+
+    /// The target series' names.
+    #[getter]
+    fn targets(&self) -> Vec<String> {
+        self.inner.meta.targets.clone()
+    }
+
+    /// The exogenous columns' names.
+    #[getter]
+    fn exog(&self) -> Vec<String> {
+        self.inner.meta.exog.clone()
+    }
+
+    /// The horizon it was trained for.
+    #[getter]
+    fn horizon(&self) -> usize {
+        self.inner.meta.horizon
+    }
+
+    /// Forecasts `steps` ahead of the end of the history in `columns` (rows after the last
+    /// observed target value carry known exogenous values). Returns a dict: `times` (text, as
+    /// the time column writes them), `values`, and with intervals `lower` / `upper`, each a
+    /// list per target of one value per step.
+    #[pyo3(signature = (columns, steps, level=0.9, intervals=true, fill=None, seed=0))]
+    fn forecast<'py>(
+        &self,
+        py: Python<'py>,
+        columns: Vec<(String, Bound<'py, PyAny>)>,
+        steps: usize,
+        level: f64,
+        intervals: bool,
+        fill: Option<String>,
+        seed: u64,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let m = &self.inner.meta;
+        let series = series_from(
+            &columns,
+            m.time_column.clone(),
+            m.targets.clone(),
+            m.exog.clone(),
+            fill,
+        )?;
+        let method = if intervals {
+            IntervalMethod::Residual
+        } else {
+            IntervalMethod::None
+        };
+        let f = py
+            .detach(|| self.inner.forecast(&series, steps, method, level, seed))
+            .map_err(py_err)?;
+        let out = PyDict::new(py);
+        let times: Vec<String> = f
+            .times
+            .iter()
+            .map(|&k| format_time(k, m.time_kind))
+            .collect();
+        out.set_item("times", times)?;
+        out.set_item("values", f.values)?;
+        out.set_item("lower", f.lower)?;
+        out.set_item("upper", f.upper)?;
+        Ok(out)
+    }
+
+    /// Writes the forecaster's model file (atomically), readable by `mlp forecast --model`.
+    fn save(&self, py: Python<'_>, path: std::path::PathBuf) -> PyResult<()> {
+        py.detach(|| self.inner.save(&path)).map_err(py_err)
+    }
+}
+
 /// The native module.
 #[pymodule]
 fn _mlp(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -580,6 +747,9 @@ fn _mlp(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(partial_fit, m)?)?;
     m.add_function(wrap_pyfunction!(load, m)?)?;
     m.add_function(wrap_pyfunction!(from_bytes, m)?)?;
+    m.add_class::<PyForecaster>()?;
+    m.add_function(wrap_pyfunction!(fit_forecaster, m)?)?;
+    m.add_function(wrap_pyfunction!(load_forecaster, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
