@@ -124,7 +124,8 @@ class _MLPBase(BaseEstimator):
     # -- input ------------------------------------------------------------------------------
     def _columns(self, X, *, reset, y="no_validation"):
         """Validates ``X`` (and ``y`` when given) and returns the (name, column) pairs, ``y``
-        validated, and the number of rows."""
+        validated, the number of rows, and the float64 matrix when ``X`` is a numeric array
+        without missing cells (else None)."""
         fitting = not (isinstance(y, str) and y == "no_validation")
         if fitting and y is None:
             raise ValueError(
@@ -142,6 +143,7 @@ class _MLPBase(BaseEstimator):
                 names = list(self._input_names)
             cols = _frame_columns(X, names)
             n = X.shape[0]
+            mat = None
             if fitting:
                 y = self._check_y(y)
                 check_consistent_length(X, y)
@@ -160,7 +162,9 @@ class _MLPBase(BaseEstimator):
                 self._input_names = [f"x{j}" for j in range(X.shape[1])]
             cols = [(name, X[:, j]) for j, name in enumerate(self._input_names)]
             n = X.shape[0]
-        return cols, y, n
+            # Without missing cells the engine reads the matrix itself (same encoding, no text).
+            mat = None if np.isnan(X).any() else X
+        return cols, y, n, mat
 
     def _y_kwargs(self):
         return {}
@@ -196,8 +200,8 @@ class _MLPBase(BaseEstimator):
 
     def _predict_dict(self, X, logits=False):
         check_is_fitted(self)
-        cols, _, _ = self._columns(X, reset=False)
-        return self.model_.predict(cols, logits)
+        cols, _, _, mat = self._columns(X, reset=False)
+        return self.model_.predict(cols, logits, mat)
 
     # -- persistence --------------------------------------------------------------------------
     def save(self, path):
@@ -346,7 +350,7 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
         return y
 
     def _fit(self, X, y, sample_weight, classes=None, **override):
-        cols, y, n = self._columns(X, reset=True, y=y)
+        cols, y, n, mat = self._columns(X, reset=True, y=y)
         found = np.unique(y)
         classes = found if classes is None else np.unique(np.asarray(classes))
         extra = [c for c in classes if c not in set(found.tolist())]
@@ -368,11 +372,13 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
                 sw = np.ones(n)
             wname = wname or _free_name("sample_weight", {c for c, _ in cols})
             sw = np.concatenate([sw, np.zeros(k)])
-        columns = list(cols) + [(target, labels)]
+        if extra:
+            mat = None
+        columns = ([] if mat is not None else list(cols)) + [(target, labels)]
         if wname is not None:
             columns.append((wname, sw))
         params = self._classifier_params(classes, **override)
-        result = _mlp.fit(columns, target, "classify", len(classes), params, wname)
+        result = _mlp.fit(columns, target, "classify", len(classes), params, wname, mat, self._input_names)
         self._target_name = target
         self._set_classes(result[0], classes)
         self._store(result)
@@ -451,18 +457,18 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
             return self._fit(X, y, sample_weight, classes=classes, epochs=epochs, early_stopping=False, validation_fraction=0.0)
         if classes is not None and not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
             raise ValueError("classes differ from the first call's classes_")
-        cols, y, n = self._columns(X, reset=False, y=y)
+        cols, y, n, mat = self._columns(X, reset=False, y=y)
         unknown = set(np.unique(y).tolist()) - set(self.classes_.tolist())
         if unknown:
             raise ValueError(f"y has labels not in classes_: {sorted(unknown)}")
         wname, sw = self._weight(sample_weight, n, X, cols)
         target = self.model_.target_columns[0]
-        columns = list(cols) + [(target, _label_cells(y))]
+        columns = ([] if mat is not None else list(cols)) + [(target, _label_cells(y))]
         if wname is not None:
             columns.append((wname, sw))
         self._partial_calls = getattr(self, "_partial_calls", 0) + 1
         params = self._classifier_params(self.classes_)
-        result = _mlp.partial_fit(self.model_, columns, int(epochs), params, int(self.seed) + self._partial_calls, wname)
+        result = _mlp.partial_fit(self.model_, columns, int(epochs), params, int(self.seed) + self._partial_calls, wname, mat)
         self._store(result)
         return self
 
@@ -668,17 +674,17 @@ class MLPRegressor(RegressorMixin, _MLPBase):
         return self._fit(X, y, sample_weight)
 
     def _fit(self, X, y, sample_weight, **override):
-        cols, y, n = self._columns(X, reset=True, y=y)
+        cols, y, n, mat = self._columns(X, reset=True, y=y)
         taken = {c for c, _ in cols}
         targets = self._target_columns(y, taken)
         wname, sw = self._weight(sample_weight, n, X, cols + targets)
-        columns = list(cols) + targets
+        columns = ([] if mat is not None else list(cols)) + targets
         if wname is not None:
             columns.append((wname, sw))
         self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
         self._y_1d = y.ndim == 1
         spec = ",".join(name for name, _ in targets)
-        result = _mlp.fit(columns, spec, "regress", self.n_outputs_, self._train_params(**override), wname)
+        result = _mlp.fit(columns, spec, "regress", self.n_outputs_, self._train_params(**override), wname, mat, self._input_names)
         self._store(result)
         return self
 
@@ -707,7 +713,7 @@ class MLPRegressor(RegressorMixin, _MLPBase):
         if not hasattr(self, "model_"):
             self._partial_calls = 0
             return self._fit(X, y, sample_weight, epochs=epochs, early_stopping=False, validation_fraction=0.0)
-        cols, y, n = self._columns(X, reset=False, y=y)
+        cols, y, n, mat = self._columns(X, reset=False, y=y)
         names = self.model_.target_columns
         if y.ndim == 1:
             y = y[:, None]
@@ -715,11 +721,11 @@ class MLPRegressor(RegressorMixin, _MLPBase):
             raise ValueError(f"y has {y.shape[1]} outputs; the model predicts {len(names)}")
         targets = [(name, np.ascontiguousarray(y[:, k])) for k, name in enumerate(names)]
         wname, sw = self._weight(sample_weight, n, X, cols + targets)
-        columns = list(cols) + targets
+        columns = ([] if mat is not None else list(cols)) + targets
         if wname is not None:
             columns.append((wname, sw))
         self._partial_calls = getattr(self, "_partial_calls", 0) + 1
-        result = _mlp.partial_fit(self.model_, columns, int(epochs), self._train_params(), int(self.seed) + self._partial_calls, wname)
+        result = _mlp.partial_fit(self.model_, columns, int(epochs), self._train_params(), int(self.seed) + self._partial_calls, wname, mat)
         self._store(result)
         return self
 

@@ -23,11 +23,14 @@ use mlp::model::{Model, Task};
 use mlp::optim::OptimizerConfig;
 use mlp::optim::schedule::Schedule;
 use mlp::spec::LayerSpec;
-use mlp::table::{PredictOptions, Table};
+use mlp::data::preprocess::{FeatureColumn, Preprocessor, TargetEncoder, TargetKind, fit_targets};
+use mlp::model::InputSchema;
+use mlp::table::Table;
 use mlp::train::{Hooks, ValidationSplit};
 use mlp::{Activation, Error};
 use ndarray::Array2;
-use numpy::{IntoPyArray, PyArray2, PyReadonlyArray1};
+use ndarray::ArrayView2;
+use numpy::{IntoPyArray, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
@@ -305,12 +308,115 @@ fn run_session(py: Python<'_>, mut session: Session) -> PyResult<(PyModel, Optio
     }
 }
 
+/// The encoded training data of a float64 matrix, exactly as the table path encodes the same
+/// numbers written as text: every column numeric, unscaled (the model's scaler standardizes
+/// after the validation split), no fill (the caller sends matrices without NaN here). This
+/// skips formatting and parsing every cell, which dominates the table path on wide data.
+fn matrix_training_data(
+    x: ArrayView2<'_, f64>,
+    names: Vec<String>,
+    rest: &Table,
+    target: &str,
+    weight_column: Option<&str>,
+    kind: TargetKind,
+) -> mlp::Result<(Dataset, InputSchema, TargetEncoder)> {
+    let features: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+    let width = x.ncols();
+    let preprocessor = Preprocessor {
+        columns: names
+            .iter()
+            .map(|name| FeatureColumn::Numeric {
+                name: name.clone(),
+                mean: 0.0,
+                scale: 1.0,
+                fill: None,
+            })
+            .collect(),
+        n_features: width,
+        feature_names: names,
+    };
+    let raw = rest.raw();
+    let index = |name: &str| {
+        rest.headers()
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| Error::config("target", format!("no column '{name}'")))
+    };
+    let target_cols = target
+        .split(',')
+        .map(|t| index(t.trim()))
+        .collect::<mlp::Result<Vec<_>>>()?;
+    let encoder = fit_targets(raw, &target_cols, Some(kind))?;
+    let targets = encoder.encode(raw)?;
+    let mut data = Dataset::new(features, width, targets)?;
+    if let Some(w) = weight_column {
+        let cells = rest.column(w).unwrap_or_default();
+        let weights = cells
+            .iter()
+            .map(|c| c.parse::<f64>().map(|v| v as f32))
+            .collect::<Result<Vec<f32>, _>>()
+            .map_err(|e| Error::InvalidData(format!("sample weight: {e}")))?;
+        data = data.with_weights(weights)?;
+    }
+    Ok((data, InputSchema::Tabular { preprocessor }, encoder))
+}
+
+/// A model's encoded (unscaled) features for a float64 matrix, as its table encoding would give
+/// for the same numbers written as text; `None` when the model reads text columns or another
+/// number of columns (the caller then takes the table path).
+fn matrix_features(model: &Model, x: ArrayView2<'_, f64>) -> PyResult<Option<Vec<f32>>> {
+    let InputSchema::Tabular { preprocessor } = model.input() else {
+        return Ok(None);
+    };
+    if preprocessor.columns.len() != x.ncols() {
+        return Ok(None);
+    }
+    let mut cols = Vec::with_capacity(x.ncols());
+    for c in &preprocessor.columns {
+        match c {
+            FeatureColumn::Numeric {
+                name,
+                mean,
+                scale,
+                fill,
+            } => cols.push((name.as_str(), *mean, *scale, *fill)),
+            _ => return Ok(None),
+        }
+    }
+    let mut out = Vec::with_capacity(x.len());
+    for (r, row) in x.rows().into_iter().enumerate() {
+        for (&v, &(name, mean, scale, fill)) in row.iter().zip(&cols) {
+            let v = if v.is_nan() {
+                fill.ok_or_else(|| {
+                    PyValueError::new_err(format!(
+                        "row {r}, column '{name}': missing value; set `impute` to mean|median|most-frequent, or remove the row"
+                    ))
+                })?
+            } else {
+                v
+            };
+            let z = ((v - mean) / scale) as f32;
+            if !z.is_finite() {
+                return Err(PyValueError::new_err(format!(
+                    "row {r}, column '{name}': value '{v}' is not a finite number"
+                )));
+            }
+            out.push(z);
+        }
+    }
+    Ok(Some(out))
+}
+
 /// Trains a model on named columns, as `mlp train --data FILE --target TARGET` on the same
 /// table. `task` is `"classify"` or `"regress"`; `outputs` is the network's output width (for a
 /// custom `arch`); `weight_column` names a column of sample weights. Returns the model and the
 /// exception that interrupted training, if any.
+///
+/// With `matrix` (float64, no NaN) and its column `names`, the features come from the matrix
+/// and `columns` holds only the targets (and weights): the same encoding, without text.
 #[pyfunction]
-#[pyo3(signature = (columns, target, task, outputs, params, weight_column=None))]
+#[pyo3(signature = (columns, target, task, outputs, params, weight_column=None, matrix=None, names=None))]
+#[allow(clippy::too_many_arguments)]
 fn fit(
     py: Python<'_>,
     columns: Vec<(String, Bound<'_, PyAny>)>,
@@ -319,17 +425,42 @@ fn fit(
     outputs: usize,
     params: &Bound<'_, PyDict>,
     weight_column: Option<String>,
+    matrix: Option<PyReadonlyArray2<'_, f64>>,
+    names: Option<Vec<String>>,
 ) -> PyResult<(PyModel, Option<PyErr>)> {
     let table = build_table(&columns)?;
     let task = parse_task(task)?;
     let Settings { task, builder } = settings(params, task, table.n_rows(), outputs)?;
     let mut builder = builder.task(task);
-    if let Some(w) = &weight_column {
-        builder = builder.weight_column(w);
-    }
-    let session = py
-        .detach(|| builder.table_session(&table, &target))
-        .map_err(py_err)?;
+    let session = match (matrix, names) {
+        (Some(x), Some(names)) => {
+            let kind = match task {
+                Task::Classification => TargetKind::Classify,
+                _ => TargetKind::Regress,
+            };
+            let (data, input, encoder) = matrix_training_data(
+                x.as_array(),
+                names,
+                &table,
+                &target,
+                weight_column.as_deref(),
+                kind,
+            )
+            .map_err(py_err)?;
+            let passthrough = vec![false; data.n_features()];
+            py.detach(|| {
+                builder.session(&data, None, input, encoder, &passthrough, "table".into())
+            })
+            .map_err(py_err)?
+        }
+        _ => {
+            if let Some(w) = &weight_column {
+                builder = builder.weight_column(w);
+            }
+            py.detach(|| builder.table_session(&table, &target))
+                .map_err(py_err)?
+        }
+    };
     run_session(py, session)
 }
 
@@ -337,7 +468,8 @@ fn fit(
 /// stopping): the rows are encoded with the model's own encoders and scaler, and the optimizer
 /// starts afresh (its moments are not kept in the model file).
 #[pyfunction]
-#[pyo3(signature = (model, columns, epochs, params, seed, weight_column=None))]
+#[pyo3(signature = (model, columns, epochs, params, seed, weight_column=None, matrix=None))]
+#[allow(clippy::too_many_arguments)]
 fn partial_fit(
     py: Python<'_>,
     model: &PyModel,
@@ -346,6 +478,7 @@ fn partial_fit(
     params: &Bound<'_, PyDict>,
     seed: u64,
     weight_column: Option<String>,
+    matrix: Option<PyReadonlyArray2<'_, f64>>,
 ) -> PyResult<(PyModel, Option<PyErr>)> {
     let table = build_table(&columns)?;
     let old = &model.inner;
@@ -357,9 +490,18 @@ fn partial_fit(
         .seed(seed)
         .standardize(false)
         .validation(ValidationSplit::None);
-    let (mut features, _) = old
-        .encode_table(&table, UnknownCategory::Ignore)
-        .map_err(py_err)?;
+    let from_matrix = match &matrix {
+        Some(x) => matrix_features(old, x.as_array())?,
+        None => None,
+    };
+    let mut features = match from_matrix {
+        Some(f) => f,
+        None => {
+            old.encode_table(&table, UnknownCategory::Ignore)
+                .map_err(py_err)?
+                .0
+        }
+    };
     old.scaler().apply(&mut features);
     let targets = old.target().encode(table.raw()).map_err(py_err)?;
     let mut data = Dataset::new(features, old.n_features(), targets).map_err(py_err)?;
@@ -507,22 +649,37 @@ impl PyModel {
     /// Predicts raw rows given as named columns. Returns a dict: `proba` (rows x classes) for a
     /// classifier, `values` (rows x outputs) for a regressor, and `logits` (network outputs)
     /// when `logits=True`.
-    #[pyo3(signature = (columns, logits=false))]
+    /// A float64 `matrix` of numbers (for a model fitted on numeric columns, in the model's
+    /// column order) skips the text encoding; `columns` is then ignored.
+    #[pyo3(signature = (columns, logits=false, matrix=None))]
     fn predict<'py>(
         &self,
         py: Python<'py>,
         columns: Vec<(String, Bound<'py, PyAny>)>,
         logits: bool,
+        matrix: Option<PyReadonlyArray2<'py, f64>>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let table = build_table(&columns)?;
-        let rows = table.n_rows();
         let model = &self.inner;
+        let encoded = match &matrix {
+            Some(x) => matrix_features(model, x.as_array())?.map(|f| (f, x.as_array().nrows())),
+            None => None,
+        };
+        let (features, rows) = match encoded {
+            Some(e) => e,
+            None => {
+                let table = build_table(&columns)?;
+                let rows = table.n_rows();
+                let features = py
+                    .detach(|| model.encode_table(&table, UnknownCategory::Ignore))
+                    .map_err(py_err)?
+                    .0;
+                (features, rows)
+            }
+        };
         let (pred, raw) = py
             .detach(|| -> mlp::Result<_> {
-                let pred =
-                    model.predict_table_with(&table, PredictOptions::from(UnknownCategory::Ignore))?;
+                let pred = model.predictions(&features, rows)?;
                 let raw = if logits {
-                    let (features, _) = model.encode_table(&table, UnknownCategory::Ignore)?;
                     Some(model.forward(&features, rows)?)
                 } else {
                     None
@@ -532,13 +689,13 @@ impl PyModel {
             .map_err(py_err)?;
         let out = PyDict::new(py);
         if let Some(p) = pred.proba() {
-            out.set_item("proba", matrix(py, p.to_vec(), rows)?)?;
+            out.set_item("proba", to_numpy(py, p.to_vec(), rows)?)?;
         }
         if let Some(v) = pred.values() {
-            out.set_item("values", matrix(py, v.to_vec(), rows)?)?;
+            out.set_item("values", to_numpy(py, v.to_vec(), rows)?)?;
         }
         if let Some(r) = raw {
-            out.set_item("logits", matrix(py, r, rows)?)?;
+            out.set_item("logits", to_numpy(py, r, rows)?)?;
         }
         Ok(out)
     }
@@ -569,7 +726,7 @@ impl PyModel {
 }
 
 /// A row-major `rows x (len / rows)` numpy array that takes over `data` without copying.
-fn matrix<'py>(py: Python<'py>, data: Vec<f32>, rows: usize) -> PyResult<Bound<'py, PyArray2<f32>>> {
+fn to_numpy<'py>(py: Python<'py>, data: Vec<f32>, rows: usize) -> PyResult<Bound<'py, PyArray2<f32>>> {
     let cols = if rows == 0 { 0 } else { data.len() / rows };
     let a = Array2::from_shape_vec((rows, cols), data)
         .map_err(|e| PyValueError::new_err(e.to_string()))?;

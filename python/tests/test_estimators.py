@@ -186,3 +186,19 @@ def test_keyboard_interrupt_stops_training(clf_data):
     # Training stopped cleanly: the weights of the last step are kept and usable.
     assert clf.predict(X[:5]).shape == (5,)
     assert 0 < clf.n_iter_ < 100000
+
+
+def test_numpy_fast_path_equals_table_path(clf_data, reg_data):
+    # A numpy array is read as a matrix; a DataFrame goes through the text table. Same weights.
+    X, y = clf_data
+    frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])])
+    a = small_clf().fit(X, y)
+    b = small_clf().fit(frame, y)
+    assert np.array_equal(a.predict_proba(X), b.predict_proba(frame))
+    assert np.array_equal(a.predict_proba(X), b.predict_proba(X))
+    X, y = reg_data
+    frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])])
+    w = np.linspace(0.5, 2.0, len(y))
+    a = small_reg().fit(X, y, sample_weight=w)
+    b = small_reg().fit(frame, y, sample_weight=w)
+    assert np.array_equal(a.predict(X), b.predict(frame))
