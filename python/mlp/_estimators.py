@@ -291,7 +291,7 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
     >>> from sklearn.datasets import load_iris
     >>> import mlp
     >>> X, y = load_iris(return_X_y=True)
-    >>> clf = mlp.MLPClassifier(hidden=(16,), epochs=100, seed=7).fit(X, y)
+    >>> clf = mlp.MLPClassifier(hidden=(16,), epochs=100, lr=0.01, seed=7).fit(X, y)
     >>> clf.score(X, y) > 0.9
     True
     """

@@ -37,9 +37,13 @@ class Model:
     def outcome(self) -> Optional[str]:
         """How training ended."""
     def predict(
-        self, columns: Sequence[tuple[str, Column]], logits: bool = False
+        self,
+        columns: Sequence[tuple[str, Column]],
+        logits: bool = False,
+        matrix: Optional[npt.NDArray[np.float64]] = None,
     ) -> dict[str, npt.NDArray[np.float32]]:
-        """Predicts named columns: ``proba`` or ``values``, and ``logits`` when asked."""
+        """Predicts named columns (or a float64 matrix of numeric columns): ``proba`` or
+        ``values``, and ``logits`` when asked."""
     def save(self, path: Union[str, os.PathLike[str]]) -> None:
         """Writes the model file atomically."""
     def to_bytes(self) -> bytes:
@@ -53,9 +57,12 @@ def fit(
     outputs: int,
     params: dict[str, Any],
     weight_column: Optional[str] = None,
+    matrix: Optional[npt.NDArray[np.float64]] = None,
+    names: Optional[Sequence[str]] = None,
 ) -> tuple[Model, Optional[BaseException]]:
-    """Trains on named columns as ``mlp train`` does; returns the model and the exception that
-    interrupted training (KeyboardInterrupt), if any."""
+    """Trains on named columns as ``mlp train`` does (with ``matrix``: features from the matrix,
+    named ``names``; ``columns`` then holds targets and weights); returns the model and the
+    exception that interrupted training (KeyboardInterrupt), if any."""
 
 def partial_fit(
     model: Model,
@@ -64,6 +71,7 @@ def partial_fit(
     params: dict[str, Any],
     seed: int,
     weight_column: Optional[str] = None,
+    matrix: Optional[npt.NDArray[np.float64]] = None,
 ) -> tuple[Model, Optional[BaseException]]:
     """Continues training ``model`` on new rows for ``epochs`` epochs."""
 
@@ -72,3 +80,39 @@ def load(path: Union[str, os.PathLike[str]]) -> Model:
 
 def from_bytes(data: bytes) -> Model:
     """A model from the bytes of a model file."""
+
+class Forecaster:
+    """A trained forecaster (network, lags, scaling, interval residuals)."""
+
+    @property
+    def time_column(self) -> str: ...
+    @property
+    def targets(self) -> list[str]: ...
+    @property
+    def exog(self) -> list[str]: ...
+    @property
+    def horizon(self) -> int: ...
+    def forecast(
+        self,
+        columns: Sequence[tuple[str, Column]],
+        steps: int,
+        level: float = 0.9,
+        intervals: bool = True,
+        fill: Optional[str] = None,
+        seed: int = 0,
+    ) -> dict[str, Any]:
+        """``times`` (text), ``values``, ``lower``, ``upper`` (per target, per step)."""
+    def save(self, path: Union[str, os.PathLike[str]]) -> None:
+        """Writes the forecaster's model file atomically."""
+
+def fit_forecaster(
+    columns: Sequence[tuple[str, Column]],
+    time: str,
+    targets: Sequence[str],
+    exog: Sequence[str],
+    params: dict[str, Any],
+) -> Forecaster:
+    """Fits a forecaster as ``mlp forecast`` does."""
+
+def load_forecaster(path: Union[str, os.PathLike[str]]) -> Forecaster:
+    """Loads a forecaster file."""

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use mlp::architectures::{Arch, ArchConfig};
 use mlp::data::Dataset;
+use mlp::data::preprocess::{FeatureColumn, Preprocessor, TargetEncoder, TargetKind, fit_targets};
 use mlp::data::preprocess::{Impute, UnknownCategory};
 use mlp::estimator::{ClassWeight, MlpBuilder, Session};
 use mlp::forecast::intervals::IntervalMethod;
@@ -19,12 +20,11 @@ use mlp::forecast::series::format_time;
 use mlp::forecast::window::Embedding;
 use mlp::forecast::{Fill, ForecastSettings, Forecaster, LagSetting, Series, SeriesColumns};
 use mlp::io::TensorFile;
+use mlp::model::InputSchema;
 use mlp::model::{Model, Task};
 use mlp::optim::OptimizerConfig;
 use mlp::optim::schedule::Schedule;
 use mlp::spec::LayerSpec;
-use mlp::data::preprocess::{FeatureColumn, Preprocessor, TargetEncoder, TargetKind, fit_targets};
-use mlp::model::InputSchema;
 use mlp::table::Table;
 use mlp::train::{Hooks, ValidationSplit};
 use mlp::{Activation, Error};
@@ -105,18 +105,26 @@ struct Settings {
 }
 
 /// Mirrors `mlp train`'s flags-to-builder step for the settings a Python user sets.
-fn settings(d: &Bound<'_, PyDict>, task: Task, n_rows: usize, outputs: usize) -> PyResult<Settings> {
+fn settings(
+    d: &Bound<'_, PyDict>,
+    task: Task,
+    n_rows: usize,
+    outputs: usize,
+) -> PyResult<Settings> {
     let hidden: Vec<usize> = opt(d, "hidden")?.unwrap_or_else(|| vec![100]);
     if hidden.contains(&0) {
-        return Err(PyValueError::new_err("hidden: layer widths must be at least 1"));
+        return Err(PyValueError::new_err(
+            "hidden: layer widths must be at least 1",
+        ));
     }
     let activation: Activation = opt::<String>(d, "activation")?
         .unwrap_or_else(|| "relu".into())
         .parse()
         .map_err(py_err)?;
-    let mut optimizer =
-        OptimizerConfig::from_name(&opt::<String>(d, "optimizer")?.unwrap_or_else(|| "adam".into()))
-            .map_err(py_err)?;
+    let mut optimizer = OptimizerConfig::from_name(
+        &opt::<String>(d, "optimizer")?.unwrap_or_else(|| "adam".into()),
+    )
+    .map_err(py_err)?;
     if let Some(m) = opt::<f32>(d, "momentum")? {
         match &mut optimizer {
             OptimizerConfig::Sgd { momentum, .. } | OptimizerConfig::Rmsprop { momentum, .. } => {
@@ -448,10 +456,8 @@ fn fit(
             )
             .map_err(py_err)?;
             let passthrough = vec![false; data.n_features()];
-            py.detach(|| {
-                builder.session(&data, None, input, encoder, &passthrough, "table".into())
-            })
-            .map_err(py_err)?
+            py.detach(|| builder.session(&data, None, input, encoder, &passthrough, "table".into()))
+                .map_err(py_err)?
         }
         _ => {
             if let Some(w) = &weight_column {
@@ -528,7 +534,10 @@ fn partial_fit(
             "python".into(),
         )
         .map_err(py_err)?;
-    let history = old.training().map(|t| t.history.clone()).unwrap_or_default();
+    let history = old
+        .training()
+        .map(|t| t.history.clone())
+        .unwrap_or_default();
     *session.model_mut() = old.clone();
     session.state_mut().history = history;
     run_session(py, session)
@@ -620,7 +629,7 @@ impl PyModel {
     }
 
     /// Per-epoch training history: a list of dicts (epoch, train_loss, val_loss, val_metric,
-    /// lr).
+    /// lr, seconds).
     #[getter]
     fn history<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
         let Some(t) = self.inner.training() else {
@@ -635,6 +644,7 @@ impl PyModel {
                 d.set_item("val_loss", r.val_loss)?;
                 d.set_item("val_metric", r.val_metric)?;
                 d.set_item("lr", r.lr)?;
+                d.set_item("seconds", r.seconds)?;
                 Ok(d)
             })
             .collect()
@@ -726,7 +736,11 @@ impl PyModel {
 }
 
 /// A row-major `rows x (len / rows)` numpy array that takes over `data` without copying.
-fn to_numpy<'py>(py: Python<'py>, data: Vec<f32>, rows: usize) -> PyResult<Bound<'py, PyArray2<f32>>> {
+fn to_numpy<'py>(
+    py: Python<'py>,
+    data: Vec<f32>,
+    rows: usize,
+) -> PyResult<Bound<'py, PyArray2<f32>>> {
     let cols = if rows == 0 { 0 } else { data.len() / rows };
     let a = Array2::from_shape_vec((rows, cols), data)
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
@@ -742,7 +756,10 @@ fn series_from(
     fill: Option<String>,
 ) -> PyResult<Series> {
     let table = build_table(columns)?;
-    let fill = fill.map(|f| f.parse::<Fill>()).transpose().map_err(py_err)?;
+    let fill = fill
+        .map(|f| f.parse::<Fill>())
+        .transpose()
+        .map_err(py_err)?;
     let cols = SeriesColumns {
         time,
         targets,
@@ -801,9 +818,7 @@ fn fit_forecaster(
         t = t.with_threads(v);
     }
     s.train = t;
-    let inner = py
-        .detach(|| Forecaster::fit(&series, &s))
-        .map_err(py_err)?;
+    let inner = py.detach(|| Forecaster::fit(&series, &s)).map_err(py_err)?;
     Ok(PyForecaster { inner })
 }
 

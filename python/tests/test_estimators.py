@@ -195,7 +195,8 @@ def test_numpy_fast_path_equals_table_path(clf_data, reg_data):
     a = small_clf().fit(X, y)
     b = small_clf().fit(frame, y)
     assert np.array_equal(a.predict_proba(X), b.predict_proba(frame))
-    assert np.array_equal(a.predict_proba(X), b.predict_proba(X))
+    with pytest.warns(UserWarning, match="feature names"):
+        assert np.array_equal(a.predict_proba(X), b.predict_proba(X))
     X, y = reg_data
     frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])])
     w = np.linspace(0.5, 2.0, len(y))
