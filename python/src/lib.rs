@@ -290,17 +290,12 @@ fn run_session(py: Python<'_>, mut session: Session) -> PyResult<(PyModel, Optio
                 (result, session)
             });
             let mut interrupt = None;
-            loop {
-                match done_rx.recv_timeout(SIGNAL_POLL) {
-                    Err(mpsc::RecvTimeoutError::Timeout) => {
-                        if interrupt.is_none()
-                            && let Err(e) = Python::attach(|py| py.check_signals())
-                        {
-                            interrupt = Some(e);
-                            stop.store(true, Ordering::Relaxed);
-                        }
-                    }
-                    _ => break,
+            while let Err(mpsc::RecvTimeoutError::Timeout) = done_rx.recv_timeout(SIGNAL_POLL) {
+                if interrupt.is_none()
+                    && let Err(e) = Python::attach(|py| py.check_signals())
+                {
+                    interrupt = Some(e);
+                    stop.store(true, Ordering::Relaxed);
                 }
             }
             match handle.join() {
@@ -424,6 +419,7 @@ fn matrix_features(model: &Model, x: ArrayView2<'_, f64>) -> PyResult<Option<Vec
 /// and `columns` holds only the targets (and weights): the same encoding, without text.
 #[pyfunction]
 #[pyo3(signature = (columns, target, task, outputs, params, weight_column=None, matrix=None, names=None))]
+// The arguments are the Python function's keyword arguments, one by one.
 #[allow(clippy::too_many_arguments)]
 fn fit(
     py: Python<'_>,
@@ -475,6 +471,7 @@ fn fit(
 /// starts afresh (its moments are not kept in the model file).
 #[pyfunction]
 #[pyo3(signature = (model, columns, epochs, params, seed, weight_column=None, matrix=None))]
+// The arguments are the Python function's keyword arguments, one by one.
 #[allow(clippy::too_many_arguments)]
 fn partial_fit(
     py: Python<'_>,
@@ -741,7 +738,7 @@ fn to_numpy<'py>(
     data: Vec<f32>,
     rows: usize,
 ) -> PyResult<Bound<'py, PyArray2<f32>>> {
-    let cols = if rows == 0 { 0 } else { data.len() / rows };
+    let cols = data.len().checked_div(rows).unwrap_or(0);
     let a = Array2::from_shape_vec((rows, cols), data)
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
     Ok(a.into_pyarray(py))
@@ -866,6 +863,8 @@ impl PyForecaster {
     /// the time column writes them), `values`, and with intervals `lower` / `upper`, each a
     /// list per target of one value per step.
     #[pyo3(signature = (columns, steps, level=0.9, intervals=true, fill=None, seed=0))]
+    // The arguments are the Python method's keyword arguments, one by one.
+    #[allow(clippy::too_many_arguments)]
     fn forecast<'py>(
         &self,
         py: Python<'py>,

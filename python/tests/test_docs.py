@@ -1,0 +1,16 @@
+"""The examples in the docstrings run."""
+
+import doctest
+
+import pytest
+
+import mlp._estimators
+import mlp._forecast
+
+
+@pytest.mark.parametrize("module", [mlp._estimators, mlp._forecast])
+def test_docstring_examples(module):
+    pytest.importorskip("pandas")
+    result = doctest.testmod(module)
+    assert result.attempted > 0
+    assert result.failed == 0
