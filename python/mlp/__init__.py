@@ -9,11 +9,14 @@ from ._mlp import Model, __version__
 from ._estimators import MLPClassifier, MLPRegressor, load
 from ._checks import expected_failed_checks
 from ._forecast import Forecaster
+from ._robust import attack, verify
 
 __all__ = [
     "MLPClassifier",
     "MLPRegressor",
     "Forecaster",
+    "attack",
+    "verify",
     "Model",
     "load",
     "expected_failed_checks",

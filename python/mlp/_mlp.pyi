@@ -44,6 +44,25 @@ class Model:
     ) -> dict[str, npt.NDArray[np.float32]]:
         """Predicts named columns (or a float64 matrix of numeric columns): ``proba`` or
         ``values``, and ``logits`` when asked."""
+    def attack(
+        self,
+        columns: Sequence[tuple[str, Column]],
+        classes: Sequence[int],
+        eps: float,
+        method: str = "pgd",
+        steps: int = 20,
+        matrix: Optional[npt.NDArray[np.float64]] = None,
+    ) -> npt.NDArray[np.float32]:
+        """FGSM/PGD adversarial rows (encoded, unscaled units); classes are output indices."""
+    def verify(
+        self,
+        columns: Sequence[tuple[str, Column]],
+        classes: Sequence[int],
+        eps: float,
+        method: str = "crown",
+        matrix: Optional[npt.NDArray[np.float64]] = None,
+    ) -> list[bool]:
+        """Rows proved robust within eps by IBP or CROWN."""
     def save(self, path: Union[str, os.PathLike[str]]) -> None:
         """Writes the model file atomically."""
     def to_bytes(self) -> bytes:

@@ -20,13 +20,17 @@ use mlp::forecast::series::format_time;
 use mlp::forecast::window::Embedding;
 use mlp::forecast::{Fill, ForecastSettings, Forecaster, LagSetting, Series, SeriesColumns};
 use mlp::io::TensorFile;
+use mlp::loss::BatchTargets;
 use mlp::model::InputSchema;
 use mlp::model::{Model, Task};
 use mlp::optim::OptimizerConfig;
 use mlp::optim::schedule::Schedule;
+use mlp::robust::attack::attack;
+use mlp::robust::{AttackConfig, EpsUnits};
 use mlp::spec::LayerSpec;
 use mlp::table::Table;
 use mlp::train::{Hooks, ValidationSplit};
+use mlp::verify::{Bounds, LinearSpec, Method, spec_bounds};
 use mlp::{Activation, Error};
 use ndarray::Array2;
 use ndarray::ArrayView2;
@@ -579,6 +583,41 @@ impl PyModel {
     fn new(inner: Model) -> Self {
         PyModel { inner }
     }
+
+    /// Rows in the network's input units (encoded, then scaled), checking there is one class
+    /// per row.
+    fn network_rows(
+        &self,
+        py: Python<'_>,
+        columns: Vec<(String, Bound<'_, PyAny>)>,
+        matrix: Option<PyReadonlyArray2<'_, f64>>,
+        n_classes_given: usize,
+    ) -> PyResult<(Vec<f32>, usize)> {
+        let model = &self.inner;
+        let encoded = match &matrix {
+            Some(x) => matrix_features(model, x.as_array())?.map(|f| (f, x.as_array().nrows())),
+            None => None,
+        };
+        let (mut x, rows) = match encoded {
+            Some(e) => e,
+            None => {
+                let table = build_table(&columns)?;
+                let rows = table.n_rows();
+                let f = py
+                    .detach(|| model.encode_table(&table, UnknownCategory::Ignore))
+                    .map_err(py_err)?
+                    .0;
+                (f, rows)
+            }
+        };
+        if n_classes_given != rows {
+            return Err(PyValueError::new_err(format!(
+                "{rows} rows but {n_classes_given} labels"
+            )));
+        }
+        model.to_network_units(&mut x);
+        Ok((x, rows))
+    }
 }
 
 #[pymethods]
@@ -705,6 +744,107 @@ impl PyModel {
             out.set_item("logits", to_numpy(py, r, rows)?)?;
         }
         Ok(out)
+    }
+
+    /// Adversarial versions of rows (FGSM, or PGD with `steps` steps) within an L-inf ball of
+    /// radius `eps` in the encoded, unscaled feature units (a numeric column's own units;
+    /// one-hot columns are never perturbed). `classes` are the true classes as output indices.
+    /// Returns the adversarial rows in the same units (`rows x n_features`).
+    #[pyo3(signature = (columns, classes, eps, method="pgd", steps=20, matrix=None))]
+    // The arguments are the Python method's keyword arguments, one by one.
+    #[allow(clippy::too_many_arguments)]
+    fn attack<'py>(
+        &self,
+        py: Python<'py>,
+        columns: Vec<(String, Bound<'py, PyAny>)>,
+        classes: Vec<usize>,
+        eps: f32,
+        method: &str,
+        steps: usize,
+        matrix: Option<PyReadonlyArray2<'py, f64>>,
+    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
+        let model = &self.inner;
+        let (mut x, rows) = self.network_rows(py, columns, matrix, classes.len())?;
+        let config = match method {
+            "fgsm" => AttackConfig::fgsm(eps),
+            "pgd" => AttackConfig::pgd(eps, steps),
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "method must be 'fgsm' or 'pgd', not '{other}'"
+                )));
+            }
+        };
+        let adv = py
+            .detach(|| -> mlp::Result<Vec<f32>> {
+                let space = model.perturb_space(EpsUnits::Raw, None)?;
+                attack(
+                    model.network(),
+                    &x,
+                    rows,
+                    BatchTargets::Classes(&classes),
+                    &model.loss(),
+                    &space,
+                    &config,
+                )
+            })
+            .map_err(py_err)?;
+        // Back to the encoded, unscaled units the caller gave.
+        x = adv;
+        let scaler = model.scaler();
+        let n = model.n_features();
+        for row in x.chunks_exact_mut(n.max(1)) {
+            for ((v, &m), &s) in row.iter_mut().zip(&scaler.mean).zip(&scaler.scale) {
+                *v = *v * s + m;
+            }
+        }
+        to_numpy(py, x, rows)
+    }
+
+    /// Which rows are proved robust: the true class (an output index per row) keeps the largest
+    /// output for every input within `eps` (encoded, unscaled units) of the row, by interval
+    /// bound propagation (`"ibp"`) or CROWN (`"crown"`), computed in f64. Returns one bool per
+    /// row (False: not proved, which does not mean an attack exists).
+    #[pyo3(signature = (columns, classes, eps, method="crown", matrix=None))]
+    // The arguments are the Python method's keyword arguments, one by one.
+    #[allow(clippy::too_many_arguments)]
+    fn verify(
+        &self,
+        py: Python<'_>,
+        columns: Vec<(String, Bound<'_, PyAny>)>,
+        classes: Vec<usize>,
+        eps: f64,
+        method: &str,
+        matrix: Option<PyReadonlyArray2<'_, f64>>,
+    ) -> PyResult<Vec<bool>> {
+        let model = &self.inner;
+        let method = match method {
+            "ibp" => Method::Ibp,
+            "crown" => Method::Crown,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "method must be 'ibp' or 'crown', not '{other}'"
+                )));
+            }
+        };
+        let (x, _) = self.network_rows(py, columns, matrix, classes.len())?;
+        py.detach(|| -> mlp::Result<Vec<bool>> {
+            let net = model.network();
+            let n = model.n_features();
+            let k = net.outputs();
+            let space = model.perturb_space(EpsUnits::Raw, None)?;
+            let radius: Vec<f64> = space.radius.iter().map(|&r| eps * r as f64).collect();
+            x.chunks_exact(n.max(1))
+                .zip(&classes)
+                .map(|(row, &truth)| {
+                    let center: Vec<f64> = row.iter().map(|&v| v as f64).collect();
+                    let input = Bounds::around(&center, &radius)?;
+                    let spec = LinearSpec::class_margin(k, truth)?;
+                    let b = spec_bounds(net, &input, &spec, method)?;
+                    Ok(b.lower.iter().all(|&m| m > 0.0))
+                })
+                .collect()
+        })
+        .map_err(py_err)
     }
 
     /// Writes the model file (atomically), readable by `mlp predict`.

@@ -6,9 +6,10 @@ import pytest
 
 import mlp._estimators
 import mlp._forecast
+import mlp._robust
 
 
-@pytest.mark.parametrize("module", [mlp._estimators, mlp._forecast])
+@pytest.mark.parametrize("module", [mlp._estimators, mlp._forecast, mlp._robust])
 def test_docstring_examples(module):
     pytest.importorskip("pandas")
     result = doctest.testmod(module)
