@@ -4,7 +4,11 @@
 //! `mlp predict` use: Python hands over named columns (numeric numpy arrays or text cells), they
 //! become a [`Table`], and [`MlpBuilder`] / [`Model::predict_table`] do the rest, so a model
 //! trained here equals the CLI's on the same data, settings and seed, and the model file is the
-//! CLI's. The scikit-learn estimator classes live in Python (`python/mlp/_estimators.py`).
+//! CLI's. A float64 matrix without missing cells skips the text: the encoding the table path
+//! would fit on it (numeric columns, unscaled) is built directly, with identical weights as the
+//! result. Also here: the forecaster (`mlp forecast`) and the attacks and certificates of
+//! `mlp attack` / `mlp verify`. The scikit-learn estimator classes live in Python
+//! (`python/mlp/_estimators.py`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
