@@ -56,6 +56,13 @@ pub fn run(args: InfoArgs) -> Result<ExitCode> {
         ),
         None => println!("precision  f32 ({} bytes)", 4 * model.network().n_params()),
     }
+    let sparsity = mlp::quant::prune::weight_sparsity(model.network());
+    if sparsity > 0.0 {
+        println!(
+            "sparsity   {:.1}% of the weights are zero",
+            100.0 * sparsity
+        );
+    }
     println!("architecture ({} inputs):", model.network().inputs());
     for (i, layer) in model.network().layers().iter().enumerate() {
         describe(layer, &format!("layers.{i}"), 1);

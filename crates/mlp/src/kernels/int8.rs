@@ -267,8 +267,8 @@ mod avx2 {
                 }
                 for jj in 0..J {
                     let b = _mm256_loadu_si256(w.add((j + jj) * stride + i) as *const __m256i);
-                    for rr in 0..R {
-                        sums[rr][jj] = _mm256_add_epi32(sums[rr][jj], _mm256_madd_epi16(a[rr], b));
+                    for (sr, &ar) in sums.iter_mut().zip(&a) {
+                        sr[jj] = _mm256_add_epi32(sr[jj], _mm256_madd_epi16(ar, b));
                     }
                 }
                 i += 16;
@@ -295,30 +295,32 @@ mod avx2 {
     ) {
         debug_assert!(stride % 16 == 0 && w.len() >= out * stride);
         let (xp, wp, ap) = (x.as_ptr(), w.as_ptr(), acc.as_mut_ptr());
-        // Two rows by four outputs: eight accumulators, and each load serves two or four
-        // multiply-adds.
-        let mut r = 0;
+        // Tiles of two rows by four outputs: eight accumulators, and each load serves two or
+        // four multiply-adds. Outputs outside, rows inside: the four weight rows stay in L1
+        // while every activation row streams past them (a block of activations is smaller than
+        // a layer's weights, and each is read once per four outputs instead of the weights
+        // once per two rows).
         unsafe {
-            while r < rows {
-                let two = r + 2 <= rows;
-                let mut j = 0;
-                while j + 4 <= out {
-                    if two {
+            let mut j = 0;
+            while j < out {
+                let four = j + 4 <= out;
+                let mut r = 0;
+                while r + 2 <= rows {
+                    if four {
                         tile::<2, 4>(xp, stride, wp, out, ap, r, j);
                     } else {
-                        tile::<1, 4>(xp, stride, wp, out, ap, r, j);
-                    }
-                    j += 4;
-                }
-                while j < out {
-                    if two {
                         tile::<2, 1>(xp, stride, wp, out, ap, r, j);
+                    }
+                    r += 2;
+                }
+                if r < rows {
+                    if four {
+                        tile::<1, 4>(xp, stride, wp, out, ap, r, j);
                     } else {
                         tile::<1, 1>(xp, stride, wp, out, ap, r, j);
                     }
-                    j += 1;
                 }
-                r += if two { 2 } else { 1 };
+                j += if four { 4 } else { 1 };
             }
         }
     }
@@ -349,8 +351,8 @@ mod vnni {
                 }
                 for jj in 0..J {
                     let b = _mm512_loadu_si512(w.add((j + jj) * stride + i) as *const __m512i);
-                    for rr in 0..R {
-                        sums[rr][jj] = _mm512_dpbusd_epi32(sums[rr][jj], a[rr], b);
+                    for (sr, &ar) in sums.iter_mut().zip(&a) {
+                        sr[jj] = _mm512_dpbusd_epi32(sr[jj], ar, b);
                     }
                 }
                 i += 64;
@@ -377,28 +379,28 @@ mod vnni {
     ) {
         debug_assert!(stride % 64 == 0 && w.len() >= out * stride);
         let (xp, wp, ap) = (x.as_ptr(), w.as_ptr(), acc.as_mut_ptr());
-        let mut r = 0;
+        // The AVX2 tiling and loop order.
         unsafe {
-            while r < rows {
-                let two = r + 2 <= rows;
-                let mut j = 0;
-                while j + 4 <= out {
-                    if two {
+            let mut j = 0;
+            while j < out {
+                let four = j + 4 <= out;
+                let mut r = 0;
+                while r + 2 <= rows {
+                    if four {
                         tile::<2, 4>(xp, stride, wp, out, ap, r, j);
                     } else {
-                        tile::<1, 4>(xp, stride, wp, out, ap, r, j);
-                    }
-                    j += 4;
-                }
-                while j < out {
-                    if two {
                         tile::<2, 1>(xp, stride, wp, out, ap, r, j);
+                    }
+                    r += 2;
+                }
+                if r < rows {
+                    if four {
+                        tile::<1, 4>(xp, stride, wp, out, ap, r, j);
                     } else {
                         tile::<1, 1>(xp, stride, wp, out, ap, r, j);
                     }
-                    j += 1;
                 }
-                r += if two { 2 } else { 1 };
+                j += if four { 4 } else { 1 };
             }
         }
     }

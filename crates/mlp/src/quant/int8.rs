@@ -137,11 +137,11 @@ impl QuantDense {
     #[inline(always)]
     fn finish(&self, acc: &[i32], z: &mut [f32]) {
         let out = self.out_features;
+        let consts = self.offset.iter().zip(&self.mult).zip(&self.bias);
         for (zr, ar) in z.chunks_exact_mut(out).zip(acc.chunks_exact(out)) {
-            for j in 0..out {
+            for ((zj, &aj), ((&off, &m), &b)) in zr.iter_mut().zip(ar).zip(consts.clone()) {
                 // `wrapping_sub`: the true difference fits (`|sum (q_x - zp) q_w| <= 255*127*k`).
-                let v = ar[j].wrapping_sub(self.offset[j]) as f32;
-                zr[j] = v * self.mult[j] + self.bias[j];
+                *zj = aj.wrapping_sub(off) as f32 * m + b;
             }
         }
     }
