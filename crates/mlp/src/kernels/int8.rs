@@ -293,7 +293,7 @@ mod avx2 {
         out: usize,
         acc: &mut [i32],
     ) {
-        debug_assert!(stride % 16 == 0 && w.len() >= out * stride);
+        debug_assert!(stride.is_multiple_of(16) && w.len() >= out * stride);
         let (xp, wp, ap) = (x.as_ptr(), w.as_ptr(), acc.as_mut_ptr());
         // Tiles of two rows by four outputs: eight accumulators, and each load serves two or
         // four multiply-adds. Outputs outside, rows inside: the four weight rows stay in L1
@@ -377,7 +377,7 @@ mod vnni {
         out: usize,
         acc: &mut [i32],
     ) {
-        debug_assert!(stride % 64 == 0 && w.len() >= out * stride);
+        debug_assert!(stride.is_multiple_of(64) && w.len() >= out * stride);
         let (xp, wp, ap) = (x.as_ptr(), w.as_ptr(), acc.as_mut_ptr());
         // The AVX2 tiling and loop order.
         unsafe {
