@@ -50,6 +50,10 @@ enum Command {
     Forecast(commands::forecast::ForecastArgs),
     /// Run the fixed performance workloads (W1-W4) and print JSON lines.
     Bench(commands::bench::BenchArgs),
+    /// Quantize a trained dense model to int8 (post-training, calibrated on rows of data).
+    Quantize(commands::quantize::QuantizeArgs),
+    /// Prune a trained model (global magnitude or --structured neurons) with masked fine-tuning.
+    Prune(commands::prune::PruneArgs),
 }
 
 /// The ids of the flags given on the command line (not defaulted), so that a `--config` file
@@ -88,6 +92,8 @@ fn main() -> ExitCode {
         Command::Info(a) => commands::info::run(a),
         Command::Demo(a) => commands::demo::run(a),
         Command::Bench(a) => commands::bench::run(a),
+        Command::Quantize(a) => commands::quantize::run(a),
+        Command::Prune(a) => commands::prune::run(a),
         Command::Sweep(a) => commands::sweep::run(*a),
         Command::Attack(a) => commands::attack::run(*a),
         Command::Lsa(a) => commands::lsa::run(*a),

@@ -100,6 +100,7 @@ pub mod network;
 pub mod optim;
 pub mod perf;
 pub mod prelude;
+pub mod quant;
 pub mod spec;
 pub mod table;
 pub mod train;

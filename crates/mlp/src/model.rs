@@ -414,6 +414,9 @@ impl Model {
             );
         }
         let n = self.network.inputs();
+        if let Some(q) = self.network.int8() {
+            crate::quant::file::write(q, &mut file)?;
+        }
         file.push("input.mean", vec![n], self.scaler.mean.clone());
         file.push("input.scale", vec![n], self.scaler.scale.clone());
         let doc = ModelDoc {
@@ -437,6 +440,8 @@ impl Model {
     /// Rebuilds a model from a tensor file; `path` is used in error messages.
     pub fn from_tensor_file(file: &TensorFile, path: &Path) -> Result<Self> {
         let bad = |msg: String| Error::format(path, msg);
+        // An int8 model: its dense weights are int8 tensors; the f32 ones are rebuilt from them.
+        let file = &*crate::quant::file::with_f32_weights(file, path)?;
         match file.metadata.get("format").map(String::as_str) {
             Some("mlp") => {}
             _ => return Err(bad("not an mlp model file (no format=mlp in the safetensors metadata); it may come from another tool".into())),
@@ -478,6 +483,7 @@ impl Model {
             params[t.range.clone()].copy_from_slice(data);
         }
         network.set_params(params)?;
+        crate::quant::file::attach(&mut network, file, path)?;
         let n = network.inputs();
         let vec_tensor = |name: &str| -> Result<Vec<f32>> {
             let (shape, data) = file
@@ -562,8 +568,7 @@ impl Model {
         self.scaler.apply(scaled);
         raw.resize(rows * nout, 0.0);
         let raw = &mut raw[..rows * nout];
-        self.network
-            .predict_into(&self.network.params, scaled, rows, net, raw);
+        self.network.infer_into(scaled, rows, net, raw);
         self.apply_temperature(raw);
         match (self.task, self.loss) {
             (Task::Classification, Loss::Bce) => {

@@ -37,6 +37,10 @@ pub struct Network {
     /// All parameters, flat, in layer order (weights `out x in` row-major, then bias). Crate-visible
     /// so the optimizers and trainers can split borrows; users go through [`Network::params`].
     pub(crate) params: Vec<f32>,
+    /// The int8 version of these weights (a quantized model, see [`crate::quant`]): when present,
+    /// [`Network::predict`] and [`Network::infer_into`] run it. Changing the parameters through
+    /// [`Network::params_mut`] or [`Network::set_params`] drops it.
+    int8: Option<std::sync::Arc<crate::quant::Int8Network>>,
 }
 
 impl Network {
@@ -71,6 +75,7 @@ impl Network {
             layer_ranges,
             tensors,
             params,
+            int8: None,
         })
     }
 
@@ -93,7 +98,20 @@ impl Network {
     /// The parameters, to overwrite in place (restored weights, perturbation studies). The length
     /// is fixed by the architecture.
     pub fn params_mut(&mut self) -> &mut [f32] {
+        // The int8 copy would no longer match the weights.
+        self.int8 = None;
         &mut self.params
+    }
+
+    /// The int8 version of this network, when it was quantized ([`crate::model::Model::quantize`]
+    /// or a quantized model file).
+    pub fn int8(&self) -> Option<&crate::quant::Int8Network> {
+        self.int8.as_deref()
+    }
+
+    /// Attaches (or removes) the int8 version that predictions run.
+    pub(crate) fn set_int8(&mut self, int8: Option<crate::quant::Int8Network>) {
+        self.int8 = int8.map(std::sync::Arc::new);
     }
 
     /// Named parameter tensors, in buffer order.
@@ -138,6 +156,7 @@ impl Network {
         if params.len() != self.params.len() {
             return Err(Error::shape("set_params", self.params.len(), params.len()));
         }
+        self.int8 = None;
         self.params = params;
         Ok(())
     }
@@ -338,6 +357,21 @@ impl Network {
         }
     }
 
+    /// [`Network::predict_into`] with this network's own parameters, taking the int8 path when
+    /// the network is quantized.
+    pub fn infer_into(
+        &self,
+        input: &[f32],
+        batch: usize,
+        scratch: &mut InferenceScratch<f32>,
+        output: &mut [f32],
+    ) {
+        match &self.int8 {
+            Some(q) => q.predict_into(input, batch, &mut scratch.int8, output),
+            None => self.predict_into(&self.params, input, batch, scratch, output),
+        }
+    }
+
     /// Inference over many rows; returns `rows x outputs`. The fast internal path: `input` must
     /// hold at least `rows x inputs` values (it panics otherwise); input from outside goes through
     /// [`Network::try_predict`].
@@ -346,7 +380,12 @@ impl Network {
     /// activations stay in cache; with more than one thread in the current rayon pool, each thread
     /// takes whole blocks (single-threaded GEMMs, weights shared and hot). A row's result does not
     /// depend on the blocking, so this equals row-by-row inference exactly.
+    ///
+    /// A quantized network ([`Network::int8`]) runs its int8 version instead.
     pub fn predict(&self, input: &[f32], rows: usize) -> Vec<f32> {
+        if let Some(q) = &self.int8 {
+            return q.predict(&input[..rows * self.inputs()], rows);
+        }
         let mut out = vec![0.0f32; rows * self.outputs()];
         self.predict_batch(&self.params, input, rows, &mut out);
         out
@@ -419,6 +458,8 @@ pub struct InferenceScratch<T> {
     b: Vec<T>,
     /// The layers' own scratch (`Layer::infer_len`), shared by all of them in turn.
     work: Vec<T>,
+    /// The int8 path's buffers ([`Network::infer_into`] on a quantized network).
+    int8: crate::quant::Int8Scratch,
 }
 
 impl<T> InferenceScratch<T> {

@@ -5,7 +5,9 @@
 //!   reshuffled every epoch; time per epoch (shuffle + all steps, no evaluation), test accuracy.
 //! - W2: 8-64-64-1 tanh, MSE, Adam lr 1e-3, batch 32, 200k samples of the SplitMix64 set.
 //! - W3: inference with the W1 model: single-sample latency (median, p99 over 10k calls) and
-//!   throughput at batch 1 and batch 10000.
+//!   throughput at batch 1 and batch 10000. With `--precision int8` a second W3 line measures the
+//!   same model quantized to int8 (calibrated on the first 10000 training images, percentile
+//!   99.99), with the int8 kernel path that ran and its test accuracy.
 //! - W4: 784-2048-2048-10, batch 256, one epoch's worth of steps: achieved GFLOP/s against the
 //!   GEMM rate measured in the same process for the same shapes (`fraction_of_gemm`: against the
 //!   fastest shape; `fraction_of_gemm_bound`: the time the step's GEMMs alone take at their
@@ -51,6 +53,9 @@ pub struct BenchArgs {
     /// summary line.
     #[arg(long)]
     pub json: bool,
+    /// W3's precision: f32, or int8 (the f32 line, then the int8 model's line).
+    #[arg(long, default_value = "f32", value_parser = ["f32", "int8"])]
+    pub precision: String,
 }
 
 /// The workload's network with every dense layer drawn from `init`.
@@ -225,33 +230,79 @@ fn w3(args: &BenchArgs, net: &Network, test: &Dataset) -> Result<serde_json::Val
     pool.install(|| w3_in_pool(args, net, test))
 }
 
+/// The int8 W3 line: the W1 network quantized (calibrated on the first 10000 training images).
+fn w3_int8(args: &BenchArgs, net: &Network, test: &Dataset) -> Result<serde_json::Value> {
+    let train_set = load_named(NamedDataset::FashionMnist, Split::Train, true)?;
+    let rows = train_set.len().min(10_000);
+    let calib = &train_set.features()[..rows * net.inputs()];
+    let q = mlp::quant::quantize_network(
+        net,
+        calib,
+        rows,
+        mlp::quant::Calibration::Percentile { percentile: 99.99 },
+    )?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads)
+        .build()?;
+    let mut scratch = mlp::quant::Int8Scratch::default();
+    let mut line = pool.install(|| {
+        w3_measure(
+            args,
+            net.inputs(),
+            net.outputs(),
+            test,
+            |x, out| q.predict_into(x, 1, &mut scratch, out),
+            |x, rows, out| out.copy_from_slice(&q.predict(x, rows)),
+        )
+    })?;
+    if let Some(obj) = line.as_object_mut() {
+        obj.insert("precision".into(), json!("int8"));
+        obj.insert("kernel_path".into(), json!(q.kernel_path()));
+        obj.insert("model_bytes".into(), json!(q.size_bytes()));
+        obj.insert("f32_model_bytes".into(), json!(q.f32_size_bytes()));
+    }
+    Ok(line)
+}
+
 fn w3_in_pool(args: &BenchArgs, net: &Network, test: &Dataset) -> Result<serde_json::Value> {
-    let n = test.len();
-    let (nin, nout) = (net.inputs(), net.outputs());
-    let x = test.features();
     let mut scratch = InferenceScratch::default();
+    let mut line = w3_measure(
+        args,
+        net.inputs(),
+        net.outputs(),
+        test,
+        |x, out| net.predict_into(net.params(), x, 1, &mut scratch, out),
+        |x, rows, out| net.predict_batch(net.params(), x, rows, out),
+    )?;
+    if let Some(obj) = line.as_object_mut() {
+        obj.insert("precision".into(), json!("f32"));
+        obj.insert("kernel_path".into(), json!(mlp::perf::simd_path()));
+    }
+    Ok(line)
+}
+
+/// W3's measurements of one inference path: `one(x, out)` predicts one row, `batch(x, rows,
+/// out)` many.
+fn w3_measure(
+    args: &BenchArgs,
+    nin: usize,
+    nout: usize,
+    test: &Dataset,
+    mut one: impl FnMut(&[f32], &mut [f32]),
+    mut batch: impl FnMut(&[f32], usize, &mut [f32]),
+) -> Result<serde_json::Value> {
+    let n = test.len();
+    let x = test.features();
     let mut out = vec![0.0f32; nout];
     // Single sample: the lean path, on the calling thread (and the helper core with 2+ threads).
     for i in 0..200 {
-        net.predict_into(
-            net.params(),
-            &x[i * nin..(i + 1) * nin],
-            1,
-            &mut scratch,
-            &mut out,
-        );
+        one(&x[i * nin..(i + 1) * nin], &mut out);
     }
     let mut lat = Vec::with_capacity(10_000);
     for i in 0..10_000 {
         let r = i % n;
         let t0 = Instant::now();
-        net.predict_into(
-            net.params(),
-            &x[r * nin..(r + 1) * nin],
-            1,
-            &mut scratch,
-            &mut out,
-        );
+        one(&x[r * nin..(r + 1) * nin], &mut out);
         lat.push(t0.elapsed().as_nanos() as f64);
         std::hint::black_box(&out);
     }
@@ -259,13 +310,7 @@ fn w3_in_pool(args: &BenchArgs, net: &Network, test: &Dataset) -> Result<serde_j
     for _ in 0..3 {
         let t0 = Instant::now();
         for r in 0..n {
-            net.predict_into(
-                net.params(),
-                &x[r * nin..(r + 1) * nin],
-                1,
-                &mut scratch,
-                &mut out,
-            );
+            one(&x[r * nin..(r + 1) * nin], &mut out);
         }
         thr1.push(n as f64 / t0.elapsed().as_secs_f64());
     }
@@ -273,7 +318,7 @@ fn w3_in_pool(args: &BenchArgs, net: &Network, test: &Dataset) -> Result<serde_j
     let mut thrb = Vec::new();
     for rep in 0..8 {
         let t0 = Instant::now();
-        net.predict_batch(net.params(), x, n, &mut big);
+        batch(x, n, &mut big);
         if rep > 0 {
             thrb.push(n as f64 / t0.elapsed().as_secs_f64());
         }
@@ -378,18 +423,28 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
                     .as_ref()
                     .map(|(n, t)| (n, t))
                     .ok_or_else(|| anyhow::anyhow!("no W1 model"))?;
-                w3(&args, net, test)?
+                let line = w3(&args, net, test)?;
+                if args.precision == "int8" {
+                    print_line(&args, &line);
+                    w3_int8(&args, net, test)?
+                } else {
+                    line
+                }
             }
             "w4" => w4(&args)?,
             other => bail!("unknown workload '{other}'; one of w1, w2, w3, w4"),
         };
-        if args.json {
-            println!("{line}");
-        } else {
-            println!("{}", summary(&line));
-        }
+        print_line(&args, &line);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_line(args: &BenchArgs, line: &serde_json::Value) {
+    if args.json {
+        println!("{line}");
+    } else {
+        println!("{}", summary(line));
+    }
 }
 
 /// One readable line for a workload's JSON result.
@@ -416,7 +471,13 @@ fn summary(v: &serde_json::Value) -> String {
             show("peak_rss_mib", 1),
         ),
         Some("W3") => format!(
-            "W3  latency {} µs median ({} µs p99), {} samples/s at batch 1, {} at batch 10000, test accuracy {}",
+            "W3  {} ({} kernels): latency {} µs median ({} µs p99), {} samples/s at batch 1, {} at batch 10000, test accuracy {}",
+            v.get("precision")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("f32"),
+            v.get("kernel_path")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("-"),
             show("latency_1_us_median", 2),
             show("latency_1_us_p99", 2),
             show("throughput_batch1_per_s", 0),

@@ -29,10 +29,15 @@ pub fn run(args: InfoArgs) -> Result<ExitCode> {
             .tensors
             .iter()
             .map(|(n, s, _)| serde_json::json!({"name": n, "shape": s}))
+            .chain(
+                file.int8
+                    .iter()
+                    .map(|(n, s, _)| serde_json::json!({"name": n, "shape": s, "dtype": "i8"})),
+            )
             .collect();
         println!(
             "{}",
-            serde_json::json!({"n_params": model.network().n_params(), "tensors": tensors, "model": doc})
+            serde_json::json!({"n_params": model.network().n_params(), "precision": model.precision(), "tensors": tensors, "model": doc})
         );
         return Ok(ExitCode::SUCCESS);
     }
@@ -40,6 +45,24 @@ pub fn run(args: InfoArgs) -> Result<ExitCode> {
     println!("task       {}", model.task().name());
     println!("loss       {}", model.loss().name());
     println!("parameters {}", model.network().n_params());
+    match model.network().int8() {
+        Some(q) => println!(
+            "precision  int8 ({} bytes vs {} as f32; {} calibration on {} rows; kernel {})",
+            q.size_bytes(),
+            q.f32_size_bytes(),
+            q.calibration(),
+            q.calibration_rows(),
+            q.kernel_path()
+        ),
+        None => println!("precision  f32 ({} bytes)", 4 * model.network().n_params()),
+    }
+    let sparsity = mlp::quant::prune::weight_sparsity(model.network());
+    if sparsity > 0.0 {
+        println!(
+            "sparsity   {:.1}% of the weights are zero",
+            100.0 * sparsity
+        );
+    }
     println!("architecture ({} inputs):", model.network().inputs());
     for (i, layer) in model.network().layers().iter().enumerate() {
         describe(layer, &format!("layers.{i}"), 1);

@@ -9,6 +9,8 @@ pub mod forecast;
 pub mod info;
 pub mod lsa;
 pub mod predict;
+pub mod prune;
+pub mod quantize;
 pub mod reach;
 pub mod sweep;
 pub mod train;

@@ -8,11 +8,13 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
-/// Named `f32` tensors and `__metadata__` strings.
+/// Named `f32` tensors, `i8` tensors (quantized models) and `__metadata__` strings.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TensorFile {
     /// (name, shape, row-major data).
     pub tensors: Vec<(String, Vec<usize>, Vec<f32>)>,
+    /// `i8` tensors (name, shape, row-major data): the weights of an int8 model.
+    pub int8: Vec<(String, Vec<usize>, Vec<i8>)>,
     /// The `__metadata__` map.
     pub metadata: HashMap<String, String>,
 }
@@ -26,6 +28,14 @@ impl TensorFile {
     /// The tensor called `name`, if present.
     pub fn get(&self, name: &str) -> Option<(&[usize], &[f32])> {
         self.tensors
+            .iter()
+            .find(|t| t.0 == name)
+            .map(|t| (&t.1[..], &t.2[..]))
+    }
+
+    /// The `i8` tensor called `name`, if present.
+    pub fn get_i8(&self, name: &str) -> Option<(&[usize], &[i8])> {
+        self.int8
             .iter()
             .find(|t| t.0 == name)
             .map(|t| (&t.1[..], &t.2[..]))
@@ -45,9 +55,16 @@ impl TensorFile {
             .iter()
             .map(|(_, _, d)| d.iter().flat_map(|x| x.to_le_bytes()).collect())
             .collect();
-        let mut views = Vec::with_capacity(self.tensors.len());
-        for ((name, shape, _), b) in self.tensors.iter().zip(&bytes) {
-            let view = TensorView::new(Dtype::F32, shape.clone(), b)
+        let bytes_i8: Vec<Vec<u8>> = self
+            .int8
+            .iter()
+            .map(|(_, _, d)| d.iter().map(|&x| x as u8).collect())
+            .collect();
+        let mut views = Vec::with_capacity(self.tensors.len() + self.int8.len());
+        let f32s = self.tensors.iter().map(|(n, s, _)| (n, s, Dtype::F32));
+        let i8s = self.int8.iter().map(|(n, s, _)| (n, s, Dtype::I8));
+        for ((name, shape, dtype), b) in f32s.chain(i8s).zip(bytes.iter().chain(&bytes_i8)) {
+            let view = TensorView::new(dtype, shape.clone(), b)
                 .map_err(|e| Error::shape(format!("tensor {name}"), format!("{shape:?}"), e))?;
             views.push((name.clone(), view));
         }
@@ -75,6 +92,7 @@ impl TensorFile {
         })?;
         let metadata = meta.metadata().clone().unwrap_or_default();
         let mut tensors = Vec::new();
+        let mut int8 = Vec::new();
         let mut names: Vec<String> = st.names().into_iter().map(String::from).collect();
         // Data-offset order: the order the writer laid the tensors out.
         names.sort_by_key(|n| meta.info(n).map_or(0, |i| i.data_offsets.0));
@@ -82,9 +100,14 @@ impl TensorFile {
             let view = st
                 .tensor(&name)
                 .map_err(|e| bad(format!("tensor '{name}': {e}")))?;
+            if view.dtype() == Dtype::I8 {
+                let data = view.data().iter().map(|&b| b as i8).collect();
+                int8.push((name, view.shape().to_vec(), data));
+                continue;
+            }
             if view.dtype() != Dtype::F32 {
                 return Err(bad(format!(
-                    "tensor '{name}' has dtype {:?}; only F32 is supported",
+                    "tensor '{name}' has dtype {:?}; only F32 (and I8 in int8 models) is supported",
                     view.dtype()
                 )));
             }
@@ -95,7 +118,11 @@ impl TensorFile {
                 .collect();
             tensors.push((name, view.shape().to_vec(), data));
         }
-        Ok(TensorFile { tensors, metadata })
+        Ok(TensorFile {
+            tensors,
+            int8,
+            metadata,
+        })
     }
 
     /// Reads a file.

@@ -9,7 +9,8 @@
 //! - `simd`: the one runtime CPU check ([`simd::path`], cached), and plain loops compiled for the
 //!   widest vector unit it found;
 //! - `helper_core`: a spinning second core for the two halves of short parallel work;
-//! - `fft`: real FFTs for the spectral layers.
+//! - `fft`: real FFTs for the spectral layers;
+//! - `int8`: the u8 x i8 -> i32 product of quantized inference (portable, AVX2, AVX-512 VNNI).
 
 mod dot;
 pub mod elementwise;
@@ -17,6 +18,7 @@ pub(crate) mod fast_math;
 pub mod fft;
 pub mod gemm;
 mod helper_core;
+pub mod int8;
 mod real;
 pub mod simd;
 
