@@ -47,6 +47,9 @@ pub const MODEL_NAMES: [&str; 8] = [
     "mlp", "naive", "snaive", "drift", "ar", "ets", "theta", "naive2",
 ];
 
+/// Relative validation MASE a combination may lose per extra member and still be preferred.
+pub const COMBINATION_BONUS: f64 = 0.03;
+
 /// Most members averaged by default.
 pub const DEFAULT_MAX_MEMBERS: usize = 3;
 
@@ -305,12 +308,14 @@ fn mlp_name(s: &ForecastSettings) -> String {
 /// The MLP configurations tried (see the module documentation): the settings as given first,
 /// then, when the lags are automatic, a small grid around season-multiple windows (given lags
 /// are the user's choice: that configuration alone). `fit_len` caps the windows (a third of the
-/// candidates' training part); `positive` enables the log candidate.
+/// candidates' training part); `positive` enables the log candidate, `level_bounded` the
+/// `global` one ([`level_bounded`]).
 pub fn mlp_candidates(
     settings: &ForecastSettings,
     season: usize,
     fit_len: usize,
     positive: bool,
+    level_bounded: bool,
 ) -> Vec<ForecastSettings> {
     let mut base = settings.clone();
     base.selection = None;
@@ -343,12 +348,14 @@ pub fn mlp_candidates(
         Normalize::Last,
         Transform::None,
     ));
-    out.push(with(
-        dense(p),
-        Strategy::Recursive,
-        Normalize::Global,
-        Transform::None,
-    ));
+    if level_bounded {
+        out.push(with(
+            dense(p),
+            Strategy::Recursive,
+            Normalize::Global,
+            Transform::None,
+        ));
+    }
     if positive {
         out.push(with(
             dense(p),
@@ -365,6 +372,22 @@ pub fn mlp_candidates(
         fresh
     });
     out
+}
+
+/// Whether the last fifth of `values` stays within the range of the first four fifths (widened
+/// by a tenth): standardized levels (`global`) cannot forecast past the range they were trained
+/// on, so on a trending series that candidate only wins validation by chance and then fails.
+pub fn level_bounded(values: &[f64]) -> bool {
+    let k = (values.len() * 4 / 5).max(1).min(values.len());
+    let (lo, hi) = values[..k]
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    let margin = 0.1 * (hi - lo);
+    values[k..]
+        .iter()
+        .all(|&v| v >= lo - margin && v <= hi + margin)
 }
 
 /// A candidate's validation forecasts `[origin][target][step]`.
@@ -477,7 +500,8 @@ pub fn fit_selected(
     let mut networks: Vec<(f64, Forecaster)> = Vec::new();
     let mut auto_lags = None;
     if sel.allows("mlp") {
-        for (i, cs) in mlp_candidates(settings, season, fit_len, positive)
+        let bounded = series.targets.iter().all(|c| level_bounded(&c.values[..n]));
+        for (i, cs) in mlp_candidates(settings, season, fit_len, positive, bounded)
             .into_iter()
             .enumerate()
         {
@@ -609,6 +633,7 @@ pub fn fit_selected(
     let mut ensembles = Vec::new();
     let mut best_k = 1;
     let mut best_mase = f64::INFINITY;
+    let mut best_discounted = f64::INFINITY;
     for k in 1..=picks.len() {
         let mase = score(&mean_preds(&picks[..k]));
         let names: Vec<&str> = picks[..k]
@@ -624,7 +649,12 @@ pub fn fit_selected(
             mase: mase.is_finite().then_some(mase),
             note: None,
         });
-        if mase < best_mase {
+        // A combination within COMBINATION_BONUS per extra member of a smaller one wins:
+        // validation differences that small are noise, and combinations are the more robust
+        // out of sample (the M4 competition's lesson).
+        let discounted = mase * (1.0 - COMBINATION_BONUS * (k - 1) as f64);
+        if discounted < best_discounted {
+            best_discounted = discounted;
             best_mase = mase;
             best_k = k;
         }
