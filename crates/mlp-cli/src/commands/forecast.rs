@@ -11,6 +11,7 @@ use mlp::forecast::calendar::CalendarFeatures;
 use mlp::forecast::forecaster::{Forecast, ForecastSettings, Forecaster, LagSetting};
 use mlp::forecast::intervals::{IntervalMethod, check_level};
 use mlp::forecast::lags::DelayRule;
+use mlp::forecast::select::{DEFAULT_MAX_MEMBERS, SelectSettings};
 use mlp::forecast::series::{EmbeddedSeries, Fill, Series, SeriesColumns, format_time};
 use mlp::forecast::strategy::Strategy;
 use mlp::forecast::window::{Embedding, Normalize};
@@ -34,6 +35,19 @@ pub enum ForecastCommand {
     Predict(Box<PredictArgs>),
     /// Rolling-origin backtest of the model against naive, seasonal naive, drift and AR(p).
     Backtest(Box<BacktestArgs>),
+    /// Describe a saved forecaster: lags, the model selection's validation table, members.
+    Info(InfoArgs),
+}
+
+/// Flags of `mlp forecast info`.
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// A forecaster written by `mlp forecast fit`.
+    #[arg(long, value_name = "MODEL")]
+    pub model: PathBuf,
+    /// Print the metadata as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Where the series comes from and which columns it uses.
@@ -127,13 +141,22 @@ pub struct ModelArgs {
     /// Worker threads (0: all cores).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
+    /// Fit only the network these flags describe, without model selection (by default the
+    /// network is one candidate among MLP variants and statistical baselines, chosen and
+    /// averaged by rolling-origin validation inside the training data).
+    #[arg(long)]
+    pub no_select: bool,
+    /// Most candidates averaged by the model selection (1: the best alone).
+    #[arg(long, default_value_t = DEFAULT_MAX_MEMBERS)]
+    pub ensemble: usize,
 }
 
 /// Interval and output flags shared by the commands.
 #[derive(Debug, Clone, Args)]
 pub struct IntervalArgs {
-    /// Prediction intervals: residual (validation error quantiles), mc-dropout, or none.
-    #[arg(long, default_value = "residual")]
+    /// Prediction intervals: conformal (per-step split conformal from rolling-origin validation
+    /// errors), residual (validation error quantiles), mc-dropout, or none.
+    #[arg(long, default_value = "conformal")]
     pub interval: String,
     /// Interval level.
     #[arg(long, default_value_t = 0.9)]
@@ -168,6 +191,10 @@ pub struct FitArgs {
     /// saves its best weights and exits with status 3).
     #[arg(long)]
     pub allow_divergence: bool,
+    /// Model families the selection may use, comma-separated: mlp, naive, snaive, drift, ar,
+    /// ets, theta, naive2 (families this build lacks are skipped with a note), or all.
+    #[arg(long, default_value = "all")]
+    pub models: String,
 }
 
 /// Flags of `mlp forecast predict`.
@@ -231,6 +258,7 @@ pub fn run(args: ForecastArgs) -> Result<ExitCode> {
         ForecastCommand::Fit(a) => fit(*a),
         ForecastCommand::Predict(a) => predict(*a),
         ForecastCommand::Backtest(a) => run_backtest(*a),
+        ForecastCommand::Info(a) => info(a),
     }
 }
 
@@ -320,6 +348,14 @@ fn settings(args: &ModelArgs) -> Result<ForecastSettings> {
         ..ArchConfig::default()
     };
     s.val_fraction = args.val_fraction;
+    if args.ensemble == 0 {
+        bail!("--ensemble: must be at least 1");
+    }
+    if !args.no_select {
+        let mut sel = SelectSettings::default();
+        sel.max_members = args.ensemble;
+        s.selection = Some(sel);
+    }
     s.train = s
         .train
         .clone()
@@ -357,7 +393,14 @@ fn describe_model(f: &Forecaster) {
         m.train_len,
         m.val_len
     );
-    match &m.lag_choice {
+    // With model selection the network may be a candidate with fixed lags while the automatic
+    // analysis belongs to the configuration as given: print both, labelled.
+    let from_selection = m
+        .selection
+        .as_ref()
+        .and_then(|s| s.auto_lags.as_ref())
+        .filter(|_| m.lag_choice.is_none());
+    match m.lag_choice.as_ref().or(from_selection) {
         Some(c) => {
             let fmt = |v: &[f64]| {
                 v.iter()
@@ -366,7 +409,12 @@ fn describe_model(f: &Forecaster) {
                     .join(" ")
             };
             println!(
-                "lags       tau = {} ({}), m = {} (Cao's E1 saturates){}",
+                "{}tau = {} ({}), m = {} (Cao's E1 saturates){}",
+                if from_selection.is_some() {
+                    "auto lags  "
+                } else {
+                    "lags       "
+                },
                 c.tau,
                 tau_rule(c.tau_rule),
                 c.dim,
@@ -378,7 +426,12 @@ fn describe_model(f: &Forecaster) {
             );
             println!("Cao E1     {}", fmt(&c.e1));
             println!("Cao E2     {}", fmt(&c.e2));
-            if (c.tau, c.dim) != (m.embedding.tau, m.embedding.dim) {
+            if from_selection.is_some() {
+                println!(
+                    "lags       tau = {}, m = {} (the selected candidate)",
+                    m.embedding.tau, m.embedding.dim
+                );
+            } else if (c.tau, c.dim) != (m.embedding.tau, m.embedding.dim) {
                 println!(
                     "           window capped to tau = {}, m = {} (a third of the training part)",
                     m.embedding.tau, m.embedding.dim
@@ -425,6 +478,21 @@ fn describe_model(f: &Forecaster) {
             t.seconds
         );
     }
+    if let Some(sel) = &m.selection {
+        for line in sel.describe() {
+            println!("{line}");
+        }
+    }
+}
+
+fn info(args: InfoArgs) -> Result<ExitCode> {
+    let forecaster = Forecaster::load(&args.model)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&forecaster.meta)?);
+    } else {
+        describe_model(&forecaster);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn lag_json(f: &Forecaster) -> serde_json::Value {
@@ -436,6 +504,7 @@ fn lag_json(f: &Forecaster) -> serde_json::Value {
         "strategy": f.meta.strategy,
         "horizon": f.meta.horizon,
         "parameters": f.model.network().n_params(),
+        "selection": f.meta.selection,
     })
 }
 
@@ -446,7 +515,12 @@ fn fit(args: FitArgs) -> Result<ExitCode> {
     }
     let method = interval_method(&args.output)?;
     let series = load_series(&args.series)?;
-    let settings = settings(&args.model)?;
+    let mut settings = settings(&args.model)?;
+    if let Some(sel) = settings.selection.as_mut() {
+        sel.models = SelectSettings::parse_models(&args.models)?;
+    } else if !args.models.trim().eq_ignore_ascii_case("all") {
+        bail!("--models: chooses among candidates, which --no-select turns off");
+    }
     let forecaster = Forecaster::fit(&series, &settings)?;
     forecaster
         .save(&args.out)
@@ -644,6 +718,7 @@ fn draw(
     };
     let how = match method {
         IntervalMethod::McDropout { .. } => "MC dropout",
+        IntervalMethod::Conformal => "conformal",
         _ => "validation residuals",
     };
     plot::forecast(

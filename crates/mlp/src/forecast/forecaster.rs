@@ -25,8 +25,11 @@
 
 use super::baselines::detect_season;
 use super::calendar::CalendarFeatures;
-use super::intervals::{IntervalMethod, check_level, quantile, residual_offsets};
+use super::intervals::{
+    IntervalMethod, check_level, conformal_offsets, quantile, residual_offsets,
+};
 use super::lags::{LagChoice, choose_lags};
+use super::select::{SelectSettings, Selection};
 use super::series::{Series, Step, TimeKind};
 use super::strategy::{RollShape, Strategy, roll_forward};
 use super::window::{Embedding, Normalize, SeriesScaler, make_windows};
@@ -50,6 +53,44 @@ pub(crate) const FORECAST_VERSION: u32 = 1;
 
 /// The longest forecast one call produces (a bound on memory for a mistyped horizon).
 pub const MAX_STEPS: usize = 100_000;
+
+/// A transform of the target values applied before scaling and inverted after forecasting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transform {
+    /// Values as they are.
+    #[default]
+    None,
+    /// Natural logarithm (every value must be positive): multiplicative growth and seasonality
+    /// become additive, which the `last` normalization then follows.
+    Log,
+}
+
+impl Transform {
+    /// Transformed value.
+    pub fn apply(self, y: f64) -> f64 {
+        match self {
+            Transform::None => y,
+            Transform::Log => y.ln(),
+        }
+    }
+
+    /// Original units.
+    pub fn invert(self, z: f64) -> f64 {
+        match self {
+            Transform::None => z,
+            Transform::Log => z.exp(),
+        }
+    }
+
+    /// Whether `values` are all inside the transform's domain.
+    pub fn accepts(self, values: &[f64]) -> bool {
+        match self {
+            Transform::None => true,
+            Transform::Log => values.iter().all(|&v| v > 0.0 && v.is_finite()),
+        }
+    }
+}
 
 /// How the lag embedding is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,6 +128,11 @@ pub struct ForecastSettings {
     pub train: TrainConfig,
     /// Share of the history (the end) held out for validation.
     pub val_fraction: f64,
+    /// Target transform before scaling.
+    pub transform: Transform,
+    /// Automatic model selection and ensembling ([`crate::forecast::select`]); None fits the
+    /// single network these settings describe.
+    pub selection: Option<SelectSettings>,
 }
 
 impl Default for ForecastSettings {
@@ -114,6 +160,8 @@ impl Default for ForecastSettings {
                 ..TrainConfig::default()
             },
             val_fraction: 0.15,
+            transform: Transform::None,
+            selection: None,
         }
     }
 }
@@ -160,6 +208,13 @@ pub struct ForecastMeta {
     pub dropout: f32,
     /// Validation residuals `y - ŷ` in original units, `[target][step - 1]`.
     pub residuals: Vec<Vec<Vec<f64>>>,
+    /// Target transform before scaling (files without it: none).
+    #[serde(default)]
+    pub transform: Transform,
+    /// The model selection behind this forecaster: the validation table and the members whose
+    /// forecasts are averaged (files without it: the network alone).
+    #[serde(default)]
+    pub selection: Option<Selection>,
 }
 
 impl ForecastMeta {
@@ -240,8 +295,18 @@ fn time_key(series: &Series, i: usize) -> f64 {
 }
 
 impl Forecaster {
-    /// Fits on the observed history of `series` (see the module documentation).
+    /// Fits on the observed history of `series` (see the module documentation); with
+    /// `settings.selection`, selects and combines candidates by rolling-origin validation
+    /// ([`crate::forecast::select::fit_selected`]).
     pub fn fit(series: &Series, settings: &ForecastSettings) -> Result<Forecaster> {
+        match &settings.selection {
+            Some(sel) => super::select::fit_selected(series, settings, sel),
+            None => Forecaster::fit_single(series, settings),
+        }
+    }
+
+    /// Fits the one network `settings` describe (`settings.selection` is ignored).
+    pub fn fit_single(series: &Series, settings: &ForecastSettings) -> Result<Forecaster> {
         let n = series.history_len();
         if settings.horizon == 0 || settings.horizon > MAX_STEPS {
             return Err(Error::config(
@@ -267,10 +332,30 @@ impl Forecaster {
             )));
         }
         let normalize = settings.normalize;
+        let transform = settings.transform;
+        if let Some(c) = series
+            .targets
+            .iter()
+            .find(|c| !transform.accepts(&c.values[..n]))
+        {
+            return Err(Error::config(
+                "transform",
+                format!(
+                    "{}: the log transform needs positive values; '{}' has some at or below 0",
+                    series.source, c.name
+                ),
+            ));
+        }
         let scalers = series
             .targets
             .iter()
-            .map(|c| SeriesScaler::fit(&c.values[..train_end], normalize))
+            .map(|c| {
+                let z: Vec<f64> = c.values[..train_end]
+                    .iter()
+                    .map(|&v| transform.apply(v))
+                    .collect();
+                SeriesScaler::fit(&z, normalize)
+            })
             .collect::<Result<Vec<_>>>()?;
         let exog_scalers = series
             .exog
@@ -278,6 +363,7 @@ impl Forecaster {
             .map(|c| SeriesScaler::fit(&c.values[..train_end], Normalize::Global))
             .collect::<Result<Vec<_>>>()?;
         let first = &series.targets[0].values[..train_end];
+        let first_z: Vec<f64> = first.iter().map(|&v| transform.apply(v)).collect();
         let (mut embedding, lag_choice) = match settings.lags {
             LagSetting::Fixed(e) => {
                 if e.tau == 0 || e.dim == 0 {
@@ -287,8 +373,8 @@ impl Forecaster {
             }
             LagSetting::Auto { max_dim } => {
                 let analysed: Vec<f64> = match normalize {
-                    Normalize::Last => first.windows(2).map(|w| w[1] - w[0]).collect(),
-                    Normalize::Global => first.to_vec(),
+                    Normalize::Last => first_z.windows(2).map(|w| w[1] - w[0]).collect(),
+                    Normalize::Global => first_z.clone(),
                 };
                 let choice = choose_lags(&analysed, max_dim.max(1))?;
                 (
@@ -354,6 +440,8 @@ impl Forecaster {
             val_len,
             dropout: settings.arch.dropout,
             residuals: Vec::new(),
+            transform,
+            selection: None,
         };
         let scaled = scale_targets(&meta, series, n);
         let refs: Vec<&[f64]> = scaled.iter().map(Vec::as_slice).collect();
@@ -451,7 +539,11 @@ impl Forecaster {
 
     /// Residuals of rolling-origin forecasts over the validation part (the last 50 training
     /// origins when validation has fewer than 5 steps).
-    fn calibration_residuals(&self, series: &Series, n: usize) -> Result<Vec<Vec<Vec<f64>>>> {
+    pub(crate) fn calibration_residuals(
+        &self,
+        series: &Series,
+        n: usize,
+    ) -> Result<Vec<Vec<Vec<f64>>>> {
         let m = &self.meta;
         let span = m.embedding.span();
         let start = if m.val_len >= 5 {
@@ -557,6 +649,16 @@ impl Forecaster {
             exog_rows.push(row);
         }
         let exog_future = |k: usize| exog_rows[k - 1].clone();
+        if let Some(c) = series
+            .targets
+            .iter()
+            .find(|c| !m.transform.accepts(&c.values[..=origin]))
+        {
+            return Err(Error::InvalidData(format!(
+                "{}: the model forecasts the logarithm of '{}', whose history has values at or below 0",
+                series.source, c.name
+            )));
+        }
         let history = scale_targets(m, series, origin + 1);
         let shape = RollShape {
             embedding: m.embedding,
@@ -567,21 +669,30 @@ impl Forecaster {
         let mut point = |x: &[f32], rows: usize| -> Result<Vec<f32>> { Ok(net.predict(x, rows)) };
         let scaled = roll_forward(&history, shape, steps, 1, &exog_future, &mut point)?;
         let invert = |c: usize, v: &[f64]| -> Vec<f64> {
-            v.iter().map(|&s| m.scalers[c].invert(s)).collect()
+            v.iter()
+                .map(|&s| m.transform.invert(m.scalers[c].invert(s)))
+                .collect()
         };
-        let values: Vec<Vec<f64>> = scaled[0]
+        let mut values: Vec<Vec<f64>> = scaled[0]
             .iter()
             .enumerate()
             .map(|(c, v)| invert(c, v))
             .collect();
+        if let Some(sel) = &m.selection {
+            values = sel.combine(values, series, origin, steps);
+        }
         let (lower, upper) = match intervals {
             IntervalMethod::None => (None, None),
-            IntervalMethod::Residual => {
+            IntervalMethod::Residual | IntervalMethod::Conformal => {
                 let mut lo = Vec::new();
                 let mut hi = Vec::new();
                 for (c, v) in values.iter().enumerate() {
                     let stored = m.residuals.get(c).map_or(&[][..], Vec::as_slice);
-                    let offsets = residual_offsets(stored, steps, level)?;
+                    let offsets = if intervals == IntervalMethod::Conformal {
+                        conformal_offsets(stored, steps, level)?
+                    } else {
+                        residual_offsets(stored, steps, level)?
+                    };
                     lo.push(v.iter().zip(&offsets).map(|(p, o)| p + o.0).collect());
                     hi.push(v.iter().zip(&offsets).map(|(p, o)| p + o.1).collect());
                 }
@@ -589,6 +700,12 @@ impl Forecaster {
             }
             IntervalMethod::McDropout { samples } => {
                 check_level(level)?;
+                if m.selection.as_ref().is_some_and(|s| !s.network_only()) {
+                    return Err(Error::config(
+                        "interval",
+                        "MC dropout intervals need a forecaster that is the network alone; this one averages several models (fit with `models` mlp and no ensemble), or use conformal intervals",
+                    ));
+                }
                 if m.dropout <= 0.0 {
                     return Err(Error::config(
                         "interval",
@@ -610,8 +727,10 @@ impl Forecaster {
                 let mut hi = lo.clone();
                 for c in 0..m.targets.len() {
                     for h in 0..steps {
-                        let draws: Vec<f64> =
-                            paths.iter().map(|p| m.scalers[c].invert(p[c][h])).collect();
+                        let draws: Vec<f64> = paths
+                            .iter()
+                            .map(|p| m.transform.invert(m.scalers[c].invert(p[c][h])))
+                            .collect();
                         lo[c].push(quantile(&draws, ql));
                         hi[c].push(quantile(&draws, qu));
                     }
@@ -731,6 +850,9 @@ fn check_meta_sizes(meta: &ForecastMeta) -> std::result::Result<(), String> {
     if meta.residuals.iter().any(|r| r.len() > meta.horizon) {
         return Err("forecast residuals do not match the horizon".into());
     }
+    if let Some(sel) = &meta.selection {
+        sel.check(meta.targets.len())?;
+    }
     Ok(())
 }
 
@@ -740,7 +862,12 @@ fn scale_targets(meta: &ForecastMeta, series: &Series, len: usize) -> Vec<Vec<f6
         .targets
         .iter()
         .zip(&meta.scalers)
-        .map(|(c, s)| c.values[..len].iter().map(|&v| s.apply(v)).collect())
+        .map(|(c, s)| {
+            c.values[..len]
+                .iter()
+                .map(|&v| s.apply(meta.transform.apply(v)))
+                .collect()
+        })
         .collect()
 }
 

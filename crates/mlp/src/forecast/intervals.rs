@@ -1,5 +1,15 @@
 //! Prediction intervals and their empirical coverage.
 //!
+//! * **Conformal** (the command line's default): split conformal prediction per horizon step
+//!   (Vovk et al.; Stankeviciute et al. 2021 for multi-step forecasts). The calibration scores
+//!   are the absolute errors `|y - ŷ|` of rolling-origin forecasts made by models that did not
+//!   see the values they forecast (the validation tail of the training part, every origin, see
+//!   [`crate::forecast::select`]). With `n` scores for step `h`, the half-width at level `L` is
+//!   the `ceil((n + 1) L)`-th smallest score, the finite-sample quantile that guarantees
+//!   coverage `>= L` for exchangeable errors; when `ceil((n + 1) L) > n` the largest score is
+//!   used (too few scores for the guarantee). The interval `[ŷ - q_h, ŷ + q_h]` is symmetric
+//!   and widens with `h` because the step-`h` errors do. Only the scores are stored in the model
+//!   file, so any level can be asked for at prediction time.
 //! * **Residual quantiles**: the forecaster keeps the errors `y - ŷ` of its rolling-origin
 //!   forecasts on the validation part, per series and per horizon step `h`. The interval at
 //!   level `L` is `[ŷ + q_{(1-L)/2}, ŷ + q_{(1+L)/2}]` of the step-`h` errors. A step with no
@@ -23,6 +33,8 @@ pub enum IntervalMethod {
     None,
     /// Empirical quantiles of validation residuals.
     Residual,
+    /// Split conformal intervals per horizon step from the absolute validation errors.
+    Conformal,
     /// Monte-Carlo dropout with this many sampled trajectories.
     McDropout {
         /// Trajectories sampled.
@@ -31,11 +43,12 @@ pub enum IntervalMethod {
 }
 
 impl IntervalMethod {
-    /// Parses `none`, `residual` or `mc-dropout` (with `samples` trajectories).
+    /// Parses `none`, `conformal`, `residual` or `mc-dropout` (with `samples` trajectories).
     pub fn parse(text: &str, samples: usize) -> Result<IntervalMethod> {
         match text.trim().to_ascii_lowercase().replace('_', "-").as_str() {
             "none" => Ok(IntervalMethod::None),
             "residual" | "residuals" | "empirical" => Ok(IntervalMethod::Residual),
+            "conformal" | "split-conformal" => Ok(IntervalMethod::Conformal),
             "mc-dropout" | "mcdropout" | "dropout" => {
                 if samples < 2 {
                     return Err(Error::config("samples", "MC dropout needs at least 2"));
@@ -44,7 +57,7 @@ impl IntervalMethod {
             }
             other => Err(Error::config(
                 "interval",
-                format!("unknown '{other}'; one of residual, mc-dropout, none"),
+                format!("unknown '{other}'; one of conformal, residual, mc-dropout, none"),
             )),
         }
     }
@@ -108,6 +121,55 @@ pub fn residual_offsets(
     Ok(out)
 }
 
+/// The split-conformal half-width of `scores` (absolute errors) at level `level`: the
+/// `ceil((n + 1) level)`-th smallest score, or the largest when there are too few scores for
+/// that rank. `NaN` for no scores.
+pub fn conformal_quantile(scores: &[f64], level: f64) -> f64 {
+    if scores.is_empty() {
+        return f64::NAN;
+    }
+    let mut v: Vec<f64> = scores.iter().map(|e| e.abs()).collect();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    let rank = ((n + 1) as f64 * level).ceil() as usize;
+    v[rank.clamp(1, n) - 1]
+}
+
+/// Symmetric conformal offsets `(-q_h, q_h)` per step `1..=horizon` from the residuals per step
+/// (`residuals[h-1]`, signs ignored). A step without at least 2 residuals borrows the half-width
+/// of the longest step that has some, widened by `sqrt(h / h')` as [`residual_offsets`] does.
+/// Errors when there are no residuals at all.
+pub fn conformal_offsets(
+    residuals: &[Vec<f64>],
+    horizon: usize,
+    level: f64,
+) -> Result<Vec<(f64, f64)>> {
+    check_level(level)?;
+    let mut out = Vec::with_capacity(horizon);
+    let mut last: Option<(usize, f64)> = None;
+    for h in 1..=horizon {
+        match residuals.get(h - 1).filter(|r| r.len() >= 2) {
+            Some(r) => {
+                // A longer step is never narrower than a shorter one: errors accumulate, and a
+                // noisy small calibration set should not make the fan pinch.
+                let q = conformal_quantile(r, level).max(last.map_or(0.0, |l| l.1));
+                last = Some((h, q));
+                out.push((-q, q));
+            }
+            None => {
+                let (h0, q) = last.ok_or_else(|| {
+                    Error::InvalidData(
+                        "no validation residuals to build intervals from; use more data or `interval` none".into(),
+                    )
+                })?;
+                let q = q * (h as f64 / h0 as f64).sqrt();
+                out.push((-q, q));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Fraction of `truth` inside `[lower, upper]` (`NaN` for none).
 pub fn coverage(truth: &[f64], lower: &[f64], upper: &[f64]) -> f64 {
     let n = truth.len().min(lower.len()).min(upper.len());
@@ -151,6 +213,69 @@ mod tests {
         assert!((cov - 0.9).abs() < 0.03, "coverage {cov}");
         assert!(residual_offsets(&[], 2, 0.9).is_err());
         assert!(residual_offsets(&[vec![1.0, 2.0]], 2, 1.5).is_err());
+    }
+
+    #[test]
+    fn conformal_quantile_uses_the_finite_sample_rank() {
+        // n = 9 scores 1..9, level 0.9: rank ceil(10 * 0.9) = 9, the largest.
+        let scores: Vec<f64> = (1..=9).map(f64::from).collect();
+        assert_eq!(conformal_quantile(&scores, 0.9), 9.0);
+        // level 0.5: rank 5. Signs are ignored.
+        let signed: Vec<f64> = scores.iter().map(|v| -v).collect();
+        assert_eq!(conformal_quantile(&signed, 0.5), 5.0);
+        // Too few scores for the rank: the largest.
+        assert_eq!(conformal_quantile(&[1.0, 2.0], 0.9), 2.0);
+        assert!(conformal_quantile(&[], 0.9).is_nan());
+        // Offsets never shrink with the step, and borrow the last step's width beyond it.
+        let off = conformal_offsets(&[vec![3.0, 3.0], vec![1.0, 1.0]], 4, 0.9).expect("setup");
+        assert_eq!(off[0], (-3.0, 3.0));
+        assert_eq!(off[1], (-3.0, 3.0));
+        assert!((off[3].1 - 3.0 * 2f64.sqrt()).abs() < 1e-12);
+        assert!(conformal_offsets(&[], 2, 0.9).is_err());
+        assert!(conformal_offsets(&[vec![1.0, 2.0]], 2, 0.0).is_err());
+    }
+
+    #[test]
+    fn conformal_intervals_of_ar1_forecasts_cover_near_their_level() {
+        // AR(1) y_t = 0.7 y_{t-1} + e_t with the true model as the forecaster: the step-h error
+        // is a sum of h shocks. Calibrate on 60 origins, test on the next 200, over many seeds.
+        let phi = 0.7f64;
+        let horizon = 3;
+        let (mut inside, mut total) = (0usize, 0usize);
+        let mut widths = vec![0.0; horizon];
+        for seed in 0..40 {
+            let mut rng = Rng::seed_from(seed);
+            let mut y = vec![0.0f64];
+            for _ in 0..400 {
+                let prev = *y.last().expect("nonempty");
+                y.push(phi * prev + rng.normal() as f64);
+            }
+            let errors = |origin: usize| -> Vec<f64> {
+                (1..=horizon)
+                    .map(|h| y[origin + h] - phi.powi(h as i32) * y[origin])
+                    .collect()
+            };
+            let mut residuals = vec![Vec::new(); horizon];
+            for origin in 100..160 {
+                for (h, e) in errors(origin).into_iter().enumerate() {
+                    residuals[h].push(e);
+                }
+            }
+            let off = conformal_offsets(&residuals, horizon, 0.9).expect("setup");
+            for (w, o) in widths.iter_mut().zip(&off) {
+                *w += o.1 - o.0;
+            }
+            for origin in 180..380 {
+                for (h, e) in errors(origin).into_iter().enumerate() {
+                    inside += usize::from(e >= off[h].0 && e <= off[h].1);
+                    total += 1;
+                }
+            }
+        }
+        let cov = inside as f64 / total as f64;
+        assert!((0.87..=0.94).contains(&cov), "coverage {cov}");
+        // The intervals widen with the step (the error variance grows as 1 + phi^2 + ...).
+        assert!(widths[0] < widths[1] && widths[1] < widths[2], "{widths:?}");
     }
 
     #[test]

@@ -20,12 +20,14 @@ pub mod calendar;
 pub mod forecaster;
 pub mod intervals;
 pub mod lags;
+pub mod select;
 pub mod series;
 pub mod strategy;
 pub mod window;
 
 pub use backtest::{BacktestReport, BacktestSettings, backtest};
-pub use forecaster::{Forecast, ForecastMeta, ForecastSettings, Forecaster, LagSetting};
+pub use forecaster::{Forecast, ForecastMeta, ForecastSettings, Forecaster, LagSetting, Transform};
+pub use select::{SelectSettings, Selection};
 #[cfg(feature = "datasets")]
 pub use series::EmbeddedSeries;
 pub use series::{Fill, Series, SeriesColumns};
