@@ -21,11 +21,12 @@
 //! **Estimation.** Parameters and initial states minimise the in-sample sum of squared one-step
 //! errors (SSE). For fixed smoothing parameters the errors are affine in the initial states
 //! (`l_0`, `b_0`, and `s` constrained to sum to zero), so those come from a small least-squares
-//! solve inside every evaluation ("concentrating" them out); the smoothing parameters are
-//! searched by Nelder-Mead over unbounded coordinates mapped into the admissible region
-//! `0 < α < 1`, `0 < β < α`, `0 < γ < 1 - α`, `0.8 ≤ φ ≤ 0.98` (the usual bounds of R's
-//! `forecast::ets`), restarted once from its own optimum. The search is thus one to four
-//! dimensional whatever the season length.
+//! solve ("concentrating" them out). The fit alternates three rounds of: initial states by that
+//! solve for the current smoothing parameters, then a Nelder-Mead search of the smoothing
+//! parameters with those states held, over unbounded coordinates mapped into the admissible
+//! region `0 < α < 1`, `0 < β < α`, `0 < γ < 1 - α`, `0.8 ≤ φ ≤ 0.98` (the usual bounds of R's
+//! `forecast::ets`). The search is one to four dimensional whatever the season length, and
+//! each of its evaluations is one pass over the series.
 //!
 //! **Selection.** Among the fitted variants the lowest
 //! `AICc = n ln(SSE/n) + 2k + 2k(k+1)/(n-k-1)` wins, `k` counting the smoothing parameters, the
@@ -374,10 +375,24 @@ pub fn fit_variant(y: &[f64], trend: bool, damped: bool, season: usize) -> Optio
     if season > 1 {
         x0.push(logit(0.1));
     }
-    let mut objective = |x: &[f64]| concentrated(&decode(x), y, trend, season).0;
-    let (x1, _) = nelder_mead(&mut objective, &x0, 1.0, 150 * x0.len());
-    let (x2, _) = nelder_mead(&mut objective, &x1, 0.3, 100 * x0.len());
-    let p = decode(&x2);
+    // Alternate: initial states by least squares for the current smoothing parameters, then a
+    // Nelder-Mead search of the parameters with those states held (each evaluation one pass
+    // over the series), three rounds with shrinking steps.
+    let mut x = x0;
+    let mut states = concentrated(&decode(&x), y, trend, season).1;
+    for (round, step) in [1.0, 0.3, 0.1].into_iter().enumerate() {
+        let (l0, b0, s0) = states.clone();
+        let mut errors = vec![0.0; n];
+        let mut objective = |x: &[f64]| {
+            let s = if season > 1 { s0.clone() } else { vec![0.0] };
+            run(&decode(x), Some(y), n, l0, b0, s, &mut errors);
+            errors.iter().map(|e| e * e).sum::<f64>()
+        };
+        let evals = if round == 0 { 200 } else { 100 } * x.len();
+        x = nelder_mead(&mut objective, &x, step, evals).0;
+        states = concentrated(&decode(&x), y, trend, season).1;
+    }
+    let p = decode(&x);
     let (sse, (level0, trend0, seasonal0)) = concentrated(&p, y, trend, season);
     if !sse.is_finite() {
         return None;
