@@ -248,6 +248,7 @@ def main():
                 except Exception as e:  # a reference model that fails is reported, not fatal
                     print(f"{name} {key}: {e}", file=sys.stderr)
                     continue
+                print(f"  {name} {key}: {time.time() - t0:.1f} s", file=sys.stderr, flush=True)
                 ys, ps, los, his = map(np.asarray, (ys, ps, los, his))
                 m = mase(ys, ps, train, mase_season)
                 sm_ = smape_m4(ys, ps)

@@ -164,7 +164,7 @@ impl Refit {
     /// has a fit.
     fn due(self, i: usize) -> bool {
         match self {
-            Refit::Every(n) => i % n.max(1) == 0,
+            Refit::Every(n) => i.is_multiple_of(n.max(1)),
             Refit::Never => i == 0,
         }
     }

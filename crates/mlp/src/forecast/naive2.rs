@@ -7,9 +7,10 @@
 //!   unsquared; this is the textbook Bartlett bound it intends.)
 //! * **Classical decomposition** (as statsmodels' `seasonal_decompose`): a centred moving average
 //!   of length `m` (`2×m` for even `m`) is the trend; each position `i = t mod m` gets the mean of
-//!   `y_t / trend_t` over the steps where the trend exists, and the indices are scaled to average
-//!   1. Multiplicative when every value is positive; otherwise additive (`y_t - trend_t`, indices
-//!   centred to average 0), as statsmodels' `ThetaModel(method="auto")` does.
+//!   `y_t / trend_t` over the steps where the trend exists, and the indices are scaled to an
+//!   average of one. Multiplicative when every value is positive; otherwise additive
+//!   (`y_t - trend_t`, indices centred to average 0), as statsmodels' `ThetaModel(method="auto")`
+//!   does.
 //! * **Naive2**: the last seasonally adjusted value, re-seasonalised:
 //!   `ŷ_{n+h} = (y_n / S_n) S_{n+h}` with `S_t` the index of position `t mod m` (additive:
 //!   `y_n - S_n + S_{n+h}`). Not seasonal: the naive forecast.
@@ -93,13 +94,13 @@ pub fn classical_indices(y: &[f64], m: usize) -> Option<SeasonalIndices> {
     let multiplicative = y.iter().all(|&v| v > 0.0);
     let half = m / 2;
     let weight = |j: usize| {
-        if m % 2 == 0 && (j == 0 || j == m) {
+        if m.is_multiple_of(2) && (j == 0 || j == m) {
             0.5 / m as f64
         } else {
             1.0 / m as f64
         }
     };
-    let width = if m % 2 == 0 { m + 1 } else { m };
+    let width = if m.is_multiple_of(2) { m + 1 } else { m };
     let mut sums = vec![0.0; m];
     let mut counts = vec![0usize; m];
     for t in half..n.saturating_sub(width - 1 - half) {
