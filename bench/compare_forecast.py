@@ -20,7 +20,8 @@ OWA against our Naive2 on the same pairs, and the empirical coverage of 90 % int
 
 Usage:
   python3 bench/compare_forecast.py [--mlp target/release/mlp] [--max-origins 24]
-      [--series co2,sunspots,...] [--out docs/forecasting/COMPARISON.md] [--json FILE]
+      [--series co2,sunspots,...] [--reference sf-autoets,sf-autotheta,sf-autoarima]
+      [--out docs/forecasting/COMPARISON.md] [--json FILE]
 
 Needs: pip install statsmodels pandas (statsforecast optional); a release build
 (cargo build --release -p mlp-cli). No network access at run time. No M-competition subset is
@@ -201,6 +202,9 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "forecasting", "COMPARISON.md"))
     ap.add_argument("--json", default="")
     ap.add_argument("--no-reference", action="store_true")
+    ap.add_argument("--reference", default="",
+                    help="comma-separated subset of the reference methods, e.g. "
+                         "sf-autoets,sf-autotheta (AutoARIMA takes minutes per monthly series)")
     args = ap.parse_args()
 
     series = load_series()
@@ -236,6 +240,8 @@ def main():
         train = values[:train_len]
         if not args.no_reference:
             for key, model in ref_make(season).items():
+                if args.reference and key not in args.reference.split(","):
+                    continue
                 t0 = time.time()
                 ys, ps, los, his = [], [], [], []
                 try:
@@ -294,7 +300,8 @@ def write_markdown(path, results, ref_name):
         "20 % of each series, statistical methods refitted at every origin, the MLP trained once "
         "before the test part (default flags, seed 0). MASE: scaled by the in-sample seasonal "
         "naive error (season as detected by `mlp`); sMAPE: M4's, percent; OWA: against Naive2 on "
-        "the same forecasts; cover: share of held-out values inside the 90 % intervals.",
+        "the same forecasts; cover: share of held-out values inside the 90 % intervals. "
+        f"Command: `python3 bench/{os.path.basename(__file__)} {' '.join(sys.argv[1:])}`.",
         "",
     ]
     summary = []
