@@ -1,12 +1,12 @@
 //! `mlp forecast`: fit a forecaster on a time series, forecast from new history, and backtest
-//! the model against the naive, seasonal naive, drift and AR(p) baselines.
+//! the model against the naive, seasonal naive, drift, AR(p), ETS, Theta and Naive2 baselines.
 
 use crate::plot::{self, ForecastPlot};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use mlp::Activation;
 use mlp::architectures::{Arch, ArchConfig};
-use mlp::forecast::backtest::{BacktestReport, BacktestSettings, backtest};
+use mlp::forecast::backtest::{BacktestReport, BacktestSettings, Method, Refit, backtest_methods};
 use mlp::forecast::calendar::CalendarFeatures;
 use mlp::forecast::forecaster::{Forecast, ForecastSettings, Forecaster, LagSetting};
 use mlp::forecast::intervals::{IntervalMethod, check_level};
@@ -33,7 +33,8 @@ pub enum ForecastCommand {
     Fit(Box<FitArgs>),
     /// Forecast the steps after a history with a saved forecaster; writes a CSV.
     Predict(Box<PredictArgs>),
-    /// Rolling-origin backtest of the model against naive, seasonal naive, drift and AR(p).
+    /// Rolling-origin backtest of the model against naive, seasonal naive, drift, AR(p), ETS,
+    /// Theta and Naive2, side by side (MAE, RMSE, sMAPE, MASE, OWA, interval coverage).
     Backtest(Box<BacktestArgs>),
     /// Describe a saved forecaster: lags, the model selection's validation table, members.
     Info(InfoArgs),
@@ -244,9 +245,20 @@ pub struct BacktestArgs {
     /// Steps between forecast origins.
     #[arg(long, default_value_t = 1)]
     pub stride: usize,
-    /// Order of the AR(p) baseline (default: the model's window span, at least the season).
+    /// Order of the AR(p) baseline (default: chosen on a validation tail of each fit, up to
+    /// max(season + 1, 8)).
     #[arg(long)]
     pub ar_order: Option<usize>,
+    /// Methods to compare, comma-separated: mlp (the MLP forecaster), naive (last value),
+    /// snaive (seasonal naive), drift, ar (AR(p) by least squares), ets (exponential smoothing
+    /// chosen by AICc), theta, naive2 (naive on the seasonally adjusted series); or all.
+    #[arg(long, default_value = "all")]
+    pub models: String,
+    /// When to refit during the backtest: every (each origin), none (keep the fit on the part
+    /// before the test), N (every N origins), or auto: the statistical methods every origin,
+    /// the MLP never (a refit is a full training).
+    #[arg(long, default_value = "auto")]
+    pub refit: String,
     /// Also save the forecaster fitted on the part before the test.
     #[arg(long, value_name = "MODEL")]
     pub out: Option<PathBuf>,
@@ -748,8 +760,22 @@ pub(crate) fn print_report(r: &BacktestReport) {
         r.origins, r.horizon, r.test_len, r.train_len, r.season
     );
     println!(
-        "{:<20} {:>9} {:>9} {:>8} {:>8} {:>7} {:>7} {:>8} {:>9}",
-        "method", "RMSE", "MAE", "MAPE%", "SMAPE%", "MASE", "R2", "cum.err%", "coverage"
+        "refits     statistical methods: {}; mlp: {}; {} calibration origins for their intervals",
+        r.refit_statistical, r.refit_mlp, r.calibration_origins
+    );
+    println!(
+        "{:<20} {:>9} {:>9} {:>8} {:>8} {:>7} {:>6} {:>7} {:>8} {:>9} {:>9}",
+        "method",
+        "MAE",
+        "RMSE",
+        "MAPE%",
+        "sMAPE%",
+        "MASE",
+        "OWA",
+        "R2",
+        "cum.err%",
+        "coverage",
+        "width"
     );
     let mut target = "";
     for s in &r.scores {
@@ -760,29 +786,31 @@ pub(crate) fn print_report(r: &BacktestReport) {
         let cov = s
             .coverage
             .map_or(String::from("-"), |c| format!("{:.1}%", 100.0 * c));
+        let width = s
+            .interval_width
+            .map_or(String::from("-"), |w| format!("{w:.4}"));
         println!(
-            "{:<20} {:>9.4} {:>9.4} {:>8.3} {:>8.3} {:>7.3} {:>7.3} {:>8.3} {:>9}",
+            "{:<20} {:>9.4} {:>9.4} {:>8.3} {:>8.3} {:>7.3} {:>6.3} {:>7.3} {:>8.3} {:>9} {:>9}",
             s.method,
-            s.rmse,
             s.mae,
+            s.rmse,
             100.0 * s.mape,
             100.0 * s.smape,
             s.mase,
+            s.owa,
             s.r2,
             100.0 * s.cumulative_error,
-            cov
+            cov,
+            width
         );
     }
-    if let Some(s) = r.scores.first()
-        && let Some(w) = s.interval_width
-    {
-        println!(
-            "intervals  {:.0}% level, mean width {:.4}, empirical coverage {:.1}%",
-            100.0 * r.level,
-            w,
-            100.0 * s.coverage.unwrap_or(f64::NAN)
-        );
+    for note in &r.skipped {
+        println!("skipped    {note}");
     }
+    println!(
+        "intervals  {:.0}% level; sMAPE% is M4's, OWA is relative to Naive2 on the same forecasts",
+        100.0 * r.level
+    );
 }
 
 fn run_backtest(args: BacktestArgs) -> Result<ExitCode> {
@@ -796,20 +824,28 @@ fn run_backtest(args: BacktestArgs) -> Result<ExitCode> {
     bt.level = args.output.level;
     bt.ar_order = args.ar_order;
     bt.seed = args.model.seed;
-    let (report, forecaster) = backtest(&series, &settings, &bt)?;
-    if let Some(out) = &args.out {
+    bt.methods = Method::parse_list(&args.models)?;
+    bt.refit = Refit::parse(&args.refit)?;
+    if args.out.is_some() && !bt.methods.contains(&Method::Mlp) {
+        bail!("--out saves the MLP forecaster: add mlp to --models");
+    }
+    let (report, forecaster) = backtest_methods(&series, &settings, &bt)?;
+    if let (Some(out), Some(forecaster)) = (&args.out, &forecaster) {
         forecaster
             .save(out)
             .with_context(|| format!("saving {}", out.display()))?;
     }
     if !(args.output.quiet || args.output.json) {
-        describe_model(&forecaster);
+        if let Some(forecaster) = &forecaster {
+            describe_model(forecaster);
+        }
         print_report(&report);
     }
     if args.output.json {
+        let lags = forecaster.as_ref().map(lag_json);
         println!(
             "{}",
-            serde_json::json!({ "lags": lag_json(&forecaster), "backtest": report })
+            serde_json::json!({ "lags": lags, "backtest": report })
         );
     }
     Ok(ExitCode::SUCCESS)

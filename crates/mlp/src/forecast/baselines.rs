@@ -9,7 +9,19 @@
 //! * **drift**: `ŷ_{T+h} = y_T + h (y_T - y_1) / (T - 1)`, the line through the first and last
 //!   observation;
 //! * **AR(p)**: `y_t = c + Σ_{i=1..p} φ_i y_{t-i}`, coefficients by ordinary least squares on the
-//!   training part, forecast recursively (each prediction fed back as the next lag).
+//!   training part, forecast recursively (each prediction fed back as the next lag);
+//! * **AR(p), p chosen on validation** ([`Baseline::ArAuto`]): every `p = 1..=max_order` is fitted
+//!   on the training part minus its last `v = max(H, n/5)` values and forecasts `H` steps from
+//!   each origin in that tail; the order with the lowest mean squared error over all (origin,
+//!   step) pairs (ties: the smaller) is refitted on the whole training part;
+//! * **ETS** ([`super::ets`]): exponential smoothing, simple / Holt / damped, with additive
+//!   seasonality when there are two full seasons, chosen by AICc;
+//! * **Theta** ([`super::theta`]): SES with half the linear trend as drift, on the seasonally
+//!   adjusted series when the 90 % seasonality test passes;
+//! * **Naive2** ([`super::naive2`]): the naive forecast of the seasonally adjusted series, the
+//!   M4 competition's reference for OWA.
+//!
+//! [`statistical_candidates`] lists the methods model selection may fall back to.
 //!
 //! ```
 //! use mlp::forecast::baselines::Baseline;
@@ -20,7 +32,30 @@
 //! assert_eq!(seasonal.forecast(&train, 5), vec![3.0, 4.0, 5.0, 6.0, 3.0]);
 //! ```
 
+use super::ets::{EtsFit, fit_ets};
+use super::naive2::{SeasonalIndices, naive2_forecast, seasonal_adjustment};
+use super::theta::ThetaFit;
 use crate::{Error, Result};
+
+/// The statistical methods model selection may fall back to, for a series with season length
+/// `season` (≤ 1: none): naive, seasonal naive (when `season > 1`), drift, AR(p) with `p` up to
+/// `max(season + 1, 8)` chosen on validation, ETS, Theta and Naive2.
+pub fn statistical_candidates(season: usize) -> Vec<Baseline> {
+    let mut out = vec![Baseline::Naive];
+    if season > 1 {
+        out.push(Baseline::SeasonalNaive { period: season });
+    }
+    out.extend([
+        Baseline::Drift,
+        Baseline::ArAuto {
+            max_order: (season + 1).max(8),
+        },
+        Baseline::Ets { season },
+        Baseline::Theta { season },
+        Baseline::Naive2 { season },
+    ]);
+    out
+}
 
 /// A baseline forecasting method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -40,24 +75,70 @@ pub enum Baseline {
         /// Number of lags.
         order: usize,
     },
+    /// AR(p) by least squares with `p` in `1..=max_order` chosen on a validation tail.
+    ArAuto {
+        /// Largest order tried (capped by what the training part allows).
+        max_order: usize,
+    },
+    /// Exponential smoothing chosen by AICc ([`super::ets`]).
+    Ets {
+        /// Season length (≤ 1: no seasonal variants).
+        season: usize,
+    },
+    /// The Theta method ([`super::theta`]).
+    Theta {
+        /// Season length (≤ 1: no seasonal adjustment).
+        season: usize,
+    },
+    /// Naive on the seasonally adjusted series ([`super::naive2`]).
+    Naive2 {
+        /// Season length (≤ 1: plain naive).
+        season: usize,
+    },
+}
+
+/// What a fit learned beyond the AR coefficients.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum FittedDetail {
+    /// Nothing (naive, seasonal naive, drift, AR).
+    None,
+    /// The chosen ETS model.
+    Ets(EtsFit),
+    /// The Theta parameters.
+    Theta(ThetaFit),
+    /// Naive2's seasonal indices (`None`: not seasonal).
+    Naive2(Option<SeasonalIndices>),
 }
 
 impl Baseline {
-    /// Short name for reports: `naive`, `seasonal_naive(12)`, `drift`, `ar(3)`.
+    /// Short name for reports: `naive`, `seasonal_naive(12)`, `drift`, `ar(3)`, `ar(auto)`,
+    /// `ets`, `theta`, `naive2` (a fitted method names its choice: [`FittedBaseline::name`]).
     pub fn name(&self) -> String {
         match self {
             Baseline::Naive => "naive".into(),
             Baseline::SeasonalNaive { period } => format!("seasonal_naive({period})"),
             Baseline::Drift => "drift".into(),
             Baseline::Ar { order } => format!("ar({order})"),
+            Baseline::ArAuto { .. } => "ar(auto)".into(),
+            Baseline::Ets { .. } => "ets".into(),
+            Baseline::Theta { .. } => "theta".into(),
+            Baseline::Naive2 { .. } => "naive2".into(),
         }
     }
 
-    /// Fits the method on `train` (only AR(p) learns anything; the others check the length).
+    /// Fits the method on `train` for one-step forecasts (see [`Baseline::fit_for_horizon`]).
+    pub fn fit(&self, train: &[f64]) -> Result<FittedBaseline> {
+        self.fit_for_horizon(train, 1)
+    }
+
+    /// Fits the method on `train`; `horizon` is the number of steps the validation of
+    /// [`Baseline::ArAuto`] forecasts (the other methods ignore it).
     ///
     /// Errors on non-finite values, a zero period or order, or a training part too short: the
-    /// seasonal naive needs one full season, drift two values, AR(p) at least `2p + 2` values.
-    pub fn fit(&self, train: &[f64]) -> Result<FittedBaseline> {
+    /// seasonal naive needs one full season, drift two values, AR(p) at least `2p + 2` values,
+    /// AR with a chosen order 6, ETS and Theta 4, Naive2 one.
+    pub fn fit_for_horizon(&self, train: &[f64], horizon: usize) -> Result<FittedBaseline> {
         if let Some(i) = train.iter().position(|v| !v.is_finite()) {
             return Err(Error::InvalidData(format!(
                 "{}: value {i} of the training series is not finite",
@@ -65,7 +146,14 @@ impl Baseline {
             )));
         }
         let need = match *self {
-            Baseline::Naive => 1,
+            Baseline::Naive | Baseline::Naive2 { .. } => 1,
+            Baseline::ArAuto { max_order } => {
+                if max_order == 0 {
+                    return Err(Error::config("ar", "the largest order must be at least 1"));
+                }
+                6
+            }
+            Baseline::Ets { .. } | Baseline::Theta { .. } => 4,
             Baseline::Drift => 2,
             Baseline::SeasonalNaive { period } => {
                 if period == 0 {
@@ -89,13 +177,61 @@ impl Baseline {
         }
         let coefficients = match *self {
             Baseline::Ar { order } => fit_ar(train, order)?,
+            Baseline::ArAuto { max_order } => fit_ar_auto(train, max_order, horizon.max(1))?,
             _ => Vec::new(),
+        };
+        let detail = match *self {
+            Baseline::Ets { season } => FittedDetail::Ets(fit_ets(train, season)?),
+            Baseline::Theta { season } => FittedDetail::Theta(ThetaFit::fit(train, season)),
+            Baseline::Naive2 { season } => FittedDetail::Naive2(seasonal_adjustment(train, season)),
+            _ => FittedDetail::None,
         };
         Ok(FittedBaseline {
             method: *self,
             coefficients,
+            detail,
         })
     }
+}
+
+/// AR(p) with the order chosen on a validation tail (see the module documentation): the
+/// coefficients of the chosen order refitted on all of `train`.
+fn fit_ar_auto(train: &[f64], max_order: usize, horizon: usize) -> Result<Vec<f64>> {
+    let n = train.len();
+    let v = horizon.max(n / 5).min(n / 2);
+    let head = n - v;
+    // Orders whose fit on the head has at least two equations per coefficient.
+    let top = max_order.min(head.saturating_sub(2) / 2);
+    let mut best: Option<(f64, usize)> = None;
+    for p in 1..=top {
+        let Ok(coefficients) = fit_ar(&train[..head], p) else {
+            continue;
+        };
+        let fitted = FittedBaseline {
+            method: Baseline::Ar { order: p },
+            coefficients,
+            detail: FittedDetail::None,
+        };
+        let (mut sse, mut count) = (0.0, 0usize);
+        for origin in head - 1..n - 1 {
+            let steps = horizon.min(n - 1 - origin);
+            let f = fitted.forecast(&train[..=origin], steps);
+            for (k, p) in f.iter().enumerate() {
+                sse += (train[origin + 1 + k] - p).powi(2);
+                count += 1;
+            }
+        }
+        let mse = sse / count.max(1) as f64;
+        if mse.is_finite() && best.is_none_or(|(b, _)| mse < b) {
+            best = Some((mse, p));
+        }
+    }
+    let (_, p) = best.ok_or_else(|| {
+        Error::InvalidData(format!(
+            "ar(auto): {n} training values are too few to choose an order on validation"
+        ))
+    })?;
+    fit_ar(train, p.min(n.saturating_sub(2) / 2).max(1))
 }
 
 /// A fitted baseline: forecasts from any history.
@@ -105,12 +241,35 @@ pub struct FittedBaseline {
     pub method: Baseline,
     /// AR(p): `[c, φ_1, ..., φ_p]` (`φ_1` multiplies the latest value); empty otherwise.
     pub coefficients: Vec<f64>,
+    /// ETS, Theta and Naive2 parameters.
+    #[serde(default = "no_detail")]
+    pub detail: FittedDetail,
+}
+
+fn no_detail() -> FittedDetail {
+    FittedDetail::None
 }
 
 impl FittedBaseline {
+    /// The method with its fitted choice: `ar(3)` for a chosen order, `ets(A,Ad,A)`,
+    /// `theta` (`theta(seasonal)` when it adjusted the season), `naive2`, else
+    /// [`Baseline::name`].
+    pub fn name(&self) -> String {
+        match (&self.method, &self.detail) {
+            (Baseline::ArAuto { .. }, _) => {
+                format!("ar({})", self.coefficients.len().saturating_sub(1))
+            }
+            (_, FittedDetail::Ets(e)) => e.name(),
+            (_, FittedDetail::Theta(t)) if t.seasonal.is_some() => "theta(seasonal)".into(),
+            _ => self.method.name(),
+        }
+    }
+
     /// Forecasts `horizon` steps after the end of `history` (all values up to the forecast
-    /// origin). A history shorter than the method needs (one value; a season; `p` lags) falls
-    /// back to repeating its last value, or to zeros when it is empty.
+    /// origin), which starts where the training part started (ETS's initial states and the
+    /// seasonal indices belong to its first step). A history shorter than the method needs (one
+    /// value; a season; `p` lags) falls back to repeating its last value, or to zeros when it is
+    /// empty.
     pub fn forecast(&self, history: &[f64], horizon: usize) -> Vec<f64> {
         let Some(&last) = history.last() else {
             return vec![0.0; horizon];
@@ -128,7 +287,18 @@ impl FittedBaseline {
                 let slope = (last - history[0]) / (t - 1) as f64;
                 (1..=horizon).map(|h| last + h as f64 * slope).collect()
             }
-            Baseline::Ar { order } if t >= order && self.coefficients.len() == order + 1 => {
+            Baseline::Ets { .. } | Baseline::Theta { .. } | Baseline::Naive2 { .. } => {
+                match &self.detail {
+                    FittedDetail::Ets(e) => e.forecast(history, horizon),
+                    FittedDetail::Theta(th) => th.forecast(history, horizon),
+                    FittedDetail::Naive2(s) => naive2_forecast(s.as_ref(), history, horizon),
+                    FittedDetail::None => vec![last; horizon],
+                }
+            }
+            Baseline::Ar { .. } | Baseline::ArAuto { .. }
+                if !self.coefficients.is_empty() && t + 1 >= self.coefficients.len() =>
+            {
+                let order = self.coefficients.len() - 1;
                 let mut window: Vec<f64> = history[t - order..].to_vec();
                 let mut out = Vec::with_capacity(horizon);
                 for _ in 0..horizon {
@@ -181,7 +351,7 @@ fn fit_ar(train: &[f64], order: usize) -> Result<Vec<f64>> {
 
 /// Solves `A x = b` for symmetric positive definite `A` (`n x n`, row-major) in place by
 /// Cholesky; `b` becomes `x`. `None` when `A` is not positive definite.
-fn solve_spd(a: &mut [f64], b: &mut [f64], n: usize) -> Option<()> {
+pub(crate) fn solve_spd(a: &mut [f64], b: &mut [f64], n: usize) -> Option<()> {
     for j in 0..n {
         let mut d = a[j * n + j];
         for k in 0..j {
@@ -333,5 +503,63 @@ mod tests {
             .map(|t| [5.0, 1.0, 1.0, 2.0, 1.0, 8.0, 9.0][t % 7])
             .collect();
         assert_eq!(detect_season(&weekly, 30), Some(7));
+    }
+
+    #[test]
+    fn ar_auto_chooses_the_generating_order() {
+        // An AR(2) with a long memory: one lag is not enough, more add nothing.
+        let mut rng = Rng::seed_from(9);
+        let mut y = vec![0.0f64, 0.0];
+        for t in 2..600 {
+            y.push(1.0 + 1.5 * y[t - 1] - 0.8 * y[t - 2] + 0.1 * rng.normal() as f64);
+        }
+        let fit = Baseline::ArAuto { max_order: 8 }
+            .fit_for_horizon(&y, 4)
+            .expect("fits");
+        let p = fit.coefficients.len() - 1;
+        // Validation noise may add a lag or a few; one lag would miss the oscillation.
+        assert!((2..=6).contains(&p), "{}", fit.name());
+        assert_eq!(fit.name(), format!("ar({p})"));
+        assert!(Baseline::ArAuto { max_order: 0 }.fit(&y).is_err());
+        assert!(Baseline::ArAuto { max_order: 3 }.fit(&y[..5]).is_err());
+    }
+
+    #[test]
+    fn statistical_candidates_fit_and_forecast_a_seasonal_series() {
+        let mut rng = Rng::seed_from(3);
+        let y: Vec<f64> = (0..72)
+            .map(|t| {
+                20.0 + 0.2 * t as f64
+                    + 4.0 * (2.0 * std::f64::consts::PI * t as f64 / 12.0).sin()
+                    + 0.3 * rng.normal() as f64
+            })
+            .collect();
+        let candidates = statistical_candidates(12);
+        assert_eq!(candidates.len(), 7);
+        assert!(
+            statistical_candidates(1)
+                .iter()
+                .all(|b| !matches!(b, Baseline::SeasonalNaive { .. }))
+        );
+        for b in candidates {
+            let fit = b.fit_for_horizon(&y[..60], 12).expect("fits");
+            let f = fit.forecast(&y[..60], 12);
+            let mae = f
+                .iter()
+                .zip(&y[60..])
+                .map(|(p, t)| (p - t).abs())
+                .sum::<f64>()
+                / 12.0;
+            assert!(mae.is_finite(), "{}", fit.name());
+            // ETS models trend and season together; the others may miss one of them.
+            if matches!(b, Baseline::Ets { .. }) {
+                assert!(mae < 1.5, "{}: {mae}", fit.name());
+            }
+        }
+        // Serde round trip of a fitted model with details.
+        let fit = Baseline::Ets { season: 12 }.fit(&y).expect("fits");
+        let text = serde_json::to_string(&fit).expect("serializes");
+        let back: FittedBaseline = serde_json::from_str(&text).expect("parses");
+        assert_eq!(back.forecast(&y, 3), fit.forecast(&y, 3));
     }
 }

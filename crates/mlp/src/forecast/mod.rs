@@ -17,12 +17,15 @@
 pub mod backtest;
 pub mod baselines;
 pub mod calendar;
+pub mod ets;
 pub mod forecaster;
 pub mod intervals;
 pub mod lags;
+pub mod naive2;
 pub mod select;
 pub mod series;
 pub mod strategy;
+pub mod theta;
 pub mod window;
 
 pub use backtest::{BacktestReport, BacktestSettings, backtest};

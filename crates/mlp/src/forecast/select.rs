@@ -124,6 +124,18 @@ pub fn statistical_candidates(season: usize) -> Vec<Baseline> {
     orders.sort_unstable();
     orders.dedup();
     out.extend(orders.into_iter().map(|order| Baseline::Ar { order }));
+    // The classical references of `baselines::statistical_candidates` (ETS by AICc, Theta,
+    // Naive2); AR keeps the fixed orders above, scored on the same validation origins.
+    out.extend(
+        crate::forecast::baselines::statistical_candidates(season)
+            .into_iter()
+            .filter(|b| {
+                matches!(
+                    b,
+                    Baseline::Ets { .. } | Baseline::Theta { .. } | Baseline::Naive2 { .. }
+                )
+            }),
+    );
     out
 }
 
@@ -770,7 +782,7 @@ mod tests {
             .iter()
             .map(baseline_family)
             .collect();
-        for f in ["naive", "snaive", "drift", "ar"] {
+        for f in ["naive", "snaive", "drift", "ar", "ets", "theta", "naive2"] {
             assert!(fams.iter().any(|g| g == f), "{f}");
         }
         assert!(

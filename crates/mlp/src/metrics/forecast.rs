@@ -1,16 +1,24 @@
-//! Forecast-specific metrics: MASE and cumulative totals.
+//! Forecast-specific metrics: MASE, the M4 competition's sMAPE and OWA, and cumulative totals.
 //!
 //! * MASE (Hyndman & Koehler, 2006) `= MAE(y, p) / Q` with `Q = (1/(n-s)) Σ_{t=s+1..n} |x_t - x_{t-s}|`
 //!   the in-sample mean absolute error of the seasonal naive forecast (season `s`, 1 for the
 //!   naive one) on the training series `x_1..x_n`. Below 1: better than that naive forecast was
 //!   in sample. `NaN` when the training series is not longer than `s` or the inputs are empty;
 //!   `+inf` when `Q = 0` and the forecast errs, 0 when neither errs.
+//! * sMAPE as the M4 competition defines it (Makridakis et al., 2020), in percent:
+//!   `(200 / n) Σ |y_i - p_i| / (|y_i| + |p_i|)` (a pair with `y = p = 0` counts 0). It equals 100
+//!   times [`crate::metrics::smape`], which is a fraction.
+//! * OWA (overall weighted average, M4): `(sMAPE / sMAPE_Naive2 + MASE / MASE_Naive2) / 2`, the
+//!   method's errors relative to those of Naive2 on the same forecasts; below 1 beats Naive2.
 //! * Cumulative totals: the sum of the true and of the predicted values over the horizon, and
 //!   the relative error of the predicted total (what an epidemiologist reports as "cumulative
 //!   cases by the end of the horizon").
 //!
 //! ```
-//! use mlp::metrics::forecast::{cumulative_totals, mase};
+//! use mlp::metrics::forecast::{cumulative_totals, mase, owa, smape_m4};
+//! // |1-2| / (1+2) = 1/3 and 0: 200/2 * 1/3.
+//! assert!((smape_m4(&[1.0, 4.0], &[2.0, 4.0]) - 100.0 / 3.0).abs() < 1e-9);
+//! assert_eq!(owa(10.0, 0.8, 20.0, 1.6), 0.5);
 //! // In-sample naive MAE of [1, 2, 4] is (1 + 2) / 2 = 1.5; forecast MAE is 0.75.
 //! assert_eq!(mase(&[5.0, 6.0], &[5.5, 7.0], &[1.0, 2.0, 4.0], 1), 0.5);
 //! let totals = cumulative_totals(&[1.0, 2.0, 3.0], &[1.0, 2.0, 4.5]);
@@ -40,6 +48,39 @@ pub fn mase(y_true: &[f32], y_pred: &[f32], train: &[f32], season: usize) -> f64
         return if mae == 0.0 { 0.0 } else { f64::INFINITY };
     }
     mae / scale
+}
+
+/// sMAPE of the M4 competition, in percent (see the module documentation). `NaN` for empty
+/// inputs.
+///
+/// # Panics
+///
+/// If `y_true` and `y_pred` have different lengths.
+pub fn smape_m4(y_true: &[f32], y_pred: &[f32]) -> f64 {
+    assert_same_len("smape_m4", "y_true", y_true.len(), "y_pred", y_pred.len());
+    if y_true.is_empty() {
+        return f64::NAN;
+    }
+    let sum: f64 = y_true
+        .iter()
+        .zip(y_pred)
+        .map(|(&y, &p)| {
+            let (y, p) = (y as f64, p as f64);
+            let den = y.abs() + p.abs();
+            if den == 0.0 { 0.0 } else { (y - p).abs() / den }
+        })
+        .sum();
+    200.0 * sum / y_true.len() as f64
+}
+
+/// OWA of a method from its sMAPE and MASE and those of Naive2 on the same forecasts (see the
+/// module documentation). `NaN` when a Naive2 error is 0 or not finite.
+pub fn owa(smape: f64, mase: f64, smape_naive2: f64, mase_naive2: f64) -> f64 {
+    let ok = |v: f64| v.is_finite() && v > 0.0;
+    if !(ok(smape_naive2) && ok(mase_naive2)) {
+        return f64::NAN;
+    }
+    (smape / smape_naive2 + mase / mase_naive2) / 2.0
 }
 
 /// Totals over a forecast horizon.
@@ -120,5 +161,23 @@ mod tests {
         assert_close(t.predicted, 66.0);
         assert_close(t.relative_error, 0.1);
         assert!(cumulative_totals(&[0.0], &[1.0]).relative_error.is_nan());
+    }
+
+    #[test]
+    fn m4_smape_and_owa_match_hand_computed_values() {
+        // Pairs (10, 8): 2/18; (5, 5): 0; (0, 0): 0; (-2, 2): 4/4 = 1.
+        // 200/4 * (1/9 + 1) = 50 * 10/9.
+        assert_close(
+            smape_m4(&[10.0, 5.0, 0.0, -2.0], &[8.0, 5.0, 0.0, 2.0]),
+            500.0 / 9.0,
+        );
+        // Equals 100 times the fractional SMAPE of the regression metrics.
+        let (y, p) = ([3.0, 7.0, 1.5], [2.0, 9.0, 1.0]);
+        assert_close(smape_m4(&y, &p), 100.0 * crate::metrics::smape(&y, &p));
+        assert!(smape_m4(&[], &[]).is_nan());
+        // sMAPE half of Naive2's, MASE equal: (0.5 + 1) / 2.
+        assert_close(owa(5.0, 1.2, 10.0, 1.2), 0.75);
+        assert!(owa(5.0, 1.2, 0.0, 1.2).is_nan());
+        assert!(owa(5.0, 1.2, 10.0, f64::NAN).is_nan());
     }
 }
