@@ -109,8 +109,9 @@ impl SelectSettings {
 }
 
 /// The statistical candidates for a season length: naive, seasonal naive (when the season is
-/// above 1), drift, and AR(p) for a few orders (the order is chosen on validation like any other
-/// candidate). Orders too long for the data are dropped when they fail to fit.
+/// above 1), drift, AR(p) for a few orders (the order is chosen on validation like any other
+/// candidate), ETS (its variant chosen by AICc), Theta and Naive2. Orders too long for the data
+/// are dropped when they fail to fit.
 pub fn statistical_candidates(season: usize) -> Vec<Baseline> {
     let mut out = vec![Baseline::Naive];
     if season > 1 {
