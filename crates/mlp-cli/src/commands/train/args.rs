@@ -133,9 +133,10 @@ pub struct TrainArgs {
     /// Class weights: balanced, or one weight per class (comma-separated, in label order).
     #[arg(long, value_name = "WEIGHTS")]
     pub class_weight: Option<String>,
-    /// Fraction of the training data held out for validation and early stopping. Default: 0.1
-    /// from 5000 training rows up; below that, all rows train and training stops when the training
-    /// loss stops improving (a small held-out set costs more accuracy than it saves).
+    /// Fraction of the training data held out for validation and early stopping (giving it turns
+    /// the model selection off). Default: none while the model selection runs (its folds hold
+    /// rows out; the final model trains on all); with `--select off`, 0.1 from 5000 training rows
+    /// up, and below that all rows train until the training loss stops improving.
     #[arg(long)]
     pub val_fraction: Option<f64>,
     /// How to split off validation data: random, stratified (default for classification) or
