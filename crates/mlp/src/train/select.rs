@@ -429,7 +429,7 @@ fn choose(scores: &[CandidateScore]) -> Result<(Candidate, String)> {
     }
     let Some(c) = chosen else {
         return Err(Error::InvalidData(
-            "model selection: every candidate diverged; set the network by hand (--hidden, --lr)"
+            "model selection: every candidate diverged; set the network and the learning rate by hand"
                 .into(),
         ));
     };
