@@ -5,8 +5,9 @@ RealMLP-TD (pytabkit) on real tables that ship inside scikit-learn and statsmode
 Every method sees the same random 80/20 train/test split (stratified for classification) of each
 table, one split per seed. Metric: test accuracy (classification) or test R^2 (regression).
 
-- ours:       `mlp train --data train.csv --target target --task T --seed S --out M` (default flags;
-              `--task` only states the problem, so an integer count is not mistaken for classes),
+- ours:       `mlp train --data train.csv --target target --task T --seed S --out M` (default flags,
+              so the automatic model selection runs; `--task` only states the problem, so an
+              integer count is not mistaken for classes),
               then `mlp predict` on test.csv; the metric is computed here, as for the others.
 - sk-mlp:     MLPClassifier / MLPRegressor, default settings (random_state=seed), after
               StandardScaler on numeric columns and one-hot on text columns.
@@ -22,7 +23,8 @@ Nothing is tuned per table; no network access at run time.
 Usage:
   python3 bench/compare_tabular.py [--mlp target/release/mlp] [--seeds 5] [--threads 1]
       [--max-rows 5000] [--tables fair,wine,...] [--methods ours,sk-mlp,linear,hgb,realmlp-td]
-      [--ours-flags "--val-fraction 0.15 --patience 20" ...] [--out docs/TABULAR.md] [--json FILE]
+      [--ours-flags "--select off" ...] [--out docs/TABULAR.md] [--json FILE]
+      [--reuse-json OLD.json [--reuse-methods realmlp-td]]
 
 `--ours-flags` (repeatable) adds a column "ours[FLAGS]" per candidate: a way to compare candidate
 defaults on the same splits (measurement only). The wins counts use the first "ours" column
@@ -307,6 +309,11 @@ def main():
                     help="with --ours-flags: leave out the plain-defaults column")
     ap.add_argument("--out", default=None, help="write the markdown report here (e.g. docs/TABULAR.md)")
     ap.add_argument("--json", default=None, help="write every (table, seed, method) score here")
+    ap.add_argument("--reuse-json", default=None,
+                    help="an earlier run's --json file: take the columns of --reuse-methods from it "
+                         "(the same tables and splits) instead of running them again")
+    ap.add_argument("--reuse-methods", default="realmlp-td",
+                    help="comma-separated methods to take from --reuse-json (default realmlp-td)")
     args = ap.parse_args()
 
     from sklearn.exceptions import ConvergenceWarning
@@ -391,6 +398,19 @@ def main():
     elapsed = time.time() - started
 
     names = [n for n, _ in methods]
+    if args.reuse_json:
+        with open(args.reuse_json) as f:
+            old = json.load(f)
+        for m in [m.strip() for m in args.reuse_methods.split(",") if m.strip()]:
+            if m in names or not all(m in old["scores"].get(t, {}) for t in tables):
+                continue
+            for t in tables:
+                scores.setdefault(t, {})[m] = old["scores"][t][m]
+            seconds[m] = old.get("seconds", {}).get(m, float("nan"))
+            names.append(m)
+            k = max(len(old["scores"][t][m]) for t in tables)
+            notes.append(f"{m}: not rerun; its column is reused from `{args.reuse_json}`, an earlier run of this "
+                         f"script on the same tables and splits ({k} seed(s)); its seconds are from that run.")
     report = render(args, tables, names, scores, seconds, meta, notes, elapsed)
     print()
     print(report)
@@ -456,7 +476,8 @@ def render(args, tables, names, scores, seconds, meta, notes, elapsed):
     out.append(f"- Metric: test accuracy (classification) or test R² (regression); mean ± std over the seeds. "
                f"Wall time of the whole run: {elapsed / 60:.1f} min.")
     out.append("- ours: `mlp train --data train.csv --target target --task classify|regress --seed S --out M` "
-               "(all other flags default), then `mlp predict` on the test rows.")
+               "(all other flags default, so the automatic model selection runs: see \"How the defaults are "
+               "chosen\" below), then `mlp predict` on the test rows.")
     if "realmlp-td" in names and args.realmlp_seeds is not None and args.realmlp_seeds < args.seeds:
         out.append(f"- RealMLP-TD ran on the first {args.realmlp_seeds} of the {args.seeds} seeds only (CPU time); "
                    "its mean ± std and its wins row are over those seeds.")
@@ -510,13 +531,38 @@ def render(args, tables, names, scores, seconds, meta, notes, elapsed):
     return "\n".join(out) + "\n"
 
 
-FOOTER = """## Reproducing, and comparing candidate defaults
+FOOTER = """## How the defaults are chosen
+
+`mlp train` with no flags that fix the network runs a model selection (`--select auto`, the
+default; `mlp::train::select`), the same on every table, never tuned per table:
+
+1. Candidates, simplest first: `linear` (no hidden layer: logistic / linear regression with L2
+   `1/n` or `2/n`, i.e. scikit-learn's `C=1` / `alpha=1`, full-batch L-BFGS to convergence),
+   `mlp` (one hidden layer of 100 ReLU units, Adam, lr 1e-3, weight decay 1e-4, batch 200) and
+   `wide_deep` (a linear skip path plus 100 ReLU units: `W_o (x + W_2 relu(W_1 x)) + b`, Adam).
+2. Scoring, by data size: up to 1500 training rows, 5-fold cross-validation (stratified by class
+   when every class has 5 rows); above, one hold-out of 15% of the rows (stratified, at least 30).
+   `mlp` and `wide_deep` train with early stopping on the held-out rows (patience 20, best weights
+   restored); `linear` trains to convergence. Score: the mean validation loss over the folds.
+3. Choice: the lowest mean loss, except that a candidate with more capacity must beat a simpler one
+   by more than 1% (relative) to be chosen.
+4. Final model: the chosen candidate trained on all rows, without a validation part: `linear`
+   again to convergence, the others for the mean of their best epochs in the folds.
+
+`mlp train` prints the candidates' table and the choice; the model's training summary keeps them
+(`mlp info`, `--json`). `--select off`, or any flag that fixes the network or its training
+(`--hidden`, `--arch`, `--epochs`, `--lr`, `--weight-decay`, `--val-fraction`, `--patience`,
+`--dropout`, `--config`, ...), trains exactly the network the flags describe instead. Tables
+under 40 rows, multi-label targets and images skip the selection. Cost: 5 folds x 3 candidates plus
+the refit on small tables (each fit is small), about 3.5 fits on larger ones.
+
+## Reproducing, and comparing candidate defaults
 
 - The command above regenerates this file (needs `pip install scikit-learn statsmodels`, optionally
   `pytabkit` for RealMLP-TD, and `cargo build --release -p mlp-cli`).
 - Candidate defaults, measured on the same splits: each `--ours-flags "FLAGS"` adds a column
   `ours[FLAGS]`, e.g. `python3 bench/compare_tabular.py --methods ours,sk-mlp,linear
-  --ours-flags "--val-fraction 0.15 --patience 20" --ours-flags "--hidden 64,64"`. The wins counts
+  --ours-flags "--select off" --ours-flags "--hidden 64,64"`. The wins counts
   use the first ours column (the plain defaults; `--no-default-ours` leaves that column out).
   Measurement only: defaults are chosen from such runs across all tables, never per table.
 - On your own table: `mlp cv --data F --target T [--folds 5] [any mlp train flags]` (k-fold

@@ -36,7 +36,9 @@ use crate::optim::schedule::Schedule;
 use crate::rng::Rng;
 use crate::spec::{LayerSpec, ModelSpec};
 use crate::table::{Table, TableColumns, encode_training_table};
-use crate::train::{self, Hooks, NoHooks, Outcome, TrainConfig, TrainState, ValidationSplit};
+use crate::train::{
+    self, Hooks, NoHooks, Outcome, TrainConfig, TrainState, ValidationSplit, select,
+};
 use crate::{Error, Result};
 
 /// How classes are weighted in the loss.
@@ -142,6 +144,22 @@ impl MlpBuilder {
     /// The custom layer stack, if one was given.
     pub fn custom_layers(&self) -> Option<&[LayerSpec]> {
         self.layers.as_deref()
+    }
+    /// Drops a custom layer stack, so that `hidden`/`activation`/`dropout` describe the network
+    /// again (the model selection switches candidates this way).
+    pub(crate) fn without_layers(mut self) -> Self {
+        self.layers = None;
+        self
+    }
+    /// Network outputs these targets need under this builder's loss (as
+    /// [`MlpBuilder::session`] builds them).
+    pub(crate) fn outputs_for(&self, targets: &Targets) -> usize {
+        match (targets, self.loss) {
+            (Targets::Classes { .. }, Some(Loss::Bce)) => 1,
+            (Targets::Classes { n_classes, .. }, _) => *n_classes,
+            (Targets::Values { n_outputs, .. }, _) => *n_outputs,
+            (Targets::MultiLabel { n_labels, .. }, _) => *n_labels,
+        }
     }
     /// The loss (default: cross-entropy, MSE or multi-label BCE from the task).
     pub fn loss(mut self, loss: Loss) -> Self {
@@ -307,6 +325,44 @@ impl MlpBuilder {
         let mut session = self.session(&data, None, input, target, &[], "array".into())?;
         session.run(&mut NoHooks)?;
         Ok(session.into_model())
+    }
+
+    /// Fits as the default `mlp train` does: scores the candidates of [`crate::train::select`]
+    /// (a linear model, one hidden layer, a wide-and-deep network) on `data` by cross-validation
+    /// or a hold-out, then trains the chosen one on all rows. The candidates replace this
+    /// builder's network and training settings (hidden, epochs, optimizer, weight decay,
+    /// validation); its task, seed, threads, loss and class weights are kept. The model's training
+    /// summary records the selection ([`TrainingSummary::selection`]).
+    pub fn fit_selected(&self, data: &Dataset) -> Result<Model> {
+        data.validate()?;
+        let names = (0..data.n_features).map(|i| format!("x{i}")).collect();
+        let input = InputSchema::Matrix {
+            feature_names: names,
+            source: "array".into(),
+            value_scale: None,
+        };
+        let (data, target) = encode_targets(data, self.task)?;
+        let task = self.task_for(&data.targets);
+        let builder = self.clone().task(task);
+        let selection = select::select(
+            &builder,
+            select::SelectionData {
+                data: &data,
+                input: &input,
+                target: &target,
+                passthrough: &[],
+            },
+        )?;
+        let outputs = builder.outputs_for(&data.targets);
+        let mut session = selection
+            .apply(builder, task, data.n_features, outputs)
+            .session(&data, None, input, target, &[], "array".into())?;
+        session.run(&mut NoHooks)?;
+        let mut model = session.into_model();
+        if let Some(t) = model.training.as_mut() {
+            t.selection = Some(selection);
+        }
+        Ok(model)
     }
 
     /// Fits on `ndarray` features and class indices (cargo feature `ndarray`).
@@ -513,6 +569,7 @@ impl MlpBuilder {
             val_samples: val_set.as_ref().map_or(0, |v| v.len()),
             data: source,
             seconds: 0.0,
+            selection: None,
         };
         let model = Model {
             network,

@@ -165,6 +165,9 @@ pub struct TrainingSummary {
     pub data: String,
     /// Seconds spent training.
     pub seconds: f64,
+    /// The automatic model selection that chose this network (default `mlp train`), if one ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection: Option<crate::train::select::Selection>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

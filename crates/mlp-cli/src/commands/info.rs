@@ -132,6 +132,21 @@ pub fn run(args: InfoArgs) -> Result<ExitCode> {
             t.seconds,
             t.outcome
         );
+        if let Some(sel) = &t.selection {
+            let losses: Vec<String> = sel
+                .candidates
+                .iter()
+                .map(|c| format!("{} {:.4}", c.candidate.name(), c.val_loss))
+                .collect();
+            println!(
+                "  model selection: {} chosen by {} on {} rows ({}); mean validation loss {}",
+                sel.chosen.name(),
+                sel.plan.describe(),
+                sel.rows,
+                sel.reason,
+                losses.join(", ")
+            );
+        }
         println!(
             "  optimizer {} lr {} weight decay {} batch {} seed {}",
             t.config.optimizer().name(),

@@ -6,6 +6,7 @@ pub mod augment;
 mod config;
 mod lbfgs;
 mod outcome;
+pub mod select;
 mod trainer;
 
 pub use adversarial::{AdversarialConfig, auto_mvl};

@@ -133,9 +133,10 @@ pub struct TrainArgs {
     /// Class weights: balanced, or one weight per class (comma-separated, in label order).
     #[arg(long, value_name = "WEIGHTS")]
     pub class_weight: Option<String>,
-    /// Fraction of the training data held out for validation and early stopping. Default: 0.1
-    /// from 5000 training rows up; below that, all rows train and training stops when the training
-    /// loss stops improving (a small held-out set costs more accuracy than it saves).
+    /// Fraction of the training data held out for validation and early stopping (giving it turns
+    /// the model selection off). Default: none while the model selection runs (its folds hold
+    /// rows out; the final model trains on all); with `--select off`, 0.1 from 5000 training rows
+    /// up, and below that all rows train until the training loss stops improving.
     #[arg(long)]
     pub val_fraction: Option<f64>,
     /// How to split off validation data: random, stratified (default for classification) or
@@ -204,6 +205,17 @@ pub struct TrainArgs {
     /// top-level layer indices like 1,3 (see `mlp lsa`).
     #[arg(long, value_name = "auto|LAYERS", requires = "layer_reg")]
     pub mvl: Option<String>,
+    // --- automatic model selection (issue 12, helper P) ---
+    /// Model selection: `auto` (default) scores a linear model, one hidden layer of 100 and a
+    /// wide-and-deep network by 5-fold cross-validation (up to 1500 rows) or a 15% hold-out, and
+    /// refits the best on all rows; `off` trains the network the other flags describe. Giving
+    /// any flag that fixes the network or its training (--hidden, --arch, --activation, --dropout,
+    /// --epochs, --batch-size, --optimizer, --lr, --weight-decay, --schedule, --patience,
+    /// --val-fraction, --val-data, --split, --calibrate, --config, ...) turns it off as well.
+    #[arg(long, value_name = "auto|off", default_value = "auto", value_parser = ["auto", "off", "none"])]
+    #[serde(default = "select_auto")]
+    pub select: String,
+    // --- end of model selection ---
     /// Random seed (initialization, shuffling, splits, dropout).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -263,6 +275,63 @@ pub struct TrainArgs {
     #[arg(long, value_name = "FILE")]
     #[serde(default)]
     pub test_data: Option<PathBuf>,
+}
+
+fn select_auto() -> String {
+    "auto".into()
+}
+
+/// Flags (clap ids) that fix the network or how it trains: given on the command line, each turns
+/// the automatic model selection off, so the user keeps full control of what they set.
+const FIXES_THE_MODEL: &[&str] = &[
+    "hidden",
+    "activation",
+    "init",
+    "dropout",
+    "arch",
+    "depth",
+    "expansion",
+    "bottleneck",
+    "steps",
+    "dt",
+    "kan_basis",
+    "grid",
+    "kan_grid_from_data",
+    "embedding_dim",
+    "spline_order",
+    "integrator",
+    "epochs",
+    "batch_size",
+    "optimizer",
+    "momentum",
+    "lr",
+    "weight_decay",
+    "schedule",
+    "mixup",
+    "augment",
+    "val_fraction",
+    "split",
+    "time_column",
+    "val_data",
+    "patience",
+    "no_standardize",
+    "calibrate",
+    "adversarial",
+    "config",
+];
+
+impl TrainArgs {
+    /// Why the automatic model selection does not run, or `None` when it does (the task and the
+    /// data size are checked where the data is known).
+    pub fn selection_off(&self) -> Option<String> {
+        if self.select != "auto" {
+            return Some(format!("--select {}", self.select));
+        }
+        self.given
+            .iter()
+            .find(|g| FIXES_THE_MODEL.contains(&g.as_str()))
+            .map(|g| format!("--{} given", g.replace('_', "-")))
+    }
 }
 
 // The library's rule, so `mlp train` and `MlpBuilder::fit_table` split the same way.

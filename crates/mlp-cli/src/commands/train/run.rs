@@ -16,6 +16,7 @@ use mlp::model::{Model, Task};
 use mlp::rng::Rng;
 use mlp::spec::LayerSpec;
 use mlp::train::Outcome;
+use mlp::train::select::{Selection, SelectionData};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -241,6 +242,106 @@ fn encode_rows(
 
 /// Builds the training session the flags describe, on loaded data.
 pub fn session_for(args: &TrainArgs, loaded: &Loaded) -> Result<Session> {
+    session_with(args, loaded, None)
+}
+
+// --- automatic model selection (issue 12, helper P) ---
+
+/// The default model selection (`--select auto`, `mlp::train::select`) on the loaded training
+/// rows; `None` where it does not apply: turned off (`--select off`, or a flag that fixes the
+/// network or its training), multi-label targets, images, or fewer than
+/// `mlp::train::select::MIN_ROWS` rows. Prints the candidates' table unless `--quiet`/`--json`.
+pub fn auto_select(args: &TrainArgs, loaded: &Loaded) -> Result<Option<Selection>> {
+    if args.selection_off().is_some()
+        || loaded.task == Task::MultiLabel
+        || loaded.train_set.len() < mlp::train::select::MIN_ROWS
+        || matches!(
+            loaded.data.input,
+            mlp::model::InputSchema::Matrix {
+                value_scale: Some(_),
+                ..
+            }
+        )
+    {
+        return Ok(None);
+    }
+    let builder = args.builder(loaded.task, loaded.train_set.len())?;
+    let selection = mlp::train::select::select(
+        &builder,
+        SelectionData {
+            data: &loaded.train_set,
+            input: &loaded.data.input,
+            target: &loaded.data.target,
+            passthrough: &loaded.data.passthrough,
+        },
+    )
+    .context("model selection (--select off skips it)")?;
+    if !args.quiet && !args.json {
+        print_selection(&selection, loaded.task);
+    }
+    Ok(Some(selection))
+}
+
+/// The candidates' table and the choice.
+fn print_selection(sel: &Selection, task: Task) {
+    let metric = if task == Task::Classification {
+        "val acc"
+    } else {
+        "val r2"
+    };
+    println!(
+        "model selection by {} on {} rows (--select off skips it):",
+        sel.plan.describe(),
+        sel.rows
+    );
+    println!(
+        "  {:<10} {:>7} {:>18} {:>8} {:>7}  network",
+        "candidate", "params", "val loss", metric, "epochs"
+    );
+    for c in &sel.candidates {
+        let mark = if c.candidate == sel.chosen { '*' } else { ' ' };
+        let loss = format!("{:.4} ± {:.4}", c.val_loss, c.val_loss_std);
+        let m = c.val_metric.map_or("-".to_string(), |m| format!("{m:.4}"));
+        println!(
+            "{mark} {:<10} {:>7} {:>18} {:>8} {:>7}  {}",
+            c.candidate.name(),
+            c.params,
+            loss,
+            m,
+            c.epochs,
+            c.candidate.describe()
+        );
+    }
+    println!(
+        "chosen: {} ({}); training it on all {} rows for {} epochs",
+        sel.chosen.name(),
+        sel.reason,
+        sel.rows,
+        sel.epochs
+    );
+}
+
+/// Builds the training session the flags describe, with the network and epochs a model
+/// selection chose (when given), on loaded data.
+pub fn session_with(
+    args: &TrainArgs,
+    loaded: &Loaded,
+    selection: Option<&Selection>,
+) -> Result<Session> {
+    let mut session = session_inner(args, loaded, selection)?;
+    if let (Some(sel), Some(t)) = (selection, session.model_mut().training_mut()) {
+        t.selection = Some(sel.clone());
+    }
+    Ok(session)
+}
+
+// --- end of model selection ---
+
+fn session_inner(
+    args: &TrainArgs,
+    loaded: &Loaded,
+    selection: Option<&Selection>,
+) -> Result<Session> {
     let (data, task, outputs) = (&loaded.data, loaded.task, loaded.outputs);
     let (train_set, val_set) = (&loaded.train_set, &loaded.val_set);
     let mut builder = args.builder(task, data.train.len())?;
@@ -259,6 +360,9 @@ pub fn session_for(args: &TrainArgs, loaded: &Loaded) -> Result<Session> {
         builder = builder.layers(layers);
     }
     let mut builder = with_output_layer(builder, outputs);
+    if let Some(sel) = selection {
+        builder = sel.apply(builder, task, train_set.n_features(), outputs);
+    }
     // Images are scaled to [0, 1] on load; per-pixel standardization is for tabular columns.
     if matches!(
         data.input,
@@ -345,7 +449,8 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     }
     let mut loaded = load(&args)?;
     let calibration = hold_out_calibration(&args, &mut loaded)?;
-    let mut session = session_for(&args, &loaded)?;
+    let selection = auto_select(&args, &loaded)?;
+    let mut session = session_with(&args, &loaded, selection.as_ref())?;
     check_calibrate(&args, &session, calibration.as_ref())?;
     resolve_auto_mvl(&mut args, &mut session)?;
     let (data, task) = (&loaded.data, loaded.task);
@@ -520,6 +625,7 @@ fn report(
             },
             "diverged": outcome.diverged(),
             "seconds": train_summary.map(|t| t.seconds),
+            "selection": train_summary.and_then(|t| t.selection.as_ref()),
             "test": test_eval,
             "uncertainty": model.uncertainty().map(|u| serde_json::json!({
                 "temperature": u.temperature,
