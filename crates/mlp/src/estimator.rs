@@ -239,6 +239,12 @@ impl MlpBuilder {
         self.config.threads = n;
         self
     }
+    /// A deep ensemble of `k` networks (default 1), trained with seeds derived from the seed
+    /// and averaged at prediction time; see [`crate::ensemble`].
+    pub fn ensemble(mut self, k: usize) -> Self {
+        self.config.ensemble = k;
+        self
+    }
     /// Replaces the whole training configuration, for the settings without a setter here
     /// (gradient clipping, mixup, augmentation, adversarial training, ...). Setters called after
     /// this still apply on top of it.
@@ -523,6 +529,7 @@ impl MlpBuilder {
             loss,
             training: Some(training),
             uncertainty: None,
+            members: Vec::new(),
         };
         Ok(Session {
             model,
@@ -720,15 +727,19 @@ impl Session {
     /// ([`Outcome::Diverged`]) the model holds the best weights seen.
     pub fn run(&mut self, hooks: &mut (dyn Hooks + Send)) -> Result<Outcome> {
         let started = std::time::Instant::now();
-        let result = train::train(
-            &mut self.model.network,
-            &self.train,
-            self.val.as_ref(),
-            &self.config,
-            &self.model.loss,
-            &mut self.state,
-            hooks,
-        );
+        let result = if self.config.ensemble > 1 {
+            crate::ensemble::train_members(self, hooks)
+        } else {
+            train::train(
+                &mut self.model.network,
+                &self.train,
+                self.val.as_ref(),
+                &self.config,
+                &self.model.loss,
+                &mut self.state,
+                hooks,
+            )
+        };
         if let Some(t) = self.model.training.as_mut() {
             t.history = self.state.history.clone();
             t.seconds += started.elapsed().as_secs_f64();

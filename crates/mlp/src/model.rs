@@ -25,8 +25,10 @@ use std::path::Path;
 // here so that `robust` does not depend on `model`.
 mod perturb;
 
-/// The current model-file format version.
-pub(crate) const FORMAT_VERSION: u32 = 1;
+/// The newest model-file format version this build reads. Files are written as version 1 unless
+/// they hold what version-1 readers would misread: an ensemble (see [`crate::ensemble`]) is
+/// version 2, so an older `mlp` refuses it instead of predicting with its first member alone.
+pub(crate) const FORMAT_VERSION: u32 = 2;
 
 /// What the model predicts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,6 +180,17 @@ struct ModelDoc {
     training: Option<TrainingSummary>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     uncertainty: Option<crate::uncertainty::Uncertainty>,
+    /// Ensemble members, member 0 included (absent: 1).
+    #[serde(default = "one_member", skip_serializing_if = "is_one_member")]
+    ensemble: usize,
+}
+
+fn one_member() -> usize {
+    1
+}
+
+fn is_one_member(k: &usize) -> bool {
+    *k == 1
 }
 
 /// A trained, self-describing model.
@@ -200,6 +213,9 @@ pub struct Model {
     /// Conformal scores and temperature (see [`crate::uncertainty`]); `None` for a model trained
     /// without calibration.
     pub(crate) uncertainty: Option<crate::uncertainty::Uncertainty>,
+    /// Deep-ensemble members 1.. (member 0 is `network`), same architecture; empty for a single
+    /// network. See [`crate::ensemble`].
+    pub(crate) members: Vec<Network>,
 }
 
 impl Model {
@@ -238,6 +254,7 @@ impl Model {
             loss,
             training: None,
             uncertainty: None,
+            members: Vec::new(),
         })
     }
 
@@ -322,7 +339,7 @@ impl Model {
         self.check_features(features, rows)?;
         let mut x = features.to_vec();
         self.scaler.apply(&mut x);
-        Ok(self.network.predict(&x, rows))
+        Ok(self.forward_scaled(&x, rows))
     }
 
     /// Class probabilities (`rows x classes`) for classification; per-label probabilities for
@@ -416,6 +433,7 @@ impl Model {
         let n = self.network.inputs();
         file.push("input.mean", vec![n], self.scaler.mean.clone());
         file.push("input.scale", vec![n], self.scaler.scale.clone());
+        crate::ensemble::push_members(self, &mut file);
         let doc = ModelDoc {
             spec: self.network.spec().clone(),
             task: self.task,
@@ -424,12 +442,14 @@ impl Model {
             loss: self.loss,
             training: self.training.clone(),
             uncertainty: self.uncertainty.clone(),
+            ensemble: self.ensemble_size(),
         };
         let json = serde_json::to_string(&doc)
             .map_err(|e| Error::InvalidData(format!("cannot encode model metadata: {e}")))?;
         file.metadata.insert("format".into(), "mlp".into());
+        let version = if self.members.is_empty() { 1 } else { 2 };
         file.metadata
-            .insert("format_version".into(), FORMAT_VERSION.to_string());
+            .insert("format_version".into(), version.to_string());
         file.metadata.insert("mlp".into(), json);
         Ok(file)
     }
@@ -461,7 +481,7 @@ impl Model {
             .spec
             .layers()
             .map_err(|e| bad(format!("invalid architecture: {e}")))?;
-        check_spec_tensors(&layers, file, path)?;
+        check_spec_tensors(&layers, file, path, "")?;
         let mut network = Network::new(doc.spec.clone(), layers, 0)
             .map_err(|e| bad(format!("invalid architecture: {e}")))?;
         let mut params = vec![0.0f32; network.n_params()];
@@ -478,6 +498,7 @@ impl Model {
             params[t.range.clone()].copy_from_slice(data);
         }
         network.set_params(params)?;
+        let members = crate::ensemble::read_members(file, path, &network, doc.ensemble)?;
         let n = network.inputs();
         let vec_tensor = |name: &str| -> Result<Vec<f32>> {
             let (shape, data) = file
@@ -511,6 +532,7 @@ impl Model {
             loss: doc.loss,
             training: doc.training,
             uncertainty,
+            members,
         })
     }
 
@@ -562,8 +584,13 @@ impl Model {
         self.scaler.apply(scaled);
         raw.resize(rows * nout, 0.0);
         let raw = &mut raw[..rows * nout];
-        self.network
-            .predict_into(&self.network.params, scaled, rows, net, raw);
+        if self.members.is_empty() {
+            self.network
+                .predict_into(&self.network.params, scaled, rows, net, raw);
+        } else {
+            // An ensemble combines its members' outputs (this allocates per call).
+            raw.copy_from_slice(&self.forward_scaled(scaled, rows));
+        }
         self.apply_temperature(raw);
         match (self.task, self.loss) {
             (Task::Classification, Loss::Bce) => {
@@ -611,10 +638,11 @@ impl PredictScratch {
 /// bounded by [`crate::spec::MAX_WIDTH`] (checked arithmetic), so after this the parameter buffer
 /// is no larger than the tensors actually in the file, and a spec edited to a huge size (e.g.
 /// `units: 100000000000`) is an error naming the layer instead of an allocation abort.
-fn check_spec_tensors(
+pub(crate) fn check_spec_tensors(
     layers: &[crate::layers::Layer],
     file: &TensorFile,
     path: &Path,
+    prefix: &str,
 ) -> Result<()> {
     for (i, layer) in layers.iter().enumerate() {
         let mismatch = |msg: String| Error::ModelMismatch {
@@ -624,7 +652,7 @@ fn check_spec_tensors(
             msg,
         };
         for (suffix, shape, _) in layer.param_shapes() {
-            let name = format!("layers.{i}.{suffix}");
+            let name = format!("{prefix}layers.{i}.{suffix}");
             let Some((stored, data)) = file.get(&name) else {
                 return Err(mismatch(format!(
                     "the spec needs tensor '{name}' of shape {shape:?}; the file has no such tensor"

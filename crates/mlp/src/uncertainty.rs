@@ -567,7 +567,11 @@ impl Model {
         self.check_features(features, rows)?;
         let mut x = features.to_vec();
         self.scaler.apply(&mut x);
-        let net = self.network.with_grad_mode(GradMode::McDropout);
+        // An ensemble's passes cycle through its members (pass s uses member s mod K).
+        let nets: Vec<crate::network::Network> = self
+            .networks()
+            .map(|n| n.with_grad_mode(GradMode::McDropout))
+            .collect();
         let width = self.output_width();
         let mut sum = vec![0.0f64; rows * width];
         let mut sq = vec![0.0f64; rows * width];
@@ -575,8 +579,9 @@ impl Model {
         let mut rng = Rng::seed_from(seed ^ 0x4D43_D80F_0000_0002);
         // Chunks bound the workspace; the stream runs through them in order (deterministic).
         const CHUNK: usize = 2048;
-        let nin = net.inputs();
-        for _ in 0..samples {
+        let nin = self.network.inputs();
+        for pass in 0..samples {
+            let net = &nets[pass % nets.len()];
             let mut start = 0;
             while start < rows {
                 let end = (start + CHUNK).min(rows);

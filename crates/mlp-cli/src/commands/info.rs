@@ -32,14 +32,22 @@ pub fn run(args: InfoArgs) -> Result<ExitCode> {
             .collect();
         println!(
             "{}",
-            serde_json::json!({"n_params": model.network().n_params(), "tensors": tensors, "model": doc})
+            serde_json::json!({"n_params": model.network().n_params(), "ensemble": model.ensemble_size(), "tensors": tensors, "model": doc})
         );
         return Ok(ExitCode::SUCCESS);
     }
     println!("model      {}", args.model.display());
     println!("task       {}", model.task().name());
     println!("loss       {}", model.loss().name());
-    println!("parameters {}", model.network().n_params());
+    let k = model.ensemble_size();
+    if k > 1 {
+        println!(
+            "parameters {} per member; ensemble of {k} members (predictions are their mean)",
+            model.network().n_params()
+        );
+    } else {
+        println!("parameters {}", model.network().n_params());
+    }
     println!("architecture ({} inputs):", model.network().inputs());
     for (i, layer) in model.network().layers().iter().enumerate() {
         describe(layer, &format!("layers.{i}"), 1);

@@ -171,6 +171,13 @@ pub struct TrainArgs {
     #[arg(long, value_name = "HOW", value_parser = ["temperature"])]
     #[serde(default)]
     pub calibrate: Option<String>,
+    /// Deep ensemble: train K networks (seeds derived from --seed; side by side on up to
+    /// --threads workers, one thread each, so the result does not depend on --threads) and
+    /// average their probabilities (classification) or values (regression). One model file holds
+    /// all members. Default 1 (a single network).
+    #[arg(long, value_name = "K", default_value_t = 1)]
+    #[serde(default = "one_member")]
+    pub ensemble: usize,
     /// Adversarial training: fgsm or pgd examples, made on the current weights for every batch.
     #[arg(long, value_name = "METHOD", value_parser = ["fgsm", "pgd"], requires = "eps")]
     pub adversarial: Option<String>,
@@ -288,6 +295,11 @@ struct ConfigKeys {
     train: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
+/// The default of `--ensemble` in a saved command line from before the flag existed.
+fn one_member() -> usize {
+    1
+}
+
 /// The `[train]` settings a flag sets: given on the command line, the flag wins over the file.
 fn config_keys_of_flag(flag: &str) -> &'static [&'static str] {
     match flag {
@@ -302,6 +314,7 @@ fn config_keys_of_flag(flag: &str) -> &'static [&'static str] {
         "patience" => &["patience"],
         "seed" => &["seed"],
         "threads" => &["threads"],
+        "ensemble" => &["ensemble"],
         "class_weight" => &["class_weights"],
         "mixup" => &["mixup"],
         "adversarial" | "eps" | "adv_steps" | "adv_step_size" | "adv_norm" | "adv_ratio"
@@ -410,6 +423,7 @@ impl TrainArgs {
         })
         .seed(self.seed)
         .threads(self.threads)
+        .ensemble(self.ensemble)
         .label_smoothing(self.label_smoothing)
         .standardize(!self.no_standardize);
         if self.hidden.contains(&0) {

@@ -622,7 +622,7 @@ fn calibrate(
                     bail!("--calibrate temperature needs class targets");
                 };
                 // The session's validation rows are already scaled: network outputs directly.
-                let outputs = model.network().predict(val.features(), val.len());
+                let outputs = model.forward_scaled(val.features(), val.len());
                 model.fit_temperature_on_outputs(outputs, labels, "validation")?;
             }
             (None, Some(cal)) => {
