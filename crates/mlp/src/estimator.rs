@@ -459,7 +459,7 @@ impl MlpBuilder {
         let outputs = match (&train_set.targets, loss) {
             (Targets::Classes { .. }, Loss::Bce) => 1,
             (Targets::Classes { n_classes, .. }, _) => *n_classes,
-            (Targets::Values { n_outputs, .. }, _) => *n_outputs,
+            (Targets::Values { n_outputs, .. }, _) => *n_outputs * loss.outputs_per_target(),
             (Targets::MultiLabel { n_labels, .. }, _) => *n_labels,
         };
         if let Targets::Classes { labels, n_classes } = &train_set.targets {

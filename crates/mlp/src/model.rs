@@ -394,7 +394,12 @@ impl Model {
                 "value predictions need a regression model",
             ));
         }
-        let mut out = self.forward(features, rows)?;
+        let out = self.forward(features, rows)?;
+        // A quantile head's point prediction (see `QuantileLevels::point_levels`).
+        let mut out = match self.loss.quantile_levels() {
+            Some(levels) => crate::uncertainty::quantile_points(&out, levels),
+            None => out,
+        };
         self.target.decode_values(&mut out);
         Ok(out)
     }
@@ -447,7 +452,13 @@ impl Model {
         let json = serde_json::to_string(&doc)
             .map_err(|e| Error::InvalidData(format!("cannot encode model metadata: {e}")))?;
         file.metadata.insert("format".into(), "mlp".into());
-        let version = if self.members.is_empty() { 1 } else { 2 };
+        // Version-1 readers would misread an ensemble (member 0 alone) and cannot read a
+        // quantile loss.
+        let version = if self.members.is_empty() && self.loss.quantile_levels().is_none() {
+            1
+        } else {
+            2
+        };
         file.metadata
             .insert("format_version".into(), version.to_string());
         file.metadata.insert("mlp".into(), json);
@@ -521,7 +532,9 @@ impl Model {
         check_consistent(&network, doc.task, &doc.input, &doc.target, &doc.loss).map_err(bad)?;
         let mut uncertainty = doc.uncertainty;
         if let Some(u) = uncertainty.as_mut() {
-            u.check(doc.task, network.outputs()).map_err(bad)?;
+            u.check(doc.task, network.outputs() / doc.loss.outputs_per_target())
+                .map_err(bad)?;
+            u.check_loss(&doc.loss).map_err(bad)?;
         }
         Ok(Model {
             network,
@@ -553,6 +566,9 @@ impl Model {
     pub fn output_width(&self) -> usize {
         match (self.task, self.loss) {
             (Task::Classification, Loss::Bce) => 2,
+            (Task::Regression, Loss::Quantile { levels }) => {
+                self.network.outputs() / levels.len().max(1)
+            }
             _ => self.network.outputs(),
         }
     }
@@ -608,6 +624,10 @@ impl Model {
                 for (o, &z) in out.iter_mut().zip(raw.iter()) {
                     *o = crate::kernels::elementwise::sigmoid(z);
                 }
+            }
+            (Task::Regression, Loss::Quantile { levels }) => {
+                out.copy_from_slice(&crate::uncertainty::quantile_points(raw, &levels));
+                self.target.decode_values(out);
             }
             (Task::Regression, _) => {
                 out.copy_from_slice(raw);
@@ -698,6 +718,12 @@ fn check_consistent(
             "the input schema has {width} features but the network takes {nin}"
         ));
     }
+    if loss.quantile_levels().is_some() && task != Task::Regression {
+        return Err(format!(
+            "a quantile loss needs a regression model, not {}",
+            task.name()
+        ));
+    }
     let expected = match (task, target, loss) {
         (Task::Classification, TargetEncoder::Classes { labels, .. }, Loss::Bce)
             if labels.len() == 2 =>
@@ -715,7 +741,7 @@ fn check_consistent(
             if mean.len() != names.len() || scale.len() != names.len() {
                 return Err("the target scaling has mismatched lengths".into());
             }
-            names.len()
+            names.len() * loss.outputs_per_target()
         }
         _ => {
             return Err(format!(

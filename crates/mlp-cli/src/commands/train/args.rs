@@ -115,7 +115,9 @@ pub struct TrainArgs {
     /// Clip the global gradient norm to this value.
     #[arg(long)]
     pub clip_grad_norm: Option<f32>,
-    /// Loss: cross_entropy, bce (binary, one output), multilabel_bce, mse, mae, `huber[:DELTA]`
+    /// Loss: cross_entropy, bce (binary, one output), multilabel_bce, mse, mae, `huber[:DELTA]`,
+    /// `quantile:L1,L2,...` (regression: one output per target per level, pinball loss; levels
+    /// in (0,1), increasing; `mlp predict` adds a `<target>_q<L>` column per level)
     /// (default: cross_entropy for classification, mse for regression).
     #[arg(long)]
     pub loss: Option<String>,
@@ -352,7 +354,7 @@ fn overlay_config(
     Ok(serde_json::from_value(merged)?)
 }
 
-fn parse_loss(text: &str) -> Result<Loss> {
+pub(super) fn parse_loss(text: &str) -> Result<Loss> {
     let (name, arg) = text
         .split_once(':')
         .map_or((text, None), |(a, b)| (a, Some(b)));
@@ -374,8 +376,12 @@ fn parse_loss(text: &str) -> Result<Loss> {
             },
             "bce" => Loss::Bce,
             "multilabel_bce" => Loss::MultilabelBce,
+            "quantile" | "pinball" => Loss::Quantile {
+                levels: mlp::loss::QuantileLevels::parse(arg.unwrap_or(""))
+                    .map_err(|e| anyhow::anyhow!("--loss {text}: {e}"))?,
+            },
             other => bail!(
-                "--loss: unknown '{other}'; one of cross_entropy, bce, multilabel_bce, mse, mae, huber[:DELTA]"
+                "--loss: unknown '{other}'; one of cross_entropy, bce, multilabel_bce, mse, mae, huber[:DELTA], quantile:LEVELS"
             ),
         },
     )

@@ -258,7 +258,12 @@ pub fn session_for(args: &TrainArgs, loaded: &Loaded) -> Result<Session> {
         layers.extend(builder.custom_layers().unwrap_or_default().iter().cloned());
         builder = builder.layers(layers);
     }
-    let mut builder = with_output_layer(builder, outputs);
+    // A quantile head has one output per target per level.
+    let per_target = match args.loss.as_deref() {
+        Some(l) => super::args::parse_loss(l)?.outputs_per_target(),
+        None => 1,
+    };
+    let mut builder = with_output_layer(builder, outputs * per_target);
     // Images are scaled to [0, 1] on load; per-pixel standardization is for tabular columns.
     if matches!(
         data.input,
