@@ -130,3 +130,110 @@ fn ensemble_zero_is_one_line() {
     let e = one_line_error(&args);
     assert!(e.contains("between 1 and 64"), "{e}");
 }
+
+#[test]
+fn a_quantile_head_writes_its_columns_and_cqr_intervals() {
+    let dir = TempDir::new("ens-quantile");
+    let data = dir.file("r.csv", &regression_csv(400, 4));
+    let test = dir.file("t.csv", &regression_csv(400, 5));
+    let model = dir.path("q.mlp");
+    let mut args = train_args(&data, "y", &model);
+    args.extend([
+        "--loss",
+        "quantile:0.05,0.5,0.95",
+        "--calibration-fraction",
+        "0.25",
+        "--threads",
+        "1",
+        "--quiet",
+    ]);
+    run_ok(&args);
+    let out = stdout(&run_ok(&[
+        "predict",
+        "--model",
+        &model,
+        "--data",
+        &test,
+        "--interval",
+        "0.9",
+    ]));
+    let mut lines = out.lines();
+    assert_eq!(
+        lines.next(),
+        Some("y,y_q0.05,y_q0.5,y_q0.95,lower,upper"),
+        "{out}"
+    );
+    let mut covered = 0;
+    let truth: Vec<f64> = regression_csv(400, 5)
+        .lines()
+        .skip(1)
+        .map(|l| {
+            l.rsplit(',')
+                .next()
+                .and_then(|v| v.parse().ok())
+                .expect("y")
+        })
+        .collect();
+    for (line, y) in lines.zip(&truth) {
+        let cells: Vec<f64> = line
+            .split(',')
+            .map(|c| c.parse().expect("number"))
+            .collect();
+        // The point prediction is the median column.
+        assert_eq!(cells[0], cells[2], "{line}");
+        covered += usize::from(cells[4] <= *y && *y <= cells[5]);
+    }
+    // 400 rows at 0.9: a wide band that a broken CQR (e.g. no widening) would leave.
+    assert!((330..=390).contains(&covered), "{covered} of 400 covered");
+    let e = stdout(&run_ok(&["eval", "--model", &model, "--data", &test]));
+    assert!(e.contains("r2"), "{e}");
+}
+
+#[test]
+fn quantile_mistakes_are_one_line_each() {
+    let dir = TempDir::new("ens-quantile-bad");
+    let reg = dir.file("r.csv", &regression_csv(80, 6));
+    let cls = dir.file("c.csv", &class_csv(60, 7));
+    let out = dir.path("m.mlp");
+    for (levels, want) in [
+        ("quantile:0.9,0.1", "strictly increasing"),
+        ("quantile:0.5,0.5", "strictly increasing"),
+        ("quantile:0,0.5", "strictly between 0 and 1"),
+        ("quantile:0.5,1.5", "strictly between 0 and 1"),
+        ("quantile", "no quantile levels given"),
+        ("quantile:a", "not a number"),
+    ] {
+        let mut args = train_args(&reg, "y", &out);
+        args.extend(["--loss", levels]);
+        let e = one_line_error(&args);
+        assert!(e.contains(want), "{levels}: {e}");
+    }
+    let mut args = train_args(&cls, "kind", &out);
+    args.extend(["--loss", "quantile:0.1,0.9"]);
+    let e = one_line_error(&args);
+    assert!(e.contains("needs a regression target"), "{e}");
+    // --interval on a quantile model trained without calibration rows.
+    let mut args = train_args(&reg, "y", &out);
+    args.extend(["--loss", "quantile:0.1,0.9", "--quiet"]);
+    run_ok(&args);
+    let e = one_line_error(&[
+        "predict",
+        "--model",
+        &out,
+        "--data",
+        &reg,
+        "--interval",
+        "0.9",
+    ]);
+    assert!(e.contains("without calibration rows"), "{e}");
+    let e = one_line_error(&[
+        "predict",
+        "--model",
+        &out,
+        "--data",
+        &reg,
+        "--interval",
+        "1.5",
+    ]);
+    assert!(e.contains("between 0 and 1"), "{e}");
+}

@@ -811,10 +811,10 @@ impl Model {
                 ))
             }
             (Targets::Values { values, n_outputs }, Task::Regression) => {
-                if *n_outputs != self.network.outputs() {
+                if *n_outputs != self.output_width() {
                     return Err(Error::shape(
                         "evaluate (targets per sample)",
-                        self.network.outputs(),
+                        self.output_width(),
                         n_outputs,
                     ));
                 }

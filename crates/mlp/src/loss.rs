@@ -85,6 +85,9 @@ impl QuantileLevels {
 
     /// Parses a comma-separated list such as `0.05,0.5,0.95`.
     pub fn parse(text: &str) -> std::result::Result<Self, String> {
+        if text.trim().is_empty() {
+            return Err("no quantile levels given (e.g. quantile:0.05,0.5,0.95)".into());
+        }
         let levels = text
             .split(',')
             .map(|s| {
