@@ -808,7 +808,7 @@ impl Model {
         let Some(levels) = self.loss.quantile_levels() else {
             return Err(Error::config(
                 "quantiles",
-                "this model has no quantile head (train with `--loss quantile:0.05,0.5,0.95`)",
+                "this model has no quantile head (train with `loss` quantile, e.g. levels 0.05,0.5,0.95)",
             ));
         };
         let q = levels.len().max(1);
