@@ -257,6 +257,12 @@ impl MlpBuilder {
         self.config.threads = n;
         self
     }
+    /// A deep ensemble of `k` networks (default 1), trained with seeds derived from the seed
+    /// and averaged at prediction time; see [`crate::ensemble`].
+    pub fn ensemble(mut self, k: usize) -> Self {
+        self.config.ensemble = k;
+        self
+    }
     /// Replaces the whole training configuration, for the settings without a setter here
     /// (gradient clipping, mixup, augmentation, adversarial training, ...). Setters called after
     /// this still apply on top of it.
@@ -509,7 +515,7 @@ impl MlpBuilder {
         let outputs = match (&train_set.targets, loss) {
             (Targets::Classes { .. }, Loss::Bce) => 1,
             (Targets::Classes { n_classes, .. }, _) => *n_classes,
-            (Targets::Values { n_outputs, .. }, _) => *n_outputs,
+            (Targets::Values { n_outputs, .. }, _) => *n_outputs * loss.outputs_per_target(),
             (Targets::MultiLabel { n_labels, .. }, _) => *n_labels,
         };
         if let Targets::Classes { labels, n_classes } = &train_set.targets {
@@ -580,6 +586,7 @@ impl MlpBuilder {
             loss,
             training: Some(training),
             uncertainty: None,
+            members: Vec::new(),
         };
         Ok(Session {
             model,
@@ -777,15 +784,19 @@ impl Session {
     /// ([`Outcome::Diverged`]) the model holds the best weights seen.
     pub fn run(&mut self, hooks: &mut (dyn Hooks + Send)) -> Result<Outcome> {
         let started = std::time::Instant::now();
-        let result = train::train(
-            &mut self.model.network,
-            &self.train,
-            self.val.as_ref(),
-            &self.config,
-            &self.model.loss,
-            &mut self.state,
-            hooks,
-        );
+        let result = if self.config.ensemble > 1 {
+            crate::ensemble::train_members(self, hooks)
+        } else {
+            train::train(
+                &mut self.model.network,
+                &self.train,
+                self.val.as_ref(),
+                &self.config,
+                &self.model.loss,
+                &mut self.state,
+                hooks,
+            )
+        };
         if let Some(t) = self.model.training.as_mut() {
             t.history = self.state.history.clone();
             t.seconds += started.elapsed().as_secs_f64();
@@ -857,10 +868,10 @@ impl Model {
                 ))
             }
             (Targets::Values { values, n_outputs }, Task::Regression) => {
-                if *n_outputs != self.network.outputs() {
+                if *n_outputs != self.output_width() {
                     return Err(Error::shape(
                         "evaluate (targets per sample)",
-                        self.network.outputs(),
+                        self.output_width(),
                         n_outputs,
                     ));
                 }

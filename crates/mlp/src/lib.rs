@@ -73,6 +73,7 @@
 
 pub mod architectures;
 pub mod data;
+pub mod ensemble;
 pub mod error;
 pub mod estimator;
 pub mod forecast;

@@ -13,6 +13,16 @@
 //! | `cross_entropy` | classes | `-sum_c q_c log softmax(y)_c`, `q` = one-hot smoothed by `eps`: `(1-eps) onehot + eps/C` |
 //! | `bce` | 1 | `softplus(y) - t y` (binary cross-entropy on a logit; `t` = class 1) |
 //! | `multilabel_bce` | labels | `mean_j softplus(y_j) - t_j y_j` |
+//! | `quantile` | k targets x Q levels | `mean_(j,q) rho_tau_q(t_j - y_(j,q))`, `rho_tau(r) = max(tau r, (tau - 1) r)` |
+//!
+//! # Quantile (pinball) heads
+//! `Loss::Quantile` (`--loss quantile:0.05,0.5,0.95`) trains one output per target per level:
+//! output `j * Q + q` is level `q` of target `j` (each target's levels side by side, in
+//! ascending order). The pinball loss `rho_tau` is minimized in expectation by the `tau`-quantile
+//! of the target (Koenker & Bassett 1978), so each output learns a conditional quantile. Its
+//! derivative with respect to the output is `-tau` when the target is above it and `1 - tau`
+//! below (0 exactly at it, as for `mae`). Levels: 1 to [`MAX_QUANTILES`], each strictly between
+//! 0 and 1, strictly increasing.
 
 use crate::kernels::Real;
 use crate::kernels::elementwise::sigmoid;
@@ -27,6 +37,115 @@ pub struct LossWeights<'a> {
     pub sample: Option<&'a [f32]>,
     /// Per-class weights indexed by the class label (cross-entropy and bce only), or `None` for 1.
     pub class: Option<&'a [f32]>,
+}
+
+/// The most levels a quantile head may have.
+pub const MAX_QUANTILES: usize = 9;
+
+/// The levels of a quantile head (see the module docs): 1 to [`MAX_QUANTILES`] values strictly
+/// between 0 and 1, strictly increasing. A fixed-size value so that [`Loss`] stays `Copy`; saved
+/// as a plain list.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "Vec<f32>", into = "Vec<f32>")]
+pub struct QuantileLevels {
+    len: u8,
+    levels: [f32; MAX_QUANTILES],
+}
+
+impl QuantileLevels {
+    /// Checked levels: 1 to [`MAX_QUANTILES`], each in (0, 1), strictly increasing.
+    pub fn new(levels: &[f32]) -> std::result::Result<Self, String> {
+        if levels.is_empty() || levels.len() > MAX_QUANTILES {
+            return Err(format!(
+                "a quantile head needs 1 to {MAX_QUANTILES} levels, got {}",
+                levels.len()
+            ));
+        }
+        if let Some(l) = levels
+            .iter()
+            .find(|l| !(l.is_finite() && **l > 0.0 && **l < 1.0))
+        {
+            return Err(format!(
+                "quantile level {l} is not strictly between 0 and 1"
+            ));
+        }
+        if let Some(w) = levels.windows(2).find(|w| w[1] <= w[0]) {
+            return Err(format!(
+                "quantile levels must be strictly increasing (sorted, no duplicates): {} then {}",
+                w[0], w[1]
+            ));
+        }
+        let mut out = QuantileLevels {
+            len: levels.len() as u8,
+            levels: [0.0; MAX_QUANTILES],
+        };
+        out.levels[..levels.len()].copy_from_slice(levels);
+        Ok(out)
+    }
+
+    /// Parses a comma-separated list such as `0.05,0.5,0.95`.
+    pub fn parse(text: &str) -> std::result::Result<Self, String> {
+        if text.trim().is_empty() {
+            return Err("no quantile levels given (e.g. quantile:0.05,0.5,0.95)".into());
+        }
+        let levels = text
+            .split(',')
+            .map(|s| {
+                s.trim()
+                    .parse::<f32>()
+                    .map_err(|_| format!("quantile level '{}' is not a number", s.trim()))
+            })
+            .collect::<std::result::Result<Vec<f32>, String>>()?;
+        Self::new(&levels)
+    }
+
+    /// The levels, ascending.
+    pub fn as_slice(&self) -> &[f32] {
+        &self.levels[..self.len as usize]
+    }
+
+    /// Number of levels.
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// Always false (a head has at least one level); for symmetry with [`QuantileLevels::len`].
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The levels whose mean is the point prediction: the level 0.5 when present, else the
+    /// middle level (odd count) or the two middle levels (even count, averaged).
+    pub fn point_levels(&self) -> (usize, usize) {
+        let l = self.as_slice();
+        if let Some(i) = l.iter().position(|&t| (t - 0.5).abs() < 1e-6) {
+            return (i, i);
+        }
+        let n = l.len();
+        if n % 2 == 1 {
+            (n / 2, n / 2)
+        } else {
+            (n / 2 - 1, n / 2)
+        }
+    }
+
+    /// Column-name suffix of level `q` (e.g. `q0.05`).
+    pub fn suffix(&self, q: usize) -> String {
+        format!("q{}", self.as_slice().get(q).copied().unwrap_or(f32::NAN))
+    }
+}
+
+impl TryFrom<Vec<f32>> for QuantileLevels {
+    type Error = String;
+    fn try_from(v: Vec<f32>) -> std::result::Result<Self, String> {
+        Self::new(&v)
+    }
+}
+
+impl From<QuantileLevels> for Vec<f32> {
+    fn from(q: QuantileLevels) -> Vec<f32> {
+        q.as_slice().to_vec()
+    }
 }
 
 /// A training objective.
@@ -52,6 +171,11 @@ pub enum Loss {
     Bce,
     /// Independent binary cross-entropy per output (multi-label).
     MultilabelBce,
+    /// Pinball loss, one output per target per level (see the module docs).
+    Quantile {
+        /// The levels, ascending.
+        levels: QuantileLevels,
+    },
 }
 
 /// Targets of one batch, borrowed.
@@ -73,6 +197,23 @@ impl Loss {
             Loss::CrossEntropy { .. } => "cross_entropy",
             Loss::Bce => "bce",
             Loss::MultilabelBce => "multilabel_bce",
+            Loss::Quantile { .. } => "quantile",
+        }
+    }
+
+    /// Network outputs per target: the number of levels of a quantile head, else 1.
+    pub fn outputs_per_target(&self) -> usize {
+        match self {
+            Loss::Quantile { levels } => levels.len(),
+            _ => 1,
+        }
+    }
+
+    /// The levels of a quantile head, if this is one.
+    pub fn quantile_levels(&self) -> Option<&QuantileLevels> {
+        match self {
+            Loss::Quantile { levels } => Some(levels),
+            _ => None,
         }
     }
 
@@ -125,6 +266,16 @@ impl Loss {
                 }
                 (Loss::Mse | Loss::Mae | Loss::Huber { .. }, BatchTargets::Values(t)) => {
                     self.regression_row(y, &t[i * width..(i + 1) * width], g_scale, d_row)
+                }
+                (Loss::Quantile { levels }, BatchTargets::Values(t)) => {
+                    let tw = width / levels.len().max(1);
+                    pinball_row(
+                        y,
+                        &t[i * tw..(i + 1) * tw],
+                        levels.as_slice(),
+                        g_scale,
+                        d_row,
+                    )
                 }
                 _ => panic!(
                     "loss {} does not fit these targets (a bug in the caller)",
@@ -214,6 +365,38 @@ fn softmax_cross_entropy<T: Real>(
         }
     }
     l
+}
+
+/// Pinball loss for one row: `y` holds `t.len() x levels.len()` outputs (target-major); returns
+/// the mean over them, writes `g_scale * d mean / d y`.
+fn pinball_row<T: Real>(
+    y: &[T],
+    t: &[f32],
+    levels: &[f32],
+    g_scale: T,
+    d: Option<&mut [T]>,
+) -> f64 {
+    let q = levels.len();
+    let inv_n = T::of(1.0 / y.len().max(1) as f64);
+    let mut l = 0.0f64;
+    let mut d = d;
+    for (i, &yi) in y.iter().enumerate() {
+        let tau = T::of(levels[i % q] as f64);
+        // r = target - prediction: positive when the quantile is too low.
+        let r = T::of(t[i / q] as f64) - yi;
+        let (li, gi) = if r > T::zero() {
+            (tau * r, -tau)
+        } else if r < T::zero() {
+            ((tau - T::one()) * r, T::one() - tau)
+        } else {
+            (T::zero(), T::zero())
+        };
+        l += li.to_f64_lossless();
+        if let Some(d) = d.as_deref_mut() {
+            d[i] = gi * inv_n * g_scale;
+        }
+    }
+    l / y.len().max(1) as f64
 }
 
 /// Binary cross-entropy on logits for one row (mean over its outputs).

@@ -25,8 +25,10 @@ use std::path::Path;
 // here so that `robust` does not depend on `model`.
 mod perturb;
 
-/// The current model-file format version.
-pub(crate) const FORMAT_VERSION: u32 = 1;
+/// The newest model-file format version this build reads. Files are written as version 1 unless
+/// they hold what version-1 readers would misread: an ensemble (see [`crate::ensemble`]) is
+/// version 2, so an older `mlp` refuses it instead of predicting with its first member alone.
+pub(crate) const FORMAT_VERSION: u32 = 2;
 
 /// What the model predicts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -181,6 +183,17 @@ struct ModelDoc {
     training: Option<TrainingSummary>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     uncertainty: Option<crate::uncertainty::Uncertainty>,
+    /// Ensemble members, member 0 included (absent: 1).
+    #[serde(default = "one_member", skip_serializing_if = "is_one_member")]
+    ensemble: usize,
+}
+
+fn one_member() -> usize {
+    1
+}
+
+fn is_one_member(k: &usize) -> bool {
+    *k == 1
 }
 
 /// A trained, self-describing model.
@@ -203,6 +216,9 @@ pub struct Model {
     /// Conformal scores and temperature (see [`crate::uncertainty`]); `None` for a model trained
     /// without calibration.
     pub(crate) uncertainty: Option<crate::uncertainty::Uncertainty>,
+    /// Deep-ensemble members 1.. (member 0 is `network`), same architecture; empty for a single
+    /// network. See [`crate::ensemble`].
+    pub(crate) members: Vec<Network>,
 }
 
 impl Model {
@@ -241,6 +257,7 @@ impl Model {
             loss,
             training: None,
             uncertainty: None,
+            members: Vec::new(),
         })
     }
 
@@ -325,7 +342,7 @@ impl Model {
         self.check_features(features, rows)?;
         let mut x = features.to_vec();
         self.scaler.apply(&mut x);
-        Ok(self.network.predict(&x, rows))
+        Ok(self.forward_scaled(&x, rows))
     }
 
     /// Class probabilities (`rows x classes`) for classification; per-label probabilities for
@@ -380,7 +397,12 @@ impl Model {
                 "value predictions need a regression model",
             ));
         }
-        let mut out = self.forward(features, rows)?;
+        let out = self.forward(features, rows)?;
+        // A quantile head's point prediction (see `QuantileLevels::point_levels`).
+        let mut out = match self.loss.quantile_levels() {
+            Some(levels) => crate::uncertainty::quantile_points(&out, levels),
+            None => out,
+        };
         self.target.decode_values(&mut out);
         Ok(out)
     }
@@ -422,6 +444,7 @@ impl Model {
         }
         file.push("input.mean", vec![n], self.scaler.mean.clone());
         file.push("input.scale", vec![n], self.scaler.scale.clone());
+        crate::ensemble::push_members(self, &mut file);
         let doc = ModelDoc {
             spec: self.network.spec().clone(),
             task: self.task,
@@ -430,12 +453,20 @@ impl Model {
             loss: self.loss,
             training: self.training.clone(),
             uncertainty: self.uncertainty.clone(),
+            ensemble: self.ensemble_size(),
         };
         let json = serde_json::to_string(&doc)
             .map_err(|e| Error::InvalidData(format!("cannot encode model metadata: {e}")))?;
         file.metadata.insert("format".into(), "mlp".into());
+        // Version-1 readers would misread an ensemble (member 0 alone) and cannot read a
+        // quantile loss.
+        let version = if self.members.is_empty() && self.loss.quantile_levels().is_none() {
+            1
+        } else {
+            2
+        };
         file.metadata
-            .insert("format_version".into(), FORMAT_VERSION.to_string());
+            .insert("format_version".into(), version.to_string());
         file.metadata.insert("mlp".into(), json);
         Ok(file)
     }
@@ -469,7 +500,7 @@ impl Model {
             .spec
             .layers()
             .map_err(|e| bad(format!("invalid architecture: {e}")))?;
-        check_spec_tensors(&layers, file, path)?;
+        check_spec_tensors(&layers, file, path, "")?;
         let mut network = Network::new(doc.spec.clone(), layers, 0)
             .map_err(|e| bad(format!("invalid architecture: {e}")))?;
         let mut params = vec![0.0f32; network.n_params()];
@@ -487,6 +518,7 @@ impl Model {
         }
         network.set_params(params)?;
         crate::quant::file::attach(&mut network, file, path)?;
+        let members = crate::ensemble::read_members(file, path, &network, doc.ensemble)?;
         let n = network.inputs();
         let vec_tensor = |name: &str| -> Result<Vec<f32>> {
             let (shape, data) = file
@@ -509,7 +541,9 @@ impl Model {
         check_consistent(&network, doc.task, &doc.input, &doc.target, &doc.loss).map_err(bad)?;
         let mut uncertainty = doc.uncertainty;
         if let Some(u) = uncertainty.as_mut() {
-            u.check(doc.task, network.outputs()).map_err(bad)?;
+            u.check(doc.task, network.outputs() / doc.loss.outputs_per_target())
+                .map_err(bad)?;
+            u.check_loss(&doc.loss).map_err(bad)?;
         }
         Ok(Model {
             network,
@@ -520,6 +554,7 @@ impl Model {
             loss: doc.loss,
             training: doc.training,
             uncertainty,
+            members,
         })
     }
 
@@ -540,6 +575,9 @@ impl Model {
     pub fn output_width(&self) -> usize {
         match (self.task, self.loss) {
             (Task::Classification, Loss::Bce) => 2,
+            (Task::Regression, Loss::Quantile { levels }) => {
+                self.network.outputs() / levels.len().max(1)
+            }
             _ => self.network.outputs(),
         }
     }
@@ -571,7 +609,12 @@ impl Model {
         self.scaler.apply(scaled);
         raw.resize(rows * nout, 0.0);
         let raw = &mut raw[..rows * nout];
-        self.network.infer_into(scaled, rows, net, raw);
+        if self.members.is_empty() {
+            self.network.infer_into(scaled, rows, net, raw);
+        } else {
+            // An ensemble combines its members' outputs (this allocates per call).
+            raw.copy_from_slice(&self.forward_scaled(scaled, rows));
+        }
         self.apply_temperature(raw);
         match (self.task, self.loss) {
             (Task::Classification, Loss::Bce) => {
@@ -589,6 +632,10 @@ impl Model {
                 for (o, &z) in out.iter_mut().zip(raw.iter()) {
                     *o = crate::kernels::elementwise::sigmoid(z);
                 }
+            }
+            (Task::Regression, Loss::Quantile { levels }) => {
+                out.copy_from_slice(&crate::uncertainty::quantile_points(raw, &levels));
+                self.target.decode_values(out);
             }
             (Task::Regression, _) => {
                 out.copy_from_slice(raw);
@@ -619,10 +666,11 @@ impl PredictScratch {
 /// bounded by [`crate::spec::MAX_WIDTH`] (checked arithmetic), so after this the parameter buffer
 /// is no larger than the tensors actually in the file, and a spec edited to a huge size (e.g.
 /// `units: 100000000000`) is an error naming the layer instead of an allocation abort.
-fn check_spec_tensors(
+pub(crate) fn check_spec_tensors(
     layers: &[crate::layers::Layer],
     file: &TensorFile,
     path: &Path,
+    prefix: &str,
 ) -> Result<()> {
     for (i, layer) in layers.iter().enumerate() {
         let mismatch = |msg: String| Error::ModelMismatch {
@@ -632,7 +680,7 @@ fn check_spec_tensors(
             msg,
         };
         for (suffix, shape, _) in layer.param_shapes() {
-            let name = format!("layers.{i}.{suffix}");
+            let name = format!("{prefix}layers.{i}.{suffix}");
             let Some((stored, data)) = file.get(&name) else {
                 return Err(mismatch(format!(
                     "the spec needs tensor '{name}' of shape {shape:?}; the file has no such tensor"
@@ -678,6 +726,12 @@ fn check_consistent(
             "the input schema has {width} features but the network takes {nin}"
         ));
     }
+    if loss.quantile_levels().is_some() && task != Task::Regression {
+        return Err(format!(
+            "a quantile loss needs a regression model, not {}",
+            task.name()
+        ));
+    }
     let expected = match (task, target, loss) {
         (Task::Classification, TargetEncoder::Classes { labels, .. }, Loss::Bce)
             if labels.len() == 2 =>
@@ -695,7 +749,7 @@ fn check_consistent(
             if mean.len() != names.len() || scale.len() != names.len() {
                 return Err("the target scaling has mismatched lengths".into());
             }
-            names.len()
+            names.len() * loss.outputs_per_target()
         }
         _ => {
             return Err(format!(

@@ -300,6 +300,8 @@ pub struct Predictions {
     pub(crate) sets: Option<Vec<Vec<usize>>>,
     /// Monte-Carlo dropout results, when asked.
     pub(crate) mc: Option<crate::uncertainty::McDropout>,
+    /// A quantile head's predictions (`rows x (targets x levels)`, raw units) and its levels.
+    pub(crate) quantiles: Option<(Vec<f32>, Vec<f32>)>,
 }
 
 /// What [`Model::predict_table_with`] and [`Model::predictions_with`] compute besides the point
@@ -431,6 +433,19 @@ impl Predictions {
     pub fn mc_dropout(&self) -> Option<&crate::uncertainty::McDropout> {
         self.mc.as_ref()
     }
+
+    /// A quantile head's predictions in raw units, `rows x (targets x levels)` (level `q` of
+    /// target `j` for row `r` at `(r * targets + j) * levels + q`); `None` for other models.
+    /// [`Predictions::values`] holds the point predictions (the median level, see
+    /// [`crate::loss::QuantileLevels::point_levels`]).
+    pub fn quantiles(&self) -> Option<&[f32]> {
+        self.quantiles.as_ref().map(|(q, _)| q.as_slice())
+    }
+
+    /// The levels of [`Predictions::quantiles`], ascending (empty for other models).
+    pub fn quantile_levels(&self) -> &[f32] {
+        self.quantiles.as_ref().map_or(&[], |(_, l)| l.as_slice())
+    }
 }
 
 impl Model {
@@ -451,8 +466,16 @@ impl Model {
     ) -> Result<Predictions> {
         self.check_predict_options(opts)?;
         let mut p = self.point_predictions(features, rows)?;
+        let cqr = self
+            .uncertainty()
+            .and_then(|u| u.conformal.as_ref())
+            .map(|c| c.score)
+            == Some(crate::uncertainty::ConformalScore::Cqr);
         if let (Some(level), Some(values)) = (opts.interval, p.values.as_deref()) {
-            let (lo, hi) = self.conformal_intervals(values, level)?;
+            let (lo, hi) = match &p.quantiles {
+                Some((q, _)) if cqr => self.cqr_intervals(q, level)?,
+                _ => self.conformal_intervals(values, level)?,
+            };
             p.lower = Some(lo);
             p.upper = Some(hi);
         }
@@ -471,6 +494,7 @@ impl Model {
             upper: None,
             sets: None,
             mc: None,
+            quantiles: None,
             task: self.task,
             rows,
             columns: Vec::new(),
@@ -506,6 +530,12 @@ impl Model {
             (Task::Regression, TargetEncoder::Standardized { names, .. }) => {
                 p.values = Some(self.predict_values(features, rows)?);
                 p.columns = names.clone();
+                if let Some(levels) = self.quantile_levels() {
+                    p.quantiles = Some((
+                        self.predict_quantiles(features, rows)?,
+                        levels.as_slice().to_vec(),
+                    ));
+                }
             }
             (Task::MultiLabel, target) => {
                 p.proba = Some(self.predict_proba(features, rows)?);

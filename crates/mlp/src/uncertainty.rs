@@ -23,6 +23,20 @@
 //!   is probable enough): that is reported as an empty set, not filled with the top class, so the
 //!   guarantee above holds exactly.
 //!
+//! # Conformalized quantile regression (CQR)
+//! Romano, Patterson & Candès 2019. A model with a quantile head (`Loss::Quantile`, `mlp train
+//! --loss quantile:0.05,0.5,0.95`) of at least two levels, trained with calibration rows, stores
+//! the CQR scores `max(q_lo(x) - y, y - q_hi(x))` per target instead of `|y - yhat|`, where
+//! `q_lo` and `q_hi` are its **lowest and highest** trained levels (raw units). At level `L` the
+//! interval is `[q_lo(x) - q, q_hi(x) + q]` with `q` the same finite-sample quantile as above, so
+//! the coverage guarantee is the same; `q` may be negative (the trained band was too wide) and
+//! then shrinks it. Any pair gives valid coverage at any `L`; the intervals are narrowest when
+//! the pair was trained at `(1 - L)/2` and `(1 + L)/2` (e.g. 0.05 and 0.95 for 0.9), which is the
+//! intended use: the trained pair is conformalized to `L`, never re-chosen. Unlike split
+//! conformal's constant width, CQR intervals follow the noise: narrow where the model learned
+//! that the target varies little. (Could a lower and an upper band cross, the interval would be
+//! empty; the pinball loss makes that rare.)
+//!
 //! # Temperature scaling
 //! Guo et al. 2017: class probabilities become `softmax(z / T)` (a one-output BCE classifier:
 //! `sigmoid(z / T)`), with one `T > 0` fitted by minimizing the negative log-likelihood of held-out
@@ -41,7 +55,7 @@
 use crate::data::split;
 use crate::data::{Dataset, Targets};
 use crate::layers::GradMode;
-use crate::loss::{Loss, softmax_rows};
+use crate::loss::{Loss, QuantileLevels, softmax_rows};
 use crate::model::{Model, Task};
 use crate::network::Workspace;
 use crate::rng::Rng;
@@ -68,6 +82,9 @@ pub enum ConformalScore {
     AbsoluteResidual,
     /// `1 - p_y` (classification), one list.
     Lac,
+    /// `max(q_lo - y, y - q_hi)` in raw target units (regression with a quantile head: CQR),
+    /// one list per target; may be negative.
+    Cqr,
 }
 
 /// Sorted nonconformity scores of the calibration rows.
@@ -386,22 +403,35 @@ impl Model {
         let conformal = match (&cal.targets, self.task) {
             (Targets::Values { values, n_outputs }, Task::Regression) => {
                 let k = *n_outputs;
-                if k != self.network.outputs() {
-                    return Err(Error::shape(
-                        "calibrate (targets)",
-                        self.network.outputs(),
-                        k,
-                    ));
+                if k != self.output_width() {
+                    return Err(Error::shape("calibrate (targets)", self.output_width(), k));
                 }
-                let pred = self.predict_values(&cal.features, n)?;
                 let mut truth = values.clone();
                 self.target.decode_values(&mut truth);
                 let mut scores = vec![Vec::with_capacity(n); k];
-                for (i, (&y, &p)) in truth.iter().zip(&pred).enumerate() {
-                    scores[i % k].push((y - p).abs());
+                match self.cqr_pair() {
+                    Some((lo, hi)) => {
+                        let q = self.predict_quantiles(&cal.features, n)?;
+                        let nq = self.loss.outputs_per_target();
+                        for (i, &y) in truth.iter().enumerate() {
+                            let (r, j) = (i / k, i % k);
+                            let base = (r * k + j) * nq;
+                            scores[j].push((q[base + lo] - y).max(y - q[base + hi]));
+                        }
+                    }
+                    None => {
+                        let pred = self.predict_values(&cal.features, n)?;
+                        for (i, (&y, &p)) in truth.iter().zip(&pred).enumerate() {
+                            scores[i % k].push((y - p).abs());
+                        }
+                    }
                 }
                 Conformal {
-                    score: ConformalScore::AbsoluteResidual,
+                    score: if self.cqr_pair().is_some() {
+                        ConformalScore::Cqr
+                    } else {
+                        ConformalScore::AbsoluteResidual
+                    },
                     scores,
                 }
             }
@@ -445,11 +475,13 @@ impl Model {
     /// setting that asked: `interval` or `prediction_sets`).
     fn conformal_for(&self, what: &str, score: ConformalScore) -> Result<&Conformal> {
         let (want, other_flag) = match score {
-            ConformalScore::AbsoluteResidual => ("regression", "`prediction_sets`"),
+            ConformalScore::AbsoluteResidual | ConformalScore::Cqr => {
+                ("regression", "`prediction_sets`")
+            }
             ConformalScore::Lac => ("classification", "`interval`"),
         };
         let task_ok = match score {
-            ConformalScore::AbsoluteResidual => self.task == Task::Regression,
+            ConformalScore::AbsoluteResidual | ConformalScore::Cqr => self.task == Task::Regression,
             ConformalScore::Lac => self.task == Task::Classification,
         };
         if !task_ok {
@@ -469,7 +501,12 @@ impl Model {
         self.uncertainty
             .as_ref()
             .and_then(|u| u.conformal.as_ref())
-            .filter(|c| c.score == score && c.rows() > 0)
+            // Intervals come from either regression score (split conformal or CQR).
+            .filter(|c| {
+                let same = c.score == score
+                    || (score != ConformalScore::Lac && c.score != ConformalScore::Lac);
+                same && c.rows() > 0
+            })
             .ok_or_else(|| {
                 Error::config(
                     what,
@@ -524,8 +561,15 @@ impl Model {
 
     /// Split-conformal intervals `[yhat - q, yhat + q]` per target at `level` for predicted
     /// values (`rows x targets`, raw units). Returns `(lower, upper)`, same shape.
+    /// A CQR model (quantile head) takes [`Model::cqr_intervals`] instead.
     pub fn conformal_intervals(&self, values: &[f32], level: f64) -> Result<(Vec<f32>, Vec<f32>)> {
         let c = self.conformal_for("interval", ConformalScore::AbsoluteResidual)?;
+        if c.score == ConformalScore::Cqr {
+            return Err(Error::config(
+                "interval",
+                "this model stores CQR scores: its intervals come from its quantiles (Model::cqr_intervals)",
+            ));
+        }
         let q = c.thresholds(level, "interval")?;
         let k = q.len().max(1);
         let lower = values
@@ -567,7 +611,11 @@ impl Model {
         self.check_features(features, rows)?;
         let mut x = features.to_vec();
         self.scaler.apply(&mut x);
-        let net = self.network.with_grad_mode(GradMode::McDropout);
+        // An ensemble's passes cycle through its members (pass s uses member s mod K).
+        let nets: Vec<crate::network::Network> = self
+            .networks()
+            .map(|n| n.with_grad_mode(GradMode::McDropout))
+            .collect();
         let width = self.output_width();
         let mut sum = vec![0.0f64; rows * width];
         let mut sq = vec![0.0f64; rows * width];
@@ -575,8 +623,9 @@ impl Model {
         let mut rng = Rng::seed_from(seed ^ 0x4D43_D80F_0000_0002);
         // Chunks bound the workspace; the stream runs through them in order (deterministic).
         const CHUNK: usize = 2048;
-        let nin = net.inputs();
-        for _ in 0..samples {
+        let nin = self.network.inputs();
+        for pass in 0..samples {
+            let net = &nets[pass % nets.len()];
             let mut start = 0;
             while start < rows {
                 let end = (start + CHUNK).min(rows);
@@ -592,7 +641,10 @@ impl Model {
                     .to_vec();
                 let vals = match self.task {
                     Task::Regression => {
-                        let mut v = out;
+                        let mut v = match self.loss.quantile_levels() {
+                            Some(levels) => quantile_points(&out, levels),
+                            None => out,
+                        };
                         self.target.decode_values(&mut v);
                         v
                     }
@@ -665,7 +717,9 @@ impl Uncertainty {
         }
         if let Some(c) = &mut self.conformal {
             let lists = match (c.score, task) {
-                (ConformalScore::AbsoluteResidual, Task::Regression) => targets,
+                (ConformalScore::AbsoluteResidual | ConformalScore::Cqr, Task::Regression) => {
+                    targets
+                }
                 (ConformalScore::Lac, Task::Classification) => 1,
                 _ => {
                     return Err(format!(
@@ -687,10 +741,12 @@ impl Uncertainty {
                     "uncertainty.conformal score lists are empty or of unequal lengths".into(),
                 );
             }
+            // CQR scores are negative for rows inside the trained band; the others never are.
+            let negative_ok = c.score == ConformalScore::Cqr;
             if c.scores
                 .iter()
                 .flatten()
-                .any(|s| !s.is_finite() || *s < 0.0)
+                .any(|s| !s.is_finite() || (*s < 0.0 && !negative_ok))
             {
                 return Err("uncertainty.conformal has a negative or non-finite score".into());
             }
@@ -699,5 +755,95 @@ impl Uncertainty {
             }
         }
         Ok(())
+    }
+}
+
+impl Uncertainty {
+    /// Checks the stored scores against the model's loss: CQR scores need a quantile head with a
+    /// lower and an upper level.
+    pub fn check_loss(&self, loss: &Loss) -> std::result::Result<(), String> {
+        let cqr = self
+            .conformal
+            .as_ref()
+            .is_some_and(|c| c.score == ConformalScore::Cqr);
+        if cqr && loss.outputs_per_target() < 2 {
+            return Err(
+                "uncertainty.conformal holds CQR scores but the model has no quantile head with two levels or more"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The point prediction of each target from a quantile head's outputs (`rows x (targets x
+/// levels)`, target-major): the level 0.5, else the middle level, else the mean of the two
+/// middle levels (see [`QuantileLevels::point_levels`]). Returns `rows x targets`.
+pub fn quantile_points(outputs: &[f32], levels: &QuantileLevels) -> Vec<f32> {
+    let q = levels.len().max(1);
+    let (a, b) = levels.point_levels();
+    outputs
+        .chunks_exact(q)
+        .map(|l| if a == b { l[a] } else { 0.5 * (l[a] + l[b]) })
+        .collect()
+}
+
+impl Model {
+    /// The levels of the model's quantile head, if it has one.
+    pub fn quantile_levels(&self) -> Option<&QuantileLevels> {
+        self.loss.quantile_levels()
+    }
+
+    /// The (lowest, highest) levels CQR uses, as indices into the levels: a quantile head of at
+    /// least two levels on a regression model; `None` otherwise.
+    pub fn cqr_pair(&self) -> Option<(usize, usize)> {
+        let levels = self.loss.quantile_levels()?;
+        (self.task == Task::Regression && levels.len() >= 2).then(|| (0, levels.len() - 1))
+    }
+
+    /// A quantile head's predictions in the target's raw units, `rows x (targets x levels)`:
+    /// value `(r * targets + j) * levels + q` is level `q` of target `j` for row `r`. Errors for
+    /// a model without a quantile head.
+    pub fn predict_quantiles(&self, features: &[f32], rows: usize) -> Result<Vec<f32>> {
+        let Some(levels) = self.loss.quantile_levels() else {
+            return Err(Error::config(
+                "quantiles",
+                "this model has no quantile head (train with `loss` quantile, e.g. levels 0.05,0.5,0.95)",
+            ));
+        };
+        let q = levels.len().max(1);
+        let mut out = self.forward(features, rows)?;
+        if let crate::data::preprocess::TargetEncoder::Standardized { mean, scale, .. } =
+            &self.target
+        {
+            let k = mean.len().min(scale.len()).max(1);
+            for (i, v) in out.iter_mut().enumerate() {
+                let j = (i / q) % k;
+                *v = (*v as f64 * scale[j] + mean[j]) as f32;
+            }
+        }
+        Ok(out)
+    }
+
+    /// CQR intervals at `level` from a quantile head's predictions (as
+    /// [`Model::predict_quantiles`] returns them): `[q_lo - q, q_hi + q]` per target, `q` the
+    /// conformal quantile of the stored CQR scores. Returns `(lower, upper)`, `rows x targets`.
+    pub fn cqr_intervals(&self, quantiles: &[f32], level: f64) -> Result<(Vec<f32>, Vec<f32>)> {
+        let c = self.conformal_for("interval", ConformalScore::Cqr)?;
+        let (Some((lo, hi)), ConformalScore::Cqr) = (self.cqr_pair(), c.score) else {
+            return Err(Error::config(
+                "interval",
+                "this model stores split-conformal scores, not CQR scores (Model::conformal_intervals)",
+            ));
+        };
+        let t = c.thresholds(level, "interval")?;
+        let k = t.len().max(1);
+        let nq = self.loss.outputs_per_target();
+        let (mut lower, mut upper) = (Vec::new(), Vec::new());
+        for (i, row) in quantiles.chunks_exact(nq).enumerate() {
+            lower.push(row[lo] - t[i % k]);
+            upper.push(row[hi] + t[i % k]);
+        }
+        Ok((lower, upper))
     }
 }

@@ -531,6 +531,9 @@ fn loss_cases() -> Vec<(Loss, usize, usize)> {
         },
         Loss::Bce,
         Loss::MultilabelBce,
+        Loss::Quantile {
+            levels: mlp::loss::QuantileLevels::new(&[0.05, 0.5, 0.95]).expect("levels"),
+        },
     ];
     all.into_iter()
         .map(|l| {
@@ -539,6 +542,8 @@ fn loss_cases() -> Vec<(Loss, usize, usize)> {
                 Loss::CrossEntropy { .. } => (4, 4),
                 Loss::Bce => (1, 2),
                 Loss::MultilabelBce => (3, 0),
+                // 2 targets x 3 levels.
+                Loss::Quantile { .. } => (6, 0),
             };
             (l, width, classes)
         })

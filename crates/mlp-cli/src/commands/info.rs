@@ -37,14 +37,22 @@ pub fn run(args: InfoArgs) -> Result<ExitCode> {
             .collect();
         println!(
             "{}",
-            serde_json::json!({"n_params": model.network().n_params(), "precision": model.precision(), "tensors": tensors, "model": doc})
+            serde_json::json!({"n_params": model.network().n_params(), "precision": model.precision(), "ensemble": model.ensemble_size(), "tensors": tensors, "model": doc})
         );
         return Ok(ExitCode::SUCCESS);
     }
     println!("model      {}", args.model.display());
     println!("task       {}", model.task().name());
     println!("loss       {}", model.loss().name());
-    println!("parameters {}", model.network().n_params());
+    let k = model.ensemble_size();
+    if k > 1 {
+        println!(
+            "parameters {} per member; ensemble of {k} members (predictions are their mean)",
+            model.network().n_params()
+        );
+    } else {
+        println!("parameters {}", model.network().n_params());
+    }
     match model.network().int8() {
         Some(q) => println!(
             "precision  int8 ({} bytes vs {} as f32; {} calibration on {} rows; kernel {})",
@@ -54,7 +62,10 @@ pub fn run(args: InfoArgs) -> Result<ExitCode> {
             q.calibration_rows(),
             q.kernel_path()
         ),
-        None => println!("precision  f32 ({} bytes)", 4 * model.network().n_params()),
+        None => println!(
+            "precision  f32 ({} bytes)",
+            4 * model.network().n_params() * k
+        ),
     }
     let sparsity = mlp::quant::prune::weight_sparsity(model.network());
     if sparsity > 0.0 {

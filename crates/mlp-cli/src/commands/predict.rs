@@ -30,7 +30,9 @@ pub struct PredictArgs {
     pub unknown_category: String,
     /// Regression: add split-conformal interval columns `lower` and `upper` covering a new row's
     /// value with probability LEVEL (e.g. 0.9; `<target>_lower`/`_upper` per target when there
-    /// are several). Needs a model trained with --calibration-fraction.
+    /// are several). Needs a model trained with --calibration-fraction. A model with a quantile
+    /// head (--loss quantile:...) gets conformalized quantile regression (CQR): its lowest and
+    /// highest levels, widened or narrowed to cover LEVEL.
     #[arg(long, value_name = "LEVEL", allow_negative_numbers = true)]
     pub interval: Option<f64>,
     /// Classification: add a column `prediction_set`, the labels (joined by `|`) of a conformal
@@ -200,6 +202,14 @@ pub fn write_predictions(p: &Predictions, proba: bool, out: &mut String) -> Resu
                         .collect()
                 }
             };
+            // A quantile head: `<target>_q<level>` per target per level.
+            let levels = p.quantile_levels();
+            let quantiles = p.quantiles();
+            if quantiles.is_some() {
+                for c in p.columns() {
+                    header.extend(levels.iter().map(|l| quote(&format!("{c}_q{l}"))));
+                }
+            }
             let bounds = p.lower().zip(p.upper());
             if bounds.is_some() {
                 header.extend(extra("lower"));
@@ -223,6 +233,16 @@ pub fn write_predictions(p: &Predictions, proba: bool, out: &mut String) -> Resu
                         .map(|x| num(*x))
                         .collect()
                 };
+                if let Some(q) = quantiles {
+                    let w = k * levels.len();
+                    cells.extend(
+                        q.chunks_exact(w.max(1))
+                            .nth(i)
+                            .unwrap_or(&[])
+                            .iter()
+                            .map(|x| num(*x)),
+                    );
+                }
                 if let Some((lo, hi)) = bounds {
                     cells.extend(part(lo));
                     cells.extend(part(hi));

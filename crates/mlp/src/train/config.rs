@@ -69,6 +69,14 @@ pub struct TrainConfig {
     /// Adversarial training (plain or layer-regularized AT-LR; `None`: off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) adversarial: Option<AdversarialConfig>,
+    /// Deep-ensemble members (1: a single network); see [`crate::ensemble`].
+    #[serde(skip_serializing_if = "is_one")]
+    pub(crate) ensemble: usize,
+}
+
+/// Keeps `ensemble: 1` out of saved configurations (files stay as before ensembles existed).
+fn is_one(k: &usize) -> bool {
+    *k == 1
 }
 
 impl Default for TrainConfig {
@@ -95,6 +103,7 @@ impl Default for TrainConfig {
             mixup: None,
             augment: None,
             adversarial: None,
+            ensemble: 1,
         }
     }
 }
@@ -287,6 +296,17 @@ impl TrainConfig {
         self
     }
 
+    /// Deep-ensemble members (1: a single network).
+    pub fn ensemble(&self) -> usize {
+        self.ensemble
+    }
+
+    /// Sets: deep-ensemble members, 1 to [`crate::ensemble::MAX_MEMBERS`] (see [`crate::ensemble`]).
+    pub fn with_ensemble(mut self, k: usize) -> Self {
+        self.ensemble = k;
+        self
+    }
+
     /// The adversarial-training settings, to change in place (e.g. the layers picked for AT-LR).
     pub fn adversarial_mut(&mut self) -> Option<&mut AdversarialConfig> {
         self.adversarial.as_mut()
@@ -304,6 +324,16 @@ impl TrainConfig {
         }
         if self.batch_size == 0 {
             return Err(Error::config("batch_size", "must be at least 1"));
+        }
+        if !(1..=crate::ensemble::MAX_MEMBERS).contains(&self.ensemble) {
+            return Err(Error::config(
+                "ensemble",
+                format!(
+                    "must be between 1 and {} members, got {}",
+                    crate::ensemble::MAX_MEMBERS,
+                    self.ensemble
+                ),
+            ));
         }
         let lr = self.base_lr();
         if !(lr.is_finite() && lr > 0.0) {

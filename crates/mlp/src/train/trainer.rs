@@ -117,8 +117,19 @@ pub fn check_loss_fits(loss: &Loss, targets: &Targets, outputs: usize) -> Result
         (Loss::Mse | Loss::Mae | Loss::Huber { .. }, Targets::Values { n_outputs, .. }) => {
             outputs == *n_outputs
         }
+        (Loss::Quantile { levels }, Targets::Values { n_outputs, .. }) => {
+            Some(outputs) == n_outputs.checked_mul(levels.len())
+        }
         _ => false,
     };
+    if let (Loss::Quantile { .. }, Targets::Classes { .. } | Targets::MultiLabel { .. }) =
+        (loss, targets)
+    {
+        return Err(Error::config(
+            "loss",
+            "a quantile loss needs a regression target (numbers), not classes or labels",
+        ));
+    }
     if ok {
         Ok(())
     } else {
@@ -619,7 +630,13 @@ pub fn evaluate_loss(
                     correct += usize::from((z > 0.0) == (t[start * no + j] > 0.5));
                 }
             }
-            Targets::Values { .. } => preds.extend_from_slice(&out[..b * no]),
+            // A quantile head is scored on its point prediction (see `QuantileLevels`).
+            Targets::Values { .. } => match loss.quantile_levels() {
+                Some(levels) => {
+                    preds.extend(crate::uncertainty::quantile_points(&out[..b * no], levels))
+                }
+                None => preds.extend_from_slice(&out[..b * no]),
+            },
         }
         start += b;
     }

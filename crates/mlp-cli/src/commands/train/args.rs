@@ -115,7 +115,9 @@ pub struct TrainArgs {
     /// Clip the global gradient norm to this value.
     #[arg(long)]
     pub clip_grad_norm: Option<f32>,
-    /// Loss: cross_entropy, bce (binary, one output), multilabel_bce, mse, mae, `huber[:DELTA]`
+    /// Loss: cross_entropy, bce (binary, one output), multilabel_bce, mse, mae, `huber[:DELTA]`,
+    /// `quantile:L1,L2,...` (regression: one output per target per level, pinball loss; levels
+    /// in (0,1), increasing; `mlp predict` adds a `<target>_q<L>` column per level)
     /// (default: cross_entropy for classification, mse for regression).
     #[arg(long)]
     pub loss: Option<String>,
@@ -172,6 +174,13 @@ pub struct TrainArgs {
     #[arg(long, value_name = "HOW", value_parser = ["temperature"])]
     #[serde(default)]
     pub calibrate: Option<String>,
+    /// Deep ensemble: train K networks (seeds derived from --seed; side by side on up to
+    /// --threads workers, one thread each, so the result does not depend on --threads) and
+    /// average their probabilities (classification) or values (regression). One model file holds
+    /// all members. Default 1 (a single network).
+    #[arg(long, value_name = "K", default_value_t = 1)]
+    #[serde(default = "one_member")]
+    pub ensemble: usize,
     /// Adversarial training: fgsm or pgd examples, made on the current weights for every batch.
     #[arg(long, value_name = "METHOD", value_parser = ["fgsm", "pgd"], requires = "eps")]
     pub adversarial: Option<String>,
@@ -317,6 +326,7 @@ const FIXES_THE_MODEL: &[&str] = &[
     "no_standardize",
     "calibrate",
     "adversarial",
+    "loss",
     "config",
 ];
 
@@ -357,6 +367,11 @@ struct ConfigKeys {
     train: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
+/// The default of `--ensemble` in a saved command line from before the flag existed.
+fn one_member() -> usize {
+    1
+}
+
 /// The `[train]` settings a flag sets: given on the command line, the flag wins over the file.
 fn config_keys_of_flag(flag: &str) -> &'static [&'static str] {
     match flag {
@@ -371,6 +386,7 @@ fn config_keys_of_flag(flag: &str) -> &'static [&'static str] {
         "patience" => &["patience"],
         "seed" => &["seed"],
         "threads" => &["threads"],
+        "ensemble" => &["ensemble"],
         "class_weight" => &["class_weights"],
         "mixup" => &["mixup"],
         "adversarial" | "eps" | "adv_steps" | "adv_step_size" | "adv_norm" | "adv_ratio"
@@ -408,7 +424,7 @@ fn overlay_config(
     Ok(serde_json::from_value(merged)?)
 }
 
-fn parse_loss(text: &str) -> Result<Loss> {
+pub(super) fn parse_loss(text: &str) -> Result<Loss> {
     let (name, arg) = text
         .split_once(':')
         .map_or((text, None), |(a, b)| (a, Some(b)));
@@ -430,8 +446,12 @@ fn parse_loss(text: &str) -> Result<Loss> {
             },
             "bce" => Loss::Bce,
             "multilabel_bce" => Loss::MultilabelBce,
+            "quantile" | "pinball" => Loss::Quantile {
+                levels: mlp::loss::QuantileLevels::parse(arg.unwrap_or(""))
+                    .map_err(|e| anyhow::anyhow!("--loss {text}: {e}"))?,
+            },
             other => bail!(
-                "--loss: unknown '{other}'; one of cross_entropy, bce, multilabel_bce, mse, mae, huber[:DELTA]"
+                "--loss: unknown '{other}'; one of cross_entropy, bce, multilabel_bce, mse, mae, huber[:DELTA], quantile:LEVELS"
             ),
         },
     )
@@ -479,6 +499,7 @@ impl TrainArgs {
         })
         .seed(self.seed)
         .threads(self.threads)
+        .ensemble(self.ensemble)
         .label_smoothing(self.label_smoothing)
         .standardize(!self.no_standardize);
         if self.hidden.contains(&0) {

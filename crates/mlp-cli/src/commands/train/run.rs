@@ -359,9 +359,14 @@ fn session_inner(
         layers.extend(builder.custom_layers().unwrap_or_default().iter().cloned());
         builder = builder.layers(layers);
     }
-    let mut builder = with_output_layer(builder, outputs);
+    // A quantile head has one output per target per level.
+    let per_target = match args.loss.as_deref() {
+        Some(l) => super::args::parse_loss(l)?.outputs_per_target(),
+        None => 1,
+    };
+    let mut builder = with_output_layer(builder, outputs * per_target);
     if let Some(sel) = selection {
-        builder = sel.apply(builder, task, train_set.n_features(), outputs);
+        builder = sel.apply(builder, task, train_set.n_features(), outputs * per_target);
     }
     // Images are scaled to [0, 1] on load; per-pixel standardization is for tabular columns.
     if matches!(
@@ -728,7 +733,7 @@ fn calibrate(
                     bail!("--calibrate temperature needs class targets");
                 };
                 // The session's validation rows are already scaled: network outputs directly.
-                let outputs = model.network().predict(val.features(), val.len());
+                let outputs = model.forward_scaled(val.features(), val.len());
                 model.fit_temperature_on_outputs(outputs, labels, "validation")?;
             }
             (None, Some(cal)) => {
