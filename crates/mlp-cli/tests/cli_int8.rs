@@ -164,3 +164,54 @@ fn prune_then_info_shows_the_sparsity() {
         stderr(&o)
     );
 }
+
+#[test]
+fn an_ensemble_is_refused_by_quantize_and_prune() {
+    let dir = TempDir::new("int8-ensemble");
+    let data = dir.file("t.csv", &table(120));
+    let model = dir.path("m.safetensors");
+    ok(&[
+        "train",
+        "--data",
+        &data,
+        "--target",
+        "label",
+        "--out",
+        &model,
+        "--hidden",
+        "8",
+        "--epochs",
+        "5",
+        "--seed",
+        "1",
+        "--ensemble",
+        "2",
+    ]);
+    let out = dir.path("q.safetensors");
+    for cmd in [
+        vec![
+            "quantize", "--model", &model, "--data", &data, "--out", &out,
+        ],
+        vec![
+            "prune",
+            "--model",
+            &model,
+            "--data",
+            &data,
+            "--sparsity",
+            "0.5",
+            "--out",
+            &out,
+        ],
+    ] {
+        let o = mlp(&cmd);
+        let err = stderr(&o);
+        assert!(!o.status.success(), "{} succeeded", cmd[0]);
+        assert!(
+            err.contains("ensemble of 2 members") && err.lines().count() == 1,
+            "{}: {err}",
+            cmd[0]
+        );
+        assert!(!std::path::Path::new(&out).exists());
+    }
+}

@@ -151,8 +151,8 @@ impl Model {
     /// it equals the model its file loads back to; its predictions take the int8 path.
     ///
     /// # Errors
-    /// A non-finite or mis-sized calibration matrix, no calibration rows, or a network with a
-    /// block other than dense and dropout.
+    /// A non-finite or mis-sized calibration matrix, no calibration rows, an ensemble, or a
+    /// network with a block other than dense and dropout.
     pub fn quantize(
         &self,
         features: &[f32],
@@ -160,6 +160,15 @@ impl Model {
         calibration: Calibration,
     ) -> Result<Model> {
         self.check_features(features, rows)?;
+        if self.ensemble_size() > 1 {
+            return Err(Error::config(
+                "quantize",
+                format!(
+                    "this model is an ensemble of {} members; int8 quantization takes a single network",
+                    self.ensemble_size()
+                ),
+            ));
+        }
         let mut x = features.to_vec();
         self.scaler.apply(&mut x);
         let q = quantize_network(&self.network, &x, rows, calibration)?;

@@ -147,8 +147,8 @@ impl Model {
     /// documentation for the two kinds.
     ///
     /// # Errors
-    /// A sparsity outside `[0, 1)`, a malformed data set, an int8 model (prune the f32 model,
-    /// then quantize), or for structured pruning a block other than dense and dropout.
+    /// A sparsity outside `[0, 1)`, a malformed data set, an ensemble, an int8 model (prune the
+    /// f32 model, then quantize), or for structured pruning a block other than dense and dropout.
     pub fn prune(&self, data: &Dataset, config: &PruneConfig) -> Result<(Model, PruneReport)> {
         config.check()?;
         data.validate()?;
@@ -156,6 +156,15 @@ impl Model {
             return Err(Error::config(
                 "prune",
                 "this is an int8 model; prune the f32 model, then quantize it",
+            ));
+        }
+        if self.ensemble_size() > 1 {
+            return Err(Error::config(
+                "prune",
+                format!(
+                    "this model is an ensemble of {} members; pruning takes a single network",
+                    self.ensemble_size()
+                ),
             ));
         }
         if data.n_features != self.n_features() {
