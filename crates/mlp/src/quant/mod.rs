@@ -12,8 +12,9 @@
 //!   round(-lo / scale)`. After a ReLU `lo = 0`, so the zero point is 0 and all 256 levels cover
 //!   the positive range; a tanh layer's output gets a zero point near 128.
 //! - **Products**: `acc_j = sum_k q_x[k] q_w[j][k]` in `i32`, exact on every kernel path (see
-//!   the int8 kernels), then `z_j = (acc_j - zero_point * sum_k q_w[j][k]) * (scale_x * scale_j)
-//!   + b_j` in f32: the bias stays f32 (it costs one add per output and keeps its full precision).
+//!   the int8 kernels), then
+//!   `z_j = (acc_j - zero_point * sum_k q_w[j][k]) * (scale_x * scale_j) + b_j` in f32: the bias
+//!   stays f32 (it costs one add per output and keeps its full precision).
 //! - **Activation functions** run in f32 on `z` (the same code as the f32 network), and the result
 //!   is quantized with the next layer's input parameters; the last layer's output stays f32 (the
 //!   logits).
