@@ -398,3 +398,58 @@ fn bad_test_settings_fail_with_one_line() {
     let err = cv_error(&[&base[..], &["--test-data", &missing]].concat());
     assert!(err.contains("missing.csv"), "{err}");
 }
+
+/// With no network flags, every fold runs `mlp train`'s default model selection on its own
+/// training rows: each fold reports the chosen candidate, and fold 1 equals `mlp train` (defaults)
+/// on the same rows, evaluated on the fold.
+#[test]
+fn default_flags_select_a_model_inside_each_fold_like_train() {
+    let data = fixture();
+    let report = json_of(&run_ok(&[
+        "cv",
+        "--data",
+        &data,
+        "--target",
+        "species",
+        "--folds",
+        "3",
+        "--seed",
+        "5",
+        "--threads",
+        "1",
+        "--json",
+    ]));
+    let folds = check_partition(&report, 150, 3);
+    let per_fold = report["per_fold"].as_array().expect("per_fold");
+    for f in per_fold {
+        let name = f["selected"]
+            .as_str()
+            .expect("a selected candidate per fold");
+        assert!(["linear", "mlp", "wide_deep"].contains(&name), "{f}");
+    }
+    let dir = TempDir::new("cv-select");
+    let (header, lines) = fixture_lines();
+    let train_rows: Vec<usize> = (0..150).filter(|r| !folds[0].contains(r)).collect();
+    let train = dir.file("train.csv", &csv_of(&header, &lines, &train_rows));
+    let test = dir.file("test.csv", &csv_of(&header, &lines, &folds[0]));
+    let model = dir.path("m.mlp");
+    run_ok(&[
+        "train",
+        "--data",
+        &train,
+        "--target",
+        "species",
+        "--seed",
+        "5",
+        "--threads",
+        "1",
+        "--quiet",
+        "--out",
+        &model,
+    ]);
+    let by_hand = json_of(&run_ok(&[
+        "eval", "--model", &model, "--data", &test, "--json",
+    ]));
+    assert_eq!(per_fold[0]["metrics"]["accuracy"], by_hand["accuracy"]);
+    assert_eq!(per_fold[0]["metrics"]["log_loss"], by_hand["log_loss"]);
+}

@@ -48,6 +48,8 @@ struct FoldResult {
     train_samples: usize,
     val_samples: usize,
     epochs_run: usize,
+    /// The candidate the default model selection chose inside this fold's training rows.
+    selected: Option<&'static str>,
     outcome: Outcome,
     metrics: Map<String, Value>,
 }
@@ -125,10 +127,11 @@ pub fn run(args: CvArgs) -> Result<ExitCode> {
                 })
                 .collect();
             println!(
-                "fold {}/{}: {} test rows, {} epochs{}: {}",
+                "fold {}/{}: {} test rows, {}{} epochs{}: {}",
                 i + 1,
                 folds.len(),
                 r.test_rows.len(),
+                r.selected.map_or(String::new(), |c| format!("{c}, ")),
                 r.epochs_run,
                 if r.outcome.diverged() {
                     " (diverged)"
@@ -153,6 +156,7 @@ pub fn run(args: CvArgs) -> Result<ExitCode> {
                     "train_samples": r.train_samples,
                     "val_samples": r.val_samples,
                     "epochs_run": r.epochs_run,
+                    "selected": r.selected,
                     "diverged": r.outcome.diverged(),
                     "metrics": r.metrics,
                 })
@@ -215,7 +219,14 @@ fn run_fold(
         ),
     };
     let loaded = train::finish_load(args, data, test_table)?;
-    let mut session = train::session_for(args, &loaded)?;
+    // The same default model selection as `mlp train`, run inside the fold's training rows only
+    // (its table is not printed per fold).
+    let quiet = TrainArgs {
+        quiet: true,
+        ..args.clone()
+    };
+    let selection = train::auto_select(&quiet, &loaded)?;
+    let mut session = train::session_with(args, &loaded, selection.as_ref())?;
     let outcome = session.run(&mut NoHooks)?;
     if matches!(outcome, Outcome::Interrupted) {
         bail!("interrupted");
@@ -237,6 +248,7 @@ fn run_fold(
             train_samples: t.map_or(0, |t| t.train_samples),
             val_samples: t.map_or(0, |t| t.val_samples),
             epochs_run: session.state().history.len(),
+            selected: selection.as_ref().map(|sel| sel.chosen.name()),
             outcome,
             metrics,
         },

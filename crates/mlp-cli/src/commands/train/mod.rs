@@ -7,4 +7,4 @@ mod args;
 mod run;
 
 pub use args::TrainArgs;
-pub use run::{DIVERGED_EXIT, finish_load, load, run, session_for};
+pub use run::{DIVERGED_EXIT, auto_select, finish_load, load, run, session_for, session_with};
