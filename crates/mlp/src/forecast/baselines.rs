@@ -107,8 +107,12 @@ pub enum FittedDetail {
     Ets(EtsFit),
     /// The Theta parameters.
     Theta(ThetaFit),
-    /// Naive2's seasonal indices (`None`: not seasonal).
-    Naive2(Option<SeasonalIndices>),
+    /// Naive2's seasonal indices. A struct variant: serde's internally tagged enums cannot hold
+    /// a bare `Option` (the model file and `--json` must serialize every fit).
+    Naive2 {
+        /// The seasonal indices (`None`: not seasonal).
+        indices: Option<SeasonalIndices>,
+    },
 }
 
 impl Baseline {
@@ -183,7 +187,9 @@ impl Baseline {
         let detail = match *self {
             Baseline::Ets { season } => FittedDetail::Ets(fit_ets(train, season)?),
             Baseline::Theta { season } => FittedDetail::Theta(ThetaFit::fit(train, season)),
-            Baseline::Naive2 { season } => FittedDetail::Naive2(seasonal_adjustment(train, season)),
+            Baseline::Naive2 { season } => FittedDetail::Naive2 {
+                indices: seasonal_adjustment(train, season),
+            },
             _ => FittedDetail::None,
         };
         Ok(FittedBaseline {
@@ -291,7 +297,9 @@ impl FittedBaseline {
                 match &self.detail {
                     FittedDetail::Ets(e) => e.forecast(history, horizon),
                     FittedDetail::Theta(th) => th.forecast(history, horizon),
-                    FittedDetail::Naive2(s) => naive2_forecast(s.as_ref(), history, horizon),
+                    FittedDetail::Naive2 { indices } => {
+                        naive2_forecast(indices.as_ref(), history, horizon)
+                    }
                     FittedDetail::None => vec![last; horizon],
                 }
             }
@@ -522,6 +530,27 @@ mod tests {
         assert_eq!(fit.name(), format!("ar({p})"));
         assert!(Baseline::ArAuto { max_order: 0 }.fit(&y).is_err());
         assert!(Baseline::ArAuto { max_order: 3 }.fit(&y[..5]).is_err());
+    }
+
+    /// Every fit serializes and reads back (the model file and `--json` hold them): seasonal and
+    /// non-seasonal series, so that both shapes of every detail (e.g. Naive2 without indices) occur.
+    #[test]
+    fn every_fitted_candidate_survives_json() {
+        let mut rng = Rng::seed_from(11);
+        let seasonal: Vec<f64> = (0..72)
+            .map(|t| 20.0 + 4.0 * (2.0 * std::f64::consts::PI * t as f64 / 12.0).sin())
+            .map(|v| v + 0.3 * rng.normal() as f64)
+            .collect();
+        let flat: Vec<f64> = (0..72).map(|_| 10.0 + rng.normal() as f64).collect();
+        for (y, season) in [(&seasonal, 12), (&flat, 12), (&flat, 1)] {
+            for b in statistical_candidates(season) {
+                let fit = b.fit_for_horizon(y, 6).expect("fits");
+                let text = serde_json::to_string(&fit)
+                    .unwrap_or_else(|e| panic!("{} does not serialize: {e}", fit.name()));
+                let back: FittedBaseline = serde_json::from_str(&text).expect("reads back");
+                assert_eq!(back.forecast(y, 6), fit.forecast(y, 6), "{}", fit.name());
+            }
+        }
     }
 
     #[test]
