@@ -67,6 +67,7 @@ fn given_flags(matches: &ArgMatches) -> Vec<String> {
 }
 
 fn main() -> ExitCode {
+    restore_default_sigpipe();
     let matches = Cli::command().get_matches();
     let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     // The subcommand path (`forecast fit`), for errors worded in that subcommand's flags.
@@ -256,4 +257,15 @@ fn in_flag_terms(err: &anyhow::Error, path: &[String]) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// `mlp info | head` must end quietly like any Unix tool: Rust ignores SIGPIPE, so a closed pipe
+/// would make `println!` panic with a backtrace; the default action ends the process instead.
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in `main`, before any other thread exists; SIG_DFL is a valid
+    // disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
