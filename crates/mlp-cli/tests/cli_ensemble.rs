@@ -129,6 +129,22 @@ fn ensemble_zero_is_one_line() {
     args.extend(["--ensemble", "65"]);
     let e = one_line_error(&args);
     assert!(e.contains("between 1 and 64"), "{e}");
+    // With default network flags the model selection would run: the flag is still the error.
+    let e = one_line_error(&[
+        "train",
+        "--data",
+        &data,
+        "--target",
+        "kind",
+        "--out",
+        &out,
+        "--ensemble",
+        "0",
+    ]);
+    assert!(
+        e.contains("--ensemble") && !e.contains("model selection"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -266,6 +266,8 @@ pub fn auto_select(args: &TrainArgs, loaded: &Loaded) -> Result<Option<Selection
         return Ok(None);
     }
     let builder = args.builder(loaded.task, loaded.train_set.len())?;
+    // A bad setting is the user's flag, not a failure of the selection: report it as such.
+    builder.config().validate()?;
     let selection = mlp::train::select::select(
         &builder,
         SelectionData {
