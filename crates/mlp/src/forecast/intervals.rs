@@ -131,7 +131,8 @@ pub fn conformal_quantile(scores: &[f64], level: f64) -> f64 {
     let mut v: Vec<f64> = scores.iter().map(|e| e.abs()).collect();
     v.sort_by(f64::total_cmp);
     let n = v.len();
-    let rank = ((n + 1) as f64 * level).ceil() as usize;
+    // The same finite-sample rank as the tabular conformal intervals (with its rounding guard).
+    let rank = crate::uncertainty::conformal_rank(n, level);
     v[rank.clamp(1, n) - 1]
 }
 
