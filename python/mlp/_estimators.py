@@ -52,6 +52,26 @@ _TRAIN_KEYS = (
 )
 
 
+# Parameters that fix the network or how it trains: any of them set (not None), like the
+# matching `mlp train` flag given, turns the automatic model selection off (see `_selects`).
+_FIXES_THE_MODEL = (
+    "activation",
+    "optimizer",
+    "momentum",
+    "lr",
+    "epochs",
+    "batch_size",
+    "weight_decay",
+    "schedule",
+    "dropout",
+    "arch",
+    "early_stopping",
+    "validation_fraction",
+    "patience",
+    "standardize",
+)
+
+
 def _is_dataframe(X):
     return hasattr(X, "columns") and hasattr(X, "dtypes") and hasattr(X, "iloc")
 
@@ -101,6 +121,13 @@ def _engine_order(classes):
     return [classes[i] for i in order]
 
 
+def _first_partial(epochs):
+    """Settings of a first ``partial_fit`` call: no model selection (one batch is not the data),
+    ``epochs`` epochs on the batch, no validation split or early stopping; the network is the
+    fixed default unless the parameters say otherwise."""
+    return dict(epochs=epochs, early_stopping=False, validation_fraction=0.0, select=False)
+
+
 def _label_cells(y):
     return [str(v) for v in y.tolist()]
 
@@ -111,13 +138,27 @@ class _MLPBase(BaseEstimator):
     _task = ""
 
     # -- parameters -------------------------------------------------------------------------
+    def _selects(self):
+        """Whether ``fit`` chooses the network as ``mlp train`` does by default: ``hidden`` is
+        "auto" and no parameter that fixes the network or its training is set."""
+        hidden = getattr(self, "hidden", "auto")
+        if not (hidden is None or (isinstance(hidden, str) and hidden == "auto")):
+            return False
+        return all(getattr(self, k, None) is None for k in _FIXES_THE_MODEL)
+
     def _train_params(self, **override):
         params = {k: getattr(self, k) for k in _TRAIN_KEYS if hasattr(self, k)}
-        if params.get("hidden") is not None:
-            hidden = params["hidden"]
+        hidden = params.get("hidden")
+        if isinstance(hidden, str):
+            if hidden != "auto":
+                raise ValueError(f'hidden must be "auto" or a tuple of layer widths, got {hidden!r}')
+            hidden = None
+        if hidden is not None:
             if isinstance(hidden, numbers.Integral):
                 hidden = [hidden]
-            params["hidden"] = [int(h) for h in hidden]
+            hidden = [int(h) for h in hidden]
+        params["hidden"] = hidden
+        params["select"] = self._selects()
         params.update(override)
         return params
 
@@ -183,6 +224,8 @@ class _MLPBase(BaseEstimator):
     def _store(self, result):
         model, interrupt = result
         self.model_ = model
+        self.selection_ = model.selection
+        self.selected_ = None if self.selection_ is None else self.selection_["chosen"]
         history = model.history
         self.loss_curve_ = [h["train_loss"] for h in history]
         self.n_iter_ = len(history)
@@ -219,43 +262,54 @@ class _MLPBase(BaseEstimator):
 class MLPClassifier(ClassifierMixin, _MLPBase):
     """Multilayer-perceptron classifier trained by the ``mlp`` engine.
 
-    The defaults are those of ``mlp train``; ``None`` means "the engine's default".
+    The defaults are those of ``mlp train``. By default the network is chosen as ``mlp train``
+    chooses it (automatic model selection): a linear model (logistic regression, L2, L-BFGS),
+    one hidden layer of 100 ReLU units, and a wide-and-deep network (a linear skip path plus 100
+    ReLU units) are scored by 5-fold cross-validation up to 1500 samples, else on a 15%
+    hold-out, each early-stopped on its held-out rows; the lowest mean validation loss wins
+    (a larger candidate must beat a simpler one by more than 1%), and the winner is refit on
+    all samples. Below 40 samples, or when any parameter that fixes the network or its
+    training is set (``hidden`` other than "auto", or any of ``activation`` to
+    ``standardize`` below not None), no selection runs and the fixed network trains, the
+    defaults of the parameters left None filled in: exactly as the matching ``mlp train``
+    flags turn the selection off. ``selected_`` and ``selection_`` tell what was chosen.
 
     Parameters
     ----------
-    hidden : tuple of int, default=(100,)
-        Hidden layer widths.
-    activation : str, default="relu"
+    hidden : "auto" or tuple of int, default="auto"
+        Hidden layer widths; "auto": chosen by the model selection (without selection, the
+        fixed default is one layer of 100).
+    activation : str or None, default=None
         Hidden activation: relu, leaky_relu, elu, gelu, silu, tanh, sigmoid, softplus,
-        identity.
-    optimizer : str, default="adam"
-        sgd, nesterov, adam, adamw, rmsprop or lbfgs.
+        identity (None: relu).
+    optimizer : str or None, default=None
+        sgd, nesterov, adam, adamw, rmsprop or lbfgs (None: adam).
     lr : float or None, default=None
         Learning rate (None: the optimizer's default).
-    epochs : int, default=200
-        Maximum epochs.
-    batch_size : int, default=200
-        Minibatch size.
-    weight_decay : float, default=1e-4
-        L2 weight decay.
-    dropout : float, default=0.0
-        Dropout after each hidden layer.
-    arch : str, default="mlp"
-        Architecture family (as ``mlp train --arch``): mlp, resmlp, kan, ...
-    schedule : str, default="constant"
-        Learning-rate schedule (as ``mlp train --schedule``).
+    epochs : int or None, default=None
+        Maximum epochs (None: 200).
+    batch_size : int or None, default=None
+        Minibatch size (None: 200).
+    weight_decay : float or None, default=None
+        L2 weight decay (None: 1e-4).
+    dropout : float or None, default=None
+        Dropout after each hidden layer (None: 0).
+    arch : str or None, default=None
+        Architecture family (as ``mlp train --arch``): mlp, resmlp, kan, ... (None: mlp).
+    schedule : str or None, default=None
+        Learning-rate schedule (as ``mlp train --schedule``; None: constant).
     momentum : float or None, default=None
         Momentum of sgd, nesterov and rmsprop.
-    early_stopping : bool, default=True
+    early_stopping : bool or None, default=None
         Stop when the validation (or, without a validation part, the training) loss stops
-        improving for ``patience`` epochs, keeping the best weights.
+        improving for ``patience`` epochs, keeping the best weights (None: True).
     validation_fraction : float or None, default=None
         Fraction held out (stratified) for early stopping; None: 10% from 5000 samples up,
         none below (as ``mlp train``).
-    patience : int, default=20
-        Early-stopping patience in epochs.
-    standardize : bool, default=True
-        Standardize numeric features.
+    patience : int or None, default=None
+        Early-stopping patience in epochs (None: 20).
+    standardize : bool or None, default=None
+        Standardize numeric features (None: True).
     impute : {"mean", "median", "most-frequent"} or None, default=None
         How to fill missing cells (None: a missing cell is an error).
     clip_grad_norm : float or None, default=None
@@ -281,8 +335,18 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
         Column names, when fitted on a DataFrame with string column names.
     model_ : mlp.Model
         The trained native model.
+    selected_ : str or None
+        The network the model selection chose ("linear", "mlp" or "wide_deep"), or None when
+        no selection ran.
+    selection_ : dict or None
+        The selection's table, as ``mlp train`` prints it: ``plan`` (how the candidates were
+        scored), ``plan_text``, ``rows``, ``chosen``, ``epochs`` (of the refit on all
+        samples), ``reason``, and ``candidates``, one dict per candidate (``candidate``,
+        ``network``, ``params``, ``val_loss``, ``val_loss_std``, ``val_metric``: mean
+        validation accuracy, ``epochs``); ``pandas.DataFrame(selection_["candidates"])``
+        shows it as a table. None when no selection ran.
     loss_curve_ : list of float
-        Training loss per epoch.
+        Training loss per epoch (of the final fit).
     n_iter_ : int
         Epochs run.
 
@@ -300,21 +364,21 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
 
     def __init__(
         self,
-        hidden=(100,),
-        activation="relu",
-        optimizer="adam",
+        hidden="auto",
+        activation=None,
+        optimizer=None,
         lr=None,
-        epochs=200,
-        batch_size=200,
-        weight_decay=1e-4,
-        dropout=0.0,
-        arch="mlp",
-        schedule="constant",
+        epochs=None,
+        batch_size=None,
+        weight_decay=None,
+        dropout=None,
+        arch=None,
+        schedule=None,
         momentum=None,
-        early_stopping=True,
+        early_stopping=None,
         validation_fraction=None,
-        patience=20,
-        standardize=True,
+        patience=None,
+        standardize=None,
         impute=None,
         clip_grad_norm=None,
         label_smoothing=0.0,
@@ -431,8 +495,13 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
         """Continue training on a batch for ``epochs`` epochs.
 
         The first call fits the encoders on this batch (``classes`` lists every class the
-        later batches may hold). Later calls encode with those encoders; the optimizer restarts
-        on every call, without early stopping or a validation split.
+        later batches may hold) and builds the network without model selection: with the
+        parameters left None, the fixed default (one hidden layer of 100 ReLU units, Adam,
+        lr 1e-3, weight decay 1e-4, batch 200). Later calls encode with those encoders and
+        continue the optimizer where the previous call (or ``fit``) left it: its moments and
+        step count carry over, unless the optimizer changed or the estimator was loaded or
+        unpickled (those keep the weights, not the optimizer's state). No call uses early
+        stopping or a validation split.
 
         Parameters
         ----------
@@ -454,7 +523,7 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
         """
         if not hasattr(self, "model_"):
             self._partial_calls = 0
-            return self._fit(X, y, sample_weight, classes=classes, epochs=epochs, early_stopping=False, validation_fraction=0.0)
+            return self._fit(X, y, sample_weight, classes=classes, **_first_partial(epochs))
         if classes is not None and not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
             raise ValueError("classes differ from the first call's classes_")
         cols, y, n, mat = self._columns(X, reset=False, y=y)
@@ -530,40 +599,45 @@ class MLPRegressor(RegressorMixin, _MLPBase):
 
     Targets are standardized for training and predictions come back in their units. The
     parameters are those of :class:`MLPClassifier` without ``label_smoothing`` and
-    ``class_weight``; the defaults are ``mlp train``'s.
+    ``class_weight``; the defaults are ``mlp train``'s, including its automatic model
+    selection (a linear model, i.e. ridge regression, one hidden layer, or a wide-and-deep
+    network; see :class:`MLPClassifier`), which any parameter that fixes the network or its
+    training turns off.
 
     Parameters
     ----------
-    hidden : tuple of int, default=(100,)
-        Hidden layer widths.
-    activation : str, default="relu"
-        Hidden activation.
-    optimizer : str, default="adam"
-        sgd, nesterov, adam, adamw, rmsprop or lbfgs.
+    hidden : "auto" or tuple of int, default="auto"
+        Hidden layer widths; "auto": chosen by the model selection (without selection, the
+        fixed default is one layer of 100).
+    activation : str or None, default=None
+        Hidden activation (None: relu).
+    optimizer : str or None, default=None
+        sgd, nesterov, adam, adamw, rmsprop or lbfgs (None: adam).
     lr : float or None, default=None
         Learning rate (None: the optimizer's default).
-    epochs : int, default=200
-        Maximum epochs.
-    batch_size : int, default=200
-        Minibatch size.
-    weight_decay : float, default=1e-4
-        L2 weight decay.
-    dropout : float, default=0.0
-        Dropout after each hidden layer.
-    arch : str, default="mlp"
-        Architecture family (as ``mlp train --arch``).
-    schedule : str, default="constant"
-        Learning-rate schedule.
+    epochs : int or None, default=None
+        Maximum epochs (None: 200).
+    batch_size : int or None, default=None
+        Minibatch size (None: 200).
+    weight_decay : float or None, default=None
+        L2 weight decay (None: 1e-4).
+    dropout : float or None, default=None
+        Dropout after each hidden layer (None: 0).
+    arch : str or None, default=None
+        Architecture family (as ``mlp train --arch``; None: mlp).
+    schedule : str or None, default=None
+        Learning-rate schedule (None: constant).
     momentum : float or None, default=None
         Momentum of sgd, nesterov and rmsprop.
-    early_stopping : bool, default=True
-        Stop when the validation (or training) loss stops improving for ``patience`` epochs.
+    early_stopping : bool or None, default=None
+        Stop when the validation (or training) loss stops improving for ``patience`` epochs
+        (None: True).
     validation_fraction : float or None, default=None
         Fraction held out for early stopping; None: 10% from 5000 samples up, none below.
-    patience : int, default=20
-        Early-stopping patience in epochs.
-    standardize : bool, default=True
-        Standardize numeric features.
+    patience : int or None, default=None
+        Early-stopping patience in epochs (None: 20).
+    standardize : bool or None, default=None
+        Standardize numeric features (None: True).
     impute : {"mean", "median", "most-frequent"} or None, default=None
         How to fill missing cells (None: a missing cell is an error).
     clip_grad_norm : float or None, default=None
@@ -583,6 +657,12 @@ class MLPRegressor(RegressorMixin, _MLPBase):
         Number of targets.
     model_ : mlp.Model
         The trained native model.
+    selected_ : str or None
+        The network the model selection chose ("linear", "mlp" or "wide_deep"), or None when
+        no selection ran.
+    selection_ : dict or None
+        The selection's table (see :class:`MLPClassifier`; ``val_metric`` is the mean
+        validation R²), or None when no selection ran.
     loss_curve_ : list of float
         Training loss per epoch.
     n_iter_ : int
@@ -593,21 +673,21 @@ class MLPRegressor(RegressorMixin, _MLPBase):
 
     def __init__(
         self,
-        hidden=(100,),
-        activation="relu",
-        optimizer="adam",
+        hidden="auto",
+        activation=None,
+        optimizer=None,
         lr=None,
-        epochs=200,
-        batch_size=200,
-        weight_decay=1e-4,
-        dropout=0.0,
-        arch="mlp",
-        schedule="constant",
+        epochs=None,
+        batch_size=None,
+        weight_decay=None,
+        dropout=None,
+        arch=None,
+        schedule=None,
         momentum=None,
-        early_stopping=True,
+        early_stopping=None,
         validation_fraction=None,
-        patience=20,
-        standardize=True,
+        patience=None,
+        standardize=None,
         impute=None,
         clip_grad_norm=None,
         seed=0,
@@ -691,8 +771,11 @@ class MLPRegressor(RegressorMixin, _MLPBase):
     def partial_fit(self, X, y, sample_weight=None, epochs=1):
         """Continue training on a batch for ``epochs`` epochs.
 
-        The first call fits the encoders on this batch; later calls encode with them. The
-        optimizer restarts on every call, without early stopping or a validation split.
+        The first call fits the encoders on this batch and builds the network without model
+        selection (with the parameters left None, the fixed default: one hidden layer of 100
+        ReLU units, Adam). Later calls encode with those encoders and continue the optimizer
+        where the previous call (or ``fit``) left it, as :meth:`MLPClassifier.partial_fit`.
+        No call uses early stopping or a validation split.
 
         Parameters
         ----------
@@ -712,7 +795,7 @@ class MLPRegressor(RegressorMixin, _MLPBase):
         """
         if not hasattr(self, "model_"):
             self._partial_calls = 0
-            return self._fit(X, y, sample_weight, epochs=epochs, early_stopping=False, validation_fraction=0.0)
+            return self._fit(X, y, sample_weight, **_first_partial(epochs))
         cols, y, n, mat = self._columns(X, reset=False, y=y)
         names = self.model_.target_columns
         if y.ndim == 1:
@@ -796,4 +879,6 @@ def load(path):
     history = model.history
     est.loss_curve_ = [h["train_loss"] for h in history]
     est.n_iter_ = len(history)
+    est.selection_ = model.selection
+    est.selected_ = None if est.selection_ is None else est.selection_["chosen"]
     return est

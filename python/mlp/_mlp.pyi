@@ -34,6 +34,13 @@ class Model:
     def history(self) -> list[dict[str, Any]]:
         """Per-epoch records: epoch, train_loss, val_loss, val_metric, lr."""
     @property
+    def selection(self) -> Optional[dict[str, Any]]:
+        """The automatic model selection that chose the network (plan, rows, chosen, epochs,
+        reason, candidates), or None when none ran."""
+    @property
+    def optimizer_steps(self) -> Optional[int]:
+        """Optimizer updates taken so far (None for a loaded or unpickled model)."""
+    @property
     def outcome(self) -> Optional[str]:
         """How training ended."""
     def predict(

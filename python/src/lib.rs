@@ -27,12 +27,14 @@ use mlp::io::TensorFile;
 use mlp::loss::BatchTargets;
 use mlp::model::InputSchema;
 use mlp::model::{Model, Task};
-use mlp::optim::OptimizerConfig;
+use mlp::optim::schedule::ScheduleState;
+use mlp::optim::{OptimizerConfig, OptimizerState};
 use mlp::optim::schedule::Schedule;
 use mlp::robust::attack::attack;
 use mlp::robust::{AttackConfig, EpsUnits};
 use mlp::spec::LayerSpec;
-use mlp::table::Table;
+use mlp::table::{Table, TableColumns, encode_training_table};
+use mlp::train::select::{self as model_select, Selection, SelectionData};
 use mlp::train::{Hooks, ValidationSplit};
 use mlp::verify::{Bounds, LinearSpec, Method, spec_bounds};
 use mlp::{Activation, Error};
@@ -214,17 +216,8 @@ fn settings(
             })?)
         });
     }
-    if let Some(how) = opt::<String>(d, "impute")? {
-        b = b.impute(match how.as_str() {
-            "mean" => Impute::Mean,
-            "median" => Impute::Median,
-            "most-frequent" | "most_frequent" => Impute::MostFrequent,
-            other => {
-                return Err(PyValueError::new_err(format!(
-                    "impute: use mean, median or most-frequent, not '{other}'"
-                )));
-            }
-        });
+    if let Some(how) = impute_of(d)? {
+        b = b.impute(how);
     }
     // The validation split exactly as `mlp train` picks it.
     let auto = if early_stopping && n_rows >= mlp::estimator::AUTO_VALIDATION_MIN_ROWS {
@@ -245,6 +238,23 @@ fn settings(
         _ => ValidationSplit::Random(f),
     });
     Ok(Settings { task, builder: b })
+}
+
+/// The `impute` setting (`None`: a missing cell is an error).
+fn impute_of(d: &Bound<'_, PyDict>) -> PyResult<Option<Impute>> {
+    let Some(how) = opt::<String>(d, "impute")? else {
+        return Ok(None);
+    };
+    Ok(Some(match how.as_str() {
+        "mean" => Impute::Mean,
+        "median" => Impute::Median,
+        "most-frequent" | "most_frequent" => Impute::MostFrequent,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "impute: use mean, median or most-frequent, not '{other}'"
+            )));
+        }
+    }))
 }
 
 /// `mlp train`'s check that the validation split leaves something to train on.
@@ -277,25 +287,26 @@ impl Hooks for StopHooks<'_> {
     }
 }
 
-/// Runs a session without the GIL; returns the model and the exception a signal handler raised
-/// (KeyboardInterrupt), if training was stopped by one.
+/// Runs `work` without the GIL on a thread of its own, while the calling thread waits, taking
+/// the GIL every [`SIGNAL_POLL`] to let Python's signal handlers run; a raised exception (a
+/// KeyboardInterrupt) sets the flag `work` is handed, and is returned next to its result.
 ///
-/// Python runs signal handlers only on its main thread, and the engine may train on pool
-/// threads, so training runs on a thread of its own while the calling thread waits, taking the
-/// GIL every [`SIGNAL_POLL`] to let Python's handlers run; a raised exception sets the flag the
-/// training hooks poll after every batch.
-fn run_session(py: Python<'_>, mut session: Session) -> PyResult<(PyModel, Option<PyErr>)> {
+/// Why a thread: Python runs signal handlers only on its main thread, and the engine may train
+/// on pool threads.
+fn detached_with_signals<T: Send>(
+    py: Python<'_>,
+    work: impl FnOnce(&AtomicBool) -> T + Send,
+) -> PyResult<(T, Option<PyErr>)> {
     let stop = AtomicBool::new(false);
-    let (result, session, interrupt) = py.detach(|| {
+    py.detach(|| {
         std::thread::scope(|scope| {
             let (done_tx, done_rx) = mpsc::channel::<()>();
             let stop = &stop;
             let handle = scope.spawn(move || {
-                let mut hooks = StopHooks { stop };
-                let result = session.run(&mut hooks);
-                // The receiver only stops listening once training is over.
+                let out = work(stop);
+                // The receiver only stops listening once the work is over.
                 let _ = done_tx.send(());
-                (result, session)
+                out
             });
             let mut interrupt = None;
             while let Err(mpsc::RecvTimeoutError::Timeout) = done_rx.recv_timeout(SIGNAL_POLL) {
@@ -307,16 +318,37 @@ fn run_session(py: Python<'_>, mut session: Session) -> PyResult<(PyModel, Optio
                 }
             }
             match handle.join() {
-                Ok((result, session)) => Ok((result, session, interrupt)),
+                Ok(out) => Ok((out, interrupt)),
                 Err(_) => Err(PyRuntimeError::new_err("training panicked; this is a bug")),
             }
         })
+    })
+}
+
+/// Runs a session without the GIL; returns the model and the exception a signal handler raised
+/// (KeyboardInterrupt), if training was stopped by one. The training hooks poll the stop flag
+/// after every batch. The model keeps the optimizer's state for a later `partial_fit`.
+fn run_session(py: Python<'_>, mut session: Session) -> PyResult<(PyModel, Option<PyErr>)> {
+    let ((result, session), interrupt) = detached_with_signals(py, move |stop| {
+        let mut hooks = StopHooks { stop };
+        let result = session.run(&mut hooks);
+        (result, session)
     })?;
-    match (result, interrupt) {
-        (_, Some(interrupt)) => Ok((PyModel::new(session.into_model()), Some(interrupt))),
-        (Ok(_), None) => Ok((PyModel::new(session.into_model()), None)),
-        (Err(e), None) => Err(py_err(e)),
+    if let (Err(e), None) = (result, &interrupt) {
+        return Err(py_err(e));
     }
+    let resume = Resume {
+        optimizer: session.config().optimizer().clone(),
+        state: session.state().optimizer.clone(),
+        schedule: session.state().schedule.clone(),
+    };
+    Ok((
+        PyModel {
+            inner: session.into_model(),
+            resume: Some(resume),
+        },
+        interrupt,
+    ))
 }
 
 /// The encoded training data of a float64 matrix, exactly as the table path encodes the same
@@ -423,6 +455,12 @@ fn matrix_features(model: &Model, x: ArrayView2<'_, f64>) -> PyResult<Option<Vec
 /// custom `arch`); `weight_column` names a column of sample weights. Returns the model and the
 /// exception that interrupted training, if any.
 ///
+/// With `params["select"]` true, the network is chosen as the default `mlp train` chooses it
+/// (`mlp::train::select`: a linear model, one hidden layer or a wide-and-deep network, scored by
+/// cross-validation or a hold-out, the winner refit on all rows) wherever the CLI would select:
+/// from `mlp::train::select::MIN_ROWS` rows up. The Python side sets it only when no parameter
+/// that fixes the network or its training is given, as the CLI's flags turn selection off.
+///
 /// With `matrix` (float64, no NaN) and its column `names`, the features come from the matrix
 /// and `columns` holds only the targets (and weights): the same encoding, without text.
 #[pyfunction]
@@ -443,13 +481,15 @@ fn fit(
     let table = build_table(&columns)?;
     let task = parse_task(task)?;
     let Settings { task, builder } = settings(params, task, table.n_rows(), outputs)?;
-    let mut builder = builder.task(task);
-    let session = match (matrix, names) {
+    let select: bool = opt(params, "select")?.unwrap_or(false);
+    let builder = builder.task(task);
+    let kind = match task {
+        Task::Classification => TargetKind::Classify,
+        _ => TargetKind::Regress,
+    };
+    // The table path's encoding (`MlpBuilder::fit_table`, `mlp train`), or the same from a matrix.
+    let (data, input, encoder, passthrough) = match (matrix, names) {
         (Some(x), Some(names)) => {
-            let kind = match task {
-                Task::Classification => TargetKind::Classify,
-                _ => TargetKind::Regress,
-            };
             let (data, input, encoder) = matrix_training_data(
                 x.as_array(),
                 names,
@@ -460,23 +500,65 @@ fn fit(
             )
             .map_err(py_err)?;
             let passthrough = vec![false; data.n_features()];
-            py.detach(|| builder.session(&data, None, input, encoder, &passthrough, "table".into()))
-                .map_err(py_err)?
+            (data, input, encoder, passthrough)
         }
         _ => {
-            if let Some(w) = &weight_column {
-                builder = builder.weight_column(w);
+            let mut cols = TableColumns::default();
+            cols.weight_column = weight_column.clone();
+            if let Some(how) = impute_of(params)? {
+                cols.impute = how;
             }
-            py.detach(|| builder.table_session(&table, &target))
-                .map_err(py_err)?
+            let enc = py
+                .detach(|| encode_training_table(table.raw(), &cols.feature_config(&target), Some(kind)))
+                .map_err(py_err)?;
+            (enc.data, enc.input, enc.target, enc.passthrough)
         }
     };
+    let selection = if select && data.len() >= model_select::MIN_ROWS {
+        // A bad setting is the user's, not a failure of the selection (as `mlp train`).
+        builder.config().validate().map_err(py_err)?;
+        let sel_data = SelectionData {
+            data: &data,
+            input: &input,
+            target: &encoder,
+            passthrough: &passthrough,
+        };
+        // The candidates train without hooks: a Ctrl-C takes effect when the selection ends,
+        // and then no model is trained.
+        let (sel, interrupt) =
+            detached_with_signals(py, |_stop| model_select::select(&builder, sel_data))?;
+        if let Some(e) = interrupt {
+            return Err(e);
+        }
+        Some(sel.map_err(py_err)?)
+    } else {
+        None
+    };
+    let builder = match &selection {
+        Some(sel) => {
+            let outputs = match data.targets() {
+                mlp::data::Targets::Classes { n_classes, .. } => *n_classes,
+                mlp::data::Targets::Values { n_outputs, .. } => *n_outputs,
+                mlp::data::Targets::MultiLabel { n_labels, .. } => *n_labels,
+            };
+            sel.apply(builder, task, data.n_features(), outputs)
+        }
+        None => builder,
+    };
+    let mut session = py
+        .detach(|| builder.session(&data, None, input, encoder, &passthrough, "table".into()))
+        .map_err(py_err)?;
+    if let (Some(sel), Some(t)) = (selection, session.model_mut().training_mut()) {
+        t.selection = Some(sel);
+    }
     run_session(py, session)
 }
 
 /// Continues training `model` on new rows for `epochs` epochs (no validation split, no early
-/// stopping): the rows are encoded with the model's own encoders and scaler, and the optimizer
-/// starts afresh (its moments are not kept in the model file).
+/// stopping): the rows are encoded with the model's own encoders and scaler. The optimizer
+/// continues from the state the model's training left (its moments and step count) when the
+/// optimizer is the same; it starts afresh after a change of optimizer, or on a model read from
+/// a file or a pickle (which do not keep that state).
 #[pyfunction]
 #[pyo3(signature = (model, columns, epochs, params, seed, weight_column=None, matrix=None))]
 // The arguments are the Python function's keyword arguments, one by one.
@@ -545,7 +627,53 @@ fn partial_fit(
         .unwrap_or_default();
     *session.model_mut() = old.clone();
     session.state_mut().history = history;
+    if let Some(r) = &model.resume
+        && &r.optimizer == session.config().optimizer()
+    {
+        session.state_mut().optimizer = r.state.clone();
+        session.state_mut().schedule = r.schedule.clone();
+    }
     run_session(py, session)
+}
+
+/// A [`Selection`] as a Python dict (see `Model.selection`).
+fn selection_dict<'py>(py: Python<'py>, sel: &Selection) -> PyResult<Bound<'py, PyDict>> {
+    let plan = PyDict::new(py);
+    match sel.plan {
+        model_select::Plan::CrossValidation { folds, stratified } => {
+            plan.set_item("kind", "cross_validation")?;
+            plan.set_item("folds", folds)?;
+            plan.set_item("stratified", stratified)?;
+        }
+        model_select::Plan::HoldOut { rows } => {
+            plan.set_item("kind", "hold_out")?;
+            plan.set_item("rows", rows)?;
+        }
+    }
+    let d = PyDict::new(py);
+    d.set_item("plan", plan)?;
+    d.set_item("plan_text", sel.plan.describe())?;
+    d.set_item("rows", sel.rows)?;
+    d.set_item("chosen", sel.chosen.name())?;
+    d.set_item("epochs", sel.epochs)?;
+    d.set_item("reason", &sel.reason)?;
+    let candidates = sel
+        .candidates
+        .iter()
+        .map(|c| {
+            let r = PyDict::new(py);
+            r.set_item("candidate", c.candidate.name())?;
+            r.set_item("network", c.candidate.describe())?;
+            r.set_item("params", c.params)?;
+            r.set_item("val_loss", c.val_loss)?;
+            r.set_item("val_loss_std", c.val_loss_std)?;
+            r.set_item("val_metric", c.val_metric)?;
+            r.set_item("epochs", c.epochs)?;
+            Ok(r)
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    d.set_item("candidates", candidates)?;
+    Ok(d)
 }
 
 fn parse_task(task: &str) -> PyResult<Task> {
@@ -581,11 +709,28 @@ fn from_bytes(py: Python<'_>, data: &[u8]) -> PyResult<PyModel> {
 #[pyclass(module = "mlp._mlp", name = "Model", frozen)]
 pub struct PyModel {
     inner: Model,
+    /// The optimizer's state at the end of the training that made this model (not in the model
+    /// file, nor in a pickle): `partial_fit` continues from it.
+    resume: Option<Resume>,
+}
+
+/// What a later `partial_fit` needs to continue the optimizer rather than restart it.
+#[derive(Debug, Clone)]
+struct Resume {
+    /// The optimizer the state belongs to: the state carries over only to the same one.
+    optimizer: OptimizerConfig,
+    /// Its moments and step count.
+    state: OptimizerState,
+    /// The learning-rate schedule's state.
+    schedule: ScheduleState,
 }
 
 impl PyModel {
     fn new(inner: Model) -> Self {
-        PyModel { inner }
+        PyModel {
+            inner,
+            resume: None,
+        }
     }
 
     /// Rows in the network's input units (encoded, then scaled), checking there is one class
@@ -688,6 +833,27 @@ impl PyModel {
                 Ok(d)
             })
             .collect()
+    }
+
+    /// The automatic model selection that chose this network (as `mlp train` prints it), or
+    /// `None` when none ran. A dict: `plan` (`kind` "cross_validation" with `folds` and
+    /// `stratified`, or "hold_out" with `rows`), `plan_text`, `rows`, `chosen`, `epochs`,
+    /// `reason`, and `candidates`: one dict per candidate (`candidate`, `network`, `params`,
+    /// `val_loss`, `val_loss_std`, `val_metric`, `epochs`), simplest first.
+    #[getter]
+    fn selection<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        match self.inner.training().and_then(|t| t.selection.as_ref()) {
+            Some(sel) => selection_dict(py, sel).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Optimizer updates taken so far by the training that made this model and the
+    /// `partial_fit` calls since (`None` for a model read from a file or a pickle, which do not
+    /// keep the optimizer's state).
+    #[getter]
+    fn optimizer_steps(&self) -> Option<u64> {
+        self.resume.as_ref().map(|r| r.state.step)
     }
 
     /// How training ended (`completed`, `early stopped ...`, `interrupted`, ...).
