@@ -13,6 +13,11 @@ _SUBSET = (
     "row's outputs in a batch of 20 and in a batch of 80 may differ by one float32 ulp "
     "(~2e-7 relative), above the check's rtol=1e-7"
 )
+_SUBSET_REGRESSOR = _SUBSET + (
+    "; the regressor's outputs on the check's 20 rows happen to agree with seed 0 (the check "
+    "then XPASSes), but not in general: it failed for 30 of 40 seed x thread settings "
+    "measured (seeds 0-19, threads 1 and 2)"
+)
 
 
 def expected_failed_checks(estimator) -> dict[str, str]:
@@ -33,5 +38,7 @@ def expected_failed_checks(estimator) -> dict[str, str]:
     """
     return {
         "check_sample_weight_equivalence_on_dense_data": _SAMPLE_WEIGHT,
-        "check_methods_subset_invariance": _SUBSET,
+        "check_methods_subset_invariance": (
+            _SUBSET_REGRESSOR if type(estimator).__name__ == "MLPRegressor" else _SUBSET
+        ),
     }
