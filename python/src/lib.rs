@@ -27,9 +27,9 @@ use mlp::io::TensorFile;
 use mlp::loss::BatchTargets;
 use mlp::model::InputSchema;
 use mlp::model::{Model, Task};
+use mlp::optim::schedule::Schedule;
 use mlp::optim::schedule::ScheduleState;
 use mlp::optim::{OptimizerConfig, OptimizerState};
-use mlp::optim::schedule::Schedule;
 use mlp::robust::attack::attack;
 use mlp::robust::{AttackConfig, EpsUnits};
 use mlp::spec::LayerSpec;
@@ -509,7 +509,9 @@ fn fit(
                 cols.impute = how;
             }
             let enc = py
-                .detach(|| encode_training_table(table.raw(), &cols.feature_config(&target), Some(kind)))
+                .detach(|| {
+                    encode_training_table(table.raw(), &cols.feature_config(&target), Some(kind))
+                })
                 .map_err(py_err)?;
             (enc.data, enc.input, enc.target, enc.passthrough)
         }
