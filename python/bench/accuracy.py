@@ -112,10 +112,12 @@ def main():
             t_py = time.perf_counter() - t0
             fixed = Est(hidden=(100,)).fit(as_input(Xtr), ytr.to_numpy())
             xte = as_input(Xte)
-            s_py, s_cli, s_fixed = py.score(xte, yte.to_numpy()), cli.score(xte, yte.to_numpy()), fixed.score(xte, yte.to_numpy())
+            # The CLI's model knows the CSV's column names: give it the DataFrame (same values).
+            cte = Xte if hasattr(cli, "feature_names_in_") else xte
+            s_py, s_cli, s_fixed = py.score(xte, yte.to_numpy()), cli.score(cte, yte.to_numpy()), fixed.score(xte, yte.to_numpy())
             same = np.array_equal(
                 py.predict_proba(xte) if task == "classify" else py.predict(xte),
-                cli.predict_proba(xte) if task == "classify" else cli.predict(xte),
+                cli.predict_proba(cte) if task == "classify" else cli.predict(cte),
             )
             rows.append(dict(table=name, n=len(X), task=task, split=split, py=s_py, cli=s_cli, fixed=s_fixed,
                              chosen_py=py.selected_, chosen_cli=cli.selected_, identical=same, t_py=t_py, t_cli=t_cli))
