@@ -260,6 +260,17 @@ fn w3_int8(args: &BenchArgs, net: &Network, test: &Dataset) -> Result<serde_json
         obj.insert("kernel_path".into(), json!(q.kernel_path()));
         obj.insert("model_bytes".into(), json!(q.size_bytes()));
         obj.insert("f32_model_bytes".into(), json!(q.f32_size_bytes()));
+        // Where batch-10000's time goes, on one thread: the profile behind the throughput.
+        let stages = q.stage_seconds(test.features(), test.len());
+        let total: f64 = stages.iter().map(|(_, s)| s).sum();
+        obj.insert(
+            "profile_1thread_ms".into(),
+            json!(stages
+                .iter()
+                .map(|(name, s)| (name.clone(), json!(round(s * 1e3, 2))))
+                .collect::<serde_json::Map<_, _>>()),
+        );
+        obj.insert("profile_1thread_total_ms".into(), json!(round(total * 1e3, 2)));
     }
     Ok(line)
 }
