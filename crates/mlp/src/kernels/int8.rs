@@ -479,6 +479,153 @@ mod vnni {
     }
 }
 
+/// A micro-benchmark of one multiply-add instruction: what the int8 kernels' peak is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeakRate {
+    /// The instruction (sequence) timed, e.g. `vpmaddwd` or `vpmaddubsw+vpmaddwd`.
+    pub instruction: &'static str,
+    /// Multiply-adds one instruction (sequence) does on a full vector.
+    pub macs_per_instruction: usize,
+    /// Multiply-adds per second on the calling thread.
+    pub macs_per_s: f64,
+}
+
+/// Times every multiply-add instruction this CPU has among `vpmaddwd` (AVX2, 16 `i16`
+/// products), `vpmaddubsw` followed by `vpmaddwd` against ones (AVX2, 32 u8 x i8 products
+/// reaching `i32`), `vpdpbusd` (AVX-512 VNNI, 64) and, for comparison, `vfmadd231ps` (FMA, 8
+/// f32), on the calling thread: twelve independent accumulators (enough to hide the latency),
+/// `iters` rounds, nothing else in the loop.
+pub fn peak_rates(iters: usize) -> Vec<PeakRate> {
+    let mut rates = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    {
+        let time = |f: &dyn Fn() -> i64, macs: usize| {
+            // The best of three: the peak is what the core can do, not the noise around it.
+            let mut best = f64::INFINITY;
+            for _ in 0..3 {
+                let t0 = std::time::Instant::now();
+                std::hint::black_box(f());
+                best = best.min(t0.elapsed().as_secs_f64());
+            }
+            (12 * macs * iters) as f64 / best.max(1e-9)
+        };
+        if Int8Path::Avx2.available() {
+            // SAFETY: avx2 checked just above.
+            let rate = time(&|| unsafe { peak::madd(iters) }, 16);
+            rates.push(PeakRate {
+                instruction: "vpmaddwd",
+                macs_per_instruction: 16,
+                macs_per_s: rate,
+            });
+            // SAFETY: as above.
+            let rate = time(&|| unsafe { peak::maddubs(iters) }, 32);
+            rates.push(PeakRate {
+                instruction: "vpmaddubsw+vpmaddwd",
+                macs_per_instruction: 32,
+                macs_per_s: rate,
+            });
+        }
+        if Int8Path::Avx512Vnni.available() {
+            // SAFETY: avx512f + avx512bw + avx512vnni checked by `available`.
+            let rate = time(&|| unsafe { peak::dpbusd(iters) }, 64);
+            rates.push(PeakRate {
+                instruction: "vpdpbusd",
+                macs_per_instruction: 64,
+                macs_per_s: rate,
+            });
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: avx2 and fma checked just above.
+            let rate = time(&|| unsafe { peak::fma(iters) }, 8);
+            rates.push(PeakRate {
+                instruction: "vfmadd231ps",
+                macs_per_instruction: 8,
+                macs_per_s: rate,
+            });
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = iters;
+    rates
+}
+
+#[cfg(target_arch = "x86_64")]
+mod peak {
+    use std::arch::x86_64::*;
+
+    /// Twelve accumulators of `vpmaddwd` + `vpaddd`.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn madd(iters: usize) -> i64 {
+        let a = _mm256_set1_epi16(std::hint::black_box(3));
+        let b = _mm256_set1_epi16(std::hint::black_box(-5));
+        let mut s = [_mm256_setzero_si256(); 12];
+        for _ in 0..iters {
+            for v in &mut s {
+                *v = _mm256_add_epi32(*v, _mm256_madd_epi16(a, b));
+            }
+        }
+        fold(&s)
+    }
+
+    /// Twelve accumulators of `vpmaddubsw` + `vpmaddwd` (against ones) + `vpaddd`.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn maddubs(iters: usize) -> i64 {
+        let a = _mm256_set1_epi8(std::hint::black_box(3));
+        let b = _mm256_set1_epi8(std::hint::black_box(-5));
+        let ones = _mm256_set1_epi16(1);
+        let mut s = [_mm256_setzero_si256(); 12];
+        for _ in 0..iters {
+            for v in &mut s {
+                let p = _mm256_maddubs_epi16(a, b);
+                *v = _mm256_add_epi32(*v, _mm256_madd_epi16(p, ones));
+            }
+        }
+        fold(&s)
+    }
+
+    /// Twelve accumulators of `vpdpbusd`.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    pub(super) unsafe fn dpbusd(iters: usize) -> i64 {
+        let a = _mm512_set1_epi8(std::hint::black_box(3));
+        let b = _mm512_set1_epi8(std::hint::black_box(-5));
+        let mut s = [_mm512_setzero_si512(); 12];
+        for _ in 0..iters {
+            for v in &mut s {
+                *v = _mm512_dpbusd_epi32(*v, a, b);
+            }
+        }
+        s.iter().map(|&v| i64::from(_mm512_reduce_add_epi32(v))).sum()
+    }
+
+    /// Twelve accumulators of `vfmadd231ps`.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn fma(iters: usize) -> i64 {
+        let a = _mm256_set1_ps(std::hint::black_box(1.0));
+        let b = _mm256_set1_ps(std::hint::black_box(1e-9));
+        let mut s = [_mm256_setzero_ps(); 12];
+        for _ in 0..iters {
+            for v in &mut s {
+                *v = _mm256_fmadd_ps(a, b, *v);
+            }
+        }
+        let mut t = [0.0f32; 8];
+        let sum = s.iter().fold(_mm256_setzero_ps(), |x, &y| _mm256_add_ps(x, y));
+        // SAFETY: `t` holds eight f32.
+        unsafe { _mm256_storeu_ps(t.as_mut_ptr(), sum) };
+        t.iter().sum::<f32>() as i64
+    }
+
+    #[target_feature(enable = "avx2")]
+    fn fold(s: &[__m256i; 12]) -> i64 {
+        let mut t = [0i32; 8];
+        let sum = s.iter().fold(_mm256_setzero_si256(), |x, &y| _mm256_add_epi32(x, y));
+        // SAFETY: `t` holds eight i32.
+        unsafe { _mm256_storeu_si256(t.as_mut_ptr() as *mut __m256i, sum) };
+        t.iter().map(|&v| i64::from(v)).sum()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -550,6 +697,16 @@ mod tests {
         assert_eq!(acc[0], -255 * 127 * k as i32);
         assert!(255i64 * 127 * MAX_INT8_DEPTH as i64 <= i32::MAX as i64);
         assert!(PackedWeights::new(Int8Path::Portable, &w, 1, MAX_INT8_DEPTH + 1).is_none());
+    }
+
+    #[test]
+    fn the_peak_micro_benchmark_times_every_available_instruction() {
+        let rates = peak_rates(10);
+        assert_eq!(
+            rates.iter().any(|r| r.instruction == "vpmaddwd"),
+            Int8Path::Avx2.available()
+        );
+        assert!(rates.iter().all(|r| r.macs_per_s > 0.0 && r.macs_per_instruction >= 8));
     }
 
     #[test]
