@@ -418,6 +418,16 @@ def low_precision(L, results):
             L.append("This CPU has no bf16 dot-product instruction (`vdpbf16ps` needs AVX512-BF16), so bf16 has "
                      "no separate peak here.")
         L.append("")
+    L.append("How the int8 kernel runs on AVX2 (`kernels/int8.rs`): exact 8-bit operands (activations 0..255, "
+             "weights -127..127) widened to 16 bits and multiplied with `vpmaddwd` (16 multiply-adds, pair sums "
+             "into `i32`, nothing saturates); weights packed once at load into panels of eight outputs, a register "
+             "tile of 6 rows x 16 outputs (12 accumulators) that broadcasts an activation pair per row: no "
+             "horizontal sums. `vpmaddubsw` (u8 x i8, 32 multiply-adds) was not taken: it saturates its pair sums "
+             "to `i16`, so it is exact only with 7-bit activations or weights, and its `i16` result needs a "
+             "`vpmaddwd` against ones to reach `i32`; on this CPU both run on the same two multiply pipes, so the "
+             "pair does 32 multiply-adds per two multiplies, no more than `vpmaddwd` alone (see the peak table: "
+             "the two rates are measured side by side). Every path returns the same integers, so predictions are "
+             "bit-identical to the scalar reference and to the previous kernel.\n")
     prof = [r for r in results if r.get("label") == "mlp-int8" and r.get("profile_1thread_ms")]
     if prof:
         keys = list(prof[0]["profile_1thread_ms"].keys())

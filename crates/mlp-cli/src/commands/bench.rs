@@ -269,12 +269,17 @@ fn w3_int8(args: &BenchArgs, net: &Network, test: &Dataset) -> Result<serde_json
         let total: f64 = stages.iter().map(|(_, s)| s).sum();
         obj.insert(
             "profile_1thread_ms".into(),
-            json!(stages
-                .iter()
-                .map(|(name, s)| (name.clone(), json!(round(s * 1e3, 2))))
-                .collect::<serde_json::Map<_, _>>()),
+            json!(
+                stages
+                    .iter()
+                    .map(|(name, s)| (name.clone(), json!(round(s * 1e3, 2))))
+                    .collect::<serde_json::Map<_, _>>()
+            ),
         );
-        obj.insert("profile_1thread_total_ms".into(), json!(round(total * 1e3, 2)));
+        obj.insert(
+            "profile_1thread_total_ms".into(),
+            json!(round(total * 1e3, 2)),
+        );
     }
     Ok(line)
 }
@@ -542,10 +547,14 @@ fn summary(v: &serde_json::Value) -> String {
                     let f = |k: &str| r.get(k).and_then(serde_json::Value::as_f64).unwrap_or(0.0);
                     format!(
                         "{} {:.1} GMAC/s ({:.1} on {} threads)",
-                        r.get("instruction").and_then(serde_json::Value::as_str).unwrap_or("-"),
+                        r.get("instruction")
+                            .and_then(serde_json::Value::as_str)
+                            .unwrap_or("-"),
                         f("gmacs_per_s_1thread"),
                         f("gmacs_per_s_all_threads"),
-                        v.get("threads").and_then(serde_json::Value::as_u64).unwrap_or(1),
+                        v.get("threads")
+                            .and_then(serde_json::Value::as_u64)
+                            .unwrap_or(1),
                     )
                 })
                 .collect();

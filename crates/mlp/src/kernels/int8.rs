@@ -286,7 +286,8 @@ mod avx2 {
             for i in 0..pairs {
                 let mut b = [_mm256_setzero_si256(); P];
                 for (pp, bp) in b.iter_mut().enumerate() {
-                    *bp = _mm256_loadu_si256(wp.add((pp * pairs + i) * PAIR_PANEL) as *const __m256i);
+                    *bp =
+                        _mm256_loadu_si256(wp.add((pp * pairs + i) * PAIR_PANEL) as *const __m256i);
                 }
                 for (rr, sr) in sums.iter_mut().enumerate() {
                     let pair = (x.add((r + rr) * stride + 2 * i) as *const i32).read_unaligned();
@@ -595,7 +596,9 @@ mod peak {
                 *v = _mm512_dpbusd_epi32(*v, a, b);
             }
         }
-        s.iter().map(|&v| i64::from(_mm512_reduce_add_epi32(v))).sum()
+        s.iter()
+            .map(|&v| i64::from(_mm512_reduce_add_epi32(v)))
+            .sum()
     }
 
     /// Twelve accumulators of `vfmadd231ps`.
@@ -610,7 +613,9 @@ mod peak {
             }
         }
         let mut t = [0.0f32; 8];
-        let sum = s.iter().fold(_mm256_setzero_ps(), |x, &y| _mm256_add_ps(x, y));
+        let sum = s
+            .iter()
+            .fold(_mm256_setzero_ps(), |x, &y| _mm256_add_ps(x, y));
         // SAFETY: `t` holds eight f32.
         unsafe { _mm256_storeu_ps(t.as_mut_ptr(), sum) };
         t.iter().sum::<f32>() as i64
@@ -619,7 +624,9 @@ mod peak {
     #[target_feature(enable = "avx2")]
     fn fold(s: &[__m256i; 12]) -> i64 {
         let mut t = [0i32; 8];
-        let sum = s.iter().fold(_mm256_setzero_si256(), |x, &y| _mm256_add_epi32(x, y));
+        let sum = s
+            .iter()
+            .fold(_mm256_setzero_si256(), |x, &y| _mm256_add_epi32(x, y));
         // SAFETY: `t` holds eight i32.
         unsafe { _mm256_storeu_si256(t.as_mut_ptr() as *mut __m256i, sum) };
         t.iter().map(|&v| i64::from(v)).sum()
@@ -706,7 +713,11 @@ mod tests {
             rates.iter().any(|r| r.instruction == "vpmaddwd"),
             Int8Path::Avx2.available()
         );
-        assert!(rates.iter().all(|r| r.macs_per_s > 0.0 && r.macs_per_instruction >= 8));
+        assert!(
+            rates
+                .iter()
+                .all(|r| r.macs_per_s > 0.0 && r.macs_per_instruction >= 8)
+        );
     }
 
     #[test]

@@ -88,7 +88,10 @@ impl UpdateConstraint {
     /// # Panics
     /// When `before` is shorter than `params` (a caller bug: it is a copy of them).
     pub fn apply(&self, before: &[f32], params: &mut [f32]) {
-        assert!(before.len() >= params.len(), "update constraint: short copy");
+        assert!(
+            before.len() >= params.len(),
+            "update constraint: short copy"
+        );
         for (p, &b) in params.iter_mut().zip(before) {
             *p = b + self.quantize(*p - b);
         }
@@ -123,9 +126,21 @@ mod tests {
 
     #[test]
     fn bad_settings_are_refused_by_flag() {
-        for (n, b) in [(4, 0.1), (1, 0.1), (0, 0.1), (3, 0.0), (3, -1.0), (3, f32::NAN)] {
-            let err = UpdateConstraint::new(n, b).expect_err("invalid").to_string();
-            assert!(err.contains("update-levels") || err.contains("update-bound"), "{err}");
+        for (n, b) in [
+            (4, 0.1),
+            (1, 0.1),
+            (0, 0.1),
+            (3, 0.0),
+            (3, -1.0),
+            (3, f32::NAN),
+        ] {
+            let err = UpdateConstraint::new(n, b)
+                .expect_err("invalid")
+                .to_string();
+            assert!(
+                err.contains("update-levels") || err.contains("update-bound"),
+                "{err}"
+            );
         }
         assert!(UpdateConstraint::new(3, 1.0).is_ok());
     }

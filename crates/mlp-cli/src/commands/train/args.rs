@@ -669,9 +669,7 @@ impl TrainArgs {
     /// The `--update-levels N --update-bound B` flags as the update rule (`None` without them).
     fn update_constraint(&self) -> Result<Option<UpdateConstraint>> {
         match (self.update_levels, self.update_bound) {
-            (Some(n), Some(b)) => Ok(Some(
-                UpdateConstraint::new(n, b)?,
-            )),
+            (Some(n), Some(b)) => Ok(Some(UpdateConstraint::new(n, b)?)),
             _ => Ok(None),
         }
     }
