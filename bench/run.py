@@ -35,7 +35,16 @@ def have_module(name):
 
 
 def run_json(cmd, label, results, timeout=1800):
-    """Runs a command that prints JSON lines; records them under the label."""
+    """Runs a command that prints JSON lines; records them under the label (and appends them to
+    /tmp/mlp_peers/partial.jsonl, so an interrupted run keeps what it measured)."""
+    try:
+        return _run_json(cmd, label, results, timeout)
+    finally:
+        with open(os.path.join(CACHE, "partial.jsonl"), "w") as f:
+            f.writelines(json.dumps(r) + "\n" for r in results)
+
+
+def _run_json(cmd, label, results, timeout):
     print(f"  {label}: {' '.join(cmd)}", flush=True)
     try:
         p = sh(cmd, timeout=timeout, env={**os.environ, "PYTHONWARNINGS": "ignore"})
@@ -66,6 +75,7 @@ def main():
     ap.add_argument("--workloads", default="w1,w2,w3,w4")
     ap.add_argument("--install", action="store_true")
     ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--no-build", action="store_true", help="use target/release/mlp as it is")
     ap.add_argument("--peers-dir", default=os.path.join(ROOT, "..", "shared", "bench", "peers"))
     ap.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
     ap.add_argument("--rerender", metavar="RESULTS_JSON",
@@ -82,7 +92,8 @@ def main():
     os.makedirs(CACHE, exist_ok=True)
     if a.install:
         install(peers_dir)
-    subprocess.run(["cargo", "build", "--release", "-q"], cwd=ROOT, check=True)
+    if not a.no_build:
+        subprocess.run(["cargo", "build", "--release", "-q"], cwd=ROOT, check=True)
     mlp = os.path.join(ROOT, "target", "release", "mlp")
     T = str(a.threads)
     py = sys.executable
@@ -115,18 +126,23 @@ def main():
             if torch_ok:
                 run_json([py, P("torch_w1.py"), "--epochs", E, "--threads", T, "--fused-adam", "--seed", str(rep),
                           "--save", f"{CACHE}/torch_w1.pt"], "torch-eager-fusedadam", results)
+            if ort_ok and "w3" in workloads:
+                # The int8 comparison first: on a busy machine an interrupted run keeps it.
+                run_json([py, P("infer_w3.py"), "--peer", "ort-int8", "--threads", T], "ort-int8", results)
+            if torch_ok:
                 run_json([py, P("torch_w1.py"), "--epochs", E, "--threads", T, "--fused-adam", "--bf16",
                           "--seed", str(rep)], "torch-eager-fusedadam-bf16", results)
-                run_json([py, P("torch_w1.py"), "--epochs", E, "--threads", T, "--seed", str(rep)], "torch-eager", results)
             if sk_ok:
                 run_json([py, P("sklearn_w1.py"), "--epochs", E, "--threads", T, "--save", f"{CACHE}/sklearn_w1.pkl"],
                          "sklearn", results)
             if fann_ok and rep == 0:
                 run_json([fann, "w1", "incremental", "1", f"{CACHE}/fann_w1.net"], "fann-incremental", results)
         if "w3" in workloads:
-            for peer, ok in (("torch", torch_ok), ("ort", ort_ok), ("ort-int8", ort_ok), ("sklearn", sk_ok)):
+            for peer, ok in (("ort", ort_ok), ("torch", torch_ok), ("sklearn", sk_ok)):
                 if ok:
                     run_json([py, P("infer_w3.py"), "--peer", peer, "--threads", T], peer, results)
+        if torch_ok and "w1" in workloads:
+            run_json([py, P("torch_w1.py"), "--epochs", E, "--threads", T, "--seed", str(rep)], "torch-eager", results)
             if fann_ok and os.path.exists(f"{CACHE}/fann_w1.net"):
                 run_json([fann, "w3", f"{CACHE}/fann_w1.net"], "fann", results)
         if "w2" in workloads:
@@ -344,6 +360,11 @@ def low_precision(L, results):
     if not ours_w1 and not ours_w3:
         return
     L.append("## Low precision: each of our settings against every peer's fastest\n")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    L.append(f"Load average when the report was written: {load:.1f} on {os.cpu_count()} cores. Each row is a "
+             "separate process measured at a different moment; on a loaded machine their ratios carry that noise "
+             "(compare the f32 FMA peak below with the core's nominal 2 FMAs x 8 lanes per cycle).\n"
+             if load is not None else "")
     name = lambda lab: {"mlp": "mlp f32", "mlp-bf16": "mlp bf16", "mlp-int8": "mlp int8"}.get(lab, lab)
     if ours_w1:
         best = fastest(results, "W1", "samples_per_s")
@@ -424,9 +445,10 @@ def low_precision(L, results):
              "tile of 6 rows x 16 outputs (12 accumulators) that broadcasts an activation pair per row: no "
              "horizontal sums. `vpmaddubsw` (u8 x i8, 32 multiply-adds) was not taken: it saturates its pair sums "
              "to `i16`, so it is exact only with 7-bit activations or weights, and its `i16` result needs a "
-             "`vpmaddwd` against ones to reach `i32`; on this CPU both run on the same two multiply pipes, so the "
-             "pair does 32 multiply-adds per two multiplies, no more than `vpmaddwd` alone (see the peak table: "
-             "the two rates are measured side by side). Every path returns the same integers, so predictions are "
+             "`vpmaddwd` against ones to reach `i32`: by the instruction tables both are multiplies on the same two "
+             "pipes of Zen 3, so the pair would do 32 multiply-adds per two multiplies, no more than `vpmaddwd` "
+             "alone. The peak table measures both side by side; check that claim there on an idle machine (on a "
+             "loaded one the rates are dominated by preemption: see the f32 FMA's rate). Every path returns the same integers, so predictions are "
              "bit-identical to the scalar reference and to the previous kernel.\n")
     prof = [r for r in results if r.get("label") == "mlp-int8" and r.get("profile_1thread_ms")]
     if prof:
