@@ -213,14 +213,15 @@ def write_report(a, results, peers_dir, generated):
     L = []
     L.append("# Benchmarks\n")
     L.append(f"Generated {generated} by\n")
-    L.append(f"```\npython3 bench/run.py --reps {a.reps} --threads {a.threads} --workloads {a.workloads}\n```\n")
+    L.append(f"```\npython3 bench/run.py --reps {a.reps} --threads {a.threads} --workloads {a.workloads} "
+             f"--epochs {getattr(a, 'epochs', 5)}\n```\n")
     L.append(f"Machine: {machine()}. Threads: {a.threads}. Repetitions: {a.reps} (medians shown); W1 epochs: "
              f"{getattr(a, 'epochs', 5)}; peers run alternately with ours in the same invocation, from "
              f"`{os.path.relpath(peers_dir, ROOT)}`. The machine is shared (other jobs run at the same time): "
              f"absolute times are noisy, the ratios between rows of one invocation are what to read.\n")
     L.append("Versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()) + ".\n")
     # W1
-    L.append("## W1: Fashion-MNIST 784-256-128-10, Adam, batch 128, 5 epochs\n")
+    L.append(f"## W1: Fashion-MNIST 784-256-128-10, Adam, batch 128, {getattr(a, 'epochs', 5)} epochs\n")
     L.append("| peer | s/epoch | samples/s | GFLOP/s | test acc | peak RSS MiB | mlp speed-up |")
     L.append("|---|---|---|---|---|---|---|")
     ours = med(results, "W1", "mlp", "samples_per_s")
