@@ -35,7 +35,16 @@ def have_module(name):
 
 
 def run_json(cmd, label, results, timeout=1800):
-    """Runs a command that prints JSON lines; records them under the label."""
+    """Runs a command that prints JSON lines; records them under the label (and appends them to
+    /tmp/mlp_peers/partial.jsonl, so an interrupted run keeps what it measured)."""
+    try:
+        return _run_json(cmd, label, results, timeout)
+    finally:
+        with open(os.path.join(CACHE, "partial.jsonl"), "w") as f:
+            f.writelines(json.dumps(r) + "\n" for r in results)
+
+
+def _run_json(cmd, label, results, timeout):
     print(f"  {label}: {' '.join(cmd)}", flush=True)
     try:
         p = sh(cmd, timeout=timeout, env={**os.environ, "PYTHONWARNINGS": "ignore"})
@@ -50,16 +59,23 @@ def run_json(cmd, label, results, timeout=1800):
         if line.startswith("{"):
             d = json.loads(line)
             d["label"] = label
+            # One invocation of ours can print several precisions of a workload (`mlp bench
+            # w1,w3 --precision int8`: W3 in f32, then in int8): each precision is its own row.
+            prec = d.get("precision", "f32")
+            if label == "mlp" and prec != "f32":
+                d["label"] = f"mlp-{prec}"
             results.append(d)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--epochs", type=int, default=5, help="W1 epochs (ours and the peers')")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workloads", default="w1,w2,w3,w4")
     ap.add_argument("--install", action="store_true")
     ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--no-build", action="store_true", help="use target/release/mlp as it is")
     ap.add_argument("--peers-dir", default=os.path.join(ROOT, "..", "shared", "bench", "peers"))
     ap.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
     ap.add_argument("--rerender", metavar="RESULTS_JSON",
@@ -68,15 +84,16 @@ def main():
     if a.rerender:
         with open(a.rerender) as f:
             saved = json.load(f)
-        for key in ("reps", "threads", "workloads"):
-            setattr(a, key, saved["args"][key])
+        for key in ("reps", "threads", "workloads", "epochs"):
+            setattr(a, key, saved["args"].get(key, 5 if key == "epochs" else None))
         write_report(a, saved["results"], saved["peers_dir"], saved["generated"])
         return
     peers_dir = os.path.abspath(a.peers_dir)
     os.makedirs(CACHE, exist_ok=True)
     if a.install:
         install(peers_dir)
-    subprocess.run(["cargo", "build", "--release", "-q"], cwd=ROOT, check=True)
+    if not a.no_build:
+        subprocess.run(["cargo", "build", "--release", "-q"], cwd=ROOT, check=True)
     mlp = os.path.join(ROOT, "target", "release", "mlp")
     T = str(a.threads)
     py = sys.executable
@@ -87,24 +104,45 @@ def main():
     fann = os.path.join(CACHE, "fann_bench")
     fann_ok = not a.no_peers and os.path.exists(fann)
     workloads = a.workloads.split(",")
+    E = str(a.epochs)
+    # `mlp bench w1 --precision bf16` exists once bf16 training is in; until then it is skipped.
+    bench_help = sh([mlp, "bench", "--help"]).stdout
+    bf16_ok = "bf16" in bench_help
+    int8_ok = "int8" in bench_help
+    if not bf16_ok:
+        print("  note: `mlp bench --help` lists no bf16 precision: ours in bf16 is skipped", flush=True)
     results = []
     for rep in range(a.reps):
         print(f"repetition {rep + 1}/{a.reps}", flush=True)
+        if rep == 0 and int8_ok and "w3" in workloads:
+            run_json([mlp, "bench", "peak", "--threads", T, "--json"], "mlp", results)
         if "w1" in workloads or "w3" in workloads:
-            run_json([mlp, "bench", "w1,w3" if "w3" in workloads else "w1", "--threads", T, "--seed", str(rep), "--json"], "mlp", results)
+            cmd = [mlp, "bench", "w1,w3" if "w3" in workloads else "w1", "--threads", T, "--seed", str(rep),
+                   "--epochs", E, "--json"]
+            run_json(cmd + (["--precision", "int8"] if int8_ok and "w3" in workloads else []), "mlp", results)
+            if bf16_ok and "w1" in workloads:
+                run_json([mlp, "bench", "w1", "--threads", T, "--seed", str(rep), "--epochs", E, "--json",
+                          "--precision", "bf16"], "mlp", results)
             if torch_ok:
-                run_json([py, P("torch_w1.py"), "--epochs", "5", "--threads", T, "--fused-adam", "--seed", str(rep),
+                run_json([py, P("torch_w1.py"), "--epochs", E, "--threads", T, "--fused-adam", "--seed", str(rep),
                           "--save", f"{CACHE}/torch_w1.pt"], "torch-eager-fusedadam", results)
-                run_json([py, P("torch_w1.py"), "--epochs", "5", "--threads", T, "--seed", str(rep)], "torch-eager", results)
+            if ort_ok and "w3" in workloads:
+                # The int8 comparison first: on a busy machine an interrupted run keeps it.
+                run_json([py, P("infer_w3.py"), "--peer", "ort-int8", "--threads", T], "ort-int8", results)
+            if torch_ok:
+                run_json([py, P("torch_w1.py"), "--epochs", E, "--threads", T, "--fused-adam", "--bf16",
+                          "--seed", str(rep)], "torch-eager-fusedadam-bf16", results)
             if sk_ok:
-                run_json([py, P("sklearn_w1.py"), "--epochs", "5", "--threads", T, "--save", f"{CACHE}/sklearn_w1.pkl"],
+                run_json([py, P("sklearn_w1.py"), "--epochs", E, "--threads", T, "--save", f"{CACHE}/sklearn_w1.pkl"],
                          "sklearn", results)
             if fann_ok and rep == 0:
                 run_json([fann, "w1", "incremental", "1", f"{CACHE}/fann_w1.net"], "fann-incremental", results)
         if "w3" in workloads:
-            for peer, ok in (("torch", torch_ok), ("ort", ort_ok), ("sklearn", sk_ok)):
+            for peer, ok in (("ort", ort_ok), ("torch", torch_ok), ("sklearn", sk_ok)):
                 if ok:
                     run_json([py, P("infer_w3.py"), "--peer", peer, "--threads", T], peer, results)
+        if torch_ok and "w1" in workloads:
+            run_json([py, P("torch_w1.py"), "--epochs", E, "--threads", T, "--seed", str(rep)], "torch-eager", results)
             if fann_ok and os.path.exists(f"{CACHE}/fann_w1.net"):
                 run_json([fann, "w3", f"{CACHE}/fann_w1.net"], "fann", results)
         if "w2" in workloads:
@@ -122,7 +160,7 @@ def main():
     generated = f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC"
     saved = os.path.join(CACHE, "results.json")
     with open(saved, "w") as f:
-        json.dump({"args": {"reps": a.reps, "threads": a.threads, "workloads": a.workloads},
+        json.dump({"args": {"reps": a.reps, "threads": a.threads, "workloads": a.workloads, "epochs": a.epochs},
                    "peers_dir": peers_dir, "generated": generated, "results": results}, f)
     print(f"measurements saved to {saved} (rewrite the report with --rerender {saved})")
     write_report(a, results, peers_dir, generated)
@@ -175,12 +213,15 @@ def write_report(a, results, peers_dir, generated):
     L = []
     L.append("# Benchmarks\n")
     L.append(f"Generated {generated} by\n")
-    L.append(f"```\npython3 bench/run.py --reps {a.reps} --threads {a.threads} --workloads {a.workloads}\n```\n")
-    L.append(f"Machine: {machine()}. Threads: {a.threads}. Repetitions: {a.reps} (medians shown); peers run "
-             f"alternately with ours in the same invocation, from `{os.path.relpath(peers_dir, ROOT)}`.\n")
+    L.append(f"```\npython3 bench/run.py --reps {a.reps} --threads {a.threads} --workloads {a.workloads} "
+             f"--epochs {getattr(a, 'epochs', 5)}\n```\n")
+    L.append(f"Machine: {machine()}. Threads: {a.threads}. Repetitions: {a.reps} (medians shown); W1 epochs: "
+             f"{getattr(a, 'epochs', 5)}; peers run alternately with ours in the same invocation, from "
+             f"`{os.path.relpath(peers_dir, ROOT)}`. The machine is shared (other jobs run at the same time): "
+             f"absolute times are noisy, the ratios between rows of one invocation are what to read.\n")
     L.append("Versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()) + ".\n")
     # W1
-    L.append("## W1: Fashion-MNIST 784-256-128-10, Adam, batch 128, 5 epochs\n")
+    L.append(f"## W1: Fashion-MNIST 784-256-128-10, Adam, batch 128, {getattr(a, 'epochs', 5)} epochs\n")
     L.append("| peer | s/epoch | samples/s | GFLOP/s | test acc | peak RSS MiB | mlp speed-up |")
     L.append("|---|---|---|---|---|---|---|")
     ours = med(results, "W1", "mlp", "samples_per_s")
@@ -194,6 +235,10 @@ def write_report(a, results, peers_dir, generated):
                  f"{fmt(med(results, 'W1', lab, 'test_acc'), 4)} | {fmt(med(results, 'W1', lab, 'peak_rss_mib'))} | "
                  f"{'—' if lab == 'mlp' or ratio is None else f'{ratio:.2f}x'} |")
     L.append("")
+    ran = {r.get("workload") for r in results}
+    for w in ("W1", "W2", "W3", "W4"):
+        if w not in ran:
+            L.append(f"({w} was not run in this invocation: see the previous BENCHMARKS.md in git history.)\n")
     # W2
     L.append("## W2: 8-64-64-1 tanh regression, Adam, batch 32, 200k samples, 3 epochs\n")
     L.append("| peer | s/epoch | steps/s | test MSE | mlp speed-up |")
@@ -233,6 +278,7 @@ def write_report(a, results, peers_dir, generated):
                  f"{fmt(med(results, 'W4', 'mlp', 'best_gemm_gflops'))} | {fmt(med(results, 'W4', 'mlp', 'fraction_of_gemm'))} | "
                  f"{fmt(med(results, 'W4', 'mlp', 'gemm_only_epoch_s'))} | {fmt(med(results, 'W4', 'mlp', 'fraction_of_gemm_bound'))} |")
     L.append("")
+    low_precision(L, results)
     # Targets
     L.append("## Targets\n")
     def target(name, ok, detail):
@@ -278,6 +324,146 @@ def write_report(a, results, peers_dir, generated):
     with open(a.out, "w") as f:
         f.write("\n".join(L) + "\n")
     print(f"wrote {a.out}")
+
+
+# Multiply-adds of one W1-model inference (784-256-128-10).
+W1_MACS = 784 * 256 + 256 * 128 + 128 * 10
+
+
+def family(label):
+    """The peer a setting belongs to: torch-eager-fusedadam-bf16 -> torch, ort-int8 -> ort."""
+    for f in ("mlp", "torch", "ort", "sklearn", "fann"):
+        if label == f or label.startswith(f + "-"):
+            return f
+    return label
+
+
+def fastest(results, workload, key, lower_is_better=False):
+    """Per peer family other than ours: (label, median) of its best setting for `key`."""
+    best = {}
+    for lab in sorted({r["label"] for r in results if r.get("workload") == workload}):
+        fam = family(lab)
+        if fam == "mlp":
+            continue
+        v = med(results, workload, lab, key)
+        if v is None:
+            continue
+        if fam not in best or (v < best[fam][1] if lower_is_better else v > best[fam][1]):
+            best[fam] = (lab, v)
+    return best
+
+
+def low_precision(L, results):
+    """Each of our precisions against every peer's fastest setting, the issue-15 targets, the
+    int8 profile and the fraction of the int8 instruction's peak."""
+    ours_w1 = [lab for lab in ("mlp", "mlp-bf16") if med(results, "W1", lab, "samples_per_s")]
+    ours_w3 = [lab for lab in ("mlp", "mlp-int8") if med(results, "W3", lab, "throughput_batch10000_per_s")]
+    if not ours_w1 and not ours_w3:
+        return
+    L.append("## Low precision: each of our settings against every peer's fastest\n")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    L.append(f"Load average when the report was written: {load:.1f} on {os.cpu_count()} cores. Each row is a "
+             "separate process measured at a different moment; on a loaded machine their ratios carry that noise "
+             "(compare the f32 FMA peak below with the core's nominal 2 FMAs x 8 lanes per cycle).\n"
+             if load is not None else "")
+    name = lambda lab: {"mlp": "mlp f32", "mlp-bf16": "mlp bf16", "mlp-int8": "mlp int8"}.get(lab, lab)
+    if ours_w1:
+        best = fastest(results, "W1", "samples_per_s")
+        L.append("W1 training (samples/s; ratio = ours / the peer's fastest setting):\n")
+        L.append("| ours | samples/s | test acc | " + " | ".join(f"vs {f} ({l})" for f, (l, _) in best.items()) + " |")
+        L.append("|---|---|---|" + "---|" * len(best))
+        for lab in ours_w1:
+            sps = med(results, "W1", lab, "samples_per_s")
+            L.append(f"| {name(lab)} | {fmt(sps)} | {fmt(med(results, 'W1', lab, 'test_acc'), 4)} | "
+                     + " | ".join(f"{sps / v:.2f}x" for _, (_, v) in best.items()) + " |")
+        if "mlp-bf16" not in ours_w1:
+            L.append("\n(ours in bf16: not run: `mlp bench --help` listed no bf16 precision in this build)")
+        L.append("")
+    if ours_w3:
+        bt = fastest(results, "W3", "throughput_batch10000_per_s")
+        bl = fastest(results, "W3", "latency_1_us_median", lower_is_better=True)
+        L.append("W3 inference (batch-10000 throughput ratio = ours / peer, higher is better; latency ratio = "
+                 "ours / peer, lower is better):\n")
+        L.append("| ours | batch-10000 /s | latency µs | test acc | "
+                 + " | ".join(f"throughput vs {f} ({l})" for f, (l, _) in bt.items()) + " | "
+                 + " | ".join(f"latency vs {f} ({l})" for f, (l, _) in bl.items()) + " |")
+        L.append("|---|---|---|---|" + "---|" * (len(bt) + len(bl)))
+        for lab in ours_w3:
+            t = med(results, "W3", lab, "throughput_batch10000_per_s")
+            lt = med(results, "W3", lab, "latency_1_us_median")
+            kp = next((r.get("kernel_path") for r in results if r.get("workload") == "W3" and r["label"] == lab), "-")
+            L.append(f"| {name(lab)} ({kp}) | {fmt(t)} | {fmt(lt)} | {fmt(med(results, 'W3', lab, 'test_acc'), 4)} | "
+                     + " | ".join(f"{t / v:.2f}x" for _, (_, v) in bt.items()) + " | "
+                     + " | ".join(f"{lt / v:.2f}" for _, (_, v) in bl.items()) + " |")
+        L.append("")
+    L.append("### Targets of the low-precision issue\n")
+
+    def target(label, ok, detail):
+        L.append(f"- {label}: {'met' if ok else ('not measured' if ok is None else 'MISSED')} ({detail})")
+
+    tb = fastest(results, "W1", "samples_per_s").get("torch")
+    b16 = med(results, "W1", "mlp-bf16", "samples_per_s")
+    target("W1 bf16 >= 2x PyTorch's fastest setting", None if not (tb and b16) else b16 / tb[1] >= 2,
+           f"{b16 / tb[1]:.2f}x {tb[0]}" if tb and b16 else "ours in bf16 not run in this build")
+    a32, a16 = med(results, "W1", "mlp", "test_acc"), med(results, "W1", "mlp-bf16", "test_acc")
+    target("W1 bf16 test accuracy within 0.005 of f32", None if a16 is None or a32 is None else abs(a16 - a32) <= 0.005,
+           f"{a16:.4f} vs {a32:.4f}" if a16 is not None and a32 is not None else "not run")
+    oi_t = med(results, "W3", "ort-int8", "throughput_batch10000_per_s")
+    oi_l = med(results, "W3", "ort-int8", "latency_1_us_median")
+    q_t = med(results, "W3", "mlp-int8", "throughput_batch10000_per_s")
+    q_l = med(results, "W3", "mlp-int8", "latency_1_us_median")
+    target("W3 int8 batch-10000 >= 1.5x onnxruntime int8", None if not (oi_t and q_t) else q_t / oi_t >= 1.5,
+           f"{q_t / oi_t:.2f}x" if oi_t and q_t else "not run")
+    target("W3 int8 latency <= 0.5x onnxruntime int8", None if not (oi_l and q_l) else q_l / oi_l <= 0.5,
+           f"{q_l / oi_l:.2f}x" if oi_l and q_l else "not run")
+    f_acc, q_acc = med(results, "W3", "mlp", "test_acc"), med(results, "W3", "mlp-int8", "test_acc")
+    target("W3 int8 test accuracy within 0.005 of f32", None if f_acc is None or q_acc is None else abs(q_acc - f_acc) <= 0.005,
+           f"{q_acc:.4f} vs {f_acc:.4f}" if f_acc is not None and q_acc is not None else "not run")
+    peak = next((r for r in results if r.get("workload") == "peak"), None)
+    if peak:
+        L.append("\nPeak of each instruction (`mlp bench peak`: the instruction alone in a loop of 12 independent "
+                 "accumulators; GMAC/s = 10^9 multiply-adds per second):\n")
+        L.append("| instruction | multiply-adds each | GMAC/s 1 thread | GMAC/s all threads |")
+        L.append("|---|---|---|---|")
+        for r in peak.get("rates", []):
+            L.append(f"| `{r['instruction']}` | {r['macs_per_instruction']} | {r['gmacs_per_s_1thread']} | "
+                     f"{r['gmacs_per_s_all_threads']} |")
+        L.append("")
+        path = peak.get("int8_kernel_path")
+        instr = {"avx2": "vpmaddwd", "avx512vnni": "vpdpbusd"}.get(path)
+        rate = next((r["gmacs_per_s_all_threads"] for r in peak.get("rates", []) if r["instruction"] == instr), None)
+        if q_t and rate:
+            got = q_t * W1_MACS / 1e9
+            L.append(f"The int8 W3 batch-10000 line ({path} path, `{instr}`) reaches {got:.1f} GMAC/s, "
+                     f"{got / rate:.0%} of the instruction's measured peak on all threads ({rate} GMAC/s).")
+        if not any(r["instruction"] == "vdpbf16ps" for r in peak.get("rates", [])):
+            L.append("This CPU has no bf16 dot-product instruction (`vdpbf16ps` needs AVX512-BF16), so bf16 has "
+                     "no separate peak here.")
+        L.append("")
+    L.append("How the int8 kernel runs on AVX2 (`kernels/int8.rs`): exact 8-bit operands (activations 0..255, "
+             "weights -127..127) widened to 16 bits and multiplied with `vpmaddwd` (16 multiply-adds, pair sums "
+             "into `i32`, nothing saturates); weights packed once at load into panels of eight outputs, a register "
+             "tile of 6 rows x 16 outputs (12 accumulators) that broadcasts an activation pair per row: no "
+             "horizontal sums. `vpmaddubsw` (u8 x i8, 32 multiply-adds) was not taken: it saturates its pair sums "
+             "to `i16`, so it is exact only with 7-bit activations or weights, and its `i16` result needs a "
+             "`vpmaddwd` against ones to reach `i32`: by the instruction tables both are multiplies on the same two "
+             "pipes of Zen 3, so the pair would do 32 multiply-adds per two multiplies, no more than `vpmaddwd` "
+             "alone. The peak table measures both side by side; check that claim there on an idle machine (on a "
+             "loaded one the rates are dominated by preemption: see the f32 FMA's rate). Every path returns the same integers, so predictions are "
+             "bit-identical to the scalar reference and to the previous kernel.\n")
+    prof = [r for r in results if r.get("label") == "mlp-int8" and r.get("profile_1thread_ms")]
+    if prof:
+        keys = list(prof[0]["profile_1thread_ms"].keys())
+        total = statistics.median(r["profile_1thread_total_ms"] for r in prof)
+        L.append("Profile of the int8 batch pass (the 10000 test rows on one thread, "
+                 "`Int8Network::stage_seconds`, medians):\n")
+        L.append("| stage | ms | share |")
+        L.append("|---|---|---|")
+        for k in keys:
+            v = statistics.median(r["profile_1thread_ms"].get(k, 0.0) for r in prof)
+            L.append(f"| {k} | {v:.2f} | {v / total:.0%} |")
+        L.append(f"| total | {total:.2f} | |")
+        L.append("")
 
 
 def fann_any(results):

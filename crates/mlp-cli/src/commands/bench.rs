@@ -8,6 +8,9 @@
 //!   throughput at batch 1 and batch 10000. With `--precision int8` a second W3 line measures the
 //!   same model quantized to int8 (calibrated on the first 10000 training images, percentile
 //!   99.99), with the int8 kernel path that ran and its test accuracy.
+//! - peak: the multiply-add rate of each int8 instruction this CPU has (`vpmaddwd`,
+//!   `vpmaddubsw` + `vpmaddwd`, `vpdpbusd`) and of the f32 FMA, alone in a loop, on one thread and
+//!   on `--threads` at once: the ceiling for the int8 W3 line's products.
 //! - W4: 784-2048-2048-10, batch 256, one epoch's worth of steps: achieved GFLOP/s against the
 //!   GEMM rate measured in the same process for the same shapes (`fraction_of_gemm`: against the
 //!   fastest shape; `fraction_of_gemm_bound`: the time the step's GEMMs alone take at their
@@ -32,7 +35,8 @@ use std::time::Instant;
 /// Flags of `mlp bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Workloads to run: w1, w2, w3, w4 (comma-separated; default all).
+    /// Workloads to run: w1, w2, w3, w4, and peak (the int8 instructions' multiply-add rates)
+    /// (comma-separated; default w1-w4).
     #[arg(value_delimiter = ',', default_value = "w1,w2,w3,w4")]
     pub workloads: Vec<String>,
     /// Epochs for W1 (default 5) and W2 (default 3).
@@ -260,6 +264,22 @@ fn w3_int8(args: &BenchArgs, net: &Network, test: &Dataset) -> Result<serde_json
         obj.insert("kernel_path".into(), json!(q.kernel_path()));
         obj.insert("model_bytes".into(), json!(q.size_bytes()));
         obj.insert("f32_model_bytes".into(), json!(q.f32_size_bytes()));
+        // Where batch-10000's time goes, on one thread: the profile behind the throughput.
+        let stages = q.stage_seconds(test.features(), test.len());
+        let total: f64 = stages.iter().map(|(_, s)| s).sum();
+        obj.insert(
+            "profile_1thread_ms".into(),
+            json!(
+                stages
+                    .iter()
+                    .map(|(name, s)| (name.clone(), json!(round(s * 1e3, 2))))
+                    .collect::<serde_json::Map<_, _>>()
+            ),
+        );
+        obj.insert(
+            "profile_1thread_total_ms".into(),
+            json!(round(total * 1e3, 2)),
+        );
     }
     Ok(line)
 }
@@ -404,6 +424,39 @@ fn w4(args: &BenchArgs) -> Result<serde_json::Value> {
     }))
 }
 
+/// `peak`: the multiply-add rate of each int8 instruction (and the f32 FMA) on one thread and on
+/// `--threads` threads at once: the ceiling the int8 kernels are measured against.
+fn peak(args: &BenchArgs) -> Result<serde_json::Value> {
+    const ITERS: usize = 20_000_000;
+    let one = mlp::quant::peak_rates(ITERS);
+    let threads = args.threads.max(1);
+    let all: Vec<Vec<mlp::quant::PeakRate>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| s.spawn(|| mlp::quant::peak_rates(ITERS)))
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    let rates: Vec<serde_json::Value> = one
+        .iter()
+        .map(|r| {
+            let together: f64 = all
+                .iter()
+                .filter_map(|t| t.iter().find(|q| q.instruction == r.instruction))
+                .map(|q| q.macs_per_s)
+                .sum();
+            json!({
+                "instruction": r.instruction, "macs_per_instruction": r.macs_per_instruction,
+                "gmacs_per_s_1thread": round(r.macs_per_s / 1e9, 1),
+                "gmacs_per_s_all_threads": round(together / 1e9, 1),
+            })
+        })
+        .collect();
+    Ok(json!({
+        "peer": "mlp", "workload": "peak", "threads": threads,
+        "int8_kernel_path": mlp::quant::kernel_path(), "rates": rates,
+    }))
+}
+
 pub fn run(args: BenchArgs) -> Result<ExitCode> {
     let mut trained: Option<(Network, Dataset)> = None;
     for w in &args.workloads {
@@ -432,7 +485,8 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
                 }
             }
             "w4" => w4(&args)?,
-            other => bail!("unknown workload '{other}'; one of w1, w2, w3, w4"),
+            "peak" => peak(&args)?,
+            other => bail!("unknown workload '{other}'; one of w1, w2, w3, w4, peak"),
         };
         print_line(&args, &line);
     }
@@ -484,6 +538,28 @@ fn summary(v: &serde_json::Value) -> String {
             show("throughput_batch10000_per_s", 0),
             show("test_acc", 4),
         ),
+        Some("peak") => {
+            let rates = v.get("rates").and_then(serde_json::Value::as_array);
+            let parts: Vec<String> = rates
+                .into_iter()
+                .flatten()
+                .map(|r| {
+                    let f = |k: &str| r.get(k).and_then(serde_json::Value::as_f64).unwrap_or(0.0);
+                    format!(
+                        "{} {:.1} GMAC/s ({:.1} on {} threads)",
+                        r.get("instruction")
+                            .and_then(serde_json::Value::as_str)
+                            .unwrap_or("-"),
+                        f("gmacs_per_s_1thread"),
+                        f("gmacs_per_s_all_threads"),
+                        v.get("threads")
+                            .and_then(serde_json::Value::as_u64)
+                            .unwrap_or(1),
+                    )
+                })
+                .collect();
+            format!("peak  {}", parts.join(", "))
+        }
         Some("W4") => format!(
             "W4  {} s/epoch, {} GFLOP/s = {} of the best GEMM rate ({} GFLOP/s), peak RSS {} MiB",
             show("epoch_s", 3),

@@ -6,6 +6,7 @@
 
 pub mod adam;
 pub mod clip;
+pub mod constrained;
 pub mod lamb;
 pub mod lbfgs;
 pub mod rmsprop;

@@ -345,6 +345,52 @@ impl Int8Network {
         scratch: &mut Int8Scratch,
         output: &mut [f32],
     ) {
+        self.run_block(input, batch, scratch, output, &mut NoLaps);
+    }
+
+    /// Where the time of a batch goes, for profiles (`mlp bench w3 --precision int8`): `input`
+    /// (`rows x inputs`) is run on the calling thread in blocks of the batch path's size, and
+    /// the seconds spent in each stage are summed: `quantize` (the inputs and every
+    /// re-quantization), `product` per layer (the int8 kernel), `dequantize` (`acc` to f32 with
+    /// the bias) and `activation`.
+    ///
+    /// # Panics
+    /// When `input` holds fewer than `rows x inputs` values.
+    pub fn stage_seconds(&self, input: &[f32], rows: usize) -> Vec<(String, f64)> {
+        let (nin, nout) = (self.inputs, self.outputs);
+        let mut laps = Laps {
+            last: std::time::Instant::now(),
+            seconds: vec![0.0; 3 + self.layers.len()],
+        };
+        let mut scratch = Int8Scratch::default();
+        let mut out = vec![0.0f32; PREDICT_BLOCK * nout];
+        for x in input[..rows * nin].chunks(PREDICT_BLOCK * nin.max(1)) {
+            let b = x.len() / nin.max(1);
+            laps.last = std::time::Instant::now();
+            self.run_block(x, b, &mut scratch, &mut out[..b * nout], &mut laps);
+        }
+        let mut named = vec![
+            ("quantize".to_string(), laps.seconds[0]),
+            ("dequantize".to_string(), laps.seconds[1]),
+            ("activation".to_string(), laps.seconds[2]),
+        ];
+        for (l, &s) in self.layers.iter().zip(&laps.seconds[3..]) {
+            let (k, o) = l.shape();
+            named.push((format!("product layers.{} ({o} x {k})", l.layer), s));
+        }
+        named
+    }
+
+    /// The batch pass, with `laps.lap(stage)` after each stage (a no-op for predictions).
+    #[inline(always)]
+    fn run_block(
+        &self,
+        input: &[f32],
+        batch: usize,
+        scratch: &mut Int8Scratch,
+        output: &mut [f32],
+        laps: &mut impl Lap,
+    ) {
         let Some(first) = self.layers.first() else {
             return;
         };
@@ -362,10 +408,12 @@ impl Int8Network {
                 )
             },
         );
+        laps.lap(0);
         for (i, l) in self.layers.iter().enumerate() {
             let out = l.out_features;
             acc.resize(batch * out, 0);
             l.packed.product(x, batch, acc);
+            laps.lap(3 + i);
             let last = i + 1 == n;
             if !last {
                 z.resize(batch * out, 0.0);
@@ -379,16 +427,46 @@ impl Int8Network {
                 #[inline(always)]
                 || l.finish(acc, zbuf),
             );
+            laps.lap(1);
             if l.activation != Activation::Identity {
                 elementwise::bias_activation_forward(l.activation, zbuf, out, None, None);
             }
+            laps.lap(2);
             if let Some(next) = self.layers.get(i + 1) {
                 crate::kernels::simd::vectorized(
                     #[inline(always)]
                     || quantize_rows(next.input, zbuf, out, next.packed.stride(), x),
                 );
+                laps.lap(0);
             }
         }
+    }
+}
+
+/// A stopwatch the batch pass calls after each stage.
+trait Lap {
+    fn lap(&mut self, stage: usize);
+}
+
+/// No timing (predictions).
+struct NoLaps;
+
+impl Lap for NoLaps {
+    #[inline(always)]
+    fn lap(&mut self, _: usize) {}
+}
+
+/// Seconds per stage, summed ([`Int8Network::stage_seconds`]).
+struct Laps {
+    last: std::time::Instant,
+    seconds: Vec<f64>,
+}
+
+impl Lap for Laps {
+    fn lap(&mut self, stage: usize) {
+        let now = std::time::Instant::now();
+        self.seconds[stage] += (now - self.last).as_secs_f64();
+        self.last = now;
     }
 }
 

@@ -41,6 +41,10 @@ pub fn kernel_path() -> &'static str {
     crate::kernels::int8::path().name()
 }
 
+/// Measured multiply-add rates of the int8 instructions (and the f32 FMA) on the calling thread:
+/// the peak the int8 kernels are compared with (`mlp bench peak`).
+pub use crate::kernels::int8::{PeakRate, peak_rates};
+
 /// The int8 kernel paths this CPU can run, narrowest first (for tests and reports).
 pub fn available_kernel_paths() -> Vec<&'static str> {
     crate::kernels::int8::available_paths()

@@ -4,6 +4,7 @@ use super::adversarial::AdversarialConfig;
 use super::augment::ImageAugment;
 use crate::loss::Loss;
 use crate::optim::OptimizerConfig;
+use crate::optim::constrained::UpdateConstraint;
 use crate::optim::schedule::Schedule;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -72,6 +73,10 @@ pub struct TrainConfig {
     /// Deep-ensemble members (1: a single network); see [`crate::ensemble`].
     #[serde(skip_serializing_if = "is_one")]
     pub(crate) ensemble: usize,
+    /// Hardware-constrained updates: every step rounded to a grid of levels within a bound
+    /// ([`crate::optim::constrained`]; `None`: off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) update_constraint: Option<UpdateConstraint>,
 }
 
 /// Keeps `ensemble: 1` out of saved configurations (files stay as before ensembles existed).
@@ -104,6 +109,7 @@ impl Default for TrainConfig {
             augment: None,
             adversarial: None,
             ensemble: 1,
+            update_constraint: None,
         }
     }
 }
@@ -307,6 +313,33 @@ impl TrainConfig {
         self
     }
 
+    /// Sets the hardware-constrained update rule (`None`: off).
+    pub fn with_update_constraint(mut self, v: impl Into<Option<UpdateConstraint>>) -> Self {
+        self.update_constraint = v.into();
+        self
+    }
+
+    /// The hardware-constrained update rule, if any.
+    pub fn update_constraint(&self) -> Option<UpdateConstraint> {
+        self.update_constraint
+    }
+
+    /// Checks the update constraint: valid levels and bound, and a first-order optimizer (L-BFGS
+    /// takes its own line-search steps).
+    fn validate_update_constraint(&self) -> Result<()> {
+        let Some(c) = self.update_constraint else {
+            return Ok(());
+        };
+        c.validate()?;
+        if matches!(self.optimizer, OptimizerConfig::Lbfgs { .. }) {
+            return Err(Error::config(
+                "update-levels",
+                "constrained updates wrap a first-order optimizer (sgd, adam, ...), not lbfgs",
+            ));
+        }
+        Ok(())
+    }
+
     /// The adversarial-training settings, to change in place (e.g. the layers picked for AT-LR).
     pub fn adversarial_mut(&mut self) -> Option<&mut AdversarialConfig> {
         self.adversarial.as_mut()
@@ -319,6 +352,7 @@ impl TrainConfig {
 
     /// Checks every field's range.
     pub fn validate(&self) -> Result<()> {
+        self.validate_update_constraint()?;
         if self.epochs == 0 {
             return Err(Error::config("epochs", "must be at least 1"));
         }

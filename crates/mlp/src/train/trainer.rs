@@ -279,6 +279,8 @@ fn train_minibatch(net: &mut Network, mut run: Run<'_>) -> Result<Outcome> {
     let n_batches = n.div_ceil(batch_size);
     let segs = segments(net);
     let has_buffers = net.has_buffers();
+    // The weights before a step, when the hardware-constrained update rule rounds the step.
+    let mut before: Vec<f32> = Vec::new();
     let mut aug_tmp: Vec<f32> = Vec::new();
     let mut mix_d: Vec<f32> = Vec::new();
     let (mut mix_rows, mut mix_classes, mut mix_values, mut mix_weights) =
@@ -426,6 +428,10 @@ fn train_minibatch(net: &mut Network, mut run: Run<'_>) -> Result<Outcome> {
                 config.epochs,
                 &run.state.schedule,
             );
+            if config.update_constraint.is_some() {
+                before.clear();
+                before.extend_from_slice(&net.params);
+            }
             optim::step(
                 &config.optimizer,
                 &mut run.state.optimizer,
@@ -435,6 +441,11 @@ fn train_minibatch(net: &mut Network, mut run: Run<'_>) -> Result<Outcome> {
                 lr,
                 config.weight_decay,
             );
+            if let Some(c) = &config.update_constraint {
+                for s in &segs {
+                    c.apply(&before[s.range.clone()], &mut net.params[s.range.clone()]);
+                }
+            }
             if has_buffers {
                 net.update_buffers(&ws, bs);
             }

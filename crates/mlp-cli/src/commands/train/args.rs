@@ -11,6 +11,7 @@ use mlp::layers::KanBasis;
 use mlp::loss::Loss;
 use mlp::model::Task;
 use mlp::optim::OptimizerConfig;
+use mlp::optim::constrained::UpdateConstraint;
 use mlp::optim::schedule::Schedule;
 use mlp::robust::{AttackMethod, Norm};
 use mlp::spec::LayerSpec;
@@ -181,6 +182,18 @@ pub struct TrainArgs {
     #[arg(long, value_name = "K", default_value_t = 1)]
     #[serde(default = "one_member")]
     pub ensemble: usize,
+    // --- hardware-constrained updates (issue 15, helper Z) ---
+    /// Hardware-constrained (electronic-synapse) updates: each step the optimizer computes is
+    /// rounded to the nearest of N levels evenly spaced in [-B, B] (N odd, >= 3; B from
+    /// --update-bound). A step under half a level leaves the weight unchanged.
+    #[arg(long, value_name = "N", requires = "update_bound")]
+    #[serde(default)]
+    pub update_levels: Option<u32>,
+    /// The largest update magnitude B of --update-levels.
+    #[arg(long, value_name = "B", requires = "update_levels")]
+    #[serde(default)]
+    pub update_bound: Option<f32>,
+    // --- end of hardware-constrained updates ---
     /// Adversarial training: fgsm or pgd examples, made on the current weights for every batch.
     #[arg(long, value_name = "METHOD", value_parser = ["fgsm", "pgd"], requires = "eps")]
     pub adversarial: Option<String>,
@@ -328,6 +341,8 @@ const FIXES_THE_MODEL: &[&str] = &[
     "adversarial",
     "loss",
     "config",
+    "update_levels",
+    "update_bound",
 ];
 
 impl TrainArgs {
@@ -389,6 +404,7 @@ fn config_keys_of_flag(flag: &str) -> &'static [&'static str] {
         "ensemble" => &["ensemble"],
         "class_weight" => &["class_weights"],
         "mixup" => &["mixup"],
+        "update_levels" | "update_bound" => &["update_constraint"],
         "adversarial" | "eps" | "adv_steps" | "adv_step_size" | "adv_norm" | "adv_ratio"
         | "adv_clip" | "layer_reg" | "mvl" => &["adversarial"],
         _ => &[],
@@ -596,7 +612,8 @@ impl TrainArgs {
         let config = b
             .config()
             .clone()
-            .with_adversarial(self.adversarial_config()?);
+            .with_adversarial(self.adversarial_config()?)
+            .with_update_constraint(self.update_constraint()?);
         b = b.train_config(config);
         if let Some(path) = &self.config {
             let file: ConfigFile = input::read_config(path)?;
@@ -649,6 +666,14 @@ fn check_split_size(n_rows: usize, f: f64) -> Result<()> {
 }
 
 impl TrainArgs {
+    /// The `--update-levels N --update-bound B` flags as the update rule (`None` without them).
+    fn update_constraint(&self) -> Result<Option<UpdateConstraint>> {
+        match (self.update_levels, self.update_bound) {
+            (Some(n), Some(b)) => Ok(Some(UpdateConstraint::new(n, b)?)),
+            _ => Ok(None),
+        }
+    }
+
     /// The `--adversarial ...` flags as settings (`mvl` left empty for `auto`).
     fn adversarial_config(&self) -> Result<Option<AdversarialConfig>> {
         let Some(method) = &self.adversarial else {
