@@ -156,7 +156,15 @@ fn can_intrusion_detection_two_bit_qat_is_close_to_f32() {
     let dir = TempDir::new("qat-can");
     let all = dir.path("can.csv");
     let out = stdout(&ok(&[
-        "data", "can", "--rows", "9000", "--attack", "dos,fuzzy,spoof", "--seed", "3", "--out",
+        "data",
+        "can",
+        "--rows",
+        "9000",
+        "--attack",
+        "dos,fuzzy,spoof",
+        "--seed",
+        "3",
+        "--out",
         &all,
     ]));
     assert!(out.contains("9000 frames"), "{out}");

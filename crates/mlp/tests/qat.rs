@@ -185,7 +185,7 @@ fn ste_gradients_match_the_rule_and_surrogate_differences() {
 }
 
 fn blobs() -> (Vec<f32>, Vec<usize>, mlp::data::Dataset) {
-    let data = generate::blobs(600, 6, 3, 2.0, 5).expect("data");
+    let data = generate::blobs(1000, 6, 3, 2.0, 5).expect("data");
     let labels = match data.targets() {
         mlp::data::Targets::Classes { labels, .. } => labels.clone(),
         _ => unreachable!(),
@@ -235,6 +235,15 @@ fn two_bit_training_learns_and_the_integer_path_matches_fake_quantization_bit_fo
     run(&mut q);
     let (acc32, fake) = (accuracy(&f32_net, &x, &labels), accuracy(&q, &x, &labels));
     assert!(fake >= acc32 - 0.05, "2-bit {fake} vs f32 {acc32}");
+    // 2-bit weights are ternary: every layer's levels lie in {-1, 0, 1}.
+    for (i, layer) in q.layers().iter().enumerate() {
+        let Layer::QatDense(l) = layer else {
+            continue;
+        };
+        let p = &q.params()[q.layer_range(i).expect("range")];
+        let levels: std::collections::BTreeSet<i8> = l.weight_levels(p).into_iter().collect();
+        assert!(levels.iter().all(|v| (-1..=1).contains(v)), "{levels:?}");
+    }
     let mut fake_out = vec![0.0f32; labels.len() * 3];
     q.predict_batch(q.params(), &x, labels.len(), &mut fake_out);
     assert!(qat::attach(&mut q).expect("attach"));

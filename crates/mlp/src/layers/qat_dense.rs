@@ -102,7 +102,7 @@ impl Grid {
     /// Whether `v` lies inside the grid's range (where the straight-through gradient passes).
     #[inline(always)]
     pub fn inside<T: Real>(self, v: T) -> bool {
-        v >= T::of(f64::from(self.qn)) && v <= T::of(f64::from(self.qp))
+        (T::of(f64::from(self.qn))..=T::of(f64::from(self.qp))).contains(&v)
     }
 
     /// `d(s * level(x / s)) / ds` under the straight-through surrogate, at `v = x / s`.
@@ -135,7 +135,7 @@ impl Grid {
         let mut best = (f64::INFINITY, 1.0f32);
         for step in 1..=20 {
             let s = (f64::from(max) * f64::from(step) / 20.0 / top) as f32;
-            if !(s.is_normal()) {
+            if !s.is_normal() {
                 continue;
             }
             let inv = 1.0 / s;

@@ -113,7 +113,8 @@ pub fn convert(net: &Network, bits: u8) -> Result<Network> {
         layers: specs,
     };
     let mut q = spec.build(0)?;
-    for (i, layer) in q.layers().to_vec().iter().enumerate() {
+    let layers = q.layers().to_vec();
+    for (i, layer) in layers.iter().enumerate() {
         let Layer::QatDense(l) = layer else {
             continue;
         };
