@@ -54,6 +54,9 @@ enum Command {
     Quantize(commands::quantize::QuantizeArgs),
     /// Prune a trained model (global magnitude or --structured neurons) with masked fine-tuning.
     Prune(commands::prune::PruneArgs),
+    /// Generate a synthetic data set as CSV (e.g. `mlp data can`).
+    #[command(subcommand)]
+    Data(commands::data::DataCommand),
 }
 
 /// The ids of the flags given on the command line (not defaulted), so that a `--config` file
@@ -95,6 +98,7 @@ fn main() -> ExitCode {
         Command::Bench(a) => commands::bench::run(a),
         Command::Quantize(a) => commands::quantize::run(a),
         Command::Prune(a) => commands::prune::run(a),
+        Command::Data(a) => commands::data::run(a),
         Command::Sweep(a) => commands::sweep::run(*a),
         Command::Attack(a) => commands::attack::run(*a),
         Command::Lsa(a) => commands::lsa::run(*a),

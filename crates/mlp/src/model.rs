@@ -442,6 +442,7 @@ impl Model {
         if let Some(q) = self.network.int8() {
             crate::quant::file::write(q, &mut file)?;
         }
+        crate::quant::qat::write(&self.network, &mut file)?;
         file.push("input.mean", vec![n], self.scaler.mean.clone());
         file.push("input.scale", vec![n], self.scaler.scale.clone());
         crate::ensemble::push_members(self, &mut file);
@@ -475,6 +476,8 @@ impl Model {
     pub fn from_tensor_file(file: &TensorFile, path: &Path) -> Result<Self> {
         let bad = |msg: String| Error::format(path, msg);
         // An int8 model: its dense weights are int8 tensors; the f32 ones are rebuilt from them.
+        // A quantization-aware model: its weights are stored as integer levels.
+        let file = &*crate::quant::qat::with_f32_weights(file, path)?;
         let file = &*crate::quant::file::with_f32_weights(file, path)?;
         match file.metadata.get("format").map(String::as_str) {
             Some("mlp") => {}
@@ -518,6 +521,7 @@ impl Model {
         }
         network.set_params(params)?;
         crate::quant::file::attach(&mut network, file, path)?;
+        crate::quant::qat::attach(&mut network).map_err(|e| bad(format!("qat section: {e}")))?;
         let members = crate::ensemble::read_members(file, path, &network, doc.ensemble)?;
         let n = network.inputs();
         let vec_tensor = |name: &str| -> Result<Vec<f32>> {

@@ -41,6 +41,9 @@ pub struct Network {
     /// [`Network::predict`] and [`Network::infer_into`] run it. Changing the parameters through
     /// [`Network::params_mut`] or [`Network::set_params`] drops it.
     int8: Option<std::sync::Arc<crate::quant::Int8Network>>,
+    /// The integer-only version of a quantization-aware-trained network (see
+    /// [`crate::quant::qat`]): when present, predictions run it. Dropped like `int8`.
+    qat: Option<std::sync::Arc<crate::quant::qat::QatIntNetwork>>,
 }
 
 impl Network {
@@ -76,6 +79,7 @@ impl Network {
             tensors,
             params,
             int8: None,
+            qat: None,
         })
     }
 
@@ -100,6 +104,7 @@ impl Network {
     pub fn params_mut(&mut self) -> &mut [f32] {
         // The int8 copy would no longer match the weights.
         self.int8 = None;
+        self.qat = None;
         &mut self.params
     }
 
@@ -112,6 +117,17 @@ impl Network {
     /// Attaches (or removes) the int8 version that predictions run.
     pub(crate) fn set_int8(&mut self, int8: Option<crate::quant::Int8Network>) {
         self.int8 = int8.map(std::sync::Arc::new);
+    }
+
+    /// The integer-only version of a quantization-aware-trained network, when attached
+    /// ([`crate::quant::qat::attach`]).
+    pub fn qat_int(&self) -> Option<&crate::quant::qat::QatIntNetwork> {
+        self.qat.as_deref()
+    }
+
+    /// Attaches (or removes) the integer-only version that predictions run.
+    pub(crate) fn set_qat_int(&mut self, q: Option<crate::quant::qat::QatIntNetwork>) {
+        self.qat = q.map(std::sync::Arc::new);
     }
 
     /// Named parameter tensors, in buffer order.
@@ -157,6 +173,7 @@ impl Network {
             return Err(Error::shape("set_params", self.params.len(), params.len()));
         }
         self.int8 = None;
+        self.qat = None;
         self.params = params;
         Ok(())
     }
@@ -366,6 +383,9 @@ impl Network {
         scratch: &mut InferenceScratch<f32>,
         output: &mut [f32],
     ) {
+        if let Some(q) = &self.qat {
+            return q.predict_into(input, batch, output);
+        }
         match &self.int8 {
             Some(q) => q.predict_into(input, batch, &mut scratch.int8, output),
             None => self.predict_into(&self.params, input, batch, scratch, output),
@@ -384,6 +404,9 @@ impl Network {
     /// A quantized network ([`Network::int8`]) runs its int8 version instead.
     pub fn predict(&self, input: &[f32], rows: usize) -> Vec<f32> {
         if let Some(q) = &self.int8 {
+            return q.predict(&input[..rows * self.inputs()], rows);
+        }
+        if let Some(q) = &self.qat {
             return q.predict(&input[..rows * self.inputs()], rows);
         }
         let mut out = vec![0.0f32; rows * self.outputs()];

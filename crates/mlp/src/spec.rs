@@ -238,6 +238,29 @@ pub enum LayerSpec {
         #[serde(default, skip_serializing_if = "is_false")]
         channel_learner: bool,
     },
+    /// A dense layer trained quantization-aware (`mlp train --qat-bits`, see
+    /// [`crate::quant::qat`]): its input and weights are fake-quantized with learned scales
+    /// (straight-through estimator), so the trained model runs on integers.
+    QatDense {
+        /// Output width.
+        units: usize,
+        /// Fused activation (default identity).
+        #[serde(default)]
+        activation: Activation,
+        /// Weight bits, 1..=8 (1: binary `sign * scale`).
+        bits: u8,
+        /// Bits of the layer's input, 1..=8.
+        input_bits: u8,
+        /// Whether the input can be negative (signed grid) or not (unsigned, after ReLU-like
+        /// activations).
+        input_signed: bool,
+        /// Initializer (default: as for `dense`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        init: Option<Init>,
+        /// Whether to add a bias (default true).
+        #[serde(default = "yes")]
+        bias: bool,
+    },
     /// Generic N-BEATS forecaster: `blocks` blocks of `layers` ReLU layers of `units`, each with
     /// linear backcast and forecast heads (input laid out as for `frets`).
     #[serde(rename = "nbeats", alias = "n_beats")]

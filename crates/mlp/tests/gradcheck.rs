@@ -407,10 +407,14 @@ fn every_block_kind_has_a_gradient_check() {
             kinds_in(layer, &mut covered);
         }
     }
+    // Quantization-aware layers are piecewise constant: finite differences do not apply across
+    // their steps. tests/qat.rs checks their straight-through rule against central differences
+    // of the smooth surrogate instead.
+    let ste_checked = ["qat_dense"];
     let missing: Vec<&str> = mlp::layers::KINDS
         .iter()
         .copied()
-        .filter(|k| !covered.contains(k))
+        .filter(|k| !covered.contains(k) && !ste_checked.contains(k))
         .collect();
     assert!(
         missing.is_empty(),

@@ -37,7 +37,7 @@ pub fn run(args: InfoArgs) -> Result<ExitCode> {
             .collect();
         println!(
             "{}",
-            serde_json::json!({"n_params": model.network().n_params(), "precision": model.precision(), "ensemble": model.ensemble_size(), "tensors": tensors, "model": doc})
+            serde_json::json!({"n_params": model.network().n_params(), "precision": precision_name(&model), "ensemble": model.ensemble_size(), "tensors": tensors, "model": doc})
         );
         return Ok(ExitCode::SUCCESS);
     }
@@ -53,19 +53,23 @@ pub fn run(args: InfoArgs) -> Result<ExitCode> {
     } else {
         println!("parameters {}", model.network().n_params());
     }
-    match model.network().int8() {
-        Some(q) => println!(
-            "precision  int8 ({} bytes vs {} as f32; {} calibration on {} rows; kernel {})",
-            q.size_bytes(),
-            q.f32_size_bytes(),
-            q.calibration(),
-            q.calibration_rows(),
-            q.kernel_path()
-        ),
-        None => println!(
-            "precision  f32 ({} bytes)",
-            4 * model.network().n_params() * k
-        ),
+    if let Some(q) = model.network().qat_int() {
+        print_qat(&model, q);
+    } else {
+        match model.network().int8() {
+            Some(q) => println!(
+                "precision  int8 ({} bytes vs {} as f32; {} calibration on {} rows; kernel {})",
+                q.size_bytes(),
+                q.f32_size_bytes(),
+                q.calibration(),
+                q.calibration_rows(),
+                q.kernel_path()
+            ),
+            None => println!(
+                "precision  f32 ({} bytes)",
+                4 * model.network().n_params() * k
+            ),
+        }
     }
     let sparsity = mlp::quant::prune::weight_sparsity(model.network());
     if sparsity > 0.0 {
@@ -197,4 +201,38 @@ fn preview(items: &[String]) -> String {
         String::new()
     };
     format!("{}{more}", shown.join(", "))
+}
+
+/// `int{B}/QAT` for a quantization-aware model, else the model's precision (`int8`, `f32`).
+fn precision_name(model: &Model) -> String {
+    match model.network().qat_int() {
+        Some(q) => format!("int{}/QAT", q.bits()),
+        None => model.precision().to_string(),
+    }
+}
+
+/// Runs of the single-sample latency measurement `info` makes for a QAT model (median reported).
+const LATENCY_RUNS: usize = 2000;
+
+/// The precision lines of a quantization-aware model: sizes (as stored, with the weights packed
+/// at their bit width, and as f32) and a single-sample latency measured now, on this machine.
+fn print_qat(model: &Model, q: &mlp::quant::qat::QatIntNetwork) {
+    let bits = q.bits();
+    println!(
+        "precision  int{bits}/QAT: integer-only inference (int{bits} weights, i32 sums, kernel {})",
+        q.kernel_path()
+    );
+    println!(
+        "size       {} bytes stored (i8 per weight), {} bytes packed at {bits} bits, {} bytes as f32 ({:.1}x smaller packed)",
+        q.stored_bytes(),
+        q.packed_bytes(),
+        q.f32_bytes(),
+        q.f32_bytes() as f64 / q.packed_bytes().max(1) as f64
+    );
+    let row = vec![0.0f32; model.network().inputs()];
+    let secs = mlp::quant::qat::single_row_latency(model.network(), &row, LATENCY_RUNS);
+    println!(
+        "latency    {:.2} us per single sample (median of {LATENCY_RUNS} runs, measured now, 1 thread)",
+        secs * 1e6
+    );
 }

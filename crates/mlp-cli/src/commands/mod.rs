@@ -3,6 +3,7 @@
 pub mod attack;
 pub mod bench;
 pub mod cv;
+pub mod data;
 pub mod demo;
 pub mod eval;
 pub mod forecast;

@@ -2,6 +2,7 @@
 //!
 //! Every loader ends in a [`Dataset`]: a row-major `f32` feature matrix plus targets.
 
+pub mod can;
 pub mod csv;
 pub mod datasets;
 pub mod folds;

@@ -18,6 +18,7 @@ pub mod kan;
 pub mod kan_grid;
 pub mod layer_norm;
 pub mod nbeats;
+pub mod qat_dense;
 pub mod recurrent;
 pub mod selectable_kan;
 pub mod two_stream;
@@ -34,6 +35,7 @@ pub use init::Init;
 pub use kan::{Kan, KanBasis};
 pub use layer_norm::LayerNorm;
 pub use nbeats::{NBeats, NBeatsBlock};
+pub use qat_dense::QatDense;
 pub use recurrent::{Integrator, Recurrent};
 pub use selectable_kan::SelectableKan;
 pub use two_stream::TwoStream;
@@ -144,6 +146,8 @@ blocks! {
     Frets(Frets) = "frets" from Frets,
     /// Generic N-BEATS forecaster: residual stack of backcast/forecast blocks.
     NBeats(NBeats) = "nbeats" from NBeats,
+    /// Quantization-aware dense layer (fake-quantized input and weights, learned scales).
+    QatDense(QatDense) = "qat_dense" from QatDense,
 }
 
 impl Layer {

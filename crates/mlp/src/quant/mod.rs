@@ -29,6 +29,7 @@ mod calibrate;
 pub(crate) mod file;
 mod int8;
 pub mod prune;
+pub mod qat;
 
 pub use calibrate::{Calibration, quantize_network};
 pub use int8::{Int8Network, Int8Scratch, QuantDense};

@@ -227,6 +227,15 @@ pub struct TrainArgs {
     /// top-level layer indices like 1,3 (see `mlp lsa`).
     #[arg(long, value_name = "auto|LAYERS", requires = "layer_reg")]
     pub mvl: Option<String>,
+    // --- quantization-aware training (issue 15, helper Y) ---
+    /// Quantization-aware training with B-bit weights and activations (1..=8; 1 is binary): the
+    /// dense layers become qat_dense layers (learned scales, straight-through gradients), the
+    /// model file stores integer weights, and predict/eval run integer-only inference. The
+    /// network's input gets 8 bits. Dense networks only (--arch mlp).
+    #[arg(long, value_name = "B", value_parser = clap::value_parser!(u8).range(1..=8))]
+    #[serde(default)]
+    pub qat_bits: Option<u8>,
+    // --- end of quantization-aware training ---
     // --- automatic model selection (issue 12, helper P) ---
     /// Model selection: `auto` (default) scores a linear model, one hidden layer of 100 and a
     /// wide-and-deep network by 5-fold cross-validation (up to 1500 rows) or a 15% hold-out, and
@@ -343,6 +352,7 @@ const FIXES_THE_MODEL: &[&str] = &[
     "config",
     "update_levels",
     "update_bound",
+    "qat_bits",
 ];
 
 impl TrainArgs {

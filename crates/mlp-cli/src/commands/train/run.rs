@@ -459,6 +459,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     let selection = auto_select(&args, &loaded)?;
     let mut session = session_with(&args, &loaded, selection.as_ref())?;
     check_calibrate(&args, &session, calibration.as_ref())?;
+    make_quantization_aware(&args, &mut session)?;
     resolve_auto_mvl(&mut args, &mut session)?;
     let (data, task) = (&loaded.data, loaded.task);
     if let Some((model, state)) = resumed {
@@ -531,6 +532,8 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         }
         Ok(outcome) => {
             calibrate(&args, &mut model, &session, calibration.as_ref())?;
+            // Predictions of the saved model (and the report below) run on integers.
+            mlp::quant::qat::attach(model.network_mut())?;
             model
                 .save(&out)
                 .with_context(|| format!("saving the model to {}", out.display()))?;
@@ -549,6 +552,14 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// `--qat-bits B`: the session's network becomes quantization-aware (see `mlp::quant::qat`).
+fn make_quantization_aware(args: &TrainArgs, session: &mut Session) -> Result<()> {
+    let Some(bits) = args.qat_bits else {
+        return Ok(());
+    };
+    mlp::quant::qat::prepare_session(session, bits).context("--qat-bits")
 }
 
 /// Exit status of a run that diverged (without `--allow-divergence`): distinct from 1 (an error
