@@ -50,7 +50,6 @@
 //! re-read from the data at prediction time, like the single-series path.
 //!
 //! ```no_run
-//! use mlp::forecast::ForecastSettings;
 //! use mlp::forecast::global::{GlobalForecaster, Panel, PanelColumns};
 //! use mlp::forecast::intervals::IntervalMethod;
 //! let columns = PanelColumns {
@@ -60,7 +59,7 @@
 //!     fill: None,
 //! };
 //! let panel = Panel::load("sales.csv".as_ref(), &columns).unwrap();
-//! let mut settings = ForecastSettings::default();
+//! let mut settings = mlp::forecast::global::default_settings();
 //! settings.horizon = 6;
 //! let model = GlobalForecaster::fit(&panel, &settings).unwrap();
 //! model.save("sales.safetensors".as_ref()).unwrap();
@@ -363,6 +362,15 @@ pub struct GlobalForecaster {
     pub model: Model,
     /// Forecasting metadata.
     pub meta: GlobalMeta,
+}
+
+/// [`ForecastSettings::default`] with the direct strategy: one head per horizon step, which
+/// forecast the panel of docs/forecasting/GLOBAL.md better than the recursive default of a
+/// single series (no errors fed back through a network shared by unlike series).
+pub fn default_settings() -> ForecastSettings {
+    let mut s = ForecastSettings::default();
+    s.strategy = Strategy::Direct;
+    s
 }
 
 /// The most common value (ties: the smallest); 1 for none.
