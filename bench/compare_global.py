@@ -24,7 +24,7 @@ in-sample seasonal-naive error of the part before the test.
 
 Usage:
   python3 bench/compare_global.py [--mlp target/release/mlp] [--stride 1]
-      [--out docs/forecasting/GLOBAL.md] [--json FILE] [--skip-per-series]
+      [--table FILE] [--json FILE] [--skip-per-series] [--extra "--hidden 128"]
 
 Needs: pip install statsmodels pandas; a release build (cargo build --release -p mlp-cli).
 """
@@ -81,7 +81,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mlp", default=os.path.join(ROOT, "target", "release", "mlp"))
     ap.add_argument("--stride", type=int, default=1)
-    ap.add_argument("--out", default=os.path.join(ROOT, "docs", "forecasting", "GLOBAL.md"))
+    ap.add_argument("--table", default=None, help="also write the tables (markdown) to this file")
     ap.add_argument("--json", default=None)
     ap.add_argument("--skip-per-series", action="store_true")
     ap.add_argument("--extra", default="", help="extra flags for the global fit, e.g. '--strategy direct'")
@@ -132,7 +132,7 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"meta": meta, "results": results}, f, indent=1)
-    write_markdown(args.out, results, meta, glob["backtest"]["aggregate"])
+    write_markdown(args.table, results, meta, glob["backtest"]["aggregate"])
 
 
 def fmt(v):
@@ -173,9 +173,10 @@ def write_markdown(path, results, meta, aggregate):
         cov = a["coverage"]
         agg.append(f"| {a['method']} | {fmt(a['mase'])} | {fmt(100 * a['smape'])} | {fmt(a['owa'])} "
                    f"| {'-' if cov is None else f'{100 * cov:.1f}%'} |")
-    with open(os.path.join(HERE, "compare_global.table.md"), "w") as f:
-        f.write("\n".join(lines) + "\n\n" + "\n".join(agg) + "\n\n" + json.dumps(meta) + "\n"
-                + f"wins: {json.dumps(wins)} of {n}\n")
+    if path:
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n\n" + "\n".join(agg) + "\n\n" + json.dumps(meta) + "\n"
+                    + f"wins: {json.dumps(wins)} of {n}\n")
     print("\n".join(lines))
     print()
     print("\n".join(agg))

@@ -368,9 +368,10 @@ pub struct GlobalForecaster {
 /// forecast the panel of docs/forecasting/GLOBAL.md better than the recursive default of a
 /// single series (no errors fed back through a network shared by unlike series).
 pub fn default_settings() -> ForecastSettings {
-    let mut s = ForecastSettings::default();
-    s.strategy = Strategy::Direct;
-    s
+    ForecastSettings {
+        strategy: Strategy::Direct,
+        ..ForecastSettings::default()
+    }
 }
 
 /// The most common value (ties: the smallest); 1 for none.
