@@ -418,7 +418,7 @@ impl GlobalForecaster {
         if settings.calendar.is_some_and(|c| c.width() > 0) {
             return Err(Error::config(
                 "calendar",
-                "calendar features are not available for a panel (--id-column); use none",
+                "calendar features are not available for a panel; use `calendar` none",
             ));
         }
         let Some(first) = panel.series.first() else {
@@ -806,7 +806,10 @@ impl GlobalForecaster {
             .get(&format!("{META_KEY}_version"))
             .and_then(|v| v.parse().ok())
             .ok_or_else(|| {
-                bad("not a panel forecaster; train one with `mlp forecast fit --id-column`".into())
+                bad(
+                    "not a panel forecaster; train one with `mlp forecast fit` and an id column"
+                        .into(),
+                )
             })?;
         if version > GLOBAL_VERSION {
             return Err(bad(format!(
