@@ -19,6 +19,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod global;
+
 /// Flags of `mlp forecast`.
 #[derive(Debug, Args)]
 pub struct ForecastArgs {
@@ -72,6 +74,10 @@ pub struct SeriesArgs {
     /// Fill missing time steps and empty cells: linear, previous or zero (default: error).
     #[arg(long, value_name = "HOW")]
     pub fill: Option<String>,
+    /// A long-format panel: this column names the series of each row, and one global network
+    /// is fitted on all of them (one --target, no --exog).
+    #[arg(long, value_name = "COL", conflicts_with = "dataset")]
+    pub id_column: Option<String>,
 }
 
 /// Model and training flags shared by `fit` and `backtest`.
@@ -498,6 +504,9 @@ fn describe_model(f: &Forecaster) {
 }
 
 fn info(args: InfoArgs) -> Result<ExitCode> {
+    if global::is_panel_model(&args.model)? {
+        return global::info(args);
+    }
     let forecaster = Forecaster::load(&args.model)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&forecaster.meta)?);
@@ -521,6 +530,9 @@ fn lag_json(f: &Forecaster) -> serde_json::Value {
 }
 
 fn fit(args: FitArgs) -> Result<ExitCode> {
+    if args.series.id_column.is_some() {
+        return global::fit(args);
+    }
     crate::output::check_writable("--out", &args.out)?;
     if let Some(p) = &args.plot {
         plot::check_svg(p)?;
@@ -588,6 +600,9 @@ fn fit(args: FitArgs) -> Result<ExitCode> {
 }
 
 fn predict(args: PredictArgs) -> Result<ExitCode> {
+    if global::is_panel_model(&args.model)? {
+        return global::predict(args);
+    }
     if let Some(p) = &args.plot {
         plot::check_svg(p)?;
     }
@@ -601,6 +616,7 @@ fn predict(args: PredictArgs) -> Result<ExitCode> {
         target: m.targets.clone(),
         exog: m.exog.clone(),
         fill: args.fill.clone(),
+        id_column: None,
     };
     let series = load_series(&series_args)?;
     let steps = args.horizon.unwrap_or(m.horizon);
@@ -814,6 +830,9 @@ pub(crate) fn print_report(r: &BacktestReport) {
 }
 
 fn run_backtest(args: BacktestArgs) -> Result<ExitCode> {
+    if args.series.id_column.is_some() {
+        return global::backtest(args);
+    }
     let method = interval_method(&args.output)?;
     let series = load_series(&args.series)?;
     let settings = settings(&args.model)?;

@@ -19,6 +19,7 @@ pub mod baselines;
 pub mod calendar;
 pub mod ets;
 pub mod forecaster;
+pub mod global;
 pub mod intervals;
 pub mod lags;
 pub mod naive2;
