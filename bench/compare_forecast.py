@@ -21,7 +21,10 @@ OWA against our Naive2 on the same pairs, and the empirical coverage of 90 % int
 Usage:
   python3 bench/compare_forecast.py [--mlp target/release/mlp] [--max-origins 24]
       [--series co2,sunspots,...] [--reference sf-autoets,sf-autotheta,sf-autoarima]
-      [--out docs/forecasting/COMPARISON.md] [--json FILE]
+      [--out docs/forecasting/COMPARISON.md] [--json FILE] [--ours-flags '--refit every']
+  python3 bench/compare_forecast.py --heldout --out docs/forecasting/COMPARISON_HELDOUT.md
+      (series kept out of development: airpassengers, German bond rate, Danish money, India
+      fertility)
 
 Needs: pip install statsmodels pandas (statsforecast optional); a release build
 (cargo build --release -p mlp-cli). No network access at run time. No M-competition subset is
