@@ -21,7 +21,10 @@ OWA against our Naive2 on the same pairs, and the empirical coverage of 90 % int
 Usage:
   python3 bench/compare_forecast.py [--mlp target/release/mlp] [--max-origins 24]
       [--series co2,sunspots,...] [--reference sf-autoets,sf-autotheta,sf-autoarima]
-      [--out docs/forecasting/COMPARISON.md] [--json FILE]
+      [--out docs/forecasting/COMPARISON.md] [--json FILE] [--ours-flags '--refit every']
+  python3 bench/compare_forecast.py --heldout --out docs/forecasting/COMPARISON_HELDOUT.md
+      (series kept out of development: airpassengers, German bond rate, Danish money, India
+      fertility)
 
 Needs: pip install statsmodels pandas (statsforecast optional); a release build
 (cargo build --release -p mlp-cli). No network access at run time. No M-competition subset is
@@ -104,6 +107,42 @@ def load_series():
         12,
         "monthly El Nino sea surface temperature 1950-2010",
     )
+    return out
+
+
+def load_heldout():
+    """Series kept out of development (issue 13's held-out check): never looked at while the
+    defaults were chosen, reported separately (`--heldout`)."""
+    import statsmodels.api as sm
+
+    out = {}
+    try:
+        from statsforecast.utils import AirPassengers
+
+        out["airpassengers"] = (
+            _monthly_dates(1949, 1, len(AirPassengers)),
+            np.asarray(AirPassengers, float),
+            12,
+            12,
+            "monthly airline passengers 1949-1960 (statsforecast's copy of Box & Jenkins)",
+        )
+    except ImportError:
+        pass
+    ii = sm.datasets.interest_inflation.load_pandas().data
+    quarters = _monthly_dates(1972, 4, 3 * len(ii))[::3]
+    out["interest_R"] = (quarters, ii["R"].values, 4, 8,
+                         "German quarterly bond rate 1972-1998 (statsmodels interest_inflation)")
+    dk = sm.datasets.danish_data.load_pandas().data
+    quarters = _monthly_dates(1974, 1, 3 * len(dk))[::3]
+    out["danish_lrm"] = (quarters, dk["lrm"].values, 4, 8,
+                         "Danish quarterly log real money 1974-1987 (statsmodels danish_data, 55 steps)")
+    fert = sm.datasets.fertility.load_pandas().data
+    row = fert[fert["Country Code"] == "IND"].iloc[0]
+    years = [c for c in fert.columns if c.isdigit()]
+    vals = np.asarray([row[y] for y in years], float)
+    keep = ~np.isnan(vals)
+    out["fertility_india"] = (_yearly_dates(int(years[0]), int(keep.sum())), vals[keep], 1, 6,
+                              "India fertility rate, yearly from 1960 (statsmodels fertility)")
     return out
 
 
@@ -202,12 +241,16 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "forecasting", "COMPARISON.md"))
     ap.add_argument("--json", default="")
     ap.add_argument("--no-reference", action="store_true")
+    ap.add_argument("--heldout", action="store_true",
+                    help="run the held-out series (not used while developing) instead")
+    ap.add_argument("--ours-flags", default="",
+                    help="extra flags for `mlp forecast backtest`, e.g. '--refit none'")
     ap.add_argument("--reference", default="",
                     help="comma-separated subset of the reference methods, e.g. "
                          "sf-autoets,sf-autotheta (AutoARIMA takes minutes per monthly series)")
     args = ap.parse_args()
 
-    series = load_series()
+    series = load_heldout() if args.heldout else load_series()
     if args.series:
         series = {k: v for k, v in series.items() if k in args.series.split(",")}
     ref_name, ref_make, ref_run = reference_methods()
@@ -223,7 +266,7 @@ def main():
         origins_all = list(range(train_len - 1, n - h))
         stride = max(1, math.ceil(len(origins_all) / args.max_origins))
         origins = origins_all[::stride]
-        report, secs = run_ours(args.mlp, csv, h, stride, [])
+        report, secs = run_ours(args.mlp, csv, h, stride, args.ours_flags.split())
         bt = report["backtest"]
         assert bt["origins"] == len(origins), (bt["origins"], len(origins))
         mase_season = bt["season"]

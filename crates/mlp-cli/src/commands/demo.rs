@@ -230,16 +230,22 @@ fn robustness(model: &Model, test: &Dataset, seed: u64, json: bool) -> Result<()
     Ok(())
 }
 
-/// A rolling-origin backtest of the default forecaster on the embedded CO2 series.
+/// A rolling-origin backtest of the default forecaster on the embedded CO2 series: the
+/// defaults of `mlp forecast fit` (model selection with ensembles, conformal intervals).
 fn forecasting(seed: u64, json: bool) -> Result<()> {
     use mlp::forecast::backtest::{BacktestSettings, backtest};
+    use mlp::forecast::intervals::IntervalMethod;
+    use mlp::forecast::select::SelectSettings;
     use mlp::forecast::{EmbeddedSeries, ForecastSettings};
     let series = EmbeddedSeries::Co2.load()?;
     let mut settings = ForecastSettings::default();
     settings.train = settings.train.clone().with_seed(seed);
     settings.train = settings.train.clone().with_threads(1);
+    settings.selection = Some(SelectSettings::default());
+    let mut bt = BacktestSettings::default();
+    bt.intervals = IntervalMethod::Conformal;
     let started = std::time::Instant::now();
-    let (report, _) = backtest(&series, &settings, &BacktestSettings::default())?;
+    let (report, _) = backtest(&series, &settings, &bt)?;
     let seconds = started.elapsed().as_secs_f64();
     if json {
         println!(

@@ -17,14 +17,18 @@
 //! statistical methods at every origin (they fit in milliseconds) and never the MLP (a refit is a
 //! full training).
 //!
-//! **Intervals.** The MLP's come from the forecaster (`intervals`). The statistical methods get
-//! conformal intervals from their own rolling-origin errors per horizon step: the same methods
-//! also forecast from every origin of a calibration stretch at the end of the training part
-//! (`val_fraction` of it, at least `H` origins), and at test origin `t` the step-`k` interval is
-//! `[ŷ + q_lo, ŷ + q_hi]` with `q` the `(1∓level)/2` quantiles of the step-`k` errors of all
-//! earlier forecasts whose target `o + k ≤ t` is already observed (calibration and earlier test
-//! origins alike), so no interval uses a value after its origin. Coverage is thus comparable
-//! between methods.
+//! **Intervals.** One rule for every method, the forecaster's (`intervals`): with the default
+//! conformal intervals, per horizon step `k`, the scores are the step-`k` errors of earlier
+//! forecasts divided by the local scale of the history at their origin
+//! ([`super::intervals::local_scale`]) and the half-width at origin `t` is their
+//! finite-sample conformal quantile times the local scale at `t`; `residual` intervals use the
+//! raw signed errors' `(1∓level)/2` quantiles. The MLP's scores come from its selection's
+//! validation tail (see [`super::select`]). The statistical methods' come from their own
+//! rolling-origin forecasts: the same methods also forecast from every origin of a calibration
+//! stretch at the end of the training part (`val_fraction` of it, at least `H` origins), and at
+//! test origin `t` the errors of all earlier forecasts whose target `o + k ≤ t` is already
+//! observed count (calibration and earlier test origins alike), so no interval uses a value
+//! after its origin. Coverage is thus comparable between methods.
 //!
 //! Scores per target and method: RMSE, MAE, MAPE, SMAPE (M4's sMAPE as a fraction), R² over all
 //! pairs, MASE scaled by the in-sample seasonal-naive error of the training part, OWA against
@@ -34,7 +38,9 @@
 
 use super::baselines::{Baseline, FittedBaseline, detect_season};
 use super::forecaster::{ForecastSettings, Forecaster};
-use super::intervals::{IntervalMethod, coverage, residual_offsets};
+use super::intervals::{
+    IntervalMethod, coverage, local_scale, residual_offsets, scaled_conformal_interval,
+};
 use super::series::Series;
 use crate::metrics::forecast::{cumulative_totals, mase, owa, smape_m4};
 use crate::metrics::{mae, mape, r2, rmse, smape};
@@ -375,6 +381,11 @@ struct Plan<'a> {
     horizon: usize,
     refit: Refit,
     level: f64,
+    /// The interval rule, the MLP's: `Residual` keeps signed error quantiles, anything else is
+    /// the normalized conformal rule of [`super::intervals::local_scale`].
+    intervals: IntervalMethod,
+    /// Season of the local scale.
+    season: usize,
 }
 
 /// Runs `baseline` on `values` from every origin of the plan, refitting per its schedule (the
@@ -393,6 +404,8 @@ fn run_statistical(
         horizon,
         refit,
         level,
+        intervals: rule,
+        season,
     } = *plan;
     let mut fitted: Option<FittedBaseline> = None;
     let mut name = baseline.name();
@@ -415,20 +428,39 @@ fn run_statistical(
             let truth = &values[t + 1..t + 1 + horizon];
             collected.push(truth, &f);
             if intervals {
-                // Errors of earlier forecasts whose step-k target is observed by t.
+                // Errors of earlier forecasts whose step-k target is observed by t, divided by
+                // the local scale at their origin unless the rule is the raw residual one.
+                let raw = rule == IntervalMethod::Residual;
                 let residuals: Vec<Vec<f64>> = (1..=horizon)
                     .map(|k| {
                         origins[..i]
                             .iter()
                             .zip(&forecasts)
                             .filter(|(o, _)| *o + k <= t)
-                            .map(|(o, p)| values[o + k] - p[k - 1])
+                            .map(|(&o, p)| {
+                                let e = values[o + k] - p[k - 1];
+                                if raw {
+                                    e
+                                } else {
+                                    e / local_scale(&values[..=o], season)
+                                }
+                            })
                             .collect()
                     })
                     .collect();
-                if let Ok(offsets) = residual_offsets(&residuals, horizon, level) {
-                    let lower: Vec<f64> = f.iter().zip(&offsets).map(|(p, o)| p + o.0).collect();
-                    let upper: Vec<f64> = f.iter().zip(&offsets).map(|(p, o)| p + o.1).collect();
+                let bounds = if raw {
+                    residual_offsets(&residuals, horizon, level).map(|offsets| {
+                        let lower: Vec<f64> =
+                            f.iter().zip(&offsets).map(|(p, o)| p + o.0).collect();
+                        let upper: Vec<f64> =
+                            f.iter().zip(&offsets).map(|(p, o)| p + o.1).collect();
+                        (lower, upper)
+                    })
+                } else {
+                    let scale = local_scale(&values[..=t], season);
+                    scaled_conformal_interval(&f, &residuals, scale, level)
+                };
+                if let Ok((lower, upper)) = bounds {
                     collected.push_interval(truth, &lower, &upper);
                 }
             }
@@ -529,6 +561,8 @@ pub fn backtest_methods(
         horizon: h,
         refit: stat_refit,
         level: bt.level,
+        intervals: bt.intervals,
+        season,
     };
     let mut scores = Vec::new();
     let mut skipped = Vec::new();
@@ -721,9 +755,13 @@ mod tests {
         );
         assert!((naive.owa - 1.0).abs() < 1e-9);
         assert!((by_key("naive2").mae - 2.0).abs() < 1e-9);
-        // Naive's rolling errors at step k are always k: a zero-width interval that covers.
+        // Naive's rolling errors at step k are always k: symmetric conformal intervals of
+        // half-width at least k (a line's local scale is its floor, proportional to the
+        // level, so up to half as much again at later origins) that cover; mean width at
+        // least 2 (1 + 2 + 3) / 3 = 4.
         assert_eq!(naive.coverage, Some(1.0));
-        assert!(naive.interval_width.expect("intervals").abs() < 1e-9);
+        let width = naive.interval_width.expect("intervals");
+        assert!((4.0..7.0).contains(&width), "{width}");
         // Holt follows the line; Theta (SES at α ≈ 1 plus half the slope) errs by h / 2.
         assert!(
             (by_key("theta").mae - 1.0).abs() < 1e-3,

@@ -15,7 +15,9 @@
 //! 3. Windows of every origin whose targets lie in the training part train the network; those
 //!    whose targets reach into the validation part validate it.
 //! 4. Rolling-origin forecasts over the validation part (every origin, the full horizon) give
-//!    the residuals behind [`IntervalMethod::Residual`] intervals.
+//!    the residuals behind [`IntervalMethod::Residual`] intervals, and, divided by the local
+//!    scale of the history at their origin ([`local_scale`]), the scores of the
+//!    [`IntervalMethod::Conformal`] ones (rescaled by the local scale at the forecast origin).
 //!
 //! # File
 //!
@@ -26,7 +28,8 @@
 use super::baselines::detect_season;
 use super::calendar::CalendarFeatures;
 use super::intervals::{
-    IntervalMethod, check_level, conformal_offsets, quantile, residual_offsets,
+    IntervalMethod, check_level, conformal_offsets, local_scale, quantile, residual_offsets,
+    scaled_conformal_interval,
 };
 use super::lags::{LagChoice, choose_lags};
 use super::select::{SelectSettings, Selection};
@@ -208,6 +211,11 @@ pub struct ForecastMeta {
     pub dropout: f32,
     /// Validation residuals `y - ŷ` in original units, `[target][step - 1]`.
     pub residuals: Vec<Vec<Vec<f64>>>,
+    /// The same errors divided by the local scale of the history at their origin
+    /// ([`local_scale`] with this `season`): the conformal scores, `[target][step - 1]`. Files
+    /// without them make conformal intervals from the raw residuals.
+    #[serde(default)]
+    pub scaled_residuals: Vec<Vec<Vec<f64>>>,
     /// Target transform before scaling (files without it: none).
     #[serde(default)]
     pub transform: Transform,
@@ -440,6 +448,7 @@ impl Forecaster {
             val_len,
             dropout: settings.arch.dropout,
             residuals: Vec::new(),
+            scaled_residuals: Vec::new(),
             transform,
             selection: None,
         };
@@ -533,17 +542,21 @@ impl Forecaster {
             model: session.into_model(),
             meta,
         };
-        forecaster.meta.residuals = forecaster.calibration_residuals(series, n)?;
+        let (raw, scaled) = forecaster.calibration_residuals(series, n)?;
+        forecaster.meta.residuals = raw;
+        forecaster.meta.scaled_residuals = scaled;
         Ok(forecaster)
     }
 
     /// Residuals of rolling-origin forecasts over the validation part (the last 50 training
-    /// origins when validation has fewer than 5 steps).
+    /// origins when validation has fewer than 5 steps), raw and divided by the local scale at
+    /// their origin.
+    #[allow(clippy::type_complexity)]
     pub(crate) fn calibration_residuals(
         &self,
         series: &Series,
         n: usize,
-    ) -> Result<Vec<Vec<Vec<f64>>>> {
+    ) -> Result<(Vec<Vec<Vec<f64>>>, Vec<Vec<Vec<f64>>>)> {
         let m = &self.meta;
         let span = m.embedding.span();
         let start = if m.val_len >= 5 {
@@ -552,17 +565,20 @@ impl Forecaster {
             (m.train_len - 1).saturating_sub(50).max(span - 1)
         };
         let mut residuals = vec![vec![Vec::new(); m.horizon]; m.targets.len()];
+        let mut scaled = residuals.clone();
         for origin in start.max(span - 1)..n - 1 {
             let steps = m.horizon.min(n - 1 - origin);
             let f = self.forecast_from(series, origin, steps, IntervalMethod::None, 0.9, 0)?;
             for (c, col) in series.targets.iter().enumerate() {
                 let truth = &col.values[origin + 1..origin + 1 + steps];
-                for ((store, y), p) in residuals[c].iter_mut().zip(truth).zip(&f.values[c]) {
-                    store.push(y - p);
+                let scale = local_scale(&col.values[..=origin], m.season);
+                for (k, (y, p)) in truth.iter().zip(&f.values[c]).enumerate() {
+                    residuals[c][k].push(y - p);
+                    scaled[c][k].push((y - p) / scale);
                 }
             }
         }
-        Ok(residuals)
+        Ok((residuals, scaled))
     }
 
     /// Forecasts `steps` ahead of the end of the observed history of `series` (future rows
@@ -687,6 +703,14 @@ impl Forecaster {
                 let mut lo = Vec::new();
                 let mut hi = Vec::new();
                 for (c, v) in values.iter().enumerate() {
+                    let scores = m.scaled_residuals.get(c).filter(|r| !r.is_empty());
+                    if let (IntervalMethod::Conformal, Some(scores)) = (intervals, scores) {
+                        let scale = local_scale(&series.targets[c].values[..=origin], m.season);
+                        let (l, u) = scaled_conformal_interval(v, scores, scale, level)?;
+                        lo.push(l);
+                        hi.push(u);
+                        continue;
+                    }
                     let stored = m.residuals.get(c).map_or(&[][..], Vec::as_slice);
                     let offsets = if intervals == IntervalMethod::Conformal {
                         conformal_offsets(stored, steps, level)?
@@ -792,6 +816,7 @@ impl Forecaster {
             || meta.scalers.len() != meta.targets.len()
             || meta.exog_scalers.len() != meta.exog.len()
             || meta.residuals.len() > meta.targets.len()
+            || meta.scaled_residuals.len() > meta.targets.len()
             || net.inputs() != layout.inputs()
             || net.outputs() != layout.outputs()
             || meta.embedding.tau == 0
@@ -847,7 +872,12 @@ fn check_meta_sizes(meta: &ForecastMeta) -> std::result::Result<(), String> {
     if inputs.is_none_or(|n| n > max) || outputs.is_none_or(|n| n > max) || history.is_none() {
         return Err("forecast metadata sizes overflow the network layout".into());
     }
-    if meta.residuals.iter().any(|r| r.len() > meta.horizon) {
+    if meta
+        .residuals
+        .iter()
+        .chain(&meta.scaled_residuals)
+        .any(|r| r.len() > meta.horizon)
+    {
         return Err("forecast residuals do not match the horizon".into());
     }
     if let Some(sel) = &meta.selection {
