@@ -54,6 +54,14 @@ enum Command {
     Quantize(commands::quantize::QuantizeArgs),
     /// Prune a trained model (global magnitude or --structured neurons) with masked fine-tuning.
     Prune(commands::prune::PruneArgs),
+    /// Look inside a model: per-layer spectral diagnostics (HTSR alpha), or --compare two models'
+    /// hidden layers (CKA, neuron matching), or --ipr (memorizing neurons).
+    Analyze(Box<commands::analyze::AnalyzeArgs>),
+    /// Input importance per column (permutation or gradient).
+    Importance(commands::importance::ImportanceArgs),
+    /// Generate a synthetic data set.
+    #[command(subcommand)]
+    Data(commands::data::DataCommand),
 }
 
 /// The ids of the flags given on the command line (not defaulted), so that a `--config` file
@@ -101,6 +109,9 @@ fn main() -> ExitCode {
         Command::Verify(a) => commands::verify::run(a),
         Command::Reach(a) => commands::reach::run(a),
         Command::Forecast(a) => commands::forecast::run(a),
+        Command::Analyze(a) => commands::analyze::run(*a),
+        Command::Importance(a) => commands::importance::run(a),
+        Command::Data(c) => commands::data::run(c),
     };
     match result {
         Ok(code) => code,

@@ -1,11 +1,14 @@
 //! One module per subcommand.
 
+pub mod analyze;
 pub mod attack;
 pub mod bench;
 pub mod cv;
+pub mod data;
 pub mod demo;
 pub mod eval;
 pub mod forecast;
+pub mod importance;
 pub mod info;
 pub mod lsa;
 pub mod predict;
