@@ -274,9 +274,14 @@ fn importance_by_permutation_and_gradient() {
         // The text column's three one-hot features are one column.
         assert_eq!(names, ["a", "b", "c", "color"], "{doc}");
         assert_eq!(cols[3]["features"], 3);
-        // The label depends on a and b only.
+        // The label depends on a and b only. Shuffling shows it for every column; a gradient
+        // summed over a text column's one-hot features is not comparable with one numeric
+        // feature's, so there only the numeric columns are ranked.
         let mean = |i: usize| cols[i]["mean"].as_f64().expect("mean");
-        assert!(mean(0) > mean(2) && mean(0) > mean(3), "{method}: {doc}");
+        assert!(mean(0) > mean(2), "{method}: {doc}");
+        if method == "permutation" {
+            assert!(mean(0) > mean(3) && mean(1) > mean(2), "{doc}");
+        }
         assert!(std::path::Path::new(&plot).exists());
     }
     let out = stdout(&ok(&["importance", "--model", &model, "--data", &data]));

@@ -40,7 +40,7 @@ fn power_spectrum(x: &[f64]) -> Vec<f64> {
 /// # Errors
 /// A period of 0 or one that does not divide the row.
 pub fn fourier_ipr(row: &[f64], period: usize) -> Result<f64> {
-    if period == 0 || row.is_empty() || row.len() % period != 0 {
+    if period == 0 || row.is_empty() || !row.len().is_multiple_of(period) {
         return Err(Error::config(
             "period",
             format!(
