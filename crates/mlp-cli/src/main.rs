@@ -54,7 +54,12 @@ enum Command {
     Quantize(commands::quantize::QuantizeArgs),
     /// Prune a trained model (global magnitude or --structured neurons) with masked fine-tuning.
     Prune(commands::prune::PruneArgs),
-    /// Generate a synthetic data set as CSV (e.g. `mlp data can`).
+    /// Look inside a model: per-layer spectral diagnostics (HTSR alpha), or --compare two models'
+    /// hidden layers (CKA, neuron matching), or --ipr (memorizing neurons).
+    Analyze(Box<commands::analyze::AnalyzeArgs>),
+    /// Input importance per column (permutation or gradient).
+    Importance(commands::importance::ImportanceArgs),
+    /// Generate a synthetic data set as CSV (`mlp data can`, `mlp data modular`).
     #[command(subcommand)]
     Data(commands::data::DataCommand),
 }
@@ -105,6 +110,8 @@ fn main() -> ExitCode {
         Command::Verify(a) => commands::verify::run(a),
         Command::Reach(a) => commands::reach::run(a),
         Command::Forecast(a) => commands::forecast::run(a),
+        Command::Analyze(a) => commands::analyze::run(*a),
+        Command::Importance(a) => commands::importance::run(a),
     };
     match result {
         Ok(code) => code,

@@ -599,3 +599,6 @@ pub fn reliability_diagram(
 ) -> Result<()> {
     draw_to!(path, (640, 560), reliability_on(bins, ece))
 }
+
+// After `draw_to!`, which it uses.
+pub mod analyze;

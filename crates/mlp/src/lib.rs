@@ -71,6 +71,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod analyze;
 pub mod architectures;
 pub mod data;
 pub mod ensemble;

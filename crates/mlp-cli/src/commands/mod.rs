@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod analyze;
 pub mod attack;
 pub mod bench;
 pub mod cv;
@@ -7,6 +8,7 @@ pub mod data;
 pub mod demo;
 pub mod eval;
 pub mod forecast;
+pub mod importance;
 pub mod info;
 pub mod lsa;
 pub mod predict;

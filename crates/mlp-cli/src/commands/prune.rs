@@ -23,7 +23,7 @@ pub struct PruneArgs {
     pub out: PathBuf,
     /// Fraction of the weights (or, with --structured, of each hidden layer's neurons) to remove,
     /// in [0, 1).
-    #[arg(long, value_name = "S")]
+    #[arg(long, value_name = "S", alias = "fraction")]
     pub sparsity: f64,
     /// Fine-tuning epochs with the pruned weights held at zero (0: prune only).
     #[arg(long, default_value_t = 5)]
@@ -37,6 +37,17 @@ pub struct PruneArgs {
     /// Remove whole hidden neurons (smallest incoming-weight norms) and shrink the layers.
     #[arg(long)]
     pub structured: bool,
+    /// Neuron criterion: `ipr` removes first-layer neurons by their Fourier IPR (see --period,
+    /// --ipr-order); implies --structured. --fraction is the fraction removed.
+    #[arg(long, value_name = "CRITERION", value_parser = ["ipr"])]
+    pub by: Option<String>,
+    /// With --by ipr: the one-hot operand period P of the inputs (`mlp data modular --p P`).
+    #[arg(long, value_name = "P")]
+    pub period: Option<usize>,
+    /// With --by ipr: remove the lowest-IPR neurons (`low`: the memorizing ones, as in "To grok
+    /// or not to grok") or the highest (`high`: the periodic, generalizing ones).
+    #[arg(long, default_value = "low", value_parser = ["low", "high"])]
+    pub ipr_order: String,
 }
 
 pub fn run(args: PruneArgs) -> Result<ExitCode> {
@@ -45,11 +56,19 @@ pub fn run(args: PruneArgs) -> Result<ExitCode> {
     let Some(labelled) = data.targets else {
         bail!("fine-tuning needs labelled rows: the input has no target column");
     };
-    let config = PruneConfig::new(args.sparsity)
+    let mut config = PruneConfig::new(args.sparsity)
         .with_epochs(args.epochs)
         .with_lr(args.lr)
         .with_seed(args.seed)
         .with_structured(args.structured);
+    if args.by.is_some() {
+        let Some(period) = args.period else {
+            bail!("--by ipr needs --period P, the one-hot operand period of the inputs");
+        };
+        let (layer, iprs) = mlp::analyze::ipr::first_layer_ipr(&model, period)?;
+        let sign = if args.ipr_order == "high" { -1.0 } else { 1.0 };
+        config = config.with_neuron_scores(vec![(layer, iprs.iter().map(|v| sign * v).collect())]);
+    }
     let (pruned, report) = model.prune(&labelled, &config)?;
     pruned
         .save(&args.out)

@@ -37,6 +37,11 @@ pub struct PruneConfig {
     pub seed: u64,
     /// Remove whole hidden neurons and shrink the layers.
     pub structured: bool,
+    /// Structured pruning by given scores instead of incoming-weight norms: per listed hidden
+    /// dense layer (top-level index), one score per neuron; the `sparsity` fraction with the
+    /// smallest scores is removed there, and unlisted layers keep every neuron (e.g. the Fourier
+    /// IPR of [`crate::analyze::ipr`]).
+    pub neuron_scores: Option<Vec<(usize, Vec<f64>)>>,
 }
 
 impl Default for PruneConfig {
@@ -48,6 +53,7 @@ impl Default for PruneConfig {
             batch_size: 32,
             seed: 0,
             structured: false,
+            neuron_scores: None,
         }
     }
 }
@@ -82,6 +88,14 @@ impl PruneConfig {
     /// Structured (neuron) pruning when `true`.
     pub fn with_structured(mut self, structured: bool) -> Self {
         self.structured = structured;
+        self
+    }
+
+    /// Structured pruning that removes, in each listed layer, the neurons with the smallest
+    /// scores (see [`PruneConfig::neuron_scores`]).
+    pub fn with_neuron_scores(mut self, scores: Vec<(usize, Vec<f64>)>) -> Self {
+        self.structured = true;
+        self.neuron_scores = Some(scores);
         self
     }
 
@@ -176,7 +190,7 @@ impl Model {
         }
         let mut net = self.network.clone();
         let (keep, neurons) = if config.structured {
-            neuron_mask(&net, config.sparsity)?
+            neuron_mask(&net, config.sparsity, config.neuron_scores.as_deref())?
         } else {
             (magnitude_mask(&net, config.sparsity), Vec::new())
         };
@@ -257,7 +271,11 @@ type NeuronMask = (Vec<bool>, Vec<(usize, Vec<usize>)>);
 /// Structured mask: per hidden dense layer, the neurons to keep (largest incoming-weight L2
 /// norms, in index order), and the mask zeroing the others' incoming rows, biases and outgoing
 /// columns.
-fn neuron_mask(net: &Network, sparsity: f64) -> Result<NeuronMask> {
+fn neuron_mask(
+    net: &Network,
+    sparsity: f64,
+    scores: Option<&[(usize, Vec<f64>)]>,
+) -> Result<NeuronMask> {
     let dense = dense_layers(net)?;
     let mut keep = vec![true; net.n_params()];
     let mut kept_per_layer = Vec::new();
@@ -269,15 +287,34 @@ fn neuron_mask(net: &Network, sparsity: f64) -> Result<NeuronMask> {
         let range = net.layer_range(i).unwrap_or(0..0);
         let p = &net.params()[range.clone()];
         let (out, k) = (d.out_features, d.in_features);
-        let norms: Vec<f64> = (0..out)
-            .map(|j| {
-                p[j * k..(j + 1) * k]
-                    .iter()
-                    .map(|&w| f64::from(w).powi(2))
-                    .sum()
-            })
-            .collect();
-        let remove = ((sparsity * out as f64).floor() as usize).min(out - 1);
+        let norms: Vec<f64> = match scores {
+            None => (0..out)
+                .map(|j| {
+                    p[j * k..(j + 1) * k]
+                        .iter()
+                        .map(|&w| f64::from(w).powi(2))
+                        .sum()
+                })
+                .collect(),
+            Some(list) => match list.iter().find(|(l, _)| *l == i) {
+                Some((_, s)) if s.len() == out => s.clone(),
+                Some((_, s)) => {
+                    return Err(Error::shape(
+                        format!("neuron scores of layers.{i}"),
+                        out,
+                        s.len(),
+                    ));
+                }
+                // An unlisted layer keeps all its neurons.
+                None => vec![0.0; out],
+            },
+        };
+        let listed = scores.is_none_or(|list| list.iter().any(|(l, _)| *l == i));
+        let remove = if listed {
+            ((sparsity * out as f64).floor() as usize).min(out - 1)
+        } else {
+            0
+        };
         let mut order: Vec<usize> = (0..out).collect();
         order.sort_by(|&a, &b| norms[a].total_cmp(&norms[b]).then(a.cmp(&b)));
         let mut kept: Vec<usize> = order[remove..].to_vec();
@@ -477,7 +514,7 @@ mod tests {
             let net = ModelSpec::mlp(5, &[9, 7], 3, act, 0.0)
                 .build(2)
                 .expect("net");
-            let (keep, kept) = neuron_mask(&net, 0.4).expect("mask");
+            let (keep, kept) = neuron_mask(&net, 0.4, None).expect("mask");
             assert_eq!(
                 kept.iter().map(|(i, k)| (*i, k.len())).collect::<Vec<_>>(),
                 [(0, 6), (1, 5)]
@@ -498,5 +535,18 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn neuron_scores_choose_which_neurons_go() {
+        let net = ModelSpec::mlp(4, &[6, 5], 2, crate::Activation::Relu, 0.0)
+            .build(3)
+            .expect("net");
+        let scores = vec![(0, vec![5.0, 0.1, 4.0, 0.2, 3.0, 2.0])];
+        let (_, kept) = neuron_mask(&net, 0.5, Some(&scores)).expect("mask");
+        // Layer 0 loses its three lowest-scored neurons; layer 1 is not listed and keeps all.
+        assert_eq!(kept, [(0, vec![0, 2, 4]), (1, vec![0, 1, 2, 3, 4])]);
+        let bad = vec![(0, vec![1.0; 3])];
+        assert!(neuron_mask(&net, 0.5, Some(&bad)).is_err());
     }
 }
