@@ -507,6 +507,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
             path.clone(),
         );
     }
+    announce_precision(&args, session.config().precision());
     let result = session.run(&mut hooks);
     hooks.finish();
     let mut model = session.model().clone();
@@ -548,6 +549,17 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// Says, unless `--quiet`/`--json`, that a bf16 run computes its dense products in bf16 and on
+/// which kernel path.
+fn announce_precision(args: &TrainArgs, precision: mlp::train::Precision) {
+    if precision == mlp::train::Precision::Bf16 && !args.quiet && !args.json {
+        eprintln!(
+            "precision bf16: dense-layer products on bf16 operands with f32 sums ({} kernels); f32 master weights, optimizer and loss; the model is saved in f32",
+            mlp::perf::bf16_path()
+        );
     }
 }
 
