@@ -75,3 +75,58 @@ pub fn simd_path() -> &'static str {
 pub fn simd_report() -> String {
     crate::kernels::simd::report()
 }
+
+/// The code path of the bf16 products of mixed-precision training (`--precision bf16`) on this
+/// CPU: `portable`, `avx2` or `avx512bf16` (detected once per process, then cached).
+pub fn bf16_path() -> &'static str {
+    crate::kernels::bf16::path().name()
+}
+
+/// The peak rate of the bf16 path's core instruction on one core of this machine: its name
+/// (`vfmadd231ps ymm` on AVX2, `vdpbf16ps zmm` on AVX-512 BF16, a scalar FMA otherwise), the
+/// multiply-adds one instruction performs, and the multiply-adds per second a loop of independent
+/// instructions reaches (best of a few rounds, about `millis` ms in all). The ceiling against
+/// which [`bf16_product_macs_per_second`] and a bf16 training run are a fraction.
+pub fn bf16_peak(millis: u64) -> (&'static str, usize, f64) {
+    use crate::kernels::bf16;
+    let path = bf16::path();
+    let rate = bf16::peak_macs_per_second(path, millis).unwrap_or(0.0);
+    (path.instruction(), path.macs_per_instruction(), rate)
+}
+
+/// Multiply-adds per second of the bf16 product `C (m x n) = A (m x k) B^T` (both operands
+/// already packed, as weights are during training) on this CPU's bf16 path and the current
+/// rayon pool: the best of several timed runs. A zero-sized shape measures nothing and gives 0.
+///
+/// An error if a matrix of the shape would not fit in memory's address space.
+pub fn bf16_product_macs_per_second(m: usize, n: usize, k: usize) -> Result<f64> {
+    use crate::kernels::bf16::{PackedRows, product};
+    let fits = |a: usize, b: usize| {
+        a.checked_mul(b)
+            .filter(|&l| l <= isize::MAX as usize / std::mem::size_of::<f32>())
+            .ok_or_else(|| {
+                Error::shape(
+                    "bf16_product_macs_per_second",
+                    "matrices that fit in memory",
+                    format!("{a} x {b} values"),
+                )
+            })
+    };
+    let (la, lb, lc) = (fits(m, k)?, fits(n, k)?, fits(m, n)?);
+    if la == 0 || lb == 0 || lc == 0 {
+        return Ok(0.0);
+    }
+    let a = PackedRows::from_f32(Transpose::No, m, k, &vec![0.5f32; la]);
+    let b = PackedRows::from_f32(Transpose::No, n, k, &vec![0.25f32; lb]);
+    let mut c = vec![0.0f32; lc];
+    let mut best = f64::INFINITY;
+    for _ in 0..RUNS {
+        let t0 = Instant::now();
+        for _ in 0..REPS {
+            product(&a, &b, &mut c, false);
+        }
+        best = best.min(t0.elapsed().as_secs_f64() / REPS as f64);
+    }
+    std::hint::black_box(&c);
+    Ok(m as f64 * n as f64 * k as f64 / best.max(1e-9))
+}

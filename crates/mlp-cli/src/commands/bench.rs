@@ -8,6 +8,10 @@
 //!   throughput at batch 1 and batch 10000. With `--precision int8` a second W3 line measures the
 //!   same model quantized to int8 (calibrated on the first 10000 training images, percentile
 //!   99.99), with the int8 kernel path that ran and its test accuracy.
+//! - W1 with `--precision bf16`: the same run in mixed precision (dense products on bf16 operands
+//!   with f32 sums), with the bf16 kernel path that ran, the peak multiply-add rate of that path's
+//!   core instruction on this CPU (a register-only loop: `vdpbf16ps`, or `vfmadd231ps` on AVX2),
+//!   and the fractions of it the bf16 products alone and the whole training reach.
 //! - peak: the multiply-add rate of each int8 instruction this CPU has (`vpmaddwd`,
 //!   `vpmaddubsw` + `vpmaddwd`, `vpdpbusd`) and of the f32 FMA, alone in a loop, on one thread and
 //!   on `--threads` at once: the ceiling for the int8 W3 line's products.
@@ -27,7 +31,7 @@ use mlp::network::{InferenceScratch, Network};
 use mlp::optim::OptimizerConfig;
 use mlp::perf::{Transpose, gemm_gflops};
 use mlp::spec::ModelSpec;
-use mlp::train::{NoHooks, TrainConfig, TrainState, evaluate_loss, train};
+use mlp::train::{NoHooks, Precision, TrainConfig, TrainState, evaluate_loss, train};
 use serde_json::json;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -57,8 +61,10 @@ pub struct BenchArgs {
     /// summary line.
     #[arg(long)]
     pub json: bool,
-    /// W3's precision: f32, or int8 (the f32 line, then the int8 model's line).
-    #[arg(long, default_value = "f32", value_parser = ["f32", "int8"])]
+    /// Precision: f32; int8 for W3 (the f32 line, then the int8 model's line); bf16 for W1
+    /// (mixed-precision training: the bf16 kernel path, the peak rate of its core instruction and
+    /// the fraction of it reached).
+    #[arg(long, default_value = "f32", value_parser = ["f32", "int8", "bf16"])]
     pub precision: String,
 }
 
@@ -135,7 +141,12 @@ fn w1(args: &BenchArgs) -> Result<(Network, Dataset, serde_json::Value)> {
     let loss = Loss::CrossEntropy {
         label_smoothing: 0.0,
     };
-    let cfg = config(epochs, 128, args.threads, args.seed);
+    let bf16 = args.precision == "bf16";
+    let cfg = config(epochs, 128, args.threads, args.seed).with_precision(if bf16 {
+        Precision::Bf16
+    } else {
+        Precision::F32
+    });
     let mut state = TrainState::default();
     train(
         &mut net,
@@ -151,8 +162,13 @@ fn w1(args: &BenchArgs) -> Result<(Network, Dataset, serde_json::Value)> {
     let med = median(&times);
     let n = train_set.len();
     let flops = flops_per_epoch(&net, n);
-    let gemm_only_s = step_gemms_alone_s(&[784, 256, 128, 10], 128, n, args.threads)?;
-    let line = json!({
+    let widths = [784, 256, 128, 10];
+    let (gemm_only_s, bf16_macs) = if bf16 {
+        bf16_products_alone(&widths, 128, n, args.threads)?
+    } else {
+        (step_gemms_alone_s(&widths, 128, n, args.threads)?, 0.0)
+    };
+    let mut line = json!({
         "peer": "mlp", "workload": "W1", "threads": args.threads, "epochs": epochs,
         "epoch_s": times.iter().map(|t| round(*t, 3)).collect::<Vec<_>>(),
         "median_s_per_epoch": round(med, 3), "samples_per_s": round(n as f64 / med, 1),
@@ -162,7 +178,57 @@ fn w1(args: &BenchArgs) -> Result<(Network, Dataset, serde_json::Value)> {
         "gemm_only_epoch_s": round(gemm_only_s, 3), "fraction_of_gemm_bound": round(gemm_only_s / med, 3),
         "peak_rss_mib": peak_rss_mib(),
     });
+    if bf16 && let Some(obj) = line.as_object_mut() {
+        let macs = bf16_macs;
+        let (instruction, per_instruction, peak) = mlp::perf::bf16_peak(300);
+        let all_cores = peak * args.threads as f64;
+        obj.insert("precision".into(), json!("bf16"));
+        obj.insert("kernel_path".into(), json!(mlp::perf::bf16_path()));
+        obj.insert("peak_instruction".into(), json!(instruction));
+        obj.insert("peak_macs_per_instruction".into(), json!(per_instruction));
+        obj.insert("peak_gmacs_per_core".into(), json!(round(peak / 1e9, 2)));
+        obj.insert("bf16_gmac_per_epoch".into(), json!(round(macs / 1e9, 2)));
+        obj.insert(
+            "products_fraction_of_peak".into(),
+            json!(round(macs / gemm_only_s / all_cores, 3)),
+        );
+        obj.insert(
+            "training_fraction_of_peak".into(),
+            json!(round(macs / med / all_cores, 3)),
+        );
+    }
     Ok((net, test, line))
+}
+
+/// The bf16 products of one epoch of a dense net with these widths (forward, weight gradient,
+/// and input gradient below the first layer), each timed alone with both operands packed, at the
+/// given thread count: `(seconds, multiply-adds)` per epoch.
+fn bf16_products_alone(
+    widths: &[usize],
+    batch: usize,
+    samples: usize,
+    threads: usize,
+) -> Result<(f64, f64)> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()?;
+    let (mut step_s, mut step_macs) = (0.0, 0.0);
+    for (layer, pair) in widths.windows(2).enumerate() {
+        let (fan_in, fan_out) = (pair[0], pair[1]);
+        // (rows of C, columns of C, depth) of C = A B^T.
+        let mut shapes = vec![(batch, fan_out, fan_in), (fan_out, fan_in, batch)];
+        if layer > 0 {
+            shapes.push((batch, fan_in, fan_out));
+        }
+        for (m, n, k) in shapes {
+            let macs = (m * n * k) as f64;
+            let rate = pool.install(|| mlp::perf::bf16_product_macs_per_second(m, n, k))?;
+            step_s += macs / rate.max(1.0);
+            step_macs += macs;
+        }
+    }
+    let steps = samples.div_ceil(batch) as f64;
+    Ok((step_s * steps, step_macs * steps))
 }
 
 /// Seconds one epoch's matrix products would take alone: every GEMM of a training step of a
@@ -501,6 +567,32 @@ fn print_line(args: &BenchArgs, line: &serde_json::Value) {
     }
 }
 
+/// The bf16 part of a W1 summary (empty for an f32 run).
+fn bf16_summary(v: &serde_json::Value) -> String {
+    let text = |key: &str| {
+        v.get(key)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("-")
+    };
+    let num = |key: &str| {
+        v.get(key)
+            .and_then(serde_json::Value::as_f64)
+            .map_or_else(|| "-".to_string(), |x| x.to_string())
+    };
+    if text("precision") != "bf16" {
+        return String::new();
+    }
+    format!(
+        "; precision bf16 ({} kernels): peak of {} ({} multiply-adds each) {} GMAC/s per core; the bf16 products alone reach {} of the peak of all threads, the whole training {}",
+        text("kernel_path"),
+        text("peak_instruction"),
+        num("peak_macs_per_instruction"),
+        num("peak_gmacs_per_core"),
+        num("products_fraction_of_peak"),
+        num("training_fraction_of_peak"),
+    )
+}
+
 /// One readable line for a workload's JSON result.
 fn summary(v: &serde_json::Value) -> String {
     let num = |key: &str| v.get(key).and_then(serde_json::Value::as_f64);
@@ -508,15 +600,17 @@ fn summary(v: &serde_json::Value) -> String {
         num(key).map_or_else(|| "-".to_string(), |x| format!("{x:.digits$}"))
     };
     match v.get("workload").and_then(serde_json::Value::as_str) {
-        Some("W1") => format!(
-            "W1  {} s/epoch, {} samples/s, {} GFLOP/s, test accuracy {}, GEMMs alone {} s/epoch, peak RSS {} MiB",
-            show("median_s_per_epoch", 3),
-            show("samples_per_s", 0),
-            show("achieved_gflops", 1),
-            show("test_acc", 4),
-            show("gemm_only_epoch_s", 3),
-            show("peak_rss_mib", 1),
-        ),
+        Some("W1") => {
+            format!(
+                "W1  {} s/epoch, {} samples/s, {} GFLOP/s, test accuracy {}, GEMMs alone {} s/epoch, peak RSS {} MiB",
+                show("median_s_per_epoch", 3),
+                show("samples_per_s", 0),
+                show("achieved_gflops", 1),
+                show("test_acc", 4),
+                show("gemm_only_epoch_s", 3),
+                show("peak_rss_mib", 1),
+            ) + &bf16_summary(v)
+        }
         Some("W2") => format!(
             "W2  {} s/epoch, {} steps/s, test MSE {}, peak RSS {} MiB",
             show("median_s_per_epoch", 3),

@@ -170,6 +170,12 @@ pub fn run(args: InfoArgs) -> Result<ExitCode> {
             t.config.batch_size(),
             t.config.seed()
         );
+        if t.config.precision() != mlp::train::Precision::F32 {
+            println!(
+                "  training precision {} (dense products on bf16 operands with f32 sums; the weights stored here are the f32 master weights)",
+                t.config.precision()
+            );
+        }
         if let Some(last) = t.history.last() {
             println!(
                 "  last epoch: train loss {:.4}{}{}",

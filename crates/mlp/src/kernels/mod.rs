@@ -10,8 +10,11 @@
 //!   widest vector unit it found;
 //! - `helper_core`: a spinning second core for the two halves of short parallel work;
 //! - `fft`: real FFTs for the spectral layers;
-//! - `int8`: the u8 x i8 -> i32 product of quantized inference (portable, AVX2, AVX-512 VNNI).
+//! - `int8`: the u8 x i8 -> i32 product of quantized inference (portable, AVX2, AVX-512 VNNI);
+//! - `bf16`: bf16 products with f32 sums for mixed-precision training (portable, AVX2,
+//!   AVX-512 BF16).
 
+pub mod bf16;
 mod dot;
 pub mod elementwise;
 pub(crate) mod fast_math;

@@ -5,10 +5,15 @@
 //!
 //! Backward, with `G = dL/dY`: `dZ = G * act'(Z)`; `dW += dZ^T X`; `db += colsum(dZ)`;
 //! `dX = dZ W`. Gradients accumulate into `d_params`; the caller zeroes them once per step.
+//!
+//! Inside a mixed-precision training scope (`--precision bf16`,
+//! [`crate::kernels::bf16::MixedScope`]) the three products of the training passes run in
+//! bf16 with `f32` sums; the inference pass and the `f64` gradient checks always use the `f32`
+//! (`f64`) GEMM.
 
 use super::{Cx, ParamKind, ParamShape};
 use crate::kernels::elementwise::{self, Activation};
-use crate::kernels::{Real, Transpose, gemm};
+use crate::kernels::{Real, Transpose, bf16, gemm};
 use crate::layers::init::Init;
 use crate::rng::Rng;
 use crate::spec::{FromSpec, LayerSpec, MAX_WIDTH, limit, mismatch};
@@ -32,7 +37,8 @@ pub struct Dense {
 
 impl Dense {
     /// `output = act(input W^T + b)`; saves pre-activations in `pre` when the backward needs
-    /// them (the training and the inference forward are this one function).
+    /// them (the training and the inference forward are this one function). `training`: the
+    /// product may run in bf16 (inside a mixed-precision scope).
     fn apply<T: Real>(
         &self,
         params: &[T],
@@ -40,9 +46,24 @@ impl Dense {
         batch: usize,
         output: &mut [T],
         pre: Option<&mut [T]>,
+        training: bool,
     ) {
         let (w, b) = self.split(params);
         let out = &mut output[..batch * self.out_features];
+        let (inp, outf) = (self.in_features, self.out_features);
+        if !(training && bf16::dense_forward(input, w, batch, inp, outf, out)) {
+            self.product_forward(input, w, batch, out);
+        }
+        let pre = if self.activation.needs_preactivation() {
+            pre
+        } else {
+            None
+        };
+        elementwise::bias_activation_forward(self.activation, out, self.out_features, b, pre);
+    }
+
+    /// `out = input W^T` (the `f32`/`f64` product).
+    fn product_forward<T: Real>(&self, input: &[T], w: &[T], batch: usize, out: &mut [T]) {
         gemm(
             Transpose::No,
             Transpose::Yes,
@@ -55,12 +76,6 @@ impl Dense {
             T::zero(),
             out,
         );
-        let pre = if self.activation.needs_preactivation() {
-            pre
-        } else {
-            None
-        };
-        elementwise::bias_activation_forward(self.activation, out, self.out_features, b, pre);
     }
 
     fn split<'a, T>(&self, params: &'a [T]) -> (&'a [T], Option<&'a [T]>) {
@@ -174,11 +189,11 @@ impl super::Block for Dense {
     }
 
     fn forward<T: Real>(&self, cx: &mut Cx<'_, T>, x: &[T], y: &mut [T]) {
-        self.apply(cx.params, x, cx.batch, y, Some(&mut *cx.aux))
+        self.apply(cx.params, x, cx.batch, y, Some(&mut *cx.aux), true)
     }
 
     fn infer<T: Real>(&self, params: &[T], x: &[T], batch: usize, y: &mut [T], _: &mut [T]) {
-        self.apply(params, x, batch, y, None)
+        self.apply(params, x, batch, y, None, false)
     }
 
     /// `dy` is consumed (overwritten with `dZ`). A frozen layer computes only `dX` (its
@@ -201,38 +216,44 @@ impl super::Block for Dense {
         };
         elementwise::activation_backward(self.activation, d_z, &y[..n], pre);
         let nw = self.out_features * self.in_features;
+        let (inp, outf) = (self.in_features, self.out_features);
         if self.trainable {
             let (d_w, d_b) = cx.d_params.split_at_mut(nw);
-            gemm(
-                Transpose::Yes,
-                Transpose::No,
-                self.out_features,
-                self.in_features,
-                batch,
-                T::one(),
-                d_z,
-                x,
-                T::one(),
-                d_w,
-            );
+            if !bf16::dense_weight_grad(d_z, x, batch, inp, outf, d_w) {
+                gemm(
+                    Transpose::Yes,
+                    Transpose::No,
+                    self.out_features,
+                    self.in_features,
+                    batch,
+                    T::one(),
+                    d_z,
+                    x,
+                    T::one(),
+                    d_w,
+                );
+            }
             if self.bias {
                 elementwise::add_column_sums(d_b, d_z, self.out_features);
             }
         }
         if let Some(d_x) = dx {
             let (w, _) = self.split(cx.params);
-            gemm(
-                Transpose::No,
-                Transpose::No,
-                batch,
-                self.in_features,
-                self.out_features,
-                T::one(),
-                d_z,
-                w,
-                T::zero(),
-                &mut d_x[..batch * self.in_features],
-            );
+            let d_x = &mut d_x[..batch * self.in_features];
+            if !bf16::dense_input_grad(d_z, w, batch, inp, outf, d_x) {
+                gemm(
+                    Transpose::No,
+                    Transpose::No,
+                    batch,
+                    self.in_features,
+                    self.out_features,
+                    T::one(),
+                    d_z,
+                    w,
+                    T::zero(),
+                    d_x,
+                );
+            }
         }
     }
 

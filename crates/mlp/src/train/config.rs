@@ -77,6 +77,58 @@ pub struct TrainConfig {
     /// ([`crate::optim::constrained`]; `None`: off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) update_constraint: Option<UpdateConstraint>,
+    /// Precision of the dense layers' training products ([`Precision::F32`], the reference, is
+    /// left out of saved configurations).
+    #[serde(default, skip_serializing_if = "Precision::is_f32")]
+    pub(crate) precision: Precision,
+}
+
+/// The arithmetic of a training run's dense-layer products (`--precision`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Precision {
+    /// `f32` throughout: the reference.
+    #[default]
+    F32,
+    /// Mixed precision: the dense layers' forward and backward products on bf16 operands with
+    /// `f32` sums; `f32` master weights, optimizer state, loss and every other layer kind. The
+    /// saved model is `f32`.
+    Bf16,
+}
+
+impl Precision {
+    /// `f32` or `bf16`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::Bf16 => "bf16",
+        }
+    }
+
+    /// Whether this is the `f32` reference (kept out of saved configurations).
+    pub fn is_f32(&self) -> bool {
+        *self == Precision::F32
+    }
+}
+
+impl std::fmt::Display for Precision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Precision {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "f32" => Ok(Precision::F32),
+            "bf16" => Ok(Precision::Bf16),
+            _ => Err(Error::config(
+                "precision",
+                format!("'{s}' is not a precision; use f32 or bf16"),
+            )),
+        }
+    }
 }
 
 /// Keeps `ensemble: 1` out of saved configurations (files stay as before ensembles existed).
@@ -110,6 +162,7 @@ impl Default for TrainConfig {
             adversarial: None,
             ensemble: 1,
             update_constraint: None,
+            precision: Precision::F32,
         }
     }
 }
@@ -198,6 +251,17 @@ impl TrainConfig {
     /// Adversarial training (plain or layer-regularized AT-LR; `None`: off).
     pub fn adversarial(&self) -> Option<&AdversarialConfig> {
         self.adversarial.as_ref()
+    }
+
+    /// Precision of the dense layers' training products.
+    pub fn precision(&self) -> Precision {
+        self.precision
+    }
+
+    /// Sets: precision of the dense layers' training products.
+    pub fn with_precision(mut self, v: Precision) -> Self {
+        self.precision = v;
+        self
     }
 
     /// Sets: maximum number of passes over the training data.

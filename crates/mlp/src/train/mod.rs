@@ -10,7 +10,7 @@ pub mod select;
 mod trainer;
 
 pub use adversarial::{AdversarialConfig, auto_mvl};
-pub use config::{TrainConfig, ValidationSplit};
+pub use config::{Precision, TrainConfig, ValidationSplit};
 pub use outcome::Outcome;
 pub use trainer::{
     EpochRecord, Hooks, NoHooks, TrainState, argmax, check_loss_fits, evaluate_loss, train,

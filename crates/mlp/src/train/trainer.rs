@@ -7,7 +7,7 @@
 //! checkpoint (even one written mid-epoch, on Ctrl-C) bit-identical to an uninterrupted one.
 
 use super::augment;
-use super::config::TrainConfig;
+use super::config::{Precision, TrainConfig};
 use super::outcome::{DivergenceWatch, Outcome};
 use crate::data::{Dataset, Targets};
 use crate::loss::{BatchTargets, Loss, LossWeights};
@@ -219,6 +219,8 @@ pub fn train(
         .build()
         .map_err(|e| Error::config("threads", e.to_string()))?;
     pool.install(|| {
+        // Dense products in bf16 on this (the training) thread until the run ends.
+        let _precision = precision_scope(config.precision);
         let mut watch = DivergenceWatch::new(
             net,
             start_loss(net, data, loss, config),
@@ -240,6 +242,15 @@ pub fn train(
             train_minibatch(net, run)
         }
     })
+}
+
+/// The mixed-precision scope of a [`Precision::Bf16`] run on this thread (see
+/// [`crate::kernels::bf16::MixedScope`]), ended when the value is dropped; `None` for `f32`.
+fn precision_scope(precision: Precision) -> Option<crate::kernels::bf16::MixedScope> {
+    match precision {
+        Precision::F32 => None,
+        Precision::Bf16 => Some(crate::kernels::bf16::MixedScope::enter()),
+    }
 }
 
 /// Rows of the training set the starting loss is measured on: enough for a steady mean, few

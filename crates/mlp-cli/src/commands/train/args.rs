@@ -194,6 +194,15 @@ pub struct TrainArgs {
     #[serde(default)]
     pub update_bound: Option<f32>,
     // --- end of hardware-constrained updates ---
+    /// Arithmetic of the training products: f32 (default, the reference) or bf16 (mixed
+    /// precision: every dense layer's forward, weight-gradient and input-gradient products on
+    /// bf16 operands with f32 sums, on AVX-512 BF16 `vdpbf16ps` where the CPU has it, else AVX2
+    /// or portable code). Master weights, optimizer state, the loss and all other block kinds
+    /// (normalization, KAN, GLU, embeddings, spectral layers, ...) stay f32; the saved model is
+    /// f32, and prediction runs in f32. Turns the model selection off.
+    #[arg(long, value_name = "f32|bf16", default_value = "f32", value_parser = ["f32", "bf16"])]
+    #[serde(default = "precision_f32")]
+    pub precision: String,
     /// Adversarial training: fgsm or pgd examples, made on the current weights for every batch.
     #[arg(long, value_name = "METHOD", value_parser = ["fgsm", "pgd"], requires = "eps")]
     pub adversarial: Option<String>,
@@ -312,6 +321,11 @@ fn select_auto() -> String {
     "auto".into()
 }
 
+/// The default of `--precision` in a saved command line from before the flag existed.
+fn precision_f32() -> String {
+    "f32".into()
+}
+
 /// Flags (clap ids) that fix the network or how it trains: given on the command line, each turns
 /// the automatic model selection off, so the user keeps full control of what they set.
 const FIXES_THE_MODEL: &[&str] = &[
@@ -353,6 +367,7 @@ const FIXES_THE_MODEL: &[&str] = &[
     "update_levels",
     "update_bound",
     "qat_bits",
+    "precision",
 ];
 
 impl TrainArgs {
@@ -412,6 +427,7 @@ fn config_keys_of_flag(flag: &str) -> &'static [&'static str] {
         "seed" => &["seed"],
         "threads" => &["threads"],
         "ensemble" => &["ensemble"],
+        "precision" => &["precision"],
         "class_weight" => &["class_weights"],
         "mixup" => &["mixup"],
         "update_levels" | "update_bound" => &["update_constraint"],
@@ -578,7 +594,8 @@ impl TrainArgs {
             .config()
             .clone()
             .with_clip_grad_norm(self.clip_grad_norm)
-            .with_mixup(self.mixup);
+            .with_mixup(self.mixup)
+            .with_precision(self.precision.parse()?);
         b = b.train_config(config);
         if let Some(l) = &self.loss {
             let mut loss = parse_loss(l)?;

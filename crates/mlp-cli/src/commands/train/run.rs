@@ -508,6 +508,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
             path.clone(),
         );
     }
+    announce_precision(&args, session.config().precision());
     let result = session.run(&mut hooks);
     hooks.finish();
     let mut model = session.model().clone();
@@ -560,6 +561,17 @@ fn make_quantization_aware(args: &TrainArgs, session: &mut Session) -> Result<()
         return Ok(());
     };
     mlp::quant::qat::prepare_session(session, bits).context("--qat-bits")
+}
+
+/// Says, unless `--quiet`/`--json`, that a bf16 run computes its dense products in bf16 and on
+/// which kernel path.
+fn announce_precision(args: &TrainArgs, precision: mlp::train::Precision) {
+    if precision == mlp::train::Precision::Bf16 && !args.quiet && !args.json {
+        eprintln!(
+            "precision bf16: dense-layer products on bf16 operands with f32 sums ({} kernels); f32 master weights, optimizer and loss; the model is saved in f32",
+            mlp::perf::bf16_path()
+        );
+    }
 }
 
 /// Exit status of a run that diverged (without `--allow-divergence`): distinct from 1 (an error
