@@ -7,7 +7,7 @@
 //! `dX = dZ W`. Gradients accumulate into `d_params`; the caller zeroes them once per step.
 //!
 //! Inside a mixed-precision training scope (`--precision bf16`,
-//! [`crate::kernels::bf16::MixedScope`]) the three products of the training passes run in
+//! `kernels::bf16::MixedScope`) the three products of the training passes run in
 //! bf16 with `f32` sums; the inference pass and the `f64` gradient checks always use the `f32`
 //! (`f64`) GEMM.
 
