@@ -10,6 +10,7 @@ from ._estimators import MLPClassifier, MLPRegressor, load
 from ._checks import expected_failed_checks
 from ._forecast import Forecaster
 from ._robust import attack, verify
+from ._analyze import analyze
 
 __all__ = [
     "MLPClassifier",
@@ -17,6 +18,7 @@ __all__ = [
     "Forecaster",
     "attack",
     "verify",
+    "analyze",
     "Model",
     "load",
     "expected_failed_checks",

@@ -15,6 +15,10 @@ Column = Union[npt.NDArray[np.float64], Sequence[Optional[str]]]
 class Model:
     """A trained model: network, input encoding and target encoding (the CLI's model file)."""
 
+    def spectra_json(self) -> str:
+        """Spectral diagnostics of every weight matrix: the JSON text of ``mlp analyze --json``'s
+        ``"layers"`` list."""
+
     @property
     def task(self) -> str:
         """``"classification"``, ``"regression"`` or ``"multi-label"``."""

@@ -773,6 +773,17 @@ impl PyModel {
 
 #[pymethods]
 impl PyModel {
+    /// The spectral diagnostics of every weight matrix (HTSR alpha, alpha-hat, xmin, KS distance,
+    /// norms, detX, Marchenko-Pastur spikes), as the JSON text of `mlp analyze --json`'s
+    /// `"layers"` list.
+    fn spectra_json(&self, py: Python<'_>) -> PyResult<String> {
+        let net = self.inner.network();
+        let layers = py
+            .detach(|| mlp::analyze::spectra(net))
+            .map_err(py_err)?;
+        serde_json::to_string(&layers).map_err(|e| PyValueError::new_err(e.to_string()))
+    }
+
     /// `"classification"`, `"regression"` or `"multi-label"`.
     #[getter]
     fn task(&self) -> &'static str {
