@@ -778,9 +778,7 @@ impl PyModel {
     /// `"layers"` list.
     fn spectra_json(&self, py: Python<'_>) -> PyResult<String> {
         let net = self.inner.network();
-        let layers = py
-            .detach(|| mlp::analyze::spectra(net))
-            .map_err(py_err)?;
+        let layers = py.detach(|| mlp::analyze::spectra(net)).map_err(py_err)?;
         serde_json::to_string(&layers).map_err(|e| PyValueError::new_err(e.to_string()))
     }
 
