@@ -570,22 +570,31 @@ fn fit(args: FitArgs) -> Result<ExitCode> {
             println!("plot       {}", p.display());
         }
     }
+    Ok(finish_fit(
+        &args,
+        &forecaster.model,
+        ("lags", lag_json(&forecaster)),
+    ))
+}
+
+/// The end of `fit` for a single or a panel model: the `--json` line (`model`, the model's own
+/// summary under `key`, `diverged`) and the exit status of a diverged run unless
+/// `--allow-divergence`.
+pub(crate) fn finish_fit(
+    args: &FitArgs,
+    model: &mlp::model::Model,
+    (key, summary): (&str, serde_json::Value),
+) -> ExitCode {
     // The library keeps the outcome as its sentence; a diverged run's begins with "diverged".
-    let diverged = forecaster
-        .model
+    let diverged = model
         .training()
         .as_ref()
         .filter(|t| t.outcome.starts_with("diverged"))
         .map(|t| t.outcome.clone());
     if args.output.json {
-        println!(
-            "{}",
-            serde_json::json!({
-                "model": args.out,
-                "lags": lag_json(&forecaster),
-                "diverged": diverged.is_some(),
-            })
-        );
+        let mut doc = serde_json::json!({ "model": args.out, "diverged": diverged.is_some() });
+        doc[key] = summary;
+        println!("{doc}");
     }
     if let Some(outcome) = diverged
         && !args.allow_divergence
@@ -594,9 +603,9 @@ fn fit(args: FitArgs) -> Result<ExitCode> {
             "error: training {outcome}; the forecaster with those weights was saved to {}. Lower the learning rate (--lr), or pass --allow-divergence to accept the fit",
             args.out.display()
         );
-        return Ok(ExitCode::from(super::train::DIVERGED_EXIT));
+        return ExitCode::from(super::train::DIVERGED_EXIT);
     }
-    Ok(ExitCode::SUCCESS)
+    ExitCode::SUCCESS
 }
 
 fn predict(args: PredictArgs) -> Result<ExitCode> {

@@ -138,6 +138,26 @@ pub struct ForecastSettings {
     pub selection: Option<SelectSettings>,
 }
 
+impl ForecastSettings {
+    /// The checks every fit shares: a horizon in `1..=MAX_STEPS` and a validation fraction in
+    /// `[0, 0.9)`.
+    pub(crate) fn check_horizon_and_validation(&self) -> Result<()> {
+        if self.horizon == 0 || self.horizon > MAX_STEPS {
+            return Err(Error::config(
+                "horizon",
+                format!("must be between 1 and {MAX_STEPS}, got {}", self.horizon),
+            ));
+        }
+        if !(0.0..0.9).contains(&self.val_fraction) {
+            return Err(Error::config(
+                "val_fraction",
+                format!("must be in [0, 0.9), got {}", self.val_fraction),
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Default for ForecastSettings {
     /// Defaults that forecast well without tuning on series of a few hundred steps: one hidden
     /// layer of 64 ReLU units, Adam at 1e-3, batches of 32, up to 400 epochs with patience 40.
@@ -316,21 +336,7 @@ impl Forecaster {
     /// Fits the one network `settings` describe (`settings.selection` is ignored).
     pub fn fit_single(series: &Series, settings: &ForecastSettings) -> Result<Forecaster> {
         let n = series.history_len();
-        if settings.horizon == 0 || settings.horizon > MAX_STEPS {
-            return Err(Error::config(
-                "horizon",
-                format!(
-                    "must be between 1 and {MAX_STEPS}, got {}",
-                    settings.horizon
-                ),
-            ));
-        }
-        if !(0.0..0.9).contains(&settings.val_fraction) {
-            return Err(Error::config(
-                "val_fraction",
-                format!("must be in [0, 0.9), got {}", settings.val_fraction),
-            ));
-        }
+        settings.check_horizon_and_validation()?;
         let val_len = (n as f64 * settings.val_fraction).round() as usize;
         let train_end = n - val_len;
         if train_end < 20 {

@@ -400,21 +400,7 @@ impl GlobalForecaster {
     /// `train`, `val_fraction` and `transform` of `settings`; calendar features and model
     /// selection are not available for panels.
     pub fn fit(panel: &Panel, settings: &ForecastSettings) -> Result<GlobalForecaster> {
-        if settings.horizon == 0 || settings.horizon > MAX_STEPS {
-            return Err(Error::config(
-                "horizon",
-                format!(
-                    "must be between 1 and {MAX_STEPS}, got {}",
-                    settings.horizon
-                ),
-            ));
-        }
-        if !(0.0..0.9).contains(&settings.val_fraction) {
-            return Err(Error::config(
-                "val_fraction",
-                format!("must be in [0, 0.9), got {}", settings.val_fraction),
-            ));
-        }
+        settings.check_horizon_and_validation()?;
         if settings.calendar.is_some_and(|c| c.width() > 0) {
             return Err(Error::config(
                 "calendar",

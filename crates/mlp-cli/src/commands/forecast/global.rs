@@ -134,32 +134,11 @@ pub(super) fn fit(args: FitArgs) -> Result<ExitCode> {
         describe(&forecaster);
         println!("saved      {}", args.out.display());
     }
-    let diverged = forecaster
-        .model
-        .training()
-        .as_ref()
-        .filter(|t| t.outcome.starts_with("diverged"))
-        .map(|t| t.outcome.clone());
-    if args.output.json {
-        println!(
-            "{}",
-            serde_json::json!({
-                "model": args.out,
-                "global": summary_json(&forecaster),
-                "diverged": diverged.is_some(),
-            })
-        );
-    }
-    if let Some(outcome) = diverged
-        && !args.allow_divergence
-    {
-        eprintln!(
-            "error: training {outcome}; the forecaster with those weights was saved to {}. Lower the learning rate (--lr), or pass --allow-divergence to accept the fit",
-            args.out.display()
-        );
-        return Ok(ExitCode::from(crate::commands::train::DIVERGED_EXIT));
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(super::finish_fit(
+        &args,
+        &forecaster.model,
+        ("global", summary_json(&forecaster)),
+    ))
 }
 
 /// `id,time,target,lower,upper`, one row per id and step.
