@@ -512,3 +512,52 @@ fn eval_warns_once_per_unseen_category_or_fails_on_request() {
     ]);
     assert!(err.contains("line 2") && err.contains("purple"), "{err}");
 }
+
+#[test]
+fn synapse_device_flags_train_and_bad_ones_fail_in_one_line() {
+    let dir = TempDir::new("device");
+    let data = dir.file("d.csv", &csv(200));
+    let out = dir.path("m.safetensors");
+    let base = [
+        "train",
+        "--data",
+        &data,
+        "--target",
+        "label",
+        "--hidden",
+        "8",
+        "--epochs",
+        "5",
+        "--out",
+        &out,
+        "--update-levels",
+        "21",
+        "--update-bound",
+        "0.01",
+    ];
+    let mut args = base.to_vec();
+    args.extend([
+        "--update-nonlinearity",
+        "5",
+        "--update-rule",
+        "unidirectional",
+        "--update-device-pulses",
+        "128",
+    ]);
+    ok(&args);
+    // Unidirectional pairs span [-P delta, P delta] = [-0.128, 0.128] with delta = 0.001; every
+    // trained parameter (weights and biases) is a device pair's value.
+    let model = mlp::model::Model::load(&out).expect("model file");
+    let weights = model.network().params();
+    assert!(!weights.is_empty());
+    assert!(
+        weights.iter().all(|w| w.abs() <= 0.128 * (1.0 + 1e-5)),
+        "weights beyond the device range"
+    );
+    let mut bad = base.to_vec();
+    bad.extend(["--update-nonlinearity", "-1"]);
+    assert!(fails(&bad).contains("update-nonlinearity"));
+    let mut bad = base.to_vec();
+    bad.extend(["--update-device-pulses", "1"]);
+    assert!(fails(&bad).contains("update-device-pulses"));
+}

@@ -9,7 +9,9 @@ use mlp::loss::Loss;
 use mlp::network::Network;
 use mlp::optim::OptimizerConfig;
 use mlp::optim::constrained::UpdateConstraint;
+use mlp::optim::device::{DeviceModel, DeviceRule};
 use mlp::spec::ModelSpec;
+use mlp::train::{Hooks, Outcome};
 use mlp::train::{NoHooks, TrainConfig, TrainState, evaluate_loss, train};
 
 const LOSS: Loss = Loss::CrossEntropy {
@@ -86,6 +88,7 @@ fn bad_levels_and_lbfgs_are_refused() {
     let c = UpdateConstraint {
         levels: 4,
         bound: 0.1,
+        device: None,
     };
     let cfg = TrainConfig::default().with_update_constraint(c);
     let err = train(
@@ -115,4 +118,132 @@ fn bad_levels_and_lbfgs_are_refused() {
     .expect_err("lbfgs")
     .to_string();
     assert!(err.contains("lbfgs"), "{err}");
+}
+
+fn device(pulses: u32, nu: f32, rule: DeviceRule) -> UpdateConstraint {
+    UpdateConstraint::new(5, 0.02)
+        .expect("valid")
+        .with_device(DeviceModel {
+            pulses,
+            nonlinearity: nu,
+            rule,
+        })
+        .expect("valid device")
+}
+
+fn accuracy(net: &Network, data: &Dataset) -> f64 {
+    evaluate_loss(net, data, &LOSS, None)
+        .1
+        .expect("classification accuracy")
+}
+
+#[test]
+fn device_weights_stay_in_range_learn_and_repeat_bit_for_bit() {
+    let data = two_moons(300, 0.1, 2).expect("data");
+    for (pulses, nu, rule) in [
+        (1024, 0.0, DeviceRule::Bidirectional),
+        (64, 5.0, DeviceRule::Bidirectional),
+        (64, 5.0, DeviceRule::Unidirectional),
+    ] {
+        let c = device(pulses, nu, rule);
+        let range = c.device_range().expect("device");
+        let half = match rule {
+            DeviceRule::Bidirectional => range / 2.0,
+            DeviceRule::Unidirectional => range,
+        };
+        let (_, a) = run(&data, 40, 32, c);
+        let worst = a.params().iter().fold(0.0f32, |m, w| m.max(w.abs()));
+        assert!(
+            worst <= half * (1.0 + 1e-5),
+            "{rule:?} nu {nu}: |w| {worst} beyond the device range {half}"
+        );
+        let (_, b) = run(&data, 40, 32, c);
+        let bits = |n: &Network| n.params().iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(
+            bits(&a),
+            bits(&b),
+            "{rule:?} nu {nu}: same seed, different weights"
+        );
+        let acc = accuracy(&a, &data);
+        assert!(acc > 0.75, "{rule:?} nu {nu}: accuracy {acc}");
+    }
+}
+
+#[test]
+fn a_linear_device_of_ample_range_is_the_plain_quantized_rule() {
+    // nu = 0 and a range far beyond every weight: each pulse moves the weight by exactly one
+    // level, as without a device -- up to programming the initial weights to the level grid
+    // around the mid reference, so compare the steps, not the weights.
+    let data = two_moons(64, 0.1, 1).expect("data");
+    let plain = UpdateConstraint::new(7, 0.03).expect("valid");
+    let dev = plain
+        .with_device(DeviceModel {
+            pulses: 100_000,
+            nonlinearity: 0.0,
+            rule: DeviceRule::Unidirectional,
+        })
+        .expect("device");
+    let (start, a) = run(&data, 1, 64, plain);
+    let (_, b) = run(&data, 1, 64, dev);
+    for ((&x, &y), &s) in a.params().iter().zip(b.params()).zip(start.params()) {
+        let (da, db) = ((x - s) / plain.step(), (y - s) / plain.step());
+        // b's start was snapped to the grid (at most half a level away).
+        assert!((da - db).abs() <= 0.5 + 1e-3, "steps {da} vs {db} levels");
+    }
+}
+
+struct StopAfter(usize);
+
+impl Hooks for StopAfter {
+    fn on_batch(&mut self, _epoch: usize, _batch: usize, _n: usize, _loss: f64) {
+        self.0 = self.0.saturating_sub(1);
+    }
+    fn should_stop(&mut self) -> bool {
+        self.0 == 0
+    }
+}
+
+#[test]
+fn device_state_resumes_bit_for_bit() {
+    let data = two_moons(200, 0.1, 4).expect("data");
+    let c = device(64, 5.0, DeviceRule::Unidirectional);
+    let (_, full) = run(&data, 6, 32, c);
+
+    let mut net = ModelSpec::mlp(2, &[16], 2, Activation::Tanh, 0.0)
+        .build(3)
+        .expect("net");
+    let cfg = TrainConfig::default()
+        .with_epochs(6)
+        .with_batch_size(32)
+        .with_optimizer(OptimizerConfig::adam())
+        .with_lr(Some(0.02))
+        .with_weight_decay(0.0)
+        .with_patience(None)
+        .with_seed(5)
+        .with_threads(1)
+        .with_update_constraint(c);
+    let mut state = TrainState::default();
+    let outcome = train(
+        &mut net,
+        &data,
+        None,
+        &cfg,
+        &LOSS,
+        &mut state,
+        &mut StopAfter(15),
+    )
+    .expect("first part");
+    assert_eq!(outcome, Outcome::Interrupted);
+    assert!(
+        state
+            .optimizer
+            .buffers
+            .iter()
+            .any(|(k, _)| k == "device.g_plus"),
+        "the conductances are training state"
+    );
+    // The checkpoint file stores every optimizer buffer by name (tests/training.rs checks the
+    // file round trip); here the state carries on in memory.
+    train(&mut net, &data, None, &cfg, &LOSS, &mut state, &mut NoHooks).expect("second part");
+    assert_eq!(net.params(), full.params(), "resumed run differs");
 }

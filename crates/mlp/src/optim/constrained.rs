@@ -11,10 +11,13 @@
 //! `delta / 2` leaves the weight unchanged. Choose `delta` near the optimizer's typical step
 //! (about the learning rate for Adam) or most updates vanish.
 //!
-//! Not modelled here: the device's nonlinear, asymmetric conductance curve
-//! (`G(p) = Gmin + (Gmax - Gmin) (1 - e^{-nu p / P}) / (1 - e^{-nu})`) and the unidirectional
-//! conductance-pair update; with `nu -> 0` the curve is linear and this rule is its update law.
+//! With a [`DeviceModel`] (`--update-nonlinearity`, `--update-rule`, `--update-device-pulses`),
+//! the rounded step is a signed pulse count sent to a simulated conductance pair per weight, whose
+//! nonlinear, asymmetric curve decides how far the weight actually moves (see
+//! [`device`](super::device)); without one, the weight moves by exactly the rounded step (the
+//! linear device of unlimited range).
 
+use super::device::DeviceModel;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +29,10 @@ pub struct UpdateConstraint {
     pub levels: u32,
     /// The largest update magnitude `B` (finite, positive).
     pub bound: f32,
+    /// The simulated synapse device the pulses program, if any (`None`: the weight moves by
+    /// exactly the rounded step).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<DeviceModel>,
 }
 
 impl UpdateConstraint {
@@ -35,7 +42,11 @@ impl UpdateConstraint {
     /// [`Error::InvalidConfig`] for an even or too small `levels`, or a non-positive or
     /// non-finite `bound`.
     pub fn new(levels: u32, bound: f32) -> Result<Self> {
-        let c = UpdateConstraint { levels, bound };
+        let c = UpdateConstraint {
+            levels,
+            bound,
+            device: None,
+        };
         c.validate()?;
         Ok(c)
     }
@@ -60,7 +71,25 @@ impl UpdateConstraint {
                 format!("must be finite and positive; got {}", self.bound),
             ));
         }
+        if let Some(d) = &self.device {
+            d.validate()?;
+        }
         Ok(())
+    }
+
+    /// The same constraint with its pulses sent to `device`.
+    ///
+    /// # Errors
+    /// As [`DeviceModel::validate`].
+    pub fn with_device(mut self, device: DeviceModel) -> Result<Self> {
+        device.validate()?;
+        self.device = Some(device);
+        Ok(self)
+    }
+
+    /// A device's full conductance in weight units: `P` nominal pulses, `P * delta`.
+    pub fn device_range(&self) -> Option<f32> {
+        self.device.map(|d| d.pulses as f32 * self.step())
     }
 
     /// The spacing of the levels, `2B / (N - 1)`: the size of one pulse.
@@ -95,6 +124,35 @@ impl UpdateConstraint {
         for (p, &b) in params.iter_mut().zip(before) {
             *p = b + self.quantize(*p - b);
         }
+    }
+
+    /// The device path of [`UpdateConstraint::apply`]: each step, rounded to whole pulses, is
+    /// sent to the weight's conductance pair (`g_plus`, `g_minus`, normalised to the device
+    /// range), and the weights become the pairs' values. `fresh` pairs are first programmed with
+    /// the weights in `before`. Does nothing without a device.
+    pub(crate) fn apply_device(
+        &self,
+        before: &[f32],
+        params: &mut [f32],
+        g_plus: &mut [f32],
+        g_minus: &mut [f32],
+        fresh: bool,
+    ) {
+        let (Some(device), Some(gmax)) = (self.device, self.device_range()) else {
+            return;
+        };
+        let step = self.step();
+        let pulses: Vec<f32> = params
+            .iter()
+            .zip(before)
+            .map(|(&p, &b)| self.quantize(p - b) / step)
+            .map(f32::round)
+            .collect();
+        if fresh {
+            let mut programmed = before.to_vec();
+            device.program(gmax, &mut programmed, g_plus, g_minus);
+        }
+        device.pulse(gmax, pulses.into_iter(), params, g_plus, g_minus);
     }
 }
 

@@ -7,6 +7,7 @@
 pub mod adam;
 pub mod clip;
 pub mod constrained;
+pub mod device;
 pub mod lamb;
 pub mod lbfgs;
 pub mod rmsprop;
@@ -280,7 +281,13 @@ pub struct OptimizerState {
 }
 
 impl OptimizerState {
-    fn buffer_pair(&mut self, a: &str, b: &str, n: usize) -> (&mut [f32], &mut [f32]) {
+    /// Whether a buffer `name` of length `n` exists.
+    pub(crate) fn has_buffer(&self, name: &str, n: usize) -> bool {
+        self.buffers.iter().any(|(k, v)| k == name && v.len() == n)
+    }
+
+    /// Two buffers of length `n` (created as zeros where missing or of another length).
+    pub(crate) fn buffer_pair(&mut self, a: &str, b: &str, n: usize) -> (&mut [f32], &mut [f32]) {
         for name in [a, b] {
             if !self.buffers.iter().any(|(k, v)| k == name && v.len() == n) {
                 self.buffers.retain(|(k, _)| k != name);

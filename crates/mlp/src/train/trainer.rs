@@ -13,7 +13,7 @@ use crate::data::{Dataset, Targets};
 use crate::loss::{BatchTargets, Loss, LossWeights};
 use crate::network::{InferenceScratch, Network, Workspace};
 use crate::optim::schedule::ScheduleState;
-use crate::optim::{self, OptimizerConfig, OptimizerState, Segment, clip};
+use crate::optim::{self, OptimizerConfig, OptimizerState, Segment, clip, device};
 use crate::rng::Rng;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -453,8 +453,27 @@ fn train_minibatch(net: &mut Network, mut run: Run<'_>) -> Result<Outcome> {
                 config.weight_decay,
             );
             if let Some(c) = &config.update_constraint {
-                for s in &segs {
-                    c.apply(&before[s.range.clone()], &mut net.params[s.range.clone()]);
+                if c.device.is_some() {
+                    let n = net.params.len();
+                    let fresh = !run.state.optimizer.has_buffer(device::G_PLUS, n);
+                    let (g_plus, g_minus) =
+                        run.state
+                            .optimizer
+                            .buffer_pair(device::G_PLUS, device::G_MINUS, n);
+                    for s in &segs {
+                        let r = s.range.clone();
+                        c.apply_device(
+                            &before[r.clone()],
+                            &mut net.params[r.clone()],
+                            &mut g_plus[r.clone()],
+                            &mut g_minus[r],
+                            fresh,
+                        );
+                    }
+                } else {
+                    for s in &segs {
+                        c.apply(&before[s.range.clone()], &mut net.params[s.range.clone()]);
+                    }
                 }
             }
             if has_buffers {

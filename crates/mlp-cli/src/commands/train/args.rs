@@ -12,6 +12,7 @@ use mlp::loss::Loss;
 use mlp::model::Task;
 use mlp::optim::OptimizerConfig;
 use mlp::optim::constrained::UpdateConstraint;
+use mlp::optim::device::{DeviceModel, DeviceRule};
 use mlp::optim::schedule::Schedule;
 use mlp::robust::{AttackMethod, Norm};
 use mlp::spec::LayerSpec;
@@ -193,6 +194,30 @@ pub struct TrainArgs {
     #[arg(long, value_name = "B", requires = "update_levels")]
     #[serde(default)]
     pub update_bound: Option<f32>,
+    /// Send each --update-levels step, as whole pulses, to a simulated synapse device per weight
+    /// whose conductance curve has this nonlinearity nu (0 = linear; 5 is a strongly nonlinear
+    /// device): G(p) = Gmax (1 - e^{-nu p/P}) / (1 - e^{-nu}), depression mirrored (asymmetric).
+    #[arg(
+        long,
+        value_name = "NU",
+        requires = "update_levels",
+        allow_negative_numbers = true
+    )]
+    #[serde(default)]
+    pub update_nonlinearity: Option<f32>,
+    /// How the device pair is pulsed: bidirectional (one device potentiated or depressed against
+    /// a mid-range reference) or unidirectional (two devices, each only potentiated, refreshed
+    /// when one saturates). Implies the device model (nu 0 unless --update-nonlinearity).
+    #[arg(long, value_name = "RULE", requires = "update_levels",
+          value_parser = ["bidirectional", "unidirectional"])]
+    #[serde(default)]
+    pub update_rule: Option<String>,
+    /// Pulses P across a device's full conductance range (default 1024 with the device model);
+    /// a device spans P nominal levels of --update-levels, so weights lie in [-P*delta/2,
+    /// P*delta/2] (bidirectional) or [-P*delta, P*delta] (unidirectional), delta = 2B/(N-1).
+    #[arg(long, value_name = "P", requires = "update_levels")]
+    #[serde(default)]
+    pub update_device_pulses: Option<u32>,
     // --- end of hardware-constrained updates ---
     /// Arithmetic of the training products: f32 (default, the reference) or bf16 (mixed
     /// precision: every dense layer's forward, weight-gradient and input-gradient products on
@@ -366,6 +391,9 @@ const FIXES_THE_MODEL: &[&str] = &[
     "config",
     "update_levels",
     "update_bound",
+    "update_nonlinearity",
+    "update_rule",
+    "update_device_pulses",
     "qat_bits",
     "precision",
 ];
@@ -430,7 +458,11 @@ fn config_keys_of_flag(flag: &str) -> &'static [&'static str] {
         "precision" => &["precision"],
         "class_weight" => &["class_weights"],
         "mixup" => &["mixup"],
-        "update_levels" | "update_bound" => &["update_constraint"],
+        "update_levels"
+        | "update_bound"
+        | "update_nonlinearity"
+        | "update_rule"
+        | "update_device_pulses" => &["update_constraint"],
         "adversarial" | "eps" | "adv_steps" | "adv_step_size" | "adv_norm" | "adv_ratio"
         | "adv_clip" | "layer_reg" | "mvl" => &["adversarial"],
         _ => &[],
@@ -696,7 +728,24 @@ impl TrainArgs {
     /// The `--update-levels N --update-bound B` flags as the update rule (`None` without them).
     fn update_constraint(&self) -> Result<Option<UpdateConstraint>> {
         match (self.update_levels, self.update_bound) {
-            (Some(n), Some(b)) => Ok(Some(UpdateConstraint::new(n, b)?)),
+            (Some(n), Some(b)) => {
+                let c = UpdateConstraint::new(n, b)?;
+                let device = self.update_nonlinearity.is_some()
+                    || self.update_rule.is_some()
+                    || self.update_device_pulses.is_some();
+                if !device {
+                    return Ok(Some(c));
+                }
+                let rule = match &self.update_rule {
+                    Some(r) => r.parse::<DeviceRule>()?,
+                    None => DeviceRule::Bidirectional,
+                };
+                Ok(Some(c.with_device(DeviceModel {
+                    pulses: self.update_device_pulses.unwrap_or(1024),
+                    nonlinearity: self.update_nonlinearity.unwrap_or(0.0),
+                    rule,
+                })?))
+            }
             _ => Ok(None),
         }
     }
