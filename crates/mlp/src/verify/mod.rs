@@ -8,6 +8,8 @@
 //!   layers, with margin specifications for certification.
 //! - [`bisect`]: input-box bisection that refines bounds until a property is proved or a
 //!   counterexample is found.
+//! - [`vnnlib`]: VNN-LIB properties (the VNN-COMP subset) parsed into input boxes and linear
+//!   output constraints.
 //! - [`reach`]: sampled-data reachability of `x' = A x + B u` with `u = NN(x)`.
 //!
 //! All bounds are computed in `f64` for the exact-arithmetic function the network's weights
@@ -20,6 +22,7 @@ pub mod crown;
 pub mod interval;
 pub mod plant;
 pub mod reach;
+pub mod vnnlib;
 
 use crate::{Error, Result};
 
