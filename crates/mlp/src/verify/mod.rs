@@ -10,6 +10,8 @@
 //!   counterexample is found.
 //! - [`vnnlib`]: VNN-LIB properties (the VNN-COMP subset) parsed into input boxes and linear
 //!   output constraints.
+//! - [`complete`]: complete verification of VNN-LIB properties: a PGD falsifier, then branch and
+//!   bound over input splits with alpha-CROWN bounds.
 //! - [`reach`]: sampled-data reachability of `x' = A x + B u` with `u = NN(x)`.
 //!
 //! All bounds are computed in `f64` for the exact-arithmetic function the network's weights
@@ -18,6 +20,7 @@
 //! (relative `~1e-6`), which the tests allow for explicitly.
 
 pub mod bisect;
+pub mod complete;
 pub mod crown;
 pub mod interval;
 pub mod plant;
