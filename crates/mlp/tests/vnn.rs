@@ -87,7 +87,10 @@ fn recheck(net: &Network, prop: &Property, answer: &Answer) {
     {
         assert!(prop.cases[*case].input.contains(input, 0.0), "{input:?}");
         let x: Vec<f32> = input.iter().map(|&v| v as f32).collect();
-        assert!(x.iter().zip(input).all(|(a, b)| *a as f64 == *b), "f32-exact");
+        assert!(
+            x.iter().zip(input).all(|(a, b)| *a as f64 == *b),
+            "f32-exact"
+        );
         let y: Vec<f64> = net.predict(&x, 1).iter().map(|&v| v as f64).collect();
         assert_eq!(&y, output);
         assert!(unsafe_by(prop, *case, &y, 0.0), "{y:?}");
@@ -131,7 +134,10 @@ fn holds_is_confirmed_by_gridding_and_counterexamples_recheck() {
             Answer::Unknown(why) => panic!("seed {seed}: unknown ({why})"),
         }
     }
-    assert!(holds >= 4 && violated >= 4, "{holds} holds, {violated} violated");
+    assert!(
+        holds >= 4 && violated >= 4,
+        "{holds} holds, {violated} violated"
+    );
 }
 
 #[test]
@@ -147,7 +153,9 @@ fn alpha_crown_is_sound_and_never_looser_than_crown() {
         let a = cn.alpha_lower(&b, &spec, 20, None).expect("bounds");
         let crown = cn.linear(&b, &spec).expect("crown").concretize(&b);
         for r in 0..spec.rows() {
-            assert!((a.crown_lower[r] - crown.lower[r]).abs() <= 1e-9 * (1.0 + crown.lower[r].abs()));
+            assert!(
+                (a.crown_lower[r] - crown.lower[r]).abs() <= 1e-9 * (1.0 + crown.lower[r].abs())
+            );
             assert!(a.lower[r] >= crown.lower[r] - 1e-12, "seed {seed} row {r}");
             if a.lower[r] > crown.lower[r] + 1e-6 {
                 improved += 1;
@@ -232,7 +240,11 @@ fn timeout_answers_unknown_and_shapes_are_checked() {
         ..CompleteConfig::default()
     };
     let out = verify_property(&net, &prop, &config).expect("runs");
-    assert!(matches!(out.answer, Answer::Unknown(ref w) if w.contains("timeout")), "{:?}", out.answer);
+    assert!(
+        matches!(out.answer, Answer::Unknown(ref w) if w.contains("timeout")),
+        "{:?}",
+        out.answer
+    );
     let small = random_net(2, &[4], 5, 0, 0.5);
     let err = verify_property(&small, &prop, &CompleteConfig::default()).expect_err("widths");
     assert!(err.to_string().contains("property"), "{err}");

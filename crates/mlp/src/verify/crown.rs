@@ -541,7 +541,11 @@ impl CrownNet {
                     .map(|p| {
                         let (al, bl, au, bu) = relax[j][p];
                         if lam[p] >= 0.0 {
-                            let a = if free[j][p].is_some() { alpha[j][p] } else { al };
+                            let a = if free[j][p].is_some() {
+                                alpha[j][p]
+                            } else {
+                                al
+                            };
                             (a, bl)
                         } else {
                             (au, bu)

@@ -702,6 +702,35 @@ mod tests {
         assert_eq!(p.cases[0].unsafe_set.c, vec![1.0]);
     }
 
+    /// ACAS Xu property 6 as VNN-COMP 2021 wrote it: two input boxes, four output disjuncts.
+    #[test]
+    fn acas_property_6_layout() {
+        let text = "; ACAS Xu property 6
+(declare-const X_0 Real)\n(declare-const X_1 Real)\n(declare-const X_2 Real)
+(declare-const X_3 Real)\n(declare-const X_4 Real)
+(declare-const Y_0 Real)\n(declare-const Y_1 Real)\n(declare-const Y_2 Real)
+(declare-const Y_3 Real)\n(declare-const Y_4 Real)
+;;;; or ;;;;
+(assert (or
+    (and (<= X_0 0.700434925) (>= X_0 -0.129289109) (<= X_1 0.499999896) (>= X_1 0.11140846) (<= X_2 -0.499204121) (>= X_2 -0.499999896) (<= X_3 0.5) (>= X_3 -0.5) (<= X_4 0.5) (>= X_4 -0.5))
+    (and (<= X_0 0.700434925) (>= X_0 -0.129289109) (<= X_1 -0.11140846) (>= X_1 -0.499999896) (<= X_2 -0.499204121) (>= X_2 -0.499999896) (<= X_3 0.5) (>= X_3 -0.5) (<= X_4 0.5) (>= X_4 -0.5))
+))
+; unsafe if coc is not minimal
+(assert (or
+     (<= Y_1 Y_0)
+     (<= Y_2 Y_0)
+     (<= Y_3 Y_0)
+     (<= Y_4 Y_0)
+))
+";
+        let p = parse_vnnlib(text).expect("parses");
+        assert_eq!(p.cases.len(), 8);
+        assert_eq!(p.cases[0].input.upper[1], 0.499999896);
+        assert_eq!(p.cases[7].input.lower[1], -0.499999896);
+        // Case 3 (first box, fourth disjunct): y4 - y0 <= 0.
+        assert_eq!(p.cases[3].unsafe_set.c, vec![-1.0, 0.0, 0.0, 0.0, 1.0]);
+    }
+
     #[test]
     fn linear_terms() {
         let text = "(declare-const X_0 Real)(declare-const Y_0 Real)(declare-const Y_1 Real)
