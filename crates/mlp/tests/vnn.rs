@@ -177,12 +177,10 @@ fn alpha_crown_is_sound_and_never_looser_than_crown() {
         let y = net.predict(&x, count);
         for row in y.chunks_exact(3) {
             let v = spec.eval(&row.iter().map(|&v| v as f64).collect::<Vec<_>>());
-            for r in 0..spec.rows() {
+            for (vr, lr) in v.iter().zip(&a.lower) {
                 assert!(
-                    v[r] >= a.lower[r] - 1e-4 * (1.0 + v[r].abs()),
-                    "seed {seed}: {} below alpha-CROWN bound {}",
-                    v[r],
-                    a.lower[r]
+                    *vr >= lr - 1e-4 * (1.0 + vr.abs()),
+                    "seed {seed}: {vr} below alpha-CROWN bound {lr}"
                 );
             }
         }

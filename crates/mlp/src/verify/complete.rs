@@ -329,10 +329,10 @@ pub(crate) fn check_points(
     for (x, y) in x32.chunks_exact(n).zip(y.chunks_exact(m)) {
         // Batched inference can round differently from one row at a time (kernel blocking), so
         // a candidate is confirmed by single-row inference: what a user re-running it sees.
-        if unsafe_output(y).is_some() {
-            if let Some(y) = unsafe_output(&net.predict(x, 1)) {
-                return Some((x.iter().map(|&v| v as f64).collect(), y));
-            }
+        if unsafe_output(y).is_some()
+            && let Some(y) = unsafe_output(&net.predict(x, 1))
+        {
+            return Some((x.iter().map(|&v| v as f64).collect(), y));
         }
     }
     None

@@ -187,10 +187,10 @@ fn read_sexps(text: &str) -> PResult<Vec<Sexp>> {
                 if stack.len() == 1 {
                     return err(pos, "')' without a matching '('");
                 }
-                if let Some((items, open)) = stack.pop() {
-                    if let Some(top) = stack.last_mut() {
-                        top.0.push(Sexp::List(items, open));
-                    }
+                if let Some((items, open)) = stack.pop()
+                    && let Some(top) = stack.last_mut()
+                {
+                    top.0.push(Sexp::List(items, open));
                 }
             }
             _ => {
