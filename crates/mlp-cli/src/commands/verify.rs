@@ -18,13 +18,41 @@ use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Flags of `mlp verify`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "With --vnnlib: prints one line, `holds`, `violated` (then a counterexample \
+input and output, checked by f32 inference) or `unknown`; exit status 0 holds, 10 violated, 20 \
+unknown, 1 error."
+)]
 pub struct VerifyArgs {
     /// The trained model.
-    #[arg(long, value_name = "MODEL")]
-    pub model: PathBuf,
+    #[arg(long, value_name = "MODEL", required_unless_present = "onnx")]
+    pub model: Option<PathBuf>,
+    /// An ONNX network to verify against --vnnlib (instead of --model).
+    #[arg(
+        long,
+        value_name = "NET.onnx",
+        conflicts_with = "model",
+        requires = "vnnlib"
+    )]
+    pub onnx: Option<PathBuf>,
+    /// A VNN-LIB property (input box, unsafe output set): decides it completely (falsifier, then
+    /// branch and bound with alpha-CROWN) and answers holds / violated / unknown. X_i are the
+    /// model's input features in the data's units, Y_i its outputs (logits, or regression
+    /// targets in target units). Exit status: 0 holds, 10 violated, 20 unknown.
+    #[arg(long, value_name = "PROP.vnnlib", conflicts_with_all = ["center", "lower", "upper"])]
+    pub vnnlib: Option<PathBuf>,
+    /// With --vnnlib: give up with `unknown` after this many seconds (default: no limit).
+    #[arg(
+        long,
+        value_name = "S",
+        requires = "vnnlib",
+        allow_negative_numbers = true
+    )]
+    pub timeout: Option<f64>,
     /// Samples to certify: a CSV with the model's input columns (a column with the model's
     /// target name supplies the true labels; otherwise the predicted class is checked), or .npy
     /// for matrix models.
@@ -283,8 +311,14 @@ fn decode(model: &Model, b: Bounds) -> Bounds {
 }
 
 pub fn run(args: VerifyArgs) -> Result<ExitCode> {
+    if let Some(prop) = &args.vnnlib {
+        return run_vnnlib(&args, prop);
+    }
     let method: Method = args.method.parse()?;
-    let model = Model::load(&args.model)?;
+    let Some(model_path) = &args.model else {
+        bail!("give the model as --model M (--onnx goes with --vnnlib)");
+    };
+    let model = Model::load(model_path)?;
     let delim = delimiter(args.delimiter)?;
     let map = input_map(&model);
     let net = model.network();
@@ -575,4 +609,174 @@ fn quote(field: &str) -> String {
     } else {
         field.to_string()
     }
+}
+
+/// Exit status of a `holds` answer.
+pub const EXIT_HOLDS: u8 = 0;
+/// Exit status of a `violated` answer.
+pub const EXIT_VIOLATED: u8 = 10;
+/// Exit status of an `unknown` answer (timeout, domain limit).
+pub const EXIT_UNKNOWN: u8 = 20;
+
+#[derive(Debug, Serialize)]
+struct VnnReport {
+    result: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    seconds: f64,
+    domains: usize,
+    cases: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    case: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    counterexample_input: Option<Vec<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    counterexample_output: Option<Vec<f64>>,
+}
+
+/// The network and the maps from the property's units to the network's: inputs
+/// `net = (x - offset) / scale`, outputs `y_prop = y_net * out_scale + out_mean`.
+struct VnnTarget {
+    net: mlp::network::Network,
+    offset: Vec<f64>,
+    scale: Vec<f64>,
+    out_mean: Vec<f64>,
+    out_scale: Vec<f64>,
+}
+
+fn vnn_target(args: &VerifyArgs) -> Result<VnnTarget> {
+    if let Some(onnx) = &args.onnx {
+        // The ONNX import lands on another branch; it plugs in here as
+        // `mlp::io::onnx::import_network(onnx)?` with identity maps.
+        bail!(
+            "{}: ONNX import not available in this build; give the network as --model M (an mlp model file)",
+            onnx.display()
+        );
+    }
+    let Some(path) = &args.model else {
+        bail!("give the network as --model M or --onnx NET.onnx");
+    };
+    let model = Model::load(path)?;
+    let map = input_map(&model);
+    let outputs = model.network().outputs();
+    let (out_mean, out_scale) = match (model.task(), model.target()) {
+        (Task::Regression, TargetEncoder::Standardized { mean, scale, .. })
+            if mean.len() == outputs && scale.len() == outputs =>
+        {
+            (mean.clone(), scale.clone())
+        }
+        _ => (vec![0.0; outputs], vec![1.0; outputs]),
+    };
+    Ok(VnnTarget {
+        net: model.network().clone(),
+        offset: map.offset,
+        scale: map.scale,
+        out_mean,
+        out_scale,
+    })
+}
+
+fn run_vnnlib(args: &VerifyArgs, prop_path: &Path) -> Result<ExitCode> {
+    let timeout = match args.timeout {
+        None => None,
+        Some(t) if t.is_finite() && t > 0.0 => Some(Duration::from_secs_f64(t)),
+        Some(t) => bail!("--timeout must be a positive number of seconds, got {t}"),
+    };
+    let prop = mlp::verify::vnnlib::read_vnnlib(prop_path)?;
+    let target = vnn_target(args)?;
+    let net = &target.net;
+    if prop.inputs != net.inputs() || prop.outputs != net.outputs() {
+        bail!(
+            "{}: the property declares {} inputs and {} outputs, but the network has {} and {}",
+            prop_path.display(),
+            prop.inputs,
+            prop.outputs,
+            net.inputs(),
+            net.outputs()
+        );
+    }
+    let net_prop = prop.to_network_units(
+        &target.offset,
+        &target.scale,
+        &target.out_mean,
+        &target.out_scale,
+    )?;
+    let config = mlp::verify::complete::CompleteConfig {
+        timeout,
+        seed: args.seed,
+        ..Default::default()
+    };
+    let outcome = mlp::verify::complete::verify_property(net, &net_prop, &config)?;
+    let mut report = VnnReport {
+        result: outcome.answer.name(),
+        reason: None,
+        seconds: outcome.seconds,
+        domains: outcome.domains,
+        cases: prop.cases.len(),
+        case: None,
+        counterexample_input: None,
+        counterexample_output: None,
+    };
+    let code = match &outcome.answer {
+        mlp::verify::complete::Answer::Holds => EXIT_HOLDS,
+        mlp::verify::complete::Answer::Unknown(why) => {
+            report.reason = Some(why.clone());
+            EXIT_UNKNOWN
+        }
+        mlp::verify::complete::Answer::Violated { case, input, .. } => {
+            // Re-check by plain f32 inference, in the property's own units.
+            let x32: Vec<f32> = input.iter().map(|&v| v as f32).collect();
+            let y: Vec<f64> = net
+                .predict(&x32, 1)
+                .iter()
+                .enumerate()
+                .map(|(k, &v)| v as f64 * target.out_scale[k] + target.out_mean[k])
+                .collect();
+            let x: Vec<f64> = input
+                .iter()
+                .enumerate()
+                .map(|(j, &v)| v * target.scale[j] + target.offset[j])
+                .collect();
+            let c = &prop.cases[*case];
+            // Units conversions round; allow that much outside the box and above zero.
+            let tol = |v: f64| 1e-9 * (1.0 + v.abs());
+            let in_box = x
+                .iter()
+                .enumerate()
+                .all(|(j, &v)| v >= c.input.lower[j] - tol(v) && v <= c.input.upper[j] + tol(v));
+            let reaches = c
+                .unsafe_set
+                .eval(&y)
+                .iter()
+                .all(|g| *g <= 1e-6 * (1.0 + g.abs()));
+            if !in_box || !reaches {
+                bail!(
+                    "internal check failed: the counterexample found does not satisfy the property under f32 inference (please report)"
+                );
+            }
+            report.case = Some(*case + 1);
+            report.counterexample_input = Some(x);
+            report.counterexample_output = Some(y);
+            EXIT_VIOLATED
+        }
+    };
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!("{}", report.result);
+        if let (Some(x), Some(y)) = (&report.counterexample_input, &report.counterexample_output) {
+            // The competition's counterexample format: one (X_i value) / (Y_i value) per line.
+            let mut lines: Vec<String> = x
+                .iter()
+                .enumerate()
+                .map(|(i, v)| format!("(X_{i} {v})"))
+                .collect();
+            lines.extend(y.iter().enumerate().map(|(i, v)| format!("(Y_{i} {v})")));
+            println!("({})", lines.join("\n "));
+        }
+        if let Some(why) = &report.reason {
+            eprintln!("unknown: {why}");
+        }
+    }
+    Ok(ExitCode::from(code))
 }

@@ -281,42 +281,334 @@ fn backsub(
 /// CROWN linear bounds on `C y + d` (`y` the network output) as functions of the input, valid
 /// over `input`.
 pub fn crown_linear(net: &Network, input: &Bounds, spec: &LinearSpec) -> Result<LinearBounds> {
-    let layers = dense_stack(net)?;
-    if input.len() != net.inputs() {
-        return Err(Error::shape("network input", net.inputs(), input.len()));
+    CrownNet::new(net)?.linear(input, spec)
+}
+
+/// A network's dense stack in `f64`, prepared once for many bound computations (branch and
+/// bound bounds thousands of sub-boxes of one network).
+#[derive(Debug)]
+pub struct CrownNet {
+    layers: Vec<DenseF64>,
+    inputs: usize,
+    outputs: usize,
+}
+
+/// Intermediate results of one box: the relaxation of every activation (all layers but an
+/// identity output layer) and the output box.
+struct Intermediate {
+    relax: Vec<Vec<Relax>>,
+    /// Pre-activation bounds of the relaxed layers.
+    pre: Vec<Bounds>,
+    /// A box holding the outputs (IBP on CROWN-tightened intermediate bounds).
+    out_box: Bounds,
+}
+
+/// What [`CrownNet::alpha_lower`] found for each row of a specification.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlphaBounds {
+    /// The best lower bound per row: the optimised alpha-CROWN bound, intersected with IBP.
+    pub lower: Vec<f64>,
+    /// Plain CROWN's lower bound per row (the optimisation's starting point), for comparison.
+    pub crown_lower: Vec<f64>,
+    /// The input coefficients of each row's best linear lower bound (`rows x inputs`): how much
+    /// each input moves the bound (branching uses `|a| x width`).
+    pub a_lower: Vec<f64>,
+    /// Per row, `max(|lower|, |upper|)` of its IBP bounds: the scale its rounding errors are
+    /// measured against.
+    pub magnitude: Vec<f64>,
+    /// Rows actually bounded (`rows` unless stopped early, see [`CrownNet::alpha_lower`]).
+    pub rows_done: usize,
+}
+
+impl CrownNet {
+    /// Prepares `net` (dense layers with CROWN-supported activations); errors as
+    /// [`check_supported`] does.
+    pub fn new(net: &Network) -> Result<Self> {
+        Ok(CrownNet {
+            layers: dense_stack(net)?,
+            inputs: net.inputs(),
+            outputs: net.outputs(),
+        })
     }
-    if spec.outputs != net.outputs() {
-        return Err(Error::shape("specification", net.outputs(), spec.outputs));
+
+    /// Input width.
+    pub fn inputs(&self) -> usize {
+        self.inputs
     }
-    let mut relax: Vec<Vec<Relax>> = Vec::with_capacity(layers.len());
-    let mut prev_out = input.clone();
-    let last = layers.len() - 1;
-    for (k, layer) in layers.iter().enumerate() {
-        if k == last && layer.act == Activation::Identity {
-            break;
+
+    /// Output width.
+    pub fn outputs(&self) -> usize {
+        self.outputs
+    }
+
+    fn check(&self, input: &Bounds, spec: &LinearSpec) -> Result<()> {
+        if input.len() != self.inputs {
+            return Err(Error::shape("network input", self.inputs, input.len()));
         }
-        let n = layer.outputs;
-        let mut eye = vec![0.0; n * n];
-        for i in 0..n {
-            eye[i * n + i] = 1.0;
+        if spec.outputs != self.outputs {
+            return Err(Error::shape("specification", self.outputs, spec.outputs));
         }
-        let crown = backsub(&layers, &relax, &eye, n, k, false).concretize(input);
-        let ibp = affine(&layer.w, Some(&layer.b), n, &prev_out);
-        let z = crown.intersect(&ibp);
-        relax.push(
-            (0..n)
-                .map(|p| relaxation(layer.act, z.lower[p], z.upper[p]))
+        Ok(())
+    }
+
+    fn intermediate(&self, input: &Bounds) -> Intermediate {
+        let layers = &self.layers;
+        let mut relax: Vec<Vec<Relax>> = Vec::with_capacity(layers.len());
+        let mut pre = Vec::with_capacity(layers.len());
+        let mut prev_out = input.clone();
+        let last = layers.len() - 1;
+        for (k, layer) in layers.iter().enumerate() {
+            if k == last && layer.act == Activation::Identity {
+                let out_box = affine(&layer.w, Some(&layer.b), layer.outputs, &prev_out);
+                return Intermediate {
+                    relax,
+                    pre,
+                    out_box,
+                };
+            }
+            let n = layer.outputs;
+            let mut eye = vec![0.0; n * n];
+            for i in 0..n {
+                eye[i * n + i] = 1.0;
+            }
+            let crown = backsub(layers, &relax, &eye, n, k, false).concretize(input);
+            let ibp = affine(&layer.w, Some(&layer.b), n, &prev_out);
+            let z = crown.intersect(&ibp);
+            relax.push(
+                (0..n)
+                    .map(|p| relaxation(layer.act, z.lower[p], z.upper[p]))
+                    .collect(),
+            );
+            prev_out = activation_bounds(layer.act, &z);
+            pre.push(z);
+        }
+        Intermediate {
+            relax,
+            pre,
+            out_box: prev_out,
+        }
+    }
+
+    /// CROWN linear bounds on `C y + d` over `input` (the same as [`crown_linear`]).
+    pub fn linear(&self, input: &Bounds, spec: &LinearSpec) -> Result<LinearBounds> {
+        self.check(input, spec)?;
+        let relax = self.intermediate(input).relax;
+        let last = self.layers.len() - 1;
+        let through = self.layers[last].act != Activation::Identity;
+        let mut lin = backsub(&self.layers, &relax, &spec.c, spec.rows(), last, through);
+        for i in 0..spec.rows() {
+            lin.c_lower[i] += spec.d[i];
+            lin.c_upper[i] += spec.d[i];
+        }
+        Ok(lin)
+    }
+
+    /// alpha-CROWN lower bounds on each row of `C y + d` over `input` (Xu et al., 2021, "Fast and
+    /// Complete"): the lower-line slope `alpha` of every unstable ReLU (`l < 0 < u`) may be any
+    /// value in `[s, 1]` (`s` the negative slope, 0 for ReLU) and still bound the activation
+    /// from below, so each choice gives a sound bound; the slopes are optimised per row by
+    /// projected gradient ascent (Adam, `iters` steps, from CROWN's adaptive choice) on the
+    /// concretized lower bound, whose exact gradient comes from a reverse pass through the
+    /// back-substitution. The best bound seen is kept, so the result is never below CROWN's,
+    /// and it is intersected with IBP. Intermediate bounds are CROWN's (not optimised).
+    ///
+    /// With `stop_above = Some(t)`, a row's optimisation stops once its bound exceeds
+    /// `t(row)` = `t * (1 + magnitude)`, and later rows are skipped (`rows_done` says how many
+    /// were bounded; the rest get `-inf`): branch and bound only needs one row above zero.
+    pub fn alpha_lower(
+        &self,
+        input: &Bounds,
+        spec: &LinearSpec,
+        iters: usize,
+        stop_above: Option<f64>,
+    ) -> Result<AlphaBounds> {
+        self.check(input, spec)?;
+        let inter = self.intermediate(input);
+        let last = self.layers.len() - 1;
+        let through = self.layers[last].act != Activation::Identity;
+        let ibp_rows = spec.bounds_from_box(&inter.out_box);
+        let centre = input.center();
+        let rad: Vec<f64> = input.widths().iter().map(|w| 0.5 * w).collect();
+        let nout = self.outputs;
+        let nin = self.inputs;
+        // Free slopes: unstable (leaky) ReLU neurons, with the lowest slope allowed.
+        let free: Vec<Vec<Option<f64>>> = inter
+            .relax
+            .iter()
+            .enumerate()
+            .map(|(j, r)| {
+                let act = self.layers[j].act;
+                (0..r.len())
+                    .map(|p| {
+                        let (l, u) = (inter.pre[j].lower[p], inter.pre[j].upper[p]);
+                        match act {
+                            Activation::Relu if l < 0.0 && u > 0.0 => Some(0.0),
+                            Activation::LeakyRelu if l < 0.0 && u > 0.0 => Some(LEAKY_RELU_SLOPE),
+                            _ => None,
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let any_free = free.iter().flatten().any(Option::is_some);
+        let rows = spec.rows();
+        let mut out = AlphaBounds {
+            lower: vec![f64::NEG_INFINITY; rows],
+            crown_lower: vec![f64::NEG_INFINITY; rows],
+            a_lower: vec![0.0; rows * nin],
+            magnitude: (0..rows)
+                .map(|i| ibp_rows.lower[i].abs().max(ibp_rows.upper[i].abs()))
                 .collect(),
-        );
-        prev_out = activation_bounds(layer.act, &z);
+            rows_done: 0,
+        };
+        for row in 0..rows {
+            let c = &spec.c[row * nout..(row + 1) * nout];
+            let target = stop_above.map(|t| t * (1.0 + out.magnitude[row]));
+            let mut alpha: Vec<Vec<f64>> = inter
+                .relax
+                .iter()
+                .map(|r| r.iter().map(|t| t.0).collect())
+                .collect();
+            let mut m: Vec<Vec<f64>> = alpha.iter().map(|a| vec![0.0; a.len()]).collect();
+            let mut v = m.clone();
+            let mut best = f64::NEG_INFINITY;
+            let (lr, b1, b2) = (0.1, 0.9, 0.999);
+            for it in 0..=iters {
+                let (bound, a_in, grads) =
+                    self.lower_row(&inter.relax, &alpha, &free, c, &centre, &rad, through);
+                let bound = bound + spec.d[row];
+                if it == 0 {
+                    out.crown_lower[row] = bound;
+                }
+                if bound > best {
+                    best = bound;
+                    out.a_lower[row * nin..(row + 1) * nin].copy_from_slice(&a_in);
+                }
+                if it == iters || !any_free || target.is_some_and(|t| best > t) {
+                    break;
+                }
+                let t = (it + 1) as i32;
+                for j in 0..alpha.len() {
+                    for p in 0..alpha[j].len() {
+                        let Some(lo) = free[j][p] else { continue };
+                        let g = grads[j].get(p).copied().unwrap_or(0.0);
+                        m[j][p] = b1 * m[j][p] + (1.0 - b1) * g;
+                        v[j][p] = b2 * v[j][p] + (1.0 - b2) * g * g;
+                        let mh = m[j][p] / (1.0 - b1.powi(t));
+                        let vh = v[j][p] / (1.0 - b2.powi(t));
+                        // Ascent: the bound is maximised.
+                        alpha[j][p] = (alpha[j][p] + lr * mh / (vh.sqrt() + 1e-12)).clamp(lo, 1.0);
+                    }
+                }
+            }
+            out.lower[row] = best.max(ibp_rows.lower[row]);
+            out.rows_done = row + 1;
+            if target.is_some_and(|t| out.lower[row] > t) {
+                break;
+            }
+        }
+        Ok(out)
     }
-    let through = layers[last].act != Activation::Identity;
-    let mut lin = backsub(&layers, &relax, &spec.c, spec.rows(), last, through);
-    for i in 0..spec.rows() {
-        lin.c_lower[i] += spec.d[i];
-        lin.c_upper[i] += spec.d[i];
+
+    /// One row's CROWN lower bound with the lower-line slopes `alpha` on free neurons: the
+    /// concretized bound, its input coefficients, and the bound's gradient with respect to every
+    /// slope (zero where the slope is not used).
+    #[allow(clippy::too_many_arguments)]
+    fn lower_row(
+        &self,
+        relax: &[Vec<Relax>],
+        alpha: &[Vec<f64>],
+        free: &[Vec<Option<f64>>],
+        c: &[f64],
+        centre: &[f64],
+        rad: &[f64],
+        through: bool,
+    ) -> (f64, Vec<f64>, Vec<Vec<f64>>) {
+        let layers = &self.layers;
+        let last = layers.len() - 1;
+        let mut lam = c.to_vec();
+        let mut off = 0.0;
+        // Per relaxed layer: the coefficients on its output before the relaxation, and the
+        // (slope, intercept) chosen per neuron.
+        let mut saved: Vec<Vec<f64>> = vec![Vec::new(); last + 1];
+        let mut chosen: Vec<Vec<(f64, f64)>> = vec![Vec::new(); last + 1];
+        let mut on_output = through;
+        for j in (0..=last).rev() {
+            let layer = &layers[j];
+            let n = layer.outputs;
+            if on_output {
+                let ch: Vec<(f64, f64)> = (0..n)
+                    .map(|p| {
+                        let (al, bl, au, bu) = relax[j][p];
+                        if lam[p] >= 0.0 {
+                            let a = if free[j][p].is_some() {
+                                alpha[j][p]
+                            } else {
+                                al
+                            };
+                            (a, bl)
+                        } else {
+                            (au, bu)
+                        }
+                    })
+                    .collect();
+                saved[j] = lam.clone();
+                for p in 0..n {
+                    off += lam[p] * ch[p].1;
+                    lam[p] *= ch[p].0;
+                }
+                chosen[j] = ch;
+            }
+            let m = layer.inputs;
+            let mut next = vec![0.0; m];
+            for (p, &v) in lam.iter().enumerate() {
+                if v == 0.0 {
+                    continue;
+                }
+                off += v * layer.b[p];
+                for (o, &w) in next.iter_mut().zip(&layer.w[p * m..(p + 1) * m]) {
+                    *o += v * w;
+                }
+            }
+            lam = next;
+            on_output = true;
+        }
+        let mut bound = off;
+        for q in 0..lam.len() {
+            bound += lam[q] * centre[q] - lam[q].abs() * rad[q];
+        }
+        // Reverse pass: d bound / d (coefficients), from the input up.
+        let mut adj: Vec<f64> = (0..lam.len())
+            .map(|q| centre[q] - lam[q].signum() * rad[q])
+            .collect();
+        let mut grads: Vec<Vec<f64>> = vec![Vec::new(); last + 1];
+        for j in 0..=last {
+            let layer = &layers[j];
+            let (n, m) = (layer.outputs, layer.inputs);
+            let mut adj_z: Vec<f64> = (0..n)
+                .map(|p| {
+                    layer.b[p]
+                        + layer.w[p * m..(p + 1) * m]
+                            .iter()
+                            .zip(&adj)
+                            .map(|(w, a)| w * a)
+                            .sum::<f64>()
+                })
+                .collect();
+            if !chosen[j].is_empty() {
+                let mut g = vec![0.0; n];
+                for p in 0..n {
+                    if free[j][p].is_some() && saved[j][p] >= 0.0 {
+                        g[p] = adj_z[p] * saved[j][p];
+                    }
+                    adj_z[p] = adj_z[p] * chosen[j][p].0 + chosen[j][p].1;
+                }
+                grads[j] = g;
+            }
+            adj = adj_z;
+        }
+        (bound, lam, grads)
     }
-    Ok(lin)
 }
 
 /// CROWN bounds on `C y + d` over the input box (not intersected with IBP; see

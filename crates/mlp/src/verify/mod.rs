@@ -8,6 +8,10 @@
 //!   layers, with margin specifications for certification.
 //! - [`bisect`]: input-box bisection that refines bounds until a property is proved or a
 //!   counterexample is found.
+//! - [`vnnlib`]: VNN-LIB properties (the VNN-COMP subset) parsed into input boxes and linear
+//!   output constraints.
+//! - [`complete`]: complete verification of VNN-LIB properties: a PGD falsifier, then branch and
+//!   bound over input splits with alpha-CROWN bounds.
 //! - [`reach`]: sampled-data reachability of `x' = A x + B u` with `u = NN(x)`.
 //!
 //! All bounds are computed in `f64` for the exact-arithmetic function the network's weights
@@ -16,10 +20,12 @@
 //! (relative `~1e-6`), which the tests allow for explicitly.
 
 pub mod bisect;
+pub mod complete;
 pub mod crown;
 pub mod interval;
 pub mod plant;
 pub mod reach;
+pub mod vnnlib;
 
 use crate::{Error, Result};
 
