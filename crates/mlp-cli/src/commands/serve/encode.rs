@@ -1,0 +1,300 @@
+//! Request bodies -> the model's feature matrix.
+//!
+//! A table model's rows go through [`mlp::model::Model::encode_table`], the encoder `mlp
+//! predict` runs on a CSV file (scaling, one-hot categories, imputation, the unknown-category
+//! policy, and every cell check), so a row encodes identically from a file or a request. Only
+//! the wording of its errors changes: a JSON row is named `rows[i]` (or `data[i]`), 0-based, not
+//! by a file line.
+
+use super::Limits;
+use super::reload::Loaded;
+use axum::http::StatusCode;
+use mlp::data::preprocess::UnseenCategory;
+use mlp::table::Table;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+/// A request answered with an error: status and a one-line message.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    pub status: StatusCode,
+    pub msg: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, msg: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            msg: msg.into(),
+        }
+    }
+
+    fn unprocessable(msg: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, msg)
+    }
+}
+
+/// A request's rows, encoded.
+pub(crate) struct Encoded {
+    /// `rows x n_features`, unscaled.
+    pub features: Vec<f32>,
+    pub rows: usize,
+    /// Categories the training data did not have (policy `warn`), one line each.
+    pub warnings: Vec<String>,
+}
+
+/// The JSON request: `{"rows": [{col: value}, ...]}` or `{"columns": [...], "data": [[...]]}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Request {
+    #[serde(default)]
+    rows: Option<Vec<Map<String, Value>>>,
+    #[serde(default)]
+    columns: Option<Vec<String>>,
+    #[serde(default)]
+    data: Option<Vec<Vec<Value>>>,
+}
+
+const SHAPES: &str = r#"expected {"rows": [{"column": value, ...}, ...]} or {"columns": [...], "data": [[...], ...]}"#;
+
+/// The model's columns for an error message (the first 20 of a wide matrix model).
+fn column_list(loaded: &Loaded) -> String {
+    let cols = &loaded.columns;
+    if cols.len() <= 20 {
+        cols.join(", ")
+    } else {
+        format!("{}, ... ({} in all)", cols[..20].join(", "), cols.len())
+    }
+}
+
+fn too_many_rows(rows: usize, limits: &Limits) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!(
+            "the request has {rows} rows; at most {} per request (mlp serve --max-rows)",
+            limits.max_rows
+        ),
+    )
+}
+
+/// A JSON cell as the text a CSV file would hold; `None` for arrays and objects.
+fn cell_text(v: Value) -> Result<String, &'static str> {
+    match v {
+        Value::String(s) => Ok(s),
+        Value::Number(n) => Ok(n.to_string()),
+        // A null is a missing cell, as an empty CSV cell is.
+        Value::Null => Ok(String::new()),
+        Value::Bool(b) => Ok(b.to_string()),
+        Value::Array(_) => Err("an array"),
+        Value::Object(_) => Err("an object"),
+    }
+}
+
+/// Parses and encodes a JSON body.
+pub(crate) fn encode_json(
+    loaded: &Loaded,
+    body: &[u8],
+    limits: &Limits,
+) -> Result<Encoded, ApiError> {
+    let req: Request = serde_json::from_slice(body).map_err(|e| {
+        use serde_json::error::Category;
+        match e.classify() {
+            Category::Data => ApiError::unprocessable(format!("{e}; {SHAPES}")),
+            _ => ApiError::new(StatusCode::BAD_REQUEST, format!("invalid JSON: {e}")),
+        }
+    })?;
+    // Cells in the model's column order: `cells[c][r]`.
+    let n_cols = loaded.columns.len();
+    let (cells, rows, label) = match (req.rows, req.columns, req.data) {
+        (Some(rows), None, None) => {
+            if rows.len() > limits.max_rows {
+                return Err(too_many_rows(rows.len(), limits));
+            }
+            let n = rows.len();
+            let mut cells: Vec<Vec<String>> = (0..n_cols).map(|_| Vec::with_capacity(n)).collect();
+            for (r, mut row) in rows.into_iter().enumerate() {
+                for (name, col) in loaded.columns.iter().zip(cells.iter_mut()) {
+                    let Some(v) = row.remove(name) else {
+                        return Err(ApiError::unprocessable(format!(
+                            "rows[{r}]: missing column '{name}' (the model takes: {})",
+                            column_list(loaded)
+                        )));
+                    };
+                    col.push(cell_text(v).map_err(|what| {
+                        ApiError::unprocessable(format!(
+                            "rows[{r}], column '{name}': expected a number or text, got {what}"
+                        ))
+                    })?);
+                }
+            }
+            (cells, n, "rows")
+        }
+        (None, Some(columns), Some(data)) => {
+            if data.len() > limits.max_rows {
+                return Err(too_many_rows(data.len(), limits));
+            }
+            for (i, c) in columns.iter().enumerate() {
+                if columns[..i].contains(c) {
+                    return Err(ApiError::unprocessable(format!(
+                        "columns: '{c}' appears twice"
+                    )));
+                }
+            }
+            // The position of each model column in the request (the "column map").
+            let at: Vec<usize> = loaded
+                .columns
+                .iter()
+                .map(|name| {
+                    columns.iter().position(|c| c == name).ok_or_else(|| {
+                        ApiError::unprocessable(format!(
+                            "columns: missing column '{name}' (the model takes: {})",
+                            column_list(loaded)
+                        ))
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+            let n = data.len();
+            let mut cells: Vec<Vec<String>> = (0..n_cols).map(|_| Vec::with_capacity(n)).collect();
+            for (r, mut row) in data.into_iter().enumerate() {
+                if row.len() != columns.len() {
+                    return Err(ApiError::unprocessable(format!(
+                        "data[{r}]: {} values for {} columns",
+                        row.len(),
+                        columns.len()
+                    )));
+                }
+                for ((&i, col), name) in at.iter().zip(cells.iter_mut()).zip(&loaded.columns) {
+                    let v = std::mem::take(&mut row[i]);
+                    col.push(cell_text(v).map_err(|what| {
+                        ApiError::unprocessable(format!(
+                            "data[{r}], column '{name}': expected a number or text, got {what}"
+                        ))
+                    })?);
+                }
+            }
+            (cells, n, "data")
+        }
+        (None, Some(_), None) => {
+            return Err(ApiError::unprocessable(format!(
+                "\"columns\" without \"data\"; {SHAPES}"
+            )));
+        }
+        (None, None, Some(_)) => {
+            return Err(ApiError::unprocessable(format!(
+                "\"data\" without \"columns\"; {SHAPES}"
+            )));
+        }
+        (None, None, None) => return Err(ApiError::unprocessable(format!("no rows; {SHAPES}"))),
+        (Some(_), _, _) => {
+            return Err(ApiError::unprocessable(format!(
+                "both \"rows\" and \"columns\"/\"data\"; send one of them; {SHAPES}"
+            )));
+        }
+    };
+    if rows == 0 {
+        return Err(ApiError::unprocessable("the request has no rows"));
+    }
+    if loaded.tabular {
+        let table = Table::from_columns(loaded.columns.iter().cloned().zip(cells))
+            .map_err(|e| ApiError::unprocessable(e.to_string()))?;
+        encode_table(loaded, &table, label)
+    } else {
+        encode_matrix(loaded, &cells, rows, label)
+    }
+}
+
+/// A matrix model (NPY, IDX, generated data) takes its feature values as they are, as `mlp
+/// predict` does for an .npy file.
+fn encode_matrix(
+    loaded: &Loaded,
+    cells: &[Vec<String>],
+    rows: usize,
+    label: &str,
+) -> Result<Encoded, ApiError> {
+    let width = cells.len();
+    let mut features = vec![0.0f32; rows * width];
+    for (c, (col, name)) in cells.iter().zip(&loaded.columns).enumerate() {
+        for (r, cell) in col.iter().enumerate() {
+            let v = cell.trim().parse::<f64>().map_err(|_| {
+                ApiError::unprocessable(format!(
+                    "{label}[{r}], column '{name}': cannot parse '{cell}' as a number"
+                ))
+            })? as f32;
+            if !v.is_finite() {
+                return Err(ApiError::unprocessable(format!(
+                    "{label}[{r}], column '{name}': value '{cell}' is not a finite number"
+                )));
+            }
+            features[r * width + c] = v;
+        }
+    }
+    Ok(Encoded {
+        features,
+        rows,
+        warnings: Vec::new(),
+    })
+}
+
+/// Encodes a table with the model's own encoder; cell errors name `{label}[row]` and the column.
+fn encode_table(loaded: &Loaded, table: &Table, label: &str) -> Result<Encoded, ApiError> {
+    let (features, unseen) = loaded
+        .model
+        .encode_table(table, loaded.opts.unknown)
+        .map_err(|e| match e {
+            // Built in memory, the table's "line" of data row r is r + 2 (after a header).
+            mlp::Error::Parse {
+                line, column, msg, ..
+            } if !label.is_empty() => ApiError::unprocessable(format!(
+                "{label}[{}], column '{column}': {msg}",
+                line.saturating_sub(2)
+            )),
+            other => ApiError::unprocessable(other.to_string()),
+        })?;
+    let warnings = unseen
+        .iter()
+        .map(|u: &UnseenCategory| {
+            if label.is_empty() {
+                u.to_string()
+            } else {
+                format!(
+                    "column '{}': category '{}' was not in the training data (encoded as all zeros); {} row(s), first {label}[{}]",
+                    u.column,
+                    u.value,
+                    u.rows,
+                    u.first_line.saturating_sub(2)
+                )
+            }
+        })
+        .collect();
+    Ok(Encoded {
+        features,
+        rows: table.n_rows(),
+        warnings,
+    })
+}
+
+/// Parses and encodes a CSV body (a header row, then rows), as `mlp predict` reads a file; its
+/// errors name the body's line and column.
+pub(crate) fn encode_csv(
+    loaded: &Loaded,
+    body: &[u8],
+    limits: &Limits,
+) -> Result<Encoded, ApiError> {
+    if !loaded.tabular {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "this model was trained on a numeric matrix; send JSON {\"columns\": [...], \"data\": [[...]]}",
+        ));
+    }
+    let table = Table::from_reader("request body", body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
+    if table.n_rows() > limits.max_rows {
+        return Err(too_many_rows(table.n_rows(), limits));
+    }
+    if table.n_rows() == 0 {
+        return Err(ApiError::unprocessable(
+            "the CSV body has a header but no rows",
+        ));
+    }
+    encode_table(loaded, &table, "")
+}
