@@ -554,7 +554,13 @@ fn bad_requests_get_4xx_json_errors_naming_row_and_column() {
             413,
             vec!["--max-body"],
         ),
-        ("{\"rows\": [1e999]}".into(), 400, vec!["invalid JSON"]),
+        (
+            "{\"rows\": [{\"sepal_length\": 1e999, \"sepal_width\": 1, \"petal_length\": 1, \"petal_width\": 1, \"site\": \"north\"}]}".into(),
+            422,
+            vec!["rows[0]", "sepal_length", "finite"],
+        ),
+        ("{\"rows\": [NaN]}".into(), 400, vec!["invalid JSON"]),
+        ("{\"rows\": [3]}".into(), 422, vec!["expected"]),
     ];
     for (body, status, needles) in &cases {
         let r = c.post_json("/predict", body);

@@ -3,7 +3,9 @@
 //!
 //! The engine thread takes the first waiting request, then keeps taking more while they fit in
 //! `max_batch` rows and were made for the same model, waiting at most `max_wait` after the first
-//! for stragglers. One batch is one call of the batched engine path
+//! for stragglers, and only while some request is known to be on its way (read or being
+//! encoded): a lone client is answered at once, and under load batches also form by themselves
+//! from what queued up while the previous batch ran. One batch is one call of the batched engine path
 //! ([`mlp::model::Model::predictions_with`], the one `mlp predict` takes); each request is then
 //! answered with its own rows of the shared result. The engine runs inside a rayon pool of
 //! `threads` threads, so a large batch may split its rows, while the HTTP runtime's threads
@@ -18,6 +20,7 @@ use super::reload::Loaded;
 use anyhow::{Context, Result};
 use mlp::table::Predictions;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
@@ -51,6 +54,18 @@ pub(crate) struct Answer {
 /// The HTTP side's handle on the engine queue.
 pub(crate) struct Batcher {
     tx: SyncSender<Job>,
+    /// Requests being read or encoded, not yet queued: the engine waits for stragglers only
+    /// while there are some, so a lone client never pays `max_wait`.
+    coming: Arc<AtomicUsize>,
+}
+
+/// Counts a request as on its way to the engine until dropped.
+pub(crate) struct Coming(Arc<AtomicUsize>);
+
+impl Drop for Coming {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Why a job was not queued.
@@ -62,6 +77,12 @@ pub(crate) enum SubmitError {
 }
 
 impl Batcher {
+    /// Announces a request that will be queued soon (or fail); see [`Batcher::coming`].
+    pub fn announce(&self) -> Coming {
+        self.coming.fetch_add(1, Ordering::Relaxed);
+        Coming(Arc::clone(&self.coming))
+    }
+
     /// Queues a job without blocking.
     pub fn submit(&self, job: Job) -> Result<(), SubmitError> {
         self.tx.try_send(job).map_err(|e| match e {
@@ -77,6 +98,8 @@ pub(crate) fn start(
     metrics: Arc<Metrics>,
 ) -> Result<(Batcher, std::thread::JoinHandle<()>)> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(config.queue);
+    let coming = Arc::new(AtomicUsize::new(0));
+    let waiting_for = Arc::clone(&coming);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(config.threads.max(1))
         .thread_name(|i| format!("mlp-serve-engine-{i}"))
@@ -87,14 +110,14 @@ pub(crate) fn start(
         .spawn(move || {
             // The loop runs on one of the pool's threads, so the engine's row splitting (when
             // threads > 1) uses this pool and nothing else.
-            pool.install(move || run(&rx, &config, &metrics));
+            pool.install(move || run(&rx, &config, &metrics, &waiting_for));
         })
         .context("starting the engine thread")?;
-    Ok((Batcher { tx }, handle))
+    Ok((Batcher { tx, coming }, handle))
 }
 
 /// The engine loop: gather, predict, answer; ends when every sender is gone.
-fn run(rx: &Receiver<Job>, config: &Config, metrics: &Metrics) {
+fn run(rx: &Receiver<Job>, config: &Config, metrics: &Metrics, coming: &AtomicUsize) {
     let mut held: Option<Job> = None;
     let mut features: Vec<f32> = Vec::new();
     let mut batch: Vec<Job> = Vec::with_capacity(config.max_batch);
@@ -115,7 +138,8 @@ fn run(rx: &Receiver<Job>, config: &Config, metrics: &Metrics) {
                 Err(TryRecvError::Disconnected) => break,
                 Err(TryRecvError::Empty) => {
                     let now = Instant::now();
-                    if now >= deadline {
+                    // Nothing is on its way: waiting would only add latency.
+                    if now >= deadline || coming.load(Ordering::Relaxed) == 0 {
                         break;
                     }
                     match rx.recv_timeout(deadline - now) {

@@ -12,7 +12,9 @@ use axum::http::StatusCode;
 use mlp::data::preprocess::UnseenCategory;
 use mlp::table::Table;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+use std::borrow::Cow;
 
 /// A request answered with an error: status and a one-line message.
 #[derive(Debug)]
@@ -46,13 +48,59 @@ pub(crate) struct Encoded {
 /// The JSON request: `{"rows": [{col: value}, ...]}` or `{"columns": [...], "data": [[...]]}`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Request {
-    #[serde(default)]
-    rows: Option<Vec<Map<String, Value>>>,
+struct Request<'a> {
+    #[serde(default, borrow)]
+    rows: Option<Vec<Row<'a>>>,
     #[serde(default)]
     columns: Option<Vec<String>>,
-    #[serde(default)]
-    data: Option<Vec<Vec<Value>>>,
+    #[serde(default, borrow)]
+    data: Option<Vec<Vec<&'a RawValue>>>,
+}
+
+/// A JSON key, borrowed from the body unless it holds escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Key<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a column name")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Key<'a>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key<'a>, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_str(V(std::marker::PhantomData))
+    }
+}
+
+/// One JSON row object, its entries in the order sent: no map is built per row (a row of tens
+/// of columns would cost as many allocations and key comparisons again).
+struct Row<'a>(Vec<(Key<'a>, &'a RawValue)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Row<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Row<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object of column: value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Row<'a>, A::Error> {
+                let mut v = Vec::with_capacity(m.size_hint().unwrap_or(16));
+                while let Some(entry) = m.next_entry::<Key<'a>, &'a RawValue>()? {
+                    v.push(entry);
+                }
+                Ok(Row(v))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
 }
 
 const SHAPES: &str = r#"expected {"rows": [{"column": value, ...}, ...]} or {"columns": [...], "data": [[...], ...]}"#;
@@ -77,16 +125,20 @@ fn too_many_rows(rows: usize, limits: &Limits) -> ApiError {
     )
 }
 
-/// A JSON cell as the text a CSV file would hold; `None` for arrays and objects.
-fn cell_text(v: Value) -> Result<String, &'static str> {
-    match v {
-        Value::String(s) => Ok(s),
-        Value::Number(n) => Ok(n.to_string()),
-        // A null is a missing cell, as an empty CSV cell is.
-        Value::Null => Ok(String::new()),
-        Value::Bool(b) => Ok(b.to_string()),
-        Value::Array(_) => Err("an array"),
-        Value::Object(_) => Err("an object"),
+/// A JSON cell as the text a CSV file would hold: a number or `true`/`false` as sent, a string's
+/// contents, `""` (a missing cell, as an empty CSV cell) for `null`; an error for arrays and
+/// objects.
+fn cell_text(raw: &RawValue) -> Result<Cow<'_, str>, &'static str> {
+    let t = raw.get();
+    match t.as_bytes().first() {
+        Some(b'"') if !t.contains('\\') => Ok(Cow::Borrowed(&t[1..t.len() - 1])),
+        Some(b'"') => serde_json::from_str::<String>(t)
+            .map(Cow::Owned)
+            .map_err(|_| "an invalid string"),
+        Some(b'[') => Err("an array"),
+        Some(b'{') => Err("an object"),
+        _ if t == "null" => Ok(Cow::Borrowed("")),
+        _ => Ok(Cow::Borrowed(t)),
     }
 }
 
@@ -111,10 +163,27 @@ pub(crate) fn encode_json(
                 return Err(too_many_rows(rows.len(), limits));
             }
             let n = rows.len();
-            let mut cells: Vec<Vec<String>> = (0..n_cols).map(|_| Vec::with_capacity(n)).collect();
-            for (r, mut row) in rows.into_iter().enumerate() {
-                for (name, col) in loaded.columns.iter().zip(cells.iter_mut()) {
-                    let Some(v) = row.remove(name) else {
+            let mut cells: Vec<Vec<Cow<str>>> =
+                (0..n_cols).map(|_| Vec::with_capacity(n)).collect();
+            let mut slots: Vec<Option<&RawValue>> = vec![None; n_cols];
+            for (r, row) in rows.iter().enumerate() {
+                for (j, (key, v)) in row.0.iter().enumerate() {
+                    // Clients usually send the columns in the model's order: try that first.
+                    let c = if loaded.columns.get(j).is_some_and(|c| *c == key.0) {
+                        Some(j)
+                    } else {
+                        loaded.column_index.get(key.0.as_ref()).copied()
+                    };
+                    // A key the model does not take is ignored (as `mlp predict` ignores extra
+                    // CSV columns); a repeated key keeps its last value (as a JSON map would).
+                    if let Some(slot) = c.and_then(|c| slots.get_mut(c)) {
+                        *slot = Some(*v);
+                    }
+                }
+                for ((name, col), slot) in
+                    loaded.columns.iter().zip(cells.iter_mut()).zip(&mut slots)
+                {
+                    let Some(v) = slot.take() else {
                         return Err(ApiError::unprocessable(format!(
                             "rows[{r}]: missing column '{name}' (the model takes: {})",
                             column_list(loaded)
@@ -154,8 +223,9 @@ pub(crate) fn encode_json(
                 })
                 .collect::<Result<_, _>>()?;
             let n = data.len();
-            let mut cells: Vec<Vec<String>> = (0..n_cols).map(|_| Vec::with_capacity(n)).collect();
-            for (r, mut row) in data.into_iter().enumerate() {
+            let mut cells: Vec<Vec<Cow<str>>> =
+                (0..n_cols).map(|_| Vec::with_capacity(n)).collect();
+            for (r, row) in data.iter().enumerate() {
                 if row.len() != columns.len() {
                     return Err(ApiError::unprocessable(format!(
                         "data[{r}]: {} values for {} columns",
@@ -164,7 +234,7 @@ pub(crate) fn encode_json(
                     )));
                 }
                 for ((&i, col), name) in at.iter().zip(cells.iter_mut()).zip(&loaded.columns) {
-                    let v = std::mem::take(&mut row[i]);
+                    let v = row[i];
                     col.push(cell_text(v).map_err(|what| {
                         ApiError::unprocessable(format!(
                             "data[{r}], column '{name}': expected a number or text, got {what}"
@@ -207,7 +277,7 @@ pub(crate) fn encode_json(
 /// predict` does for an .npy file.
 fn encode_matrix(
     loaded: &Loaded,
-    cells: &[Vec<String>],
+    cells: &[Vec<Cow<str>>],
     rows: usize,
     label: &str,
 ) -> Result<Encoded, ApiError> {

@@ -13,6 +13,7 @@ use anyhow::{Context, Result};
 use mlp::data::preprocess::UnknownCategory;
 use mlp::model::{InputSchema, Model, Task};
 use mlp::table::PredictOptions;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -63,6 +64,8 @@ pub(crate) struct Loaded {
     /// The input columns a request must name, in the model's order (tabular models), or the
     /// feature names (matrix models).
     pub columns: Vec<String>,
+    /// Position of each name in `columns`.
+    pub column_index: HashMap<String, usize>,
     /// Whether the model takes a table (else a numeric matrix).
     pub tabular: bool,
     /// What `mlp info --json` prints for this model (`GET /metadata`).
@@ -88,6 +91,11 @@ pub(crate) fn load(path: &Path, settings: &Settings, generation: u64) -> Result<
         ),
         InputSchema::Matrix { feature_names, .. } => (feature_names.clone(), false),
     };
+    let column_index = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c): (usize, &String)| (c.clone(), i))
+        .collect();
     let metadata = crate::commands::info::info_json(&model)?.to_string();
     let keys: Vec<String> = match model.task() {
         Task::Classification | Task::MultiLabel if !model.class_labels().is_empty() => {
@@ -107,6 +115,7 @@ pub(crate) fn load(path: &Path, settings: &Settings, generation: u64) -> Result<
         opts,
         generation,
         columns,
+        column_index,
         tabular,
         metadata,
         keys_json,

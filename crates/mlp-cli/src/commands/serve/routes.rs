@@ -188,6 +188,8 @@ async fn predict(
         };
         ApiError::new(status, msg)
     })?;
+    // From here until it is queued (or fails) the engine knows this request is coming.
+    let coming = st.batcher.announce();
     let format = request_format(&headers)?;
     // The model this request is answered by, whatever reloads happen meanwhile.
     let loaded = st.served.current();
@@ -227,6 +229,7 @@ async fn predict(
                 "the server is shutting down",
             ),
         })?;
+    drop(coming);
     let answer = rx
         .await
         .map_err(|_| {
