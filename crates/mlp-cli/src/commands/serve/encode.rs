@@ -202,8 +202,10 @@ pub(crate) fn encode_json(
             if data.len() > limits.max_rows {
                 return Err(too_many_rows(data.len(), limits));
             }
+            let mut position: std::collections::HashMap<&str, usize> =
+                std::collections::HashMap::with_capacity(columns.len());
             for (i, c) in columns.iter().enumerate() {
-                if columns[..i].contains(c) {
+                if position.insert(c.as_str(), i).is_some() {
                     return Err(ApiError::unprocessable(format!(
                         "columns: '{c}' appears twice"
                     )));
@@ -214,7 +216,7 @@ pub(crate) fn encode_json(
                 .columns
                 .iter()
                 .map(|name| {
-                    columns.iter().position(|c| c == name).ok_or_else(|| {
+                    position.get(name.as_str()).copied().ok_or_else(|| {
                         ApiError::unprocessable(format!(
                             "columns: missing column '{name}' (the model takes: {})",
                             column_list(loaded)

@@ -108,7 +108,7 @@ pub(crate) fn load(path: &Path, settings: &Settings, generation: u64) -> Result<
     };
     let keys_json = keys
         .iter()
-        .map(|k| serde_json::to_string(k))
+        .map(serde_json::to_string)
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Loaded {
         model,
