@@ -722,6 +722,36 @@ fn sigterm_finishes_and_exits_zero_even_with_idle_keep_alive_connections() {
 }
 
 #[test]
+fn clients_that_hang_up_mid_request_do_not_stop_the_server() {
+    let (_, cls, _) = models();
+    let server = Server::start(cls, &[]);
+    let (_, rows) = fixture_rows();
+    let body = serde_json::json!({ "rows": rows }).to_string();
+    for i in 0..40 {
+        let mut s = TcpStream::connect(&server.addr).expect("connect");
+        let head = format!(
+            "POST /predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        s.write_all(head.as_bytes()).expect("head");
+        // Half the clients hang up before sending the whole body, half before the answer.
+        let cut = if i % 2 == 0 {
+            body.len() / 2
+        } else {
+            body.len()
+        };
+        let _ = s.write_all(&body.as_bytes()[..cut]);
+        drop(s);
+    }
+    let mut c = server.client();
+    assert_eq!(c.get("/health").status, 200);
+    let r = c.post_json("/predict", &body);
+    assert_eq!(r.status, 200, "{}", r.body);
+    drop(c);
+    assert!(server.terminate().success());
+}
+
+#[test]
 fn a_missing_or_bad_model_file_stops_startup_with_an_error() {
     let dir = TempDir::new("serve-bad");
     let bad = dir.file("bad.mlp", "nope");

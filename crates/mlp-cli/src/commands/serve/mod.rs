@@ -87,6 +87,7 @@ pub(crate) struct Limits {
 }
 
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
+    ignore_sigpipe();
     if args.max_batch == 0 {
         bail!("--max-batch must be at least 1");
     }
@@ -144,6 +145,18 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     // Connections that did not close in time are dropped here, not waited for.
     runtime.shutdown_timeout(Duration::from_millis(100));
     result.map(|()| ExitCode::SUCCESS)
+}
+
+/// `main` restores SIGPIPE's default action (so `mlp info | head` ends quietly), which would
+/// kill a server when a client hangs up while its response is written with `writev` (no
+/// `MSG_NOSIGNAL` there); a server must see that as an error on one connection instead.
+fn ignore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: SIG_IGN is a valid disposition for SIGPIPE; called before the server's threads
+    // start, and `signal` is process-wide and thread-safe anyway.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
 }
 
 /// Binds, announces the address, and serves until SIGTERM/SIGINT.
