@@ -59,6 +59,9 @@ enum Command {
     Analyze(Box<commands::analyze::AnalyzeArgs>),
     /// Input importance per column (permutation or gradient).
     Importance(commands::importance::ImportanceArgs),
+    /// Serve a model over HTTP: POST /predict (JSON or CSV), /health, /metadata, /metrics,
+    /// hot reload (POST /reload or SIGHUP), micro-batching of concurrent requests.
+    Serve(Box<commands::serve::ServeArgs>),
     /// Generate a synthetic data set as CSV (`mlp data can`, `mlp data modular`).
     #[command(subcommand)]
     Data(commands::data::DataCommand),
@@ -112,6 +115,7 @@ fn main() -> ExitCode {
         Command::Forecast(a) => commands::forecast::run(a),
         Command::Analyze(a) => commands::analyze::run(*a),
         Command::Importance(a) => commands::importance::run(a),
+        Command::Serve(a) => commands::serve::run(*a),
     };
     match result {
         Ok(code) => code,

@@ -22,23 +22,7 @@ pub struct InfoArgs {
 pub fn run(args: InfoArgs) -> Result<ExitCode> {
     let model = Model::load(&args.model)?;
     if args.json {
-        let file = model.to_tensor_file()?;
-        let doc: serde_json::Value =
-            serde_json::from_str(file.metadata.get("mlp").map_or("{}", |s| s.as_str()))?;
-        let tensors: Vec<serde_json::Value> = file
-            .tensors
-            .iter()
-            .map(|(n, s, _)| serde_json::json!({"name": n, "shape": s}))
-            .chain(
-                file.int8
-                    .iter()
-                    .map(|(n, s, _)| serde_json::json!({"name": n, "shape": s, "dtype": "i8"})),
-            )
-            .collect();
-        println!(
-            "{}",
-            serde_json::json!({"n_params": model.network().n_params(), "precision": precision_name(&model), "ensemble": model.ensemble_size(), "tensors": tensors, "model": doc})
-        );
+        println!("{}", info_json(&model)?);
         return Ok(ExitCode::SUCCESS);
     }
     println!("model      {}", args.model.display());
@@ -188,6 +172,27 @@ pub fn run(args: InfoArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `mlp info --json` prints: parameter count, precision, ensemble size, the tensors' names
+/// and shapes and the model document. `mlp serve` answers `GET /metadata` with the same value.
+pub(crate) fn info_json(model: &Model) -> Result<serde_json::Value> {
+    let file = model.to_tensor_file()?;
+    let doc: serde_json::Value =
+        serde_json::from_str(file.metadata.get("mlp").map_or("{}", |s| s.as_str()))?;
+    let tensors: Vec<serde_json::Value> = file
+        .tensors
+        .iter()
+        .map(|(n, s, _)| serde_json::json!({"name": n, "shape": s}))
+        .chain(
+            file.int8
+                .iter()
+                .map(|(n, s, _)| serde_json::json!({"name": n, "shape": s, "dtype": "i8"})),
+        )
+        .collect();
+    Ok(
+        serde_json::json!({"n_params": model.network().n_params(), "precision": precision_name(model), "ensemble": model.ensemble_size(), "tensors": tensors, "model": doc}),
+    )
 }
 
 /// One line per layer (its [`Layer::describe`]), blocks followed by their inner layers

@@ -15,6 +15,7 @@ pub mod predict;
 pub mod prune;
 pub mod quantize;
 pub mod reach;
+pub mod serve;
 pub mod sweep;
 pub mod train;
 pub mod verify;

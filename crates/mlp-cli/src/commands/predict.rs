@@ -129,7 +129,19 @@ pub(crate) fn quote(field: &str) -> String {
 /// Renders predictions as CSV text: a header with the target column's name (plus `proba_<label>`
 /// columns), then one row per input row.
 pub fn write_predictions(p: &Predictions, proba: bool, out: &mut String) -> Result<()> {
+    write_prediction_rows(p, proba, 0..p.n_rows(), out)
+}
+
+/// [`write_predictions`] for the rows `rows` of `p` only: `mlp serve` runs several requests as one
+/// batch and answers each with its own rows, in the very format `mlp predict` writes.
+pub fn write_prediction_rows(
+    p: &Predictions,
+    proba: bool,
+    rows: std::ops::Range<usize>,
+    out: &mut String,
+) -> Result<()> {
     use std::fmt::Write as _;
+    let (skip, take) = (rows.start, rows.len());
     match p.task() {
         Task::Classification => {
             let (Some(labels), Some(probs)) = (p.labels(), p.proba()) else {
@@ -158,7 +170,13 @@ pub fn write_predictions(p: &Predictions, proba: bool, out: &mut String) -> Resu
                 header.push("entropy".into());
             }
             let _ = writeln!(out, "{}", header.join(","));
-            for (i, (label, row)) in labels.iter().zip(probs.chunks_exact(k)).enumerate() {
+            for (i, (label, row)) in labels
+                .iter()
+                .zip(probs.chunks_exact(k))
+                .enumerate()
+                .skip(skip)
+                .take(take)
+            {
                 out.push_str(&quote(label));
                 if proba {
                     for v in row {
@@ -223,7 +241,7 @@ pub fn write_predictions(p: &Predictions, proba: bool, out: &mut String) -> Resu
                 header.extend(extra("std"));
             }
             let _ = writeln!(out, "{}", header.join(","));
-            for (i, row) in values.chunks_exact(k).enumerate() {
+            for (i, row) in values.chunks_exact(k).enumerate().skip(skip).take(take) {
                 let mut cells: Vec<String> = row.iter().map(|x| num(*x)).collect();
                 let part = |v: &[f32]| -> Vec<String> {
                     v.chunks_exact(k)
@@ -260,7 +278,11 @@ pub fn write_predictions(p: &Predictions, proba: bool, out: &mut String) -> Resu
             };
             let header: Vec<String> = p.columns().iter().map(|n| quote(n)).collect();
             let _ = writeln!(out, "{}", header.join(","));
-            for row in probs.chunks_exact(p.columns().len().max(1)) {
+            for row in probs
+                .chunks_exact(p.columns().len().max(1))
+                .skip(skip)
+                .take(take)
+            {
                 let cells: Vec<String> = row
                     .iter()
                     .map(|&x| {
