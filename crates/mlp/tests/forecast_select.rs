@@ -60,6 +60,8 @@ fn selection_is_stored_printed_and_survives_the_model_file() {
         sel.origins >= 10 && sel.fit_len + sel.val_len == 180,
         "{sel:?}"
     );
+    // The validation tail is 30 % of the history (select::VALIDATION_FRACTION), not a fifth.
+    assert_eq!(sel.val_len, 54, "{sel:?}");
     // The table holds MLP and statistical candidates, best first.
     assert!(sel.table.iter().any(|r| r.name.starts_with("mlp(")));
     assert!(sel.table.iter().any(|r| r.name.starts_with("ar(")));
@@ -156,8 +158,8 @@ fn restricted_families_are_respected_and_missing_ones_noted() {
 
 #[test]
 fn a_series_too_short_for_the_mlp_candidates_selects_among_statistical_methods_and_says_so() {
-    // 50 steps, horizon 3: a fit part of 37 steps is under the MLP candidates' 40 but enough
-    // for the statistical ones.
+    // 50 steps, horizon 3: a fit part of 35 steps (a 15-step tail) is under the MLP
+    // candidates' 40 but enough for the statistical ones.
     let s = series(&seasonal(50, 1));
     let f = Forecaster::fit(&s, &selecting(3, "all", 3)).expect("fits");
     let sel = f.meta.selection.as_ref().expect("a selection");
