@@ -456,7 +456,6 @@ pub fn detect_season_for(
     let diff: Vec<f64> = x.windows(2).map(|w| w[1] - w[0]).collect();
     // Three full seasons of differences, as the free search asks (`max_period`, a cap for the
     // free search, does not bound the calendar's own period).
-    let _ = max_period;
     if p < 2 || p > diff.len() / 3 {
         return None;
     }
