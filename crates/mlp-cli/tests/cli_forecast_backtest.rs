@@ -122,3 +122,107 @@ fn bad_model_lists_and_refits_fail_with_one_line() {
         );
     }
 }
+
+/// A quarterly series labelled `1971Q1`, `1971Q2`, ... with a quarterly pattern.
+fn quarterly_csv() -> String {
+    let mut s = String::from("quarter,y\n");
+    for t in 0..80 {
+        let y = 50.0 + 0.3 * t as f64 + [3.0, -1.0, 1.5, -2.5][t % 4] + 0.1 * ((t * 7) % 5) as f64;
+        s.push_str(&format!("{}Q{},{y:.3}\n", 1971 + t / 4, t % 4 + 1));
+    }
+    s
+}
+
+#[test]
+fn quarter_labels_are_read_and_written_back_with_the_calendar_season() {
+    let dir = TempDir::new("fcquarter");
+    let data = dir.file("q.csv", &quarterly_csv());
+    let out = run_ok(&[
+        "forecast",
+        "backtest",
+        "--data",
+        &data,
+        "--time",
+        "quarter",
+        "--target",
+        "y",
+        "--horizon",
+        "4",
+        "--models",
+        "naive,snaive",
+        "--json",
+    ]);
+    let v: Value = serde_json::from_str(stdout(&out).trim()).expect("json");
+    // Quarterly data: the calendar season, 4.
+    assert_eq!(v["backtest"]["season"], 4, "{v}");
+    let model = dir.path("q.safetensors");
+    let pred = dir.path("p.csv");
+    run_ok(&[
+        "forecast",
+        "fit",
+        "--data",
+        &data,
+        "--time",
+        "quarter",
+        "--target",
+        "y",
+        "--horizon",
+        "4",
+        "--models",
+        "snaive",
+        "--seed",
+        "0",
+        "--out",
+        &model,
+    ]);
+    run_ok(&[
+        "forecast",
+        "predict",
+        "--model",
+        &model,
+        "--data",
+        &data,
+        "--horizon",
+        "4",
+        "--out",
+        &pred,
+    ]);
+    let text = std::fs::read_to_string(&pred).expect("predictions");
+    let times: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap_or(""))
+        .collect();
+    // 80 quarters from 1971Q1 end in 1990Q4: the forecast is 1991Q1..Q4.
+    assert_eq!(times, ["1991Q1", "1991Q2", "1991Q3", "1991Q4"], "{text}");
+    // A gap among quarter labels (1975Q3 left out): one line naming the row.
+    let gap: String = quarterly_csv()
+        .lines()
+        .filter(|l| !l.starts_with("1975Q3,"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let gap = dir.file("gap.csv", &gap);
+    let out = mlp(&[
+        "forecast",
+        "backtest",
+        "--data",
+        &gap,
+        "--time",
+        "quarter",
+        "--target",
+        "y",
+        "--horizon",
+        "4",
+        "--models",
+        "naive",
+    ]);
+    let err = stderr(&out);
+    assert!(
+        !out.status.success() && err.trim().lines().count() == 1,
+        "{err}"
+    );
+    assert!(
+        err.contains("column 'quarter'") && err.contains("'1975Q2' and '1975Q4'"),
+        "{err}"
+    );
+}

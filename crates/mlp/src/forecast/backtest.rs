@@ -36,7 +36,7 @@
 //! relative error of the horizon totals ("cumulative" error), and where a method has intervals
 //! their empirical coverage and mean width.
 
-use super::baselines::{Baseline, FittedBaseline, detect_season};
+use super::baselines::{Baseline, FittedBaseline, detect_season_for};
 use super::forecaster::{ForecastSettings, Forecaster};
 use super::intervals::{
     IntervalMethod, coverage, local_scale, residual_offsets, scaled_conformal_interval,
@@ -531,7 +531,12 @@ pub fn backtest_methods(
         (None, Some(0)) => return Err(Error::config("season", "must be at least 1")),
         (None, Some(s)) => s,
         (None, None) => series.targets.first().map_or(1, |c| {
-            detect_season(&c.values[..train_len], (train_len / 3).min(400)).unwrap_or(1)
+            detect_season_for(
+                &c.values[..train_len],
+                (train_len / 3).min(400),
+                &series.step,
+            )
+            .unwrap_or(1)
         }),
     };
     let ar_order = bt

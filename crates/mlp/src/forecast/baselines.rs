@@ -414,6 +414,58 @@ pub fn detect_season(x: &[f64], max_period: usize) -> Option<usize> {
         .max_by(|&a, &b| acf[a].total_cmp(&acf[b]).then(b.cmp(&a)))
 }
 
+/// The seasonal period a calendar step implies: 12 for monthly, 4 for quarterly, 2 for
+/// half-yearly, 7 for daily, 52 for weekly, 24 for hourly data; `None` for yearly, numeric and
+/// other steps, which have no calendar season (cycles there, such as the 11 years of sunspots,
+/// come from the autocorrelation alone).
+pub fn calendar_period(step: &super::series::Step) -> Option<usize> {
+    use super::series::Step;
+    match *step {
+        Step::Months(1) => Some(12),
+        Step::Months(3) => Some(4),
+        Step::Months(6) => Some(2),
+        Step::Days(1) => Some(7),
+        Step::Days(7) => Some(52),
+        Step::Seconds(3600) => Some(24),
+        _ => None,
+    }
+}
+
+/// The season length of `x` observed with time step `step`: when the step implies a calendar
+/// period ([`calendar_period`]), that period if the autocorrelation of the first differences
+/// supports it (a local maximum above 0.3, the test of [`detect_season`]) and no season
+/// otherwise; without a calendar period, [`detect_season`].
+///
+/// Why: on a calendar grid the plausible seasons are the calendar's (Hyndman &
+/// Athanasopoulos ch. 2.1: the period is "the number of observations before the seasonal
+/// pattern repeats", set from the frequency, as R's `ts` and statsforecast's `season_length`
+/// do). The free search found a period of 3 on quarterly, seasonally adjusted US CPI, a bump
+/// of a persistent autocorrelation, and gave the seasonal candidates and the MASE scale a
+/// season that does not exist.
+pub fn detect_season_for(
+    x: &[f64],
+    max_period: usize,
+    step: &super::series::Step,
+) -> Option<usize> {
+    let Some(p) = calendar_period(step) else {
+        return detect_season(x, max_period);
+    };
+    if x.len() < 4 {
+        return None;
+    }
+    let diff: Vec<f64> = x.windows(2).map(|w| w[1] - w[0]).collect();
+    // Three full seasons of differences, as the free search asks (`max_period`, a cap for the
+    // free search, does not bound the calendar's own period).
+    if p < 2 || p > diff.len() / 3 {
+        return None;
+    }
+    let acf = super::lags::autocorrelation(&diff, p + 2);
+    if acf.len() < p + 2 {
+        return None;
+    }
+    (acf[p] > acf[p - 1] && acf[p] >= acf[p + 1] && acf[p] > 0.3).then_some(p)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -492,6 +544,38 @@ mod tests {
             Baseline::Naive.fit(&[1.0]).expect("fits").forecast(&[], 2),
             vec![0.0; 2]
         );
+    }
+
+    #[test]
+    fn a_calendar_step_chooses_the_calendar_period_or_none() {
+        use crate::forecast::series::Step;
+        let quarterly = Step::Months(3);
+        // A quarterly pattern through a trend: season 4.
+        let mut rng = Rng::seed_from(3);
+        let q: Vec<f64> = (0..120)
+            .map(|t| 0.2 * t as f64 + [2.0, -1.0, 0.5, -1.5][t % 4] + 0.2 * rng.normal() as f64)
+            .collect();
+        assert_eq!(detect_season_for(&q, 40, &quarterly), Some(4));
+        // A 3-step cycle on a quarterly grid: the free search takes 3, the calendar rule
+        // rejects it (no quarterly season) instead.
+        let c: Vec<f64> = (0..120)
+            .map(|t| [3.0, -1.0, -2.0][t % 3] + 0.2 * rng.normal() as f64)
+            .collect();
+        assert_eq!(detect_season(&c, 40), Some(3));
+        assert_eq!(detect_season_for(&c, 40, &quarterly), None);
+        // Monthly data with a yearly pattern: 12; yearly data keeps the free search (a
+        // 6-step cycle stays 6).
+        let m: Vec<f64> = (0..240)
+            .map(|t| 3.0 * (2.0 * std::f64::consts::PI * t as f64 / 12.0).sin())
+            .collect();
+        assert_eq!(detect_season_for(&m, 80, &Step::Months(1)), Some(12));
+        let y: Vec<f64> = (0..120)
+            .map(|t| 3.0 * (2.0 * std::f64::consts::PI * t as f64 / 6.0).sin())
+            .collect();
+        assert_eq!(detect_season_for(&y, 40, &Step::Months(12)), Some(6));
+        assert_eq!(calendar_period(&Step::Number(1.0)), None);
+        // Too short for three seasons: none.
+        assert_eq!(detect_season_for(&m[..30], 10, &Step::Months(1)), None);
     }
 
     #[test]

@@ -25,7 +25,7 @@
 //! named after the series) with two more metadata entries: `forecast_version` and `forecast`,
 //! a JSON [`ForecastMeta`]. Written atomically; `mlp info` reads it as a regression model.
 
-use super::baselines::detect_season;
+use super::baselines::detect_season_for;
 use super::calendar::CalendarFeatures;
 use super::intervals::{
     IntervalMethod, check_level, conformal_offsets, local_scale, quantile, residual_offsets,
@@ -420,7 +420,7 @@ impl Forecaster {
         let season = match settings.season {
             Some(0) => return Err(Error::config("season", "must be at least 1")),
             Some(s) => s,
-            None => detect_season(first, (train_end / 3).min(400)).unwrap_or(1),
+            None => detect_season_for(first, (train_end / 3).min(400), &series.step).unwrap_or(1),
         };
         let calendar = settings
             .calendar

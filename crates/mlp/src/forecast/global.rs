@@ -69,7 +69,7 @@
 //! ```
 
 use super::backtest::{BacktestSettings, Method, backtest_methods};
-use super::baselines::detect_season;
+use super::baselines::detect_season_for;
 use super::forecaster::{Forecast, ForecastSettings, LagSetting, MAX_STEPS, Transform};
 use super::intervals::{
     IntervalMethod, check_level, conformal_offsets, coverage, residual_offsets,
@@ -80,7 +80,6 @@ use super::window::{Embedding, Normalize, SeriesScaler, make_windows};
 use crate::architectures::SequenceLayout;
 use crate::data::csv::{RawTable, read_csv};
 use crate::data::preprocess::TargetEncoder;
-use crate::data::split::parse_time_column;
 use crate::data::{Dataset, Targets};
 use crate::estimator::MlpBuilder;
 use crate::io::TensorFile;
@@ -190,7 +189,7 @@ impl Panel {
         if table.n_rows == 0 {
             return Err(Error::format(&table.path, "no data rows"));
         }
-        let keys = parse_time_column(table, tcol)?;
+        let (keys, _) = super::series::parse_times(table, tcol)?;
         // Rows per id, ids in order of first appearance (deterministic, unlike a hash order).
         let mut order: Vec<String> = Vec::new();
         let mut rows: HashMap<&str, Vec<usize>> = HashMap::new();
@@ -445,7 +444,8 @@ impl GlobalForecaster {
                 .map(|&v| transform.apply(v))
                 .collect();
             let scaler = SeriesScaler::fit(&z, normalize).map_err(|e| name_id(&p.id, e))?;
-            let season = detect_season(&values[..train_len], (train_len / 3).min(400)).unwrap_or(1);
+            let season = detect_season_for(&values[..train_len], (train_len / 3).min(400), &s.step)
+                .unwrap_or(1);
             states.push(SeriesState {
                 id: p.id.clone(),
                 scaler,

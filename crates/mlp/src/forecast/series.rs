@@ -4,7 +4,10 @@
 //! Rules:
 //!
 //! - The time column holds numbers, ISO dates `YYYY-MM-DD` or date-times (the formats of
-//!   [`crate::data::split::parse_time_key`]); rows must be in strictly increasing time order.
+//!   [`crate::data::split::parse_time_key`]), or period labels ([`parse_period`]): quarters
+//!   `1971Q1`, `1971-Q1`, `1971 Q1` and months `1971M01`, `1971-01` (the way statistical
+//!   offices and pandas' `Period` write them), read as the first day of the period and written
+//!   back as `1971Q1` / `1971-01`; rows must be in strictly increasing time order.
 //! - The step is detected from the data: for numbers, the most common difference; for dates all
 //!   at midnight, 90 % of them on the same day of the month (or on month ends), a whole number of months
 //!   (monthly, quarterly `3`, yearly `12`); other midnight dates, a whole number of days (daily
@@ -37,6 +40,12 @@ pub enum TimeKind {
     Date,
     /// Date-times (keys are seconds since 1970-01-01 UTC).
     DateTime,
+    /// Quarters `1971Q1`, `1971-Q1`, `1971 Q1` (keys: the first day of the quarter, as dates);
+    /// written back as `1971Q1`.
+    Quarter,
+    /// Months `1971M01` or `1971-01` (keys: the first day of the month, as dates); written
+    /// back as `1971-01`.
+    Month,
 }
 
 /// The regular distance between consecutive observations.
@@ -114,6 +123,14 @@ fn format_number(v: f64) -> String {
 pub fn format_time(key: f64, kind: TimeKind) -> String {
     match kind {
         TimeKind::Number => format_number(key),
+        TimeKind::Quarter | TimeKind::Month => {
+            let (y, m, _) = calendar::civil_from_days((key / DAY).floor() as i64);
+            if kind == TimeKind::Quarter {
+                format!("{y:04}Q{}", (m - 1) / 3 + 1)
+            } else {
+                format!("{y:04}-{m:02}")
+            }
+        }
         TimeKind::Date | TimeKind::DateTime => {
             let days = (key / DAY).floor() as i64;
             let (y, m, d) = calendar::civil_from_days(days);
@@ -249,15 +266,7 @@ impl Series {
                 format!("needs at least 2 data rows; found {}", table.n_rows),
             ));
         }
-        let keys = parse_time_column(table, tcol)?;
-        let first_cell = table.columns[tcol][0].trim();
-        let kind = if first_cell.parse::<f64>().is_ok() {
-            TimeKind::Number
-        } else if first_cell.len() == 10 {
-            TimeKind::Date
-        } else {
-            TimeKind::DateTime
-        };
+        let (keys, kind) = parse_times(table, tcol)?;
         for r in 1..keys.len() {
             if keys[r] <= keys[r - 1] {
                 return Err(table.cell_error(
@@ -468,6 +477,93 @@ impl std::str::FromStr for EmbeddedSeries {
     }
 }
 
+/// A period label as the first day of its period: `(year, month, quarter?)` for quarters
+/// `1971Q1`, `1971-Q1`, `1971 Q1` (`q` accepted) and months `1971M01`, `1971M1`, `1971-01`.
+/// `None` for anything else (dates, numbers, out-of-range quarters and months).
+pub fn parse_period(cell: &str) -> Option<(i64, u32, TimeKind)> {
+    let b = cell.trim().as_bytes();
+    if b.len() < 6 || !b[..4].iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let year = b[..4]
+        .iter()
+        .fold(0i64, |a, d| a * 10 + i64::from(d - b'0'));
+    let number = |d: &[u8]| -> Option<u32> {
+        if d.is_empty() || d.len() > 2 || !d.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        Some(d.iter().fold(0u32, |a, x| a * 10 + u32::from(x - b'0')))
+    };
+    let mut rest = &b[4..];
+    let sep = matches!(rest.first(), Some(b'-' | b' '));
+    if sep {
+        rest = &rest[1..];
+    }
+    match rest.first() {
+        Some(b'Q' | b'q') => {
+            let q = number(&rest[1..]).filter(|q| (1..=4).contains(q) && rest.len() == 2)?;
+            Some((year, 3 * (q - 1) + 1, TimeKind::Quarter))
+        }
+        Some(b'M' | b'm') if !sep => {
+            let m = number(&rest[1..]).filter(|m| (1..=12).contains(m))?;
+            Some((year, m, TimeKind::Month))
+        }
+        // `1971-01`: exactly two digits after a dash (not a date, which has a day too).
+        Some(_) if sep && b[4] == b'-' && rest.len() == 2 => {
+            let m = number(rest).filter(|m| (1..=12).contains(m))?;
+            Some((year, m, TimeKind::Month))
+        }
+        _ => None,
+    }
+}
+
+/// The time keys of column `tcol` and what it holds: quarters and months as labelled periods
+/// ([`parse_period`], decided by the first cell; every cell must then be the same kind of
+/// period), otherwise numbers, dates and date-times as
+/// [`crate::data::split::parse_time_column`] reads them. Errors name the file, line and column.
+pub fn parse_times(table: &RawTable, tcol: usize) -> Result<(Vec<f64>, TimeKind)> {
+    let first_cell = table
+        .columns
+        .get(tcol)
+        .and_then(|c| c.first())
+        .map_or("", |c| c.trim());
+    if let Some((_, _, kind)) = parse_period(first_cell) {
+        let example = if kind == TimeKind::Quarter {
+            "a quarter like 1971Q1, 1971-Q1 or 1971 Q1"
+        } else {
+            "a month like 1971M01 or 1971-01"
+        };
+        let mut keys = Vec::with_capacity(table.n_rows);
+        for (r, cell) in table.columns[tcol].iter().enumerate().take(table.n_rows) {
+            match parse_period(cell) {
+                Some((y, m, k)) if k == kind => {
+                    keys.push(calendar::days_from_civil(y, m, 1) as f64 * DAY)
+                }
+                _ => {
+                    return Err(table.cell_error(
+                        r,
+                        tcol,
+                        format!(
+                            "cannot parse '{}' as a time; the column holds periods, expected {example}",
+                            crate::data::csv::shown(cell.trim())
+                        ),
+                    ));
+                }
+            }
+        }
+        return Ok((keys, kind));
+    }
+    let keys = parse_time_column(table, tcol)?;
+    let kind = if first_cell.parse::<f64>().is_ok() {
+        TimeKind::Number
+    } else if first_cell.len() == 10 {
+        TimeKind::Date
+    } else {
+        TimeKind::DateTime
+    };
+    Ok((keys, kind))
+}
+
 /// The toolkit's one definition of a missing cell (see [`crate::data::preprocess::is_missing`]),
 /// so a file means the same thing to `forecast` as to `train` and `predict`.
 fn is_missing(cell: &str) -> bool {
@@ -505,7 +601,7 @@ fn detect_step(keys: &[f64], kind: TimeKind) -> Step {
             let i = diffs.iter().position(|&d| d == common).unwrap_or(0);
             Step::Number(keys[i + 1] - keys[i])
         }
-        TimeKind::Date | TimeKind::DateTime => {
+        TimeKind::Date | TimeKind::DateTime | TimeKind::Quarter | TimeKind::Month => {
             let midnight = keys.iter().all(|k| k.rem_euclid(DAY) == 0.0);
             if !midnight {
                 let diffs: Vec<i64> = keys
@@ -684,6 +780,83 @@ mod tests {
                 assert!((a - b).abs() < 1e-6, "{times}");
             }
         }
+    }
+
+    #[test]
+    fn quarter_and_month_labels_are_times() {
+        for (times, kind, step, first) in [
+            (
+                "1971Q1\n1971Q2\n1971Q3\n1971Q4\n1972Q1",
+                TimeKind::Quarter,
+                3,
+                "1971Q1",
+            ),
+            ("1971-Q1\n1971-Q2\n1971-Q3", TimeKind::Quarter, 3, "1971Q1"),
+            ("1971 Q3\n1971 Q4\n1972 Q1", TimeKind::Quarter, 3, "1971Q3"),
+            ("1971q4\n1972q1\n1972q2", TimeKind::Quarter, 3, "1971Q4"),
+            ("1971M11\n1971M12\n1972M01", TimeKind::Month, 1, "1971-11"),
+            ("1971-11\n1971-12\n1972-01", TimeKind::Month, 1, "1971-11"),
+        ] {
+            let text = format!(
+                "t,y\n{}\n",
+                times
+                    .lines()
+                    .map(|t| format!("{t},1"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+            let s = Series::from_table(&table(&text), &cols(None)).expect(times);
+            assert_eq!((s.kind, s.step), (kind, Step::Months(step)), "{times}");
+            assert_eq!(format_time(s.times[0], s.kind), first, "{times}");
+            // The next period after the last, written the same way.
+            let next = format_time(s.future_times(1)[0], s.kind);
+            let last = times.lines().last().expect("nonempty");
+            assert_ne!(
+                next,
+                format_time(*s.times.last().expect("nonempty"), s.kind)
+            );
+            assert!(parse_period(&next).is_some(), "{last} -> {next}");
+            assert_eq!(
+                format_time(s.times[s.times.len() - 1], s.kind).len(),
+                first.len()
+            );
+        }
+        assert_eq!(
+            format_time(Step::Months(3).advance(0.0, 5), TimeKind::Quarter),
+            "1971Q2"
+        );
+        // Not periods: dates, numbers, quarter 5, month 13.
+        for cell in [
+            "1971-01-01",
+            "1971",
+            "1971Q5",
+            "1971M13",
+            "1971-13",
+            "19710",
+            "1971-M01",
+        ] {
+            assert_eq!(parse_period(cell), None, "{cell}");
+        }
+        // A gap among quarters is the usual one-line error naming the row; a non-quarter
+        // among quarters too.
+        let err = Series::from_table(&table("t,y\n1971Q1,1\n1971Q2,2\n1971Q4,4\n"), &cols(None))
+            .expect_err("gap")
+            .to_string();
+        assert!(
+            err.starts_with("test.csv, line 4, column 't': gap"),
+            "{err}"
+        );
+        assert!(err.contains("'1971Q2' and '1971Q4'"), "{err}");
+        let err = Series::from_table(&table("t,y\n1971Q1,1\n1971-04-01,2\n"), &cols(None))
+            .expect_err("mixed")
+            .to_string();
+        assert!(err.starts_with("test.csv, line 3, column 't'"), "{err}");
+        assert!(err.contains("1971Q1") && !err.contains('\n'), "{err}");
+        // Two labels of the same quarter: not after the previous row.
+        let err = Series::from_table(&table("t,y\n1971Q1,1\n1971-Q1,2\n"), &cols(None))
+            .expect_err("duplicate")
+            .to_string();
+        assert!(err.contains("line 3") && err.contains("not after"), "{err}");
     }
 
     #[test]
