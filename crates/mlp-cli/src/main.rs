@@ -57,6 +57,10 @@ enum Command {
     /// Look inside a model: per-layer spectral diagnostics (HTSR alpha), or --compare two models'
     /// hidden layers (CKA, neuron matching), or --ipr (memorizing neurons).
     Analyze(Box<commands::analyze::AnalyzeArgs>),
+    /// Export a trained model: an ONNX graph (--format onnx) or C source (--format c).
+    Export(commands::export::ExportArgs),
+    /// Import an MLP-shaped ONNX graph (PyTorch, tf2onnx, VNN-COMP) as a model file.
+    Import(commands::import::ImportArgs),
     /// Input importance per column (permutation or gradient).
     Importance(commands::importance::ImportanceArgs),
     /// Serve a model over HTTP: POST /predict (JSON or CSV), /health, /metadata, /metrics,
@@ -116,6 +120,8 @@ fn main() -> ExitCode {
         Command::Analyze(a) => commands::analyze::run(*a),
         Command::Importance(a) => commands::importance::run(a),
         Command::Serve(a) => commands::serve::run(*a),
+        Command::Export(a) => commands::export::run(a),
+        Command::Import(a) => commands::import::run(a),
     };
     match result {
         Ok(code) => code,
