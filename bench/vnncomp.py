@@ -18,8 +18,7 @@ process (loading included); `prepare_time` is 0 (nothing is prepared ahead). A s
 solved, total time) is printed and, with `--reference published.csv` (a results CSV of another
 tool, same format), every answer that contradicts it (holds vs violated) is listed as WRONG.
 
-Note: `--onnx` needs the ONNX import (`mlp::io::onnx`); in a build without it every instance
-ends `error` with "ONNX import not available in this build".
+`--onnx` reads the network with mlp's ONNX import (`mlp import`'s subset: MLP-shaped graphs).
 
 Usage:
     python3 bench/vnncomp.py BENCH_DIR [--mlp target/release/mlp] [--out results.csv]

@@ -138,13 +138,10 @@ fn answers_and_exit_codes() {
 fn errors_are_one_line() {
     let dir = TempDir::new("vnn-err");
     let p = dir.file("p.vnnlib", &prop(LO, HI, "(assert (>= Y_0 1e6))\n"));
-    let o = mlp(&["verify", "--onnx", "net.onnx", "--vnnlib", &p]);
+    let o = mlp(&["verify", "--onnx", "missing.onnx", "--vnnlib", &p]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("ONNX import not available"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("missing.onnx"), "{}", stderr(&o));
+    assert_eq!(stderr(&o).trim().lines().count(), 1, "{}", stderr(&o));
     let model = train(&dir);
     let bad = dir.file(
         "bad.vnnlib",
@@ -174,4 +171,49 @@ fn errors_are_one_line() {
         "-1",
     ]);
     assert!(stderr(&o).contains("--timeout"), "{}", stderr(&o));
+}
+
+/// An ACAS-Xu-shaped ONNX graph (5 inputs with Sub/Div normalisation, ReLU layers, 5 outputs;
+/// made by crates/mlp/tests/fixtures/onnx/make_fixtures.py) verified straight from the file:
+/// near a point whose output is known (expected.json), a far-away output is unreachable and a
+/// nearby one is reached, with a counterexample inside the box.
+#[test]
+fn onnx_networks_are_verified_from_the_file() {
+    let onnx = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../mlp/tests/fixtures/onnx/acas_style.onnx"
+    );
+    let x: [f64; 5] = [
+        -8554.27734375,
+        -0.6987495422363281,
+        1.7049195766448975,
+        106.01171875,
+        998.9677734375,
+    ];
+    let y0 = 0.08862006664276123;
+    let dir = TempDir::new("vnn-onnx");
+    let write = |name: &str, unsafe_set: &str| {
+        let mut t = String::new();
+        for i in 0..5 {
+            t.push_str(&format!("(declare-const X_{i} Real)\n"));
+        }
+        for i in 0..5 {
+            t.push_str(&format!("(declare-const Y_{i} Real)\n"));
+        }
+        for (i, v) in x.iter().enumerate() {
+            let w = 1e-4 * (1.0 + v.abs());
+            t.push_str(&format!("(assert (>= X_{i} {}))\n", v - w));
+            t.push_str(&format!("(assert (<= X_{i} {}))\n", v + w));
+        }
+        t.push_str(unsafe_set);
+        dir.file(name, &t)
+    };
+    let far = write("far.vnnlib", &format!("(assert (>= Y_0 {}))\n", y0 + 10.0));
+    let o = mlp(&["verify", "--onnx", onnx, "--vnnlib", &far]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(stdout(&o).trim(), "holds");
+    let near = write("near.vnnlib", &format!("(assert (<= Y_0 {}))\n", y0 + 10.0));
+    let o = mlp(&["verify", "--onnx", onnx, "--vnnlib", &near]);
+    assert_eq!(o.status.code(), Some(10), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).starts_with("violated"), "{}", stdout(&o));
 }

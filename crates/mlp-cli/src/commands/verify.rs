@@ -645,18 +645,13 @@ struct VnnTarget {
 }
 
 fn vnn_target(args: &VerifyArgs) -> Result<VnnTarget> {
-    if let Some(onnx) = &args.onnx {
-        // The ONNX import lands on another branch; it plugs in here as
-        // `mlp::io::onnx::import_network(onnx)?` with identity maps.
-        bail!(
-            "{}: ONNX import not available in this build; give the network as --model M (an mlp model file)",
-            onnx.display()
-        );
-    }
-    let Some(path) = &args.model else {
-        bail!("give the network as --model M or --onnx NET.onnx");
+    // An imported ONNX graph is an ordinary regression model (its input Sub/Div as the input
+    // scaler, raw outputs), so both sources take the same path.
+    let model = match (&args.onnx, &args.model) {
+        (Some(onnx), _) => mlp::io::onnx::import_network(onnx)?.0,
+        (None, Some(path)) => Model::load(path)?,
+        (None, None) => bail!("give the network as --model M or --onnx NET.onnx"),
     };
-    let model = Model::load(path)?;
     let map = input_map(&model);
     let outputs = model.network().outputs();
     let (out_mean, out_scale) = match (model.task(), model.target()) {
