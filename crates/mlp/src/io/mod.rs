@@ -1,5 +1,6 @@
 //! Files: the safetensors container the model and checkpoint files use, written atomically.
 
+pub mod c_export;
 pub mod checkpoint;
 pub mod tensor_file;
 
