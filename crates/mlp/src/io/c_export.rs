@@ -666,7 +666,7 @@ struct QLayer {
 
 /// Fraction bits so that `max_abs * 2^f <= 32767`, within `[0, cap]`.
 fn frac_bits(max_abs: f64, cap: i32) -> i32 {
-    if !(max_abs > 0.0) || !max_abs.is_finite() {
+    if max_abs.is_nan() || max_abs <= 0.0 || !max_abs.is_finite() {
         return cap;
     }
     ((32767.0 / max_abs).log2().floor() as i32).clamp(0, cap)

@@ -75,7 +75,7 @@ impl Distill {
                 format!("must be in [0, 1], got {weight}"),
             ));
         }
-        if classes < 2 || values.len() % classes != 0 {
+        if classes < 2 || !values.len().is_multiple_of(classes) {
             return Err(Error::shape(
                 "teacher outputs",
                 format!("rows x {classes} classes"),
@@ -179,17 +179,18 @@ pub fn soft_term<T: Real>(
 
 /// Mixes the distillation term into a batch's loss: scales the hard loss's gradient by `1 - A`
 /// and adds `A` times the soft term's, with each sample weighted as the hard loss weighed it
-/// (`w_i / sum w`). Returns the new weighted loss sum. `rows` are the batch's training rows.
+/// (`w_i / sum w`). `hard` is the hard loss's `(weighted sum, weight sum)` over the batch.
+/// Returns the new weighted loss sum. `rows` are the batch's training rows.
 pub(crate) fn mix_into(
     distill: &Distill,
     outputs: &[f32],
     width: usize,
     rows: &[usize],
     sample_weights: Option<&[f32]>,
-    weight_sum: f64,
-    hard_loss_sum: f64,
+    hard: (f64, f64),
     d_outputs: &mut [f32],
 ) -> f64 {
+    let (hard_loss_sum, weight_sum) = hard;
     let a = distill.weight as f64;
     d_outputs.iter_mut().for_each(|g| *g *= (1.0 - a) as f32);
     if weight_sum <= 0.0 {

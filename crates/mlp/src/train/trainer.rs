@@ -371,8 +371,7 @@ fn train_minibatch(net: &mut Network, mut run: Run<'_>) -> Result<Outcome> {
                     net.outputs(),
                     rows,
                     weights,
-                    weight_sum,
-                    loss_sum,
+                    (loss_sum, weight_sum),
                     d_outputs,
                 );
             }

@@ -82,12 +82,7 @@ pub fn load(args: &TrainArgs, loaded: &Loaded) -> Result<Option<Distill>> {
             }
         }
         (values, d.teacher_kind.parse::<TeacherKind>()?)
-    } else {
-        let path = d
-            .teacher_model
-            .as_ref()
-            .map(PathBuf::as_path)
-            .unwrap_or_else(|| std::path::Path::new(""));
+    } else if let Some(path) = d.teacher_model.as_deref() {
         let teacher = crate::commands::predict::load_model(path)?;
         let Some(file) = &args.data.data else {
             bail!("--teacher-model needs the training data as a file (--data)");
@@ -123,6 +118,8 @@ pub fn load(args: &TrainArgs, loaded: &Loaded) -> Result<Option<Distill>> {
             );
         }
         (p, TeacherKind::Proba)
+    } else {
+        return Ok(None);
     };
     Ok(Some(Distill::new(
         &values,
