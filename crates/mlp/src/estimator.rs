@@ -491,9 +491,19 @@ impl MlpBuilder {
             }
         }
         let task = self.task_for(&data.targets);
+        let mut config = self.config.clone();
         let (mut train_set, mut val_set) = match val {
             Some(v) => (data.clone(), Some(v.clone())),
-            None => self.split(data)?,
+            None => match self.split_rows(data)? {
+                None => (data.clone(), None),
+                Some((tr, va)) => {
+                    // Soft labels follow their rows into the training part.
+                    if let Some(d) = config.distill.take() {
+                        config.distill = Some(d.select(&tr));
+                    }
+                    (data.select(&tr), Some(data.select(&va)))
+                }
+            },
         };
         let scaler = if self.standardize {
             Scaler::fit(&train_set.features, train_set.n_features, passthrough)
@@ -504,7 +514,6 @@ impl MlpBuilder {
         if let Some(v) = val_set.as_mut() {
             scaler.apply(&mut v.features);
         }
-        let mut config = self.config.clone();
         let loss = self.loss.unwrap_or(match task {
             Task::Classification => Loss::CrossEntropy {
                 label_smoothing: self.label_smoothing,
@@ -556,6 +565,9 @@ impl MlpBuilder {
             ));
         }
         config.loss = Some(loss);
+        if let Some(d) = &config.distill {
+            check_distill(d, &config, loss, &train_set, outputs)?;
+        }
         if let Some(adv) = config.adversarial.as_mut() {
             // One-hot columns are categories, not quantities: attacks leave them alone.
             adv.frozen_features = (0..train_set.n_features)
@@ -597,10 +609,11 @@ impl MlpBuilder {
         })
     }
 
-    fn split(&self, data: &Dataset) -> Result<(Dataset, Option<Dataset>)> {
+    /// The rows of the validation split: `None` when no rows are held out.
+    fn split_rows(&self, data: &Dataset) -> Result<Option<(Vec<usize>, Vec<usize>)>> {
         let mut rng = Rng::seed_from(self.config.seed ^ 0x5EED_5B11_7000_0001);
         let (tr, va) = match &self.validation {
-            ValidationSplit::None | ValidationSplit::File(_) => return Ok((data.clone(), None)),
+            ValidationSplit::None | ValidationSplit::File(_) => return Ok(None),
             ValidationSplit::Random(f) => split::random_split(data.len(), *f, &mut rng)?,
             ValidationSplit::Stratified(f) => match &data.targets {
                 Targets::Classes { labels, n_classes } => {
@@ -611,15 +624,56 @@ impl MlpBuilder {
             ValidationSplit::Chronological(f) => split::chronological_split(data.len(), *f)?,
         };
         if va.is_empty() {
-            return Ok((data.clone(), None));
+            return Ok(None);
         }
         if tr.is_empty() {
             return Err(Error::InvalidData(
                 "the validation split leaves no training samples".into(),
             ));
         }
-        Ok((data.select(&tr), Some(data.select(&va))))
+        Ok(Some((tr, va)))
     }
+}
+
+/// Distillation needs a softmax classifier trained by minibatches on rows the soft labels
+/// match one for one.
+fn check_distill(
+    d: &crate::train::distill::Distill,
+    config: &TrainConfig,
+    loss: Loss,
+    train_set: &Dataset,
+    outputs: usize,
+) -> Result<()> {
+    let bad = |msg: String| Err(Error::config("distill", msg));
+    if !matches!(loss, Loss::CrossEntropy { .. }) {
+        return bad(format!(
+            "distillation needs a classifier trained with cross_entropy, not {}",
+            loss.name()
+        ));
+    }
+    if d.classes != outputs {
+        return bad(format!(
+            "the teacher gives {} columns, the student has {outputs} classes",
+            d.classes
+        ));
+    }
+    if d.rows() != train_set.len() {
+        return bad(format!(
+            "the teacher has {} rows, the training data {}",
+            d.rows(),
+            train_set.len()
+        ));
+    }
+    if config.mixup.is_some() || config.ensemble > 1 {
+        return bad("distillation cannot be combined with mixup or an ensemble".into());
+    }
+    if matches!(
+        config.optimizer,
+        crate::optim::OptimizerConfig::Lbfgs { .. }
+    ) {
+        return bad("distillation needs a minibatch optimizer (not lbfgs)".into());
+    }
+    Ok(())
 }
 
 /// Training sets at least this large hold out a validation fraction by default in

@@ -25,15 +25,25 @@ pub struct ExportArgs {
     /// What to write.
     #[arg(long, value_enum)]
     pub format: ExportFormat,
-    /// Where to write it (a .onnx file for --format onnx).
+    /// Where to write it: a .onnx file for --format onnx, a directory for --format c
+    /// (mlp_model.c, mlp_model.h).
     #[arg(long, value_name = "PATH")]
     pub out: PathBuf,
+    /// C only: integer arithmetic in the layers (a Q-format per layer) instead of float.
+    #[arg(long)]
+    pub fixed_point: bool,
 }
 
 pub fn run(args: ExportArgs) -> Result<ExitCode> {
-    let model = crate::commands::predict::load_model(&args.model)?;
+    if args.fixed_point && args.format != ExportFormat::C {
+        bail!("--fixed-point applies to --format c only");
+    }
     match args.format {
+        ExportFormat::C => {
+            crate::commands::export_c::run(&args.model, &args.out, args.fixed_point)?;
+        }
         ExportFormat::Onnx => {
+            let model = crate::commands::predict::load_model(&args.model)?;
             mlp::io::onnx::save_onnx(&model, &args.out)
                 .with_context(|| format!("exporting {} to ONNX", args.model.display()))?;
             let out = if model.task() == mlp::model::Task::Regression {
@@ -48,10 +58,7 @@ pub fn run(args: ExportArgs) -> Result<ExitCode> {
                 model.n_features(),
                 model.output_width()
             );
-            Ok(ExitCode::SUCCESS)
-        }
-        ExportFormat::C => {
-            bail!("--format c is not supported in this build (use --format onnx)")
         }
     }
+    Ok(ExitCode::SUCCESS)
 }

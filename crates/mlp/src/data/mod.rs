@@ -7,6 +7,7 @@ pub mod csv;
 pub mod datasets;
 pub mod folds;
 pub mod generate;
+pub mod graph;
 pub mod idx;
 pub mod npy;
 pub mod preprocess;

@@ -1,6 +1,7 @@
 //! Files: the safetensors container the model and checkpoint files use, written atomically;
 //! ONNX export and import ([`onnx`]).
 
+pub mod c_export;
 pub mod checkpoint;
 pub mod onnx;
 pub mod tensor_file;

@@ -81,6 +81,10 @@ pub struct TrainConfig {
     /// left out of saved configurations).
     #[serde(default, skip_serializing_if = "Precision::is_f32")]
     pub(crate) precision: Precision,
+    /// Knowledge distillation: the teacher's soft labels for the training rows (`None`: off).
+    /// Not saved with the model (it is training data, not a setting).
+    #[serde(skip)]
+    pub(crate) distill: Option<super::distill::Distill>,
 }
 
 /// The arithmetic of a training run's dense-layer products (`--precision`).
@@ -163,6 +167,7 @@ impl Default for TrainConfig {
             ensemble: 1,
             update_constraint: None,
             precision: Precision::F32,
+            distill: None,
         }
     }
 }
@@ -352,6 +357,18 @@ impl TrainConfig {
     pub fn with_mixup(mut self, v: impl Into<Option<f32>>) -> Self {
         self.mixup = v.into();
         self
+    }
+
+    /// Sets: knowledge distillation from a teacher's soft labels, aligned with the rows of the
+    /// data given to training (`None`: off); see [`crate::train::distill`].
+    pub fn with_distill(mut self, v: impl Into<Option<super::distill::Distill>>) -> Self {
+        self.distill = v.into();
+        self
+    }
+
+    /// Knowledge distillation settings, if any.
+    pub fn distill(&self) -> Option<&super::distill::Distill> {
+        self.distill.as_ref()
     }
 
     /// Sets: random image shifts/flips applied to each training batch (`None`: off) (a value, or `None`).

@@ -4,6 +4,7 @@
 pub mod adversarial;
 pub mod augment;
 mod config;
+pub mod distill;
 mod lbfgs;
 mod outcome;
 pub mod select;

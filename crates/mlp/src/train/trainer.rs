@@ -364,6 +364,17 @@ fn train_minibatch(net: &mut Network, mut run: Run<'_>) -> Result<Outcome> {
                 },
                 Some(&mut *d_outputs),
             );
+            if let Some(distill) = &config.distill {
+                loss_sum = super::distill::mix_into(
+                    distill,
+                    outputs,
+                    net.outputs(),
+                    rows,
+                    weights,
+                    (loss_sum, weight_sum),
+                    d_outputs,
+                );
+            }
             if let Some((lam, perm)) = &mixing {
                 // The loss is linear in the target: lam L(y) + (1 - lam) L(y_perm).
                 mix_rows.clear();

@@ -328,6 +328,10 @@ pub struct TrainArgs {
     #[arg(skip)]
     #[serde(default)]
     pub given: Vec<String>,
+    /// Knowledge distillation: --teacher/--teacher-model, --temperature, --distill-weight.
+    #[command(flatten)]
+    #[serde(default)]
+    pub distill: super::distill::DistillArgs,
     /// Hold out this fraction of the rows as a test set before anything else (stratified for
     /// classification, shuffled with --seed); its metrics are reported at the end and never used
     /// for early stopping or any other choice. (For .npy regression, the target's scaling is fit

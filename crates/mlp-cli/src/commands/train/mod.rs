@@ -4,6 +4,7 @@
 //! reports.
 
 mod args;
+mod distill;
 mod run;
 
 pub use args::TrainArgs;

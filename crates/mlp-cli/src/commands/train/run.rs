@@ -405,6 +405,10 @@ fn session_inner(
         builder = builder.train_config(config);
     }
 
+    if let Some(d) = super::distill::load(args, loaded)? {
+        let config = builder.config().clone().with_distill(d);
+        builder = builder.train_config(config);
+    }
     let session: Session = builder.session(
         train_set,
         val_set.as_ref(),
