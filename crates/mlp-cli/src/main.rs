@@ -31,8 +31,6 @@ enum Command {
     Eval(commands::eval::EvalArgs),
     /// K-fold cross-validation of the training settings (every `mlp train` flag applies).
     Cv(Box<commands::cv::CvArgs>),
-    /// Export a trained model (`--format c`: a dependency-free C source/header pair).
-    Export(commands::export::ExportArgs),
     /// Graph-propagated node features [X, AX, ..., A^K X] (SGC/SIGN) for an ordinary `mlp train`.
     GraphFeatures(commands::graph_features::GraphFeaturesArgs),
     /// Describe a model file.
@@ -109,7 +107,6 @@ fn main() -> ExitCode {
         Command::Predict(a) => commands::predict::run(a),
         Command::Eval(a) => commands::eval::run(a),
         Command::Cv(a) => commands::cv::run(*a),
-        Command::Export(a) => commands::export::run(a),
         Command::GraphFeatures(a) => commands::graph_features::run(a),
         Command::Info(a) => commands::info::run(a),
         Command::Demo(a) => commands::demo::run(a),
