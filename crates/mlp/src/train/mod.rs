@@ -4,6 +4,7 @@
 pub mod adversarial;
 pub mod augment;
 mod config;
+mod fullbatch;
 mod lbfgs;
 mod outcome;
 pub mod select;
