@@ -6,8 +6,8 @@
 //! step: the "minus" of iRPROP-, which never reverts a weight); `p = 0`: `delta` unchanged. Then
 //! `w -= sign(g) * delta` (a zeroed gradient moves nothing).
 //!
-//! Defaults are FANN's (`fann_create_*`): `eta_plus` 1.2, `eta_minus` 0.5, `delta0`
-//! (`rprop_delta_zero`) 0.1, `delta_max` 50. FANN's `rprop_delta_min` is 0; we use 1e-6 so a
+//! Defaults are FANN's (`fann_create_*`): `eta_plus` 1.2, `eta_minus` 0.5, `delta_max` 50;
+//! except `delta0`, 0.0125 here against FANN's `rprop_delta_zero` 0.1 (see `OptimizerConfig`). FANN's `rprop_delta_min` is 0; we use 1e-6 so a
 //! step can always grow back (FANN gets the same effect by flooring the previous step at 1e-4
 //! inside its update). FANN's `fann_update_weights_irpropm` also treats `p = 0` as "grow",
 //! which makes the step right after a sign change grow; we follow Igel & Husken (keep it).

@@ -14,7 +14,8 @@
 //!
 //! `MSE` is the full-batch training loss before the step. FANN's defaults: `weight_decay_shift`
 //! -6.644, `step_error_threshold_factor` 0.1, `step_error_shift` 1.385, `temperature` 0.015, and
-//! RPROP's `eta_plus` 1.2, `eta_minus` 0.5, `delta_max` 50, `delta_min` 1e-6, `delta0` 0.1.
+//! RPROP's `eta_plus` 1.2, `eta_minus` 0.5, `delta_max` 50, `delta_min` 1e-6; `delta0` is 0.0125
+//! (FANN: 0.1), as for `rprop`.
 //! The noise is drawn from a stream seeded by the run's seed and the epoch, so runs repeat.
 
 use super::rprop::RpropStep;

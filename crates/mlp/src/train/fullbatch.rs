@@ -209,7 +209,7 @@ fn apply(
             let new = fresh(state, "sarprop.step");
             let (steps, prev) = state.buffer_pair("sarprop.step", "sarprop.prev_slope", n);
             if new {
-                steps.iter_mut().for_each(|s| *s = 0.1);
+                steps.iter_mut().for_each(|s| *s = 0.0125);
             }
             // The noise of step `t` has its own stream: a resumed run draws the same numbers.
             let mut rng = Rng::seed_from(mix(config.seed, 0x5A4, t));
