@@ -65,7 +65,7 @@ pub fn fit(data: &Dataset, seed: u64) -> Result<GrnnFit> {
     }
     nearest.sort_by(f64::total_cmp);
     let mut sigma0 = nearest[nearest.len() / 2];
-    if !(sigma0 > 1e-6) {
+    if sigma0.is_nan() || sigma0 <= 1e-6 {
         // Many duplicate rows: fall back to the spread of the data.
         sigma0 = (d as f64).sqrt().max(1e-3);
     }

@@ -233,8 +233,8 @@ impl super::Block for Cascade {
                 let dz = df[k] * (T::one() - v * v);
                 let uo = self.unit_offset(h);
                 if train && !self.frozen {
-                    for i in 0..k {
-                        cx.d_params[uo + i] = cx.d_params[uo + i] + dz * fr[i];
+                    for (i, &fi) in fr[..k].iter().enumerate() {
+                        cx.d_params[uo + i] = cx.d_params[uo + i] + dz * fi;
                     }
                     cx.d_params[uo + k] = cx.d_params[uo + k] + dz;
                 }

@@ -393,8 +393,10 @@ impl OptimizerConfig {
                 delta0,
                 delta_min,
                 delta_max,
-            } if !(eta_plus > 1.0 && eta_plus.is_finite())
-                || !(eta_minus > 0.0 && eta_minus < 1.0)
+            } if !(eta_plus > 1.0
+                && eta_plus.is_finite()
+                && eta_minus > 0.0
+                && eta_minus < 1.0)
                 || !(delta_min >= 0.0 && delta_min <= delta0 && delta0 <= delta_max)
                 || !delta_max.is_finite() =>
             {
@@ -404,7 +406,7 @@ impl OptimizerConfig {
                 )
             }
             OptimizerConfig::Quickprop { mu, decay }
-                if !(mu > 0.0 && mu.is_finite()) || !decay.is_finite() =>
+                if !(mu > 0.0 && mu.is_finite() && decay.is_finite()) =>
             {
                 bad("quickprop", "mu must be positive and decay finite")
             }
