@@ -13,6 +13,8 @@
 //! | `glu` | `dense(w)`, then `depth` x `x + GLU(LN(x))` with hidden `expansion * w`; the gate is the activation (sigmoid: GLU, relu: ReGLU, gelu: GEGLU, silu: SwiGLU) |
 //! | `frets` | forecasting only: one FreTS layer (embedding `embed_dim`, optional channel learner, temporal frequency MLP, head hidden `w`) (FreTS, 2023) |
 //! | `nbeats` | forecasting only: one generic N-BEATS layer, `depth` blocks of `len(widths)` ReLU layers of `w` (N-BEATS, 2020) |
+//! | `rbf` | one Gaussian RBF layer of `centers` units (the caller's linear output layer makes it an RBF network; [`crate::classical::rbf::fit`] places centres and solves the output layer) |
+//! | `grnn`, `cascade` | fitted or grown from the data, not stacked: [`crate::classical::grnn::fit`], [`crate::classical::cascade::grow`] |
 //!
 //! `frets` and `nbeats` read rows laid out as a [`SequenceLayout`], so they have no hidden stack:
 //! build them with [`ArchConfig::forecaster_spec`].
@@ -57,6 +59,12 @@ pub enum Arch {
     /// Generic N-BEATS forecaster (forecasting layouts only).
     #[serde(rename = "nbeats", alias = "n_beats")]
     NBeats,
+    /// RBF network: a Gaussian RBF layer (k-means centres) before the linear output layer.
+    Rbf,
+    /// GRNN: kernel regression over the stored training set (fitted, not trained).
+    Grnn,
+    /// Cascade-correlation: hidden units grown one at a time.
+    Cascade,
 }
 
 impl Arch {
@@ -72,6 +80,9 @@ impl Arch {
             Arch::FinalMlp => "finalmlp",
             Arch::Frets => "frets",
             Arch::NBeats => "nbeats",
+            Arch::Rbf => "rbf",
+            Arch::Grnn => "grnn",
+            Arch::Cascade => "cascade",
         }
     }
 
@@ -95,11 +106,14 @@ impl std::str::FromStr for Arch {
                 "finalmlp" | "final_mlp" => Arch::FinalMlp,
                 "frets" => Arch::Frets,
                 "nbeats" | "n_beats" => Arch::NBeats,
+                "rbf" => Arch::Rbf,
+                "grnn" => Arch::Grnn,
+                "cascade" | "cascor" | "cascade_correlation" => Arch::Cascade,
                 other => {
                     return Err(Error::config(
                         "arch",
                         format!(
-                            "unknown '{other}'; one of mlp, resmlp, hourglass, score, glu, kan, finalmlp, frets, nbeats"
+                            "unknown '{other}'; one of mlp, resmlp, hourglass, score, glu, kan, finalmlp, frets, nbeats, rbf, grnn, cascade"
                         ),
                     ));
                 }
@@ -143,6 +157,8 @@ pub struct ArchConfig {
     /// Whether `frets` runs its channel learner; `None` (default): only with more than one
     /// channel.
     pub channel_learner: Option<bool>,
+    /// Centres of the `rbf` layer.
+    pub centers: usize,
 }
 
 impl Default for ArchConfig {
@@ -168,6 +184,7 @@ impl Default for ArchConfig {
             kan_grid_from_data: false,
             embed_dim: 32,
             channel_learner: None,
+            centers: 32,
         }
     }
 }
@@ -279,6 +296,26 @@ impl ArchConfig {
                     gate1: true,
                     gate2: true,
                 });
+            }
+            Arch::Rbf => {
+                if self.centers == 0 {
+                    return Err(Error::config(
+                        "centers",
+                        "an rbf layer needs at least 1 centre",
+                    ));
+                }
+                layers.push(LayerSpec::Rbf {
+                    centers: self.centers,
+                });
+            }
+            Arch::Grnn | Arch::Cascade => {
+                return Err(Error::config(
+                    "arch",
+                    format!(
+                        "{} is fitted from the training data, not stacked: use mlp train --arch {0} or mlp::classical",
+                        self.arch.name()
+                    ),
+                ));
             }
             Arch::Frets | Arch::NBeats => {
                 return Err(Error::config(

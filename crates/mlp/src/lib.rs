@@ -73,6 +73,7 @@
 
 pub mod analyze;
 pub mod architectures;
+pub mod classical;
 pub mod data;
 pub mod ensemble;
 pub mod error;

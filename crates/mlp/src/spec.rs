@@ -281,6 +281,36 @@ pub enum LayerSpec {
         /// Width of those layers.
         units: usize,
     },
+    /// Gaussian radial-basis layer: one output `exp(-|x - c_k|^2 / 2 s_k^2)` per centre
+    /// (`mlp train --arch rbf` places the centres by k-means and ridge-solves the next layer).
+    Rbf {
+        /// Number of centres (the output width).
+        centers: usize,
+    },
+    /// General regression neural network (Specht): kernel regression over `samples` stored
+    /// training rows and their targets, bandwidth `sigma`, all frozen tensors
+    /// (`mlp train --arch grnn` fits them).
+    Grnn {
+        /// Stored training samples.
+        samples: usize,
+        /// Output width (targets per sample; one-hot classes for classification).
+        outputs: usize,
+        /// Return `ln(p + 1e-9)` (classification logits) instead of the kernel average.
+        #[serde(default, skip_serializing_if = "is_false")]
+        log_output: bool,
+    },
+    /// Cascade-correlation block: `hidden` tanh units, each fed by the inputs and all earlier
+    /// units, and a linear output layer over all of them (`mlp train --arch cascade` grows it).
+    Cascade {
+        /// Installed hidden units.
+        hidden: usize,
+        /// Output width.
+        outputs: usize,
+        /// Whether the hidden units are frozen (default true, as cascade-correlation installs
+        /// them).
+        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        frozen: bool,
+    },
 }
 
 /// A whole network: input width and the layer stack.

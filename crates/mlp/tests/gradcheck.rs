@@ -338,6 +338,45 @@ fn layer_cases() -> Vec<(String, ModelSpec)> {
         ));
     }
     cases.push((
+        "rbf then dense (an RBF network)".into(),
+        spec(
+            3,
+            vec![
+                LayerSpec::Rbf { centers: 4 },
+                dense(2, Activation::Identity),
+            ],
+        ),
+    ));
+    for log_output in [false, true] {
+        cases.push((
+            format!("grnn (frozen samples; input gradient) log_output={log_output}"),
+            spec(
+                3,
+                vec![
+                    dense(3, Activation::Tanh),
+                    LayerSpec::Grnn {
+                        samples: 5,
+                        outputs: 2,
+                        log_output,
+                    },
+                ],
+            ),
+        ));
+    }
+    for frozen in [false, true] {
+        cases.push((
+            format!("cascade 3 units frozen={frozen}"),
+            spec(
+                3,
+                vec![LayerSpec::Cascade {
+                    hidden: 3,
+                    outputs: 2,
+                    frozen,
+                }],
+            ),
+        ));
+    }
+    cases.push((
         "hourglass (frozen lift, residual in the wide space)".into(),
         spec(
             3,

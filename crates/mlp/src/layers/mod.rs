@@ -7,35 +7,41 @@
 
 pub mod batch_norm;
 pub mod block;
+pub mod cascade;
 pub mod chain;
 pub mod dense;
 pub mod dropout;
 pub mod embedding;
 pub mod frets;
 pub mod glu;
+pub mod grnn;
 pub mod init;
 pub mod kan;
 pub mod kan_grid;
 pub mod layer_norm;
 pub mod nbeats;
 pub mod qat_dense;
+pub mod rbf;
 pub mod recurrent;
 pub mod selectable_kan;
 pub mod two_stream;
 
 pub use batch_norm::BatchNorm;
 pub use block::{Block, Cx, ParamShape, unsupported};
+pub use cascade::Cascade;
 pub use chain::{Chain, Residual};
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use embedding::FieldEmbedding;
 pub use frets::Frets;
 pub use glu::Glu;
+pub use grnn::Grnn;
 pub use init::Init;
 pub use kan::{Kan, KanBasis};
 pub use layer_norm::LayerNorm;
 pub use nbeats::{NBeats, NBeatsBlock};
 pub use qat_dense::QatDense;
+pub use rbf::Rbf;
 pub use recurrent::{Integrator, Recurrent};
 pub use selectable_kan::SelectableKan;
 pub use two_stream::TwoStream;
@@ -148,6 +154,12 @@ blocks! {
     NBeats(NBeats) = "nbeats" from NBeats,
     /// Quantization-aware dense layer (fake-quantized input and weights, learned scales).
     QatDense(QatDense) = "qat_dense" from QatDense,
+    /// Gaussian radial-basis layer (centres and widths).
+    Rbf(Rbf) = "rbf" from Rbf,
+    /// GRNN: Gaussian kernel regression over stored training samples (frozen).
+    Grnn(Grnn) = "grnn" from Grnn,
+    /// Cascade-correlation: hidden units each fed by the inputs and all earlier units.
+    Cascade(Cascade) = "cascade" from Cascade,
 }
 
 impl Layer {

@@ -10,7 +10,10 @@ pub mod constrained;
 pub mod device;
 pub mod lamb;
 pub mod lbfgs;
+pub mod quickprop;
 pub mod rmsprop;
+pub mod rprop;
+pub mod sarprop;
 pub mod schedule;
 pub mod sgd;
 
@@ -49,6 +52,43 @@ fn d_momentum() -> f32 {
 }
 fn d_history() -> usize {
     10
+}
+fn d_eta_plus() -> f32 {
+    1.2
+}
+fn d_eta_minus() -> f32 {
+    0.5
+}
+fn d_delta0() -> f32 {
+    // FANN's `rprop_delta_zero` is 0.1; on standardized inputs a first step of 0.1 on every
+    // weight at once throws a regression network far off (the loss rises sixfold on the first
+    // epoch of sklearn's diabetes and the run reads as diverged), so the first steps start at
+    // 0.0125 (one eighth) and grow by 1.2 per agreeing epoch.
+    0.0125
+}
+fn d_delta_min() -> f32 {
+    1e-6
+}
+fn d_delta_max() -> f32 {
+    50.0
+}
+fn d_qp_mu() -> f32 {
+    1.75
+}
+fn d_qp_decay() -> f32 {
+    -1e-4
+}
+fn d_sar_wd_shift() -> f32 {
+    -6.644
+}
+fn d_sar_threshold() -> f32 {
+    0.1
+}
+fn d_sar_error_shift() -> f32 {
+    1.385
+}
+fn d_sar_temperature() -> f32 {
+    0.015
 }
 
 /// Which optimizer, with its hyperparameters (the learning rate and weight decay are separate).
@@ -120,10 +160,56 @@ pub enum OptimizerConfig {
         #[serde(default = "d_history")]
         history: usize,
     },
+    /// iRPROP- (see [`rprop`]), full batch: per-weight step sizes driven by the gradient's sign;
+    /// the learning rate is not used. Defaults are FANN's.
+    Rprop {
+        /// Step growth factor (1.2).
+        #[serde(default = "d_eta_plus")]
+        eta_plus: f32,
+        /// Step shrink factor (0.5).
+        #[serde(default = "d_eta_minus")]
+        eta_minus: f32,
+        /// Initial step (0.0125; FANN's `rprop_delta_zero` is 0.1).
+        #[serde(default = "d_delta0")]
+        delta0: f32,
+        /// Smallest step (1e-6; FANN: 0).
+        #[serde(default = "d_delta_min")]
+        delta_min: f32,
+        /// Largest step (50).
+        #[serde(default = "d_delta_max")]
+        delta_max: f32,
+    },
+    /// Quickprop (see [`quickprop`]), full batch; the learning rate is its gradient-step size
+    /// (FANN's default 0.7).
+    Quickprop {
+        /// Maximum step growth factor (1.75).
+        #[serde(default = "d_qp_mu")]
+        mu: f32,
+        /// Weight decay inside the slope (-0.0001; negative shrinks weights).
+        #[serde(default = "d_qp_decay")]
+        decay: f32,
+    },
+    /// SARPROP (see [`sarprop`]), full batch: RPROP with annealed weight decay and step noise;
+    /// the learning rate is not used. Defaults are FANN's.
+    Sarprop {
+        /// Exponent shift of the weight-decay term (-6.644).
+        #[serde(default = "d_sar_wd_shift")]
+        weight_decay_shift: f32,
+        /// A shrinking step below this fraction of the MSE gets noise (0.1).
+        #[serde(default = "d_sar_threshold")]
+        step_error_threshold_factor: f32,
+        /// Exponent shift of the noise term (1.385).
+        #[serde(default = "d_sar_error_shift")]
+        step_error_shift: f32,
+        /// Annealing temperature (0.015).
+        #[serde(default = "d_sar_temperature")]
+        temperature: f32,
+    },
 }
 
 impl OptimizerConfig {
-    /// Parses a name with default hyperparameters: sgd, nesterov, adam, adamw, rmsprop, lbfgs.
+    /// Parses a name with default hyperparameters: sgd, nesterov, adam, adamw, rmsprop, lbfgs,
+    /// rprop, quickprop, sarprop.
     pub fn from_name(name: &str) -> crate::Result<Self> {
         Ok(
             match name.trim().to_ascii_lowercase().replace('-', "_").as_str() {
@@ -158,11 +244,28 @@ impl OptimizerConfig {
                 "lbfgs" | "l_bfgs" => OptimizerConfig::Lbfgs {
                     history: d_history(),
                 },
+                "rprop" | "irprop" | "irprop_minus" => OptimizerConfig::Rprop {
+                    eta_plus: d_eta_plus(),
+                    eta_minus: d_eta_minus(),
+                    delta0: d_delta0(),
+                    delta_min: d_delta_min(),
+                    delta_max: d_delta_max(),
+                },
+                "quickprop" => OptimizerConfig::Quickprop {
+                    mu: d_qp_mu(),
+                    decay: d_qp_decay(),
+                },
+                "sarprop" => OptimizerConfig::Sarprop {
+                    weight_decay_shift: d_sar_wd_shift(),
+                    step_error_threshold_factor: d_sar_threshold(),
+                    step_error_shift: d_sar_error_shift(),
+                    temperature: d_sar_temperature(),
+                },
                 _ => {
                     return Err(crate::Error::config(
                         "optimizer",
                         format!(
-                            "unknown '{name}'; one of sgd, nesterov, adam, adamw, lamb, rmsprop, lbfgs"
+                            "unknown '{name}'; one of sgd, nesterov, adam, adamw, lamb, rmsprop, lbfgs, rprop, quickprop, sarprop"
                         ),
                     ));
                 }
@@ -224,7 +327,23 @@ impl OptimizerConfig {
             OptimizerConfig::Lamb { .. } => "lamb",
             OptimizerConfig::Rmsprop { .. } => "rmsprop",
             OptimizerConfig::Lbfgs { .. } => "lbfgs",
+            OptimizerConfig::Rprop { .. } => "rprop",
+            OptimizerConfig::Quickprop { .. } => "quickprop",
+            OptimizerConfig::Sarprop { .. } => "sarprop",
         }
+    }
+
+    /// Whether every step sees the whole training set (L-BFGS and the RPROP family): such
+    /// optimizers take no minibatch-only options (mixup, augmentation, adversarial examples,
+    /// gradient clipping, constrained updates).
+    pub fn is_full_batch(&self) -> bool {
+        matches!(
+            self,
+            OptimizerConfig::Lbfgs { .. }
+                | OptimizerConfig::Rprop { .. }
+                | OptimizerConfig::Quickprop { .. }
+                | OptimizerConfig::Sarprop { .. }
+        )
     }
 
     /// The learning rate used when none is given (scikit-learn's 1e-3 for Adam, 1e-2 for SGD).
@@ -233,6 +352,9 @@ impl OptimizerConfig {
             OptimizerConfig::Sgd { .. } => 1e-2,
             OptimizerConfig::Rmsprop { .. } => 1e-3,
             OptimizerConfig::Lbfgs { .. } => 1.0,
+            // Not used by the sign-based rules; FANN's learning rate for Quickprop.
+            OptimizerConfig::Rprop { .. } | OptimizerConfig::Sarprop { .. } => 1.0,
+            OptimizerConfig::Quickprop { .. } => 0.7,
             _ => 1e-3,
         }
     }
@@ -266,6 +388,45 @@ impl OptimizerConfig {
                 bad("lamb", "betas must be in [0, 1) and eps positive")
             }
             OptimizerConfig::Lbfgs { history: 0 } => bad("history", "must be at least 1"),
+            OptimizerConfig::Rprop {
+                eta_plus,
+                eta_minus,
+                delta0,
+                delta_min,
+                delta_max,
+            } if !(eta_plus > 1.0
+                && eta_plus.is_finite()
+                && eta_minus > 0.0
+                && eta_minus < 1.0)
+                || !(delta_min >= 0.0 && delta_min <= delta0 && delta0 <= delta_max)
+                || !delta_max.is_finite() =>
+            {
+                bad(
+                    "rprop",
+                    "needs eta_plus > 1, 0 < eta_minus < 1 and 0 <= delta_min <= delta0 <= delta_max",
+                )
+            }
+            OptimizerConfig::Quickprop { mu, decay }
+                if !(mu > 0.0 && mu.is_finite() && decay.is_finite()) =>
+            {
+                bad("quickprop", "mu must be positive and decay finite")
+            }
+            OptimizerConfig::Sarprop {
+                weight_decay_shift,
+                step_error_threshold_factor,
+                step_error_shift,
+                temperature,
+            } if !(weight_decay_shift.is_finite()
+                && step_error_threshold_factor >= 0.0
+                && step_error_shift.is_finite()
+                && temperature >= 0.0
+                && temperature.is_finite()) =>
+            {
+                bad(
+                    "sarprop",
+                    "shifts must be finite, the threshold factor and temperature zero or positive",
+                )
+            }
             _ => Ok(()),
         }
     }
@@ -286,7 +447,7 @@ impl OptimizerState {
         self.buffers.iter().any(|(k, v)| k == name && v.len() == n)
     }
 
-    /// Two buffers of length `n` (created as zeros where missing or of another length).
+    /// Two named buffers of length `n` (created zeroed, or replaced when their length differs).
     pub(crate) fn buffer_pair(&mut self, a: &str, b: &str, n: usize) -> (&mut [f32], &mut [f32]) {
         for name in [a, b] {
             if !self.buffers.iter().any(|(k, v)| k == name && v.len() == n) {
@@ -316,7 +477,8 @@ impl OptimizerState {
     }
 }
 
-/// Applies one first-order update (`Lbfgs` is driven separately by the trainer).
+/// Applies one first-order update (the full-batch rules, [`OptimizerConfig::is_full_batch`], are
+/// driven separately by the trainer).
 pub fn step(
     config: &OptimizerConfig,
     state: &mut OptimizerState,
@@ -412,6 +574,10 @@ pub fn step(
                 hp.update(p, g, &mut m[r.clone()], &mut v[r], wd);
             }
         }
-        OptimizerConfig::Lbfgs { .. } => {}
+        // Full-batch rules, driven by `train::fullbatch` (they need the epoch and the loss).
+        OptimizerConfig::Lbfgs { .. }
+        | OptimizerConfig::Rprop { .. }
+        | OptimizerConfig::Quickprop { .. }
+        | OptimizerConfig::Sarprop { .. } => {}
     }
 }

@@ -506,7 +506,35 @@ impl TrainConfig {
                 ));
             }
         }
+        self.validate_full_batch()?;
         self.optimizer.validate()?;
         self.schedule.validate()
+    }
+
+    /// The FANN-style full-batch rules (rprop, quickprop, sarprop) take one step per epoch from
+    /// the whole training set: options that act on minibatches are refused in one line.
+    fn validate_full_batch(&self) -> Result<()> {
+        if !self.optimizer.is_full_batch()
+            || matches!(self.optimizer, OptimizerConfig::Lbfgs { .. })
+        {
+            return Ok(());
+        }
+        let name = self.optimizer.name();
+        let clash = [
+            (self.mixup.is_some(), "mixup"),
+            (self.augment.is_some(), "augment"),
+            (self.adversarial.is_some(), "adversarial"),
+            (self.clip_grad_norm.is_some(), "clip-grad-norm"),
+            (self.update_constraint.is_some(), "update-levels"),
+        ];
+        if let Some((_, flag)) = clash.iter().find(|(on, _)| *on) {
+            return Err(Error::config(
+                "optimizer",
+                format!(
+                    "{name} is a full-batch rule (one step per epoch); --{flag} needs a minibatch optimizer (sgd, adam, ...)"
+                ),
+            ));
+        }
+        Ok(())
     }
 }

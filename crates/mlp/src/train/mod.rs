@@ -5,6 +5,7 @@ pub mod adversarial;
 pub mod augment;
 mod config;
 pub mod distill;
+mod fullbatch;
 mod lbfgs;
 mod outcome;
 pub mod select;

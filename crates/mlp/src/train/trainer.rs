@@ -238,6 +238,8 @@ pub fn train(
         };
         if let OptimizerConfig::Lbfgs { history } = config.optimizer {
             super::lbfgs::train_lbfgs(net, run, history)
+        } else if config.optimizer.is_full_batch() {
+            super::fullbatch::train_fullbatch(net, run)
         } else {
             train_minibatch(net, run)
         }

@@ -344,6 +344,24 @@ pub struct TrainArgs {
     #[arg(long, value_name = "FILE")]
     #[serde(default)]
     pub test_data: Option<PathBuf>,
+    // --- classical networks (issue 17, helper rules) ---
+    /// Centres of --arch rbf (k-means, k-means++ seeding; default 32).
+    #[arg(long, value_name = "K")]
+    #[serde(default)]
+    pub centers: Option<usize>,
+    /// Ridge penalty of the --arch rbf output layer (on mean-squared-error scale; default 1e-3).
+    #[arg(long, value_name = "LAMBDA")]
+    #[serde(default)]
+    pub ridge: Option<f64>,
+    /// Most hidden units --arch cascade installs (default 8).
+    #[arg(long, value_name = "N")]
+    #[serde(default)]
+    pub max_hidden: Option<usize>,
+    /// Candidate units --arch cascade trains per installed unit (default 8).
+    #[arg(long, value_name = "N")]
+    #[serde(default)]
+    pub candidates: Option<usize>,
+    // --- end of classical networks ---
 }
 
 fn select_auto() -> String {
@@ -400,6 +418,10 @@ const FIXES_THE_MODEL: &[&str] = &[
     "update_device_pulses",
     "qat_bits",
     "precision",
+    "centers",
+    "max_hidden",
+    "candidates",
+    "ridge",
 ];
 
 impl TrainArgs {
@@ -584,6 +606,7 @@ impl TrainArgs {
             bail!("--hidden: layer widths must be at least 1");
         }
         let arch: Arch = self.arch.parse()?;
+        super::classical::check(self, arch)?;
         if arch != Arch::Mlp || self.init.is_some() {
             let cfg = ArchConfig {
                 arch,
@@ -619,9 +642,15 @@ impl TrainArgs {
                         high: 2.0,
                     },
                 },
+                centers: self.centers.unwrap_or(super::classical::DEFAULT_CENTERS),
                 ..ArchConfig::default()
             };
-            b = b.layers(cfg.hidden_stack()?);
+            b = b.layers(match arch {
+                // Fitted or grown from the data after the session is built; a linear model
+                // holds the place until then.
+                Arch::Grnn | Arch::Cascade => Vec::new(),
+                _ => cfg.hidden_stack()?,
+            });
         }
         if let Some(lr) = self.lr {
             b = b.lr(lr);

@@ -4,6 +4,7 @@
 //! reports.
 
 mod args;
+mod classical;
 mod distill;
 mod run;
 

@@ -513,7 +513,10 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         );
     }
     announce_precision(&args, session.config().precision());
-    let result = session.run(&mut hooks);
+    let result = match super::classical::run(&args, &mut session, &mut hooks) {
+        Some(fitted) => fitted,
+        None => session.run(&mut hooks).map_err(anyhow::Error::from),
+    };
     hooks.finish();
     let mut model = session.model().clone();
     match result {
@@ -555,7 +558,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) => Err(e.into()),
+        Err(e) => Err(e),
     }
 }
 
