@@ -79,6 +79,7 @@ pub mod error;
 pub mod estimator;
 pub mod forecast;
 pub mod io;
+pub mod jet;
 pub mod rng;
 pub mod robust;
 
