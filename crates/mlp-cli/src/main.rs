@@ -59,6 +59,11 @@ enum Command {
     Analyze(Box<commands::analyze::AnalyzeArgs>),
     /// Input importance per column (permutation or gradient).
     Importance(commands::importance::ImportanceArgs),
+    /// Input derivatives by Taylor jets: directional derivatives up to order K, or gradient and
+    /// Hessian per output.
+    Jet(commands::jet::JetArgs),
+    /// Train a physics-informed MLP on a PDE example (burgers, heat, poisson).
+    Pinn(Box<commands::pinn::PinnArgs>),
     /// Generate a synthetic data set as CSV (`mlp data can`, `mlp data modular`).
     #[command(subcommand)]
     Data(commands::data::DataCommand),
@@ -112,6 +117,8 @@ fn main() -> ExitCode {
         Command::Forecast(a) => commands::forecast::run(a),
         Command::Analyze(a) => commands::analyze::run(*a),
         Command::Importance(a) => commands::importance::run(a),
+        Command::Jet(a) => commands::jet::run(a),
+        Command::Pinn(a) => commands::pinn::run(*a),
     };
     match result {
         Ok(code) => code,

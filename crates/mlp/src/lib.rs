@@ -102,6 +102,7 @@ pub mod model;
 pub mod network;
 pub mod optim;
 pub mod perf;
+pub mod physics;
 pub mod prelude;
 pub mod quant;
 pub mod spec;
