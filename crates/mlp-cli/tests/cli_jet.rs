@@ -27,13 +27,34 @@ fn jet_directional_derivatives_in_raw_units() {
     let data = dir.file("t.csv", &table(120));
     let model = dir.path("m.safetensors");
     ok(&[
-        "train", "--data", &data, "--target", "y", "--out", &model, "--hidden", "12,12",
-        "--activation", "tanh", "--epochs", "20", "--seed", "3",
+        "train",
+        "--data",
+        &data,
+        "--target",
+        "y",
+        "--out",
+        &model,
+        "--hidden",
+        "12,12",
+        "--activation",
+        "tanh",
+        "--epochs",
+        "20",
+        "--seed",
+        "3",
     ]);
     let point = dir.file("x.csv", "a,b,color\n105.5,0.004,red\n");
     let direction = dir.file("d.csv", "a,b,color\n2.0,-0.01,\n");
     let doc = json(&ok(&[
-        "jet", "--model", &model, "--point", &point, "--direction", &direction, "--order", "3",
+        "jet",
+        "--model",
+        &model,
+        "--point",
+        &point,
+        "--direction",
+        &direction,
+        "--order",
+        "3",
         "--json",
     ]));
     let d = doc["directional"].as_array().expect("directional");
@@ -58,17 +79,30 @@ fn jet_directional_derivatives_in_raw_units() {
         "jet {d1} vs finite difference {fd}"
     );
     // Without a direction: gradient and Hessian per output, named.
-    let doc = json(&ok(&["jet", "--model", &model, "--point", &point, "--order", "2", "--json"]));
+    let doc = json(&ok(&[
+        "jet", "--model", &model, "--point", &point, "--order", "2", "--json",
+    ]));
     assert_eq!(doc["outputs"][0], "y");
     assert_eq!(doc["inputs"].as_array().expect("inputs").len(), 4);
     let g = doc["gradient"][0].as_array().expect("gradient");
     let along = 2.0 * g[0].as_f64().expect("g") - 0.01 * g[1].as_f64().expect("g");
-    assert!((along - d1).abs() <= 1e-6 * d1.abs().max(1.0), "{along} vs {d1}");
+    assert!(
+        (along - d1).abs() <= 1e-6 * d1.abs().max(1.0),
+        "{along} vs {d1}"
+    );
     let hess = doc["hessian"][0].as_array().expect("hessian");
     assert_eq!(hess[0][1], hess[1][0]);
     // Errors are one line, naming the file.
     let bad = dir.file("bad.csv", "a,b,color\nfoo,0.1,red\n");
-    let o = mlp(&["jet", "--model", &model, "--point", &point, "--direction", &bad]);
+    let o = mlp(&[
+        "jet",
+        "--model",
+        &model,
+        "--point",
+        &point,
+        "--direction",
+        &bad,
+    ]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("bad.csv"), "{}", stderr(&o));
 }
@@ -78,8 +112,23 @@ fn pinn_heat_writes_a_predictable_model() {
     let dir = TempDir::new("pinn-cli");
     let model = dir.path("heat.safetensors");
     let doc = json(&ok(&[
-        "pinn", "--example", "heat", "--hidden", "10,10", "--epochs", "150", "--lr", "0.01",
-        "--lbfgs-iters", "100", "--collocation", "150", "--boundary", "40", "--out", &model,
+        "pinn",
+        "--example",
+        "heat",
+        "--hidden",
+        "10,10",
+        "--epochs",
+        "150",
+        "--lr",
+        "0.01",
+        "--lbfgs-iters",
+        "100",
+        "--collocation",
+        "150",
+        "--boundary",
+        "40",
+        "--out",
+        &model,
         "--json",
     ]));
     let err = doc["rel_l2"].as_f64().expect("rel_l2");

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 /// layers of 20, Raissi et al.'s Burgers network). Loss: mean squared PDE residual at uniform
 /// collocation points (input derivatives up to second order by a forward-mode pass) plus mean
 /// squared initial/boundary error. Full-batch Adam, then L-BFGS. Prints the final loss, the
-/// relative L2 error against the exact solution (Burgers: Cole-Hopf reference by Gauss-Hermite
+/// relative L2 error against the exact solution (Burgers: Cole-Hopf reference by
 /// quadrature) on a 201 x 101 grid, the residual RMS on fresh points and the wall time.
 #[derive(Debug, Args)]
 pub struct PinnArgs {

@@ -136,7 +136,11 @@ pub fn activation(act: Activation, x: &[f64], y: &mut [f64]) {
             let mut x3 = vec![0.0; n];
             mul(x, x, &mut x2);
             mul(&x2, x, &mut x3);
-            let inner: Vec<f64> = x.iter().zip(&x3).map(|(a, b)| c * (a + 0.044715 * b)).collect();
+            let inner: Vec<f64> = x
+                .iter()
+                .zip(&x3)
+                .map(|(a, b)| c * (a + 0.044715 * b))
+                .collect();
             let mut th = vec![0.0; n];
             tanh(&inner, &mut th);
             th[0] += 1.0;
@@ -170,7 +174,10 @@ mod tests {
             if k > 0 {
                 fact *= k as f64;
             }
-            assert!((yk * fact - 0.3f64.exp()).abs() < 1e-12, "exp coefficient {k}");
+            assert!(
+                (yk * fact - 0.3f64.exp()).abs() < 1e-12,
+                "exp coefficient {k}"
+            );
         }
         // tanh: t' = 1 - t^2, t'' = -2 t (1 - t^2)
         let t = 0.3f64.tanh();

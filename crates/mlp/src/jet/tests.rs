@@ -30,7 +30,11 @@ fn fd(net: &Network, x: &[f64], d: &[f64]) -> [Vec<f64>; 3] {
     let f = |t| along(net, x, d, t);
     let h1 = 1e-4;
     let (p, m) = (f(h1), f(-h1));
-    let d1 = p.iter().zip(&m).map(|(a, b)| (a - b) / (2.0 * h1)).collect();
+    let d1 = p
+        .iter()
+        .zip(&m)
+        .map(|(a, b)| (a - b) / (2.0 * h1))
+        .collect();
     let h2 = 1e-3;
     let (p, z, m) = (f(h2), f(0.0), f(-h2));
     let d2 = (0..p.len())
@@ -62,9 +66,24 @@ fn check_against_fd(net: &Network, seed: u64) {
         let value = eval(net, &x);
         for o in 0..net.outputs() {
             assert!(rel(jet[o][0], value[o]) < 1e-12, "value");
-            assert!(rel(jet[o][1], d1[o]) < 1e-6, "order 1: {} vs {}", jet[o][1], d1[o]);
-            assert!(rel(jet[o][2], d2[o]) < 1e-4, "order 2: {} vs {}", jet[o][2], d2[o]);
-            assert!(rel(jet[o][3], d3[o]) < 1e-2, "order 3: {} vs {}", jet[o][3], d3[o]);
+            assert!(
+                rel(jet[o][1], d1[o]) < 1e-6,
+                "order 1: {} vs {}",
+                jet[o][1],
+                d1[o]
+            );
+            assert!(
+                rel(jet[o][2], d2[o]) < 1e-4,
+                "order 2: {} vs {}",
+                jet[o][2],
+                d2[o]
+            );
+            assert!(
+                rel(jet[o][3], d3[o]) < 1e-2,
+                "order 3: {} vs {}",
+                jet[o][3],
+                d3[o]
+            );
         }
     }
 }
@@ -168,7 +187,9 @@ fn unsupported_blocks_and_bad_points_are_errors() {
     )
     .expect("spec");
     let net = spec.build(0).expect("net");
-    let err = net.jet(&[0.0, 0.0], &[1.0, 0.0], 2).expect_err("kan has no jet rule");
+    let err = net
+        .jet(&[0.0, 0.0], &[1.0, 0.0], 2)
+        .expect_err("kan has no jet rule");
     assert!(err.to_string().contains("'kan'"), "{err}");
     let net = ModelSpec::mlp(2, &[4], 1, Activation::Tanh, 0.0)
         .build(0)

@@ -121,7 +121,7 @@ impl Example {
     pub fn solution(self) -> Box<dyn Fn(f64, f64) -> f64> {
         match self {
             Example::Burgers => {
-                let r = BurgersReference::new(BURGERS_NU, 200);
+                let r = BurgersReference::new(BURGERS_NU, 4000);
                 Box::new(move |x, t| r.u(x, t))
             }
             Example::Heat => Box::new(|x, t| (-HEAT_ALPHA * PI * PI * t).exp() * (PI * x).sin()),
@@ -217,7 +217,18 @@ impl PinnNet {
             let b = &params[off + wo * wi..off + wo * wi + wo];
             off += wo * wi + wo;
             let mut z = vec![0.0; rows * wo];
-            gemm(Transpose::No, Transpose::Yes, rows, wo, wi, 1.0, &h, w, 0.0, &mut z);
+            gemm(
+                Transpose::No,
+                Transpose::Yes,
+                rows,
+                wo,
+                wi,
+                1.0,
+                &h,
+                w,
+                0.0,
+                &mut z,
+            );
             for row in z[..p * wo].chunks_exact_mut(wo) {
                 for (v, &bj) in row.iter_mut().zip(b) {
                     *v += bj;
@@ -282,7 +293,14 @@ impl PinnNet {
         loss
     }
 
-    fn backward(&self, params: &[f64], tape: &Tape, p: usize, mut abar: Vec<f64>, grad: &mut [f64]) {
+    fn backward(
+        &self,
+        params: &[f64],
+        tape: &Tape,
+        p: usize,
+        mut abar: Vec<f64>,
+        grad: &mut [f64],
+    ) {
         let rows = STREAMS * p;
         let n_layers = self.widths.len() - 1;
         let mut offs = Vec::with_capacity(n_layers);
@@ -341,7 +359,18 @@ impl PinnNet {
             if l > 0 {
                 let w = &params[o..o + wo * wi];
                 let mut hbar = vec![0.0; rows * wi];
-                gemm(Transpose::No, Transpose::No, rows, wi, wo, 1.0, &zbar, w, 0.0, &mut hbar);
+                gemm(
+                    Transpose::No,
+                    Transpose::No,
+                    rows,
+                    wi,
+                    wo,
+                    1.0,
+                    &zbar,
+                    w,
+                    0.0,
+                    &mut hbar,
+                );
                 abar = hbar;
             } else {
                 abar = Vec::new();
@@ -413,7 +442,10 @@ pub struct PinnReport {
 /// report.
 pub fn train_pinn(config: &PinnConfig) -> Result<(Model, PinnReport)> {
     if config.hidden.is_empty() || config.hidden.contains(&0) {
-        return Err(Error::config("hidden", "a PINN needs hidden layers of width >= 1"));
+        return Err(Error::config(
+            "hidden",
+            "a PINN needs hidden layers of width >= 1",
+        ));
     }
     if config.collocation == 0 || config.boundary == 0 {
         return Err(Error::config(
@@ -643,7 +675,9 @@ mod tests {
         let mut network = ModelSpec::mlp(2, &[5, 4], 1, Activation::Tanh, 0.0)
             .build(0)
             .expect("net");
-        network.params_mut().copy_from_slice(&p.iter().map(|&v| v as f32).collect::<Vec<_>>());
+        network
+            .params_mut()
+            .copy_from_slice(&p.iter().map(|&v| v as f32).collect::<Vec<_>>());
         let pf: Vec<f64> = network.params().iter().map(|&v| v as f64).collect();
         let q = [0.3, -0.6];
         let s = net.streams(&pf, &[q])[0];
