@@ -60,8 +60,8 @@ pub fn softplus(x: &[f64], y: &mut [f64]) {
     let mut s = vec![0.0; y.len()];
     sigmoid(x, &mut s);
     y[0] = Activation::Softplus.apply(x[0]);
-    for k in 1..y.len() {
-        y[k] = ode_step(x, &s, k);
+    for (k, yk) in y.iter_mut().enumerate().skip(1) {
+        *yk = ode_step(x, &s, k);
     }
 }
 

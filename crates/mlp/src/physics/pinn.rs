@@ -29,6 +29,9 @@ use crate::{Activation, Error, Result};
 use std::collections::VecDeque;
 use std::f64::consts::PI;
 
+/// Initial/boundary points with their prescribed values.
+type DataPoints = Vec<([f64; 2], f64)>;
+
 /// Number of derivative streams: `u, u_0, u_1, u_00, u_11`.
 const STREAMS: usize = 5;
 
@@ -132,7 +135,7 @@ impl Example {
     /// Collocation points (uniform in the domain) and initial/boundary points with their
     /// values: `n` interior points, `nb` on the initial line and the two sides (Poisson: the
     /// four sides).
-    fn points(self, n: usize, nb: usize, rng: &mut Rng) -> (Vec<[f64; 2]>, Vec<([f64; 2], f64)>) {
+    fn points(self, n: usize, nb: usize, rng: &mut Rng) -> (Vec<[f64; 2]>, DataPoints) {
         let [a0, b0, a1, b1] = self.domain();
         let mut u = || rng.uniform_f64();
         let interior = (0..n)
