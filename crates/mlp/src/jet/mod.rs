@@ -47,8 +47,9 @@ impl Jets {
         }
     }
 
-    /// Jets of the lines `x + t d_r`, one row per direction.
-    pub fn lines(x: &[f64], directions: &[Vec<f64>], order: usize) -> Self {
+    /// Jets of the lines `x + t d_r`, one row per direction (every `d_r` as long as `x`; the
+    /// public entry points check that).
+    pub(crate) fn lines(x: &[f64], directions: &[Vec<f64>], order: usize) -> Self {
         let mut j = Jets::zeros(directions.len(), x.len(), order);
         for (r, d) in directions.iter().enumerate() {
             for (i, &xi) in x.iter().enumerate() {
@@ -281,6 +282,11 @@ impl Network {
     pub fn propagate_jets(&self, x: &Jets) -> Result<Jets> {
         if x.width != self.inputs() {
             return Err(Error::shape("jet input", self.inputs(), x.width));
+        }
+        // The fields are public: a hand-built batch may not hold what it claims.
+        let expected = x.rows * x.width * (x.order + 1);
+        if x.data.len() != expected {
+            return Err(Error::shape("jet coefficients", expected, x.data.len()));
         }
         let params: Vec<f64> = self.params().iter().map(|&p| p as f64).collect();
         let mut h = x.clone();

@@ -196,4 +196,7 @@ fn unsupported_blocks_and_bad_points_are_errors() {
         .expect("net");
     assert!(net.jet(&[0.0], &[1.0, 0.0], 2).is_err());
     assert!(net.jet(&[f64::NAN, 0.0], &[1.0, 0.0], 2).is_err());
+    let mut bad = Jets::zeros(1, 2, 2);
+    bad.data.pop();
+    assert!(net.propagate_jets(&bad).is_err());
 }
