@@ -68,6 +68,11 @@ enum Command {
     /// Serve a model over HTTP: POST /predict (JSON or CSV), /health, /metadata, /metrics,
     /// hot reload (POST /reload or SIGHUP), micro-batching of concurrent requests.
     Serve(Box<commands::serve::ServeArgs>),
+    /// Input derivatives by Taylor jets: directional derivatives up to order K, or gradient and
+    /// Hessian per output.
+    Jet(commands::jet::JetArgs),
+    /// Train a physics-informed MLP on a PDE example (burgers, heat, poisson).
+    Pinn(Box<commands::pinn::PinnArgs>),
     /// Generate a synthetic data set as CSV (`mlp data can`, `mlp data modular`).
     #[command(subcommand)]
     Data(commands::data::DataCommand),
@@ -125,6 +130,8 @@ fn main() -> ExitCode {
         Command::Serve(a) => commands::serve::run(*a),
         Command::Export(a) => commands::export::run(a),
         Command::Import(a) => commands::import::run(a),
+        Command::Jet(a) => commands::jet::run(a),
+        Command::Pinn(a) => commands::pinn::run(*a),
     };
     match result {
         Ok(code) => code,

@@ -80,6 +80,7 @@ pub mod error;
 pub mod estimator;
 pub mod forecast;
 pub mod io;
+pub mod jet;
 pub mod rng;
 pub mod robust;
 
@@ -102,6 +103,7 @@ pub mod model;
 pub mod network;
 pub mod optim;
 pub mod perf;
+pub mod physics;
 pub mod prelude;
 pub mod quant;
 pub mod spec;
