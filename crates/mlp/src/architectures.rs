@@ -312,7 +312,7 @@ impl ArchConfig {
                 return Err(Error::config(
                     "arch",
                     format!(
-                        "{} is fitted from the training data, not stacked: use mlp train --arch {0} or mlp::classical",
+                        "{} is fitted from the training data, not stacked: fit it with mlp::classical (as `mlp train` does)",
                         self.arch.name()
                     ),
                 ));

@@ -208,9 +208,10 @@ pub fn fit(net: &mut Network, data: &Dataset, lambda: f64, seed: u64) -> Result<
     }
     let n = data.len();
     if n < k {
-        return Err(Error::InvalidData(format!(
-            "--centers {k} needs at least {k} training rows, got {n}"
-        )));
+        return Err(Error::config(
+            "centers",
+            format!("{k} centres need at least {k} training rows, got {n}"),
+        ));
     }
     if matches!(data.targets, crate::data::Targets::MultiLabel { .. }) {
         return Err(Error::config(

@@ -196,7 +196,7 @@ fn ops_of(model: &Model) -> Result<Vec<Op>> {
     if net.int8().is_some() || net.qat_int().is_some() {
         return Err(Error::config(
             "export",
-            "C export of an int8/QAT-quantized model is not supported; export the f32 model (use --fixed-point for integer C)",
+            "C export of an int8/QAT-quantized model is not supported; export the f32 model (fixed-point C gives integer arithmetic)",
         ));
     }
     if model.loss().quantile_levels().is_some() {

@@ -500,8 +500,8 @@ pub fn train_pinn(config: &PinnConfig) -> Result<(Model, PinnReport)> {
     }
     if !f.is_finite() {
         return Err(Error::config(
-            "pinn",
-            "training diverged (non-finite loss); lower --lr",
+            "lr",
+            "PINN training diverged (non-finite loss); lower the learning rate",
         ));
     }
     let seconds = start.elapsed().as_secs_f64();

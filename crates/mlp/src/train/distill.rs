@@ -95,7 +95,7 @@ impl Distill {
             TeacherKind::Proba => {
                 if let Some(i) = values.iter().position(|&p| p < 0.0) {
                     return Err(Error::InvalidData(format!(
-                        "teacher row {}, column {}: probability {} is negative (use --teacher-kind logits for logits)",
+                        "teacher row {}, column {}: probability {} is negative (logits need the teacher kind `logits`)",
                         i / classes,
                         i % classes,
                         values[i]
