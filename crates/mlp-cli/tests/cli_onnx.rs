@@ -232,8 +232,10 @@ fn export_errors_are_one_line() {
         "--out",
         &dir.path("c"),
     ]);
+    // The C export refuses the block by name, too.
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("not supported"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("'kan'"), "{}", stderr(&o));
+    assert_eq!(stderr(&o).trim().lines().count(), 1, "{}", stderr(&o));
     let bad = dir.file("bad.onnx", "not an onnx file");
     let o = mlp(&[
         "import",
