@@ -102,42 +102,9 @@ pub fn regrid(
 
 /// Solves `A X = B` for a symmetric positive-definite `n x n` `A` (Cholesky), `B` with `m` columns.
 fn solve_spd(a: &mut [f64], b: &mut [f64], n: usize, m: usize) -> Result<Vec<f64>> {
-    for j in 0..n {
-        let mut s = a[j * n + j];
-        for k in 0..j {
-            s -= a[j * n + k] * a[j * n + k];
-        }
-        if s <= 0.0 {
-            return Err(Error::InvalidData(
-                "the re-gridding fit is singular; give more varied samples".into(),
-            ));
-        }
-        let d = s.sqrt();
-        a[j * n + j] = d;
-        for i in j + 1..n {
-            let mut s = a[i * n + j];
-            for k in 0..j {
-                s -= a[i * n + k] * a[j * n + k];
-            }
-            a[i * n + j] = s / d;
-        }
-    }
-    for c in 0..m {
-        for i in 0..n {
-            let mut s = b[i * m + c];
-            for k in 0..i {
-                s -= a[i * n + k] * b[k * m + c];
-            }
-            b[i * m + c] = s / a[i * n + i];
-        }
-        for i in (0..n).rev() {
-            let mut s = b[i * m + c];
-            for k in i + 1..n {
-                s -= a[k * n + i] * b[k * m + c];
-            }
-            b[i * m + c] = s / a[i * n + i];
-        }
-    }
+    crate::classical::cholesky_solve(a, b, n, m).map_err(|_| {
+        Error::InvalidData("the re-gridding fit is singular; give more varied samples".into())
+    })?;
     Ok(b.to_vec())
 }
 
